@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+/** `joyn-scim`: one entry point, one file per command group. Same configuration as the server (src/config.ts). */
+import { Command } from 'commander';
+import { registerAdmin } from './admin.js';
+import { registerCheck } from './check.js';
+import { registerSync } from './sync.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('joyn-scim')
+    .description(
+      'Joyn FSM SCIM 2.0 service: server, operator commands, conformance checker and provisioning engine.\nConfiguration comes from the environment: DATABASE_URL, PORT, HOST, PUBLIC_URL (see README.md).',
+    )
+    .showHelpAfterError();
+  registerAdmin(program);
+  registerCheck(program);
+  registerSync(program);
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((err) => {
+    console.error(`joyn-scim: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });

@@ -1,0 +1,61 @@
+/** The only reader of process.env. Every setting has a default that works on a fresh machine. */
+import { DEFAULT_LIMITS, type Limits } from './service/query.js';
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  publicUrl: string;
+  /** true when PUBLIC_URL was set (otherwise it follows the listening address). */
+  publicUrlExplicit: boolean;
+  logLevel: string;
+  limits: Limits;
+  /** Requests per minute per tenant before 429 (0 = no limit). Entra needs ≥ 25 rps per tenant. */
+  rateLimitPerMinute: number;
+  db: {
+    poolSize: number;
+    statementTimeoutMs: number;
+    ssl: 'disable' | 'require' | 'verify-full' | undefined;
+  };
+  /** Token for /admin and /metrics (operator API and console); unset = admin API disabled. */
+  adminToken: string | undefined;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got '${v}'`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const port = int(env, 'PORT', 8080);
+  const host = env.HOST || '127.0.0.1';
+  const ssl = env.DATABASE_SSL as Config['db']['ssl'];
+  if (ssl && !['disable', 'require', 'verify-full'].includes(ssl))
+    throw new Error(`DATABASE_SSL must be disable, require or verify-full, got '${ssl}'`);
+  return {
+    port,
+    host,
+    databaseUrl: env.DATABASE_URL || './data/joyn-scim.db',
+    publicUrl: (env.PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(
+      /\/+$/,
+      '',
+    ),
+    publicUrlExplicit: Boolean(env.PUBLIC_URL),
+    logLevel: env.LOG_LEVEL || (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxResults: int(env, 'MAX_RESULTS', DEFAULT_LIMITS.maxResults),
+      maxPayloadSize: int(env, 'MAX_PAYLOAD_BYTES', DEFAULT_LIMITS.maxPayloadSize),
+    },
+    rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 6000),
+    db: {
+      poolSize: int(env, 'DATABASE_POOL_SIZE', 10),
+      statementTimeoutMs: int(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30000),
+      ssl,
+    },
+    adminToken: env.ADMIN_TOKEN || undefined,
+  };
+}

@@ -1,0 +1,331 @@
+/**
+ * Job configuration: one job = one JSON or YAML file, validated with errors that name the field
+ * (`mappings.users[3].target: unknown SCIM attribute 'emial'`). Defaults follow Entra where it has one
+ * (entra-provisioning-engine.md §1.3 interval, §6 target actions, §10/§11 deletion threshold 500).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { validateScoping } from './scoping.js';
+import { validateSourceConfig, type SourceConfig } from './source/index.js';
+import type { ScopingFilters } from './types.js';
+import { DEFAULT_GROUP_MAPPINGS, DEFAULT_USER_MAPPINGS } from './default-mapping.js';
+import { compileMappings } from './mapping.js';
+import { ConfigError } from './config-error.js';
+
+export { ConfigError };
+
+export interface AttributeMappingConfig {
+  type: 'Direct' | 'Constant' | 'Expression' | 'None';
+  /** Source attribute (Direct, and None when it only supplies a default). */
+  source?: string;
+  expression?: string;
+  constant?: string;
+  /** SCIM attribute path in the target. */
+  target: string;
+  /** Sent only when the object is created and the source value is null (§3.1). */
+  default?: string;
+  apply: 'Always' | 'OnCreate';
+  /** Matching precedence: 1 is tried first; absent = not a matching attribute (§5). */
+  matching?: number;
+}
+
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  secure?: boolean;
+  user?: string;
+  passwordEnv?: string;
+}
+
+export interface TargetConfig {
+  tenantUrl: string;
+  token?: string;
+  tokenEnv?: string;
+  dialect: 'legacy' | 'compliant';
+  concurrency: number;
+  timeoutMs: number;
+  /** Attempts per request for 429/5xx/timeouts before the object fails (includes the first). */
+  maxAttempts: number;
+}
+
+export interface JobConfig {
+  name: string;
+  source: SourceConfig;
+  target: TargetConfig;
+  scope: 'assigned' | 'all';
+  scopingFilters: { users: ScopingFilters; groups: ScopingFilters };
+  provisionGroups: boolean;
+  mappings: { users: readonly AttributeMappingConfig[]; groups: readonly AttributeMappingConfig[] };
+  targetActions: { create: boolean; update: boolean; delete: boolean };
+  skipOutOfScopeDeletions: boolean;
+  deletionThreshold: number;
+  intervalMinutes: number;
+  notifications?: { smtp: SmtpConfig; from: string; to: string[] };
+  logRetentionDays: number;
+  /** Directory of the configuration file (relative source paths resolve against it). */
+  baseDir: string;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const join = (p: string, k: string): string => (p ? `${p}.${k}` : k);
+
+function obj(v: unknown, field: string): Obj {
+  if (!isObj(v)) throw new ConfigError(field, 'must be an object');
+  return v;
+}
+function onlyKeys(o: Obj, field: string, keys: readonly string[]): void {
+  for (const k of Object.keys(o))
+    if (!keys.includes(k))
+      throw new ConfigError(join(field, k), `unknown field (expected one of ${keys.join(', ')})`);
+}
+function str(o: Obj, k: string, field: string): string | undefined {
+  const v = o[k];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new ConfigError(join(field, k), 'must be a string');
+  return v;
+}
+function reqStr(o: Obj, k: string, field: string): string {
+  const v = str(o, k, field);
+  if (v === undefined || v.trim() === '') throw new ConfigError(join(field, k), 'is required');
+  return v;
+}
+function bool(o: Obj, k: string, field: string, dflt: boolean): boolean {
+  const v = o[k];
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'boolean') throw new ConfigError(join(field, k), 'must be true or false');
+  return v;
+}
+function int(o: Obj, k: string, field: string, dflt: number, min: number): number {
+  const v = o[k];
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+    throw new ConfigError(join(field, k), `must be an integer ≥ ${min}`);
+  return v;
+}
+function oneOf<T extends string>(o: Obj, k: string, field: string, values: readonly T[], dflt: T): T {
+  const v = o[k];
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'string' || !values.includes(v as T))
+    throw new ConfigError(join(field, k), `must be one of ${values.map((x) => `'${x}'`).join(', ')}`);
+  return v as T;
+}
+
+function validateMapping(v: unknown, field: string): AttributeMappingConfig {
+  const o = obj(v, field);
+  onlyKeys(o, field, ['type', 'source', 'expression', 'constant', 'target', 'default', 'apply', 'matching']);
+  const type = oneOf(o, 'type', field, ['Direct', 'Constant', 'Expression', 'None'] as const, 'Direct');
+  const m: AttributeMappingConfig = {
+    type,
+    target: reqStr(o, 'target', field),
+    apply: oneOf(o, 'apply', field, ['Always', 'OnCreate'] as const, 'Always'),
+  };
+  const source = str(o, 'source', field);
+  const expression = str(o, 'expression', field);
+  const constant = str(o, 'constant', field);
+  const dflt = str(o, 'default', field);
+  if (type === 'Direct' && !source)
+    throw new ConfigError(join(field, 'source'), 'is required for a Direct mapping');
+  if (type === 'Expression' && !expression)
+    throw new ConfigError(join(field, 'expression'), 'is required for an Expression mapping');
+  if (type === 'Constant' && constant === undefined)
+    throw new ConfigError(join(field, 'constant'), 'is required for a Constant mapping');
+  if (source !== undefined) m.source = source;
+  if (expression !== undefined) m.expression = expression;
+  if (constant !== undefined) m.constant = constant;
+  if (dflt !== undefined) m.default = dflt;
+  if (o.matching !== undefined) m.matching = int(o, 'matching', field, 0, 1);
+  return m;
+}
+
+function validateMappingList(
+  v: unknown,
+  field: string,
+  dflt: readonly AttributeMappingConfig[],
+): readonly AttributeMappingConfig[] {
+  if (v === undefined || v === null) return dflt;
+  if (!Array.isArray(v)) throw new ConfigError(field, 'must be a list of mappings');
+  return v.map((m, i) => validateMapping(m, `${field}[${i}]`));
+}
+
+/**
+ * Validates a parsed configuration object. `baseDir` is where relative paths resolve.
+ * Throws ConfigError naming the first bad field.
+ */
+export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
+  const o = obj(value, '');
+  onlyKeys(o, '', [
+    'name',
+    'source',
+    'target',
+    'scope',
+    'scopingFilters',
+    'provisionGroups',
+    'mappings',
+    'targetActions',
+    'skipOutOfScopeDeletions',
+    'deletionThreshold',
+    'intervalMinutes',
+    'notifications',
+    'logRetentionDays',
+  ]);
+  const name = reqStr(o, 'name', '');
+  if (!/^[\w.-]{1,100}$/.test(name))
+    throw new ConfigError('name', 'use letters, digits, ".", "_" or "-" (at most 100)');
+
+  let source: SourceConfig;
+  try {
+    source = validateSourceConfig(o.source);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new ConfigError(msg.startsWith('source') ? '' : 'source', msg);
+  }
+
+  const t = obj(o.target, 'target');
+  onlyKeys(t, 'target', [
+    'tenantUrl',
+    'token',
+    'tokenEnv',
+    'dialect',
+    'concurrency',
+    'timeoutMs',
+    'maxAttempts',
+  ]);
+  const tenantUrl = reqStr(t, 'tenantUrl', 'target');
+  try {
+    const u = new URL(tenantUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+  } catch {
+    throw new ConfigError('target.tenantUrl', `'${tenantUrl}' is not an http(s) URL`);
+  }
+  const token = str(t, 'token', 'target');
+  const tokenEnv = str(t, 'tokenEnv', 'target');
+  if (!token && !tokenEnv)
+    throw new ConfigError(
+      'target.token',
+      'set target.token or target.tokenEnv (the name of an environment variable holding it)',
+    );
+  const target: TargetConfig = {
+    tenantUrl,
+    dialect: oneOf(t, 'dialect', 'target', ['legacy', 'compliant'] as const, 'legacy'),
+    concurrency: int(t, 'concurrency', 'target', 4, 1),
+    timeoutMs: int(t, 'timeoutMs', 'target', 30_000, 1),
+    maxAttempts: int(t, 'maxAttempts', 'target', 4, 1),
+  };
+  if (token) target.token = token;
+  if (tokenEnv) target.tokenEnv = tokenEnv;
+
+  const sf = o.scopingFilters === undefined ? {} : obj(o.scopingFilters, 'scopingFilters');
+  onlyKeys(sf, 'scopingFilters', ['users', 'groups']);
+  const scoping = (k: 'users' | 'groups'): ScopingFilters => {
+    if (sf[k] === undefined) return [];
+    try {
+      return validateScoping(sf[k]);
+    } catch (e) {
+      throw new ConfigError(`scopingFilters.${k}`, e instanceof Error ? e.message : String(e));
+    }
+  };
+
+  const mp = o.mappings === undefined ? {} : obj(o.mappings, 'mappings');
+  onlyKeys(mp, 'mappings', ['users', 'groups']);
+  const mappings = {
+    users: validateMappingList(mp.users, 'mappings.users', DEFAULT_USER_MAPPINGS),
+    groups: validateMappingList(mp.groups, 'mappings.groups', DEFAULT_GROUP_MAPPINGS),
+  };
+  // Compiling resolves every target path and expression: errors name the mapping (`mappings.users[3].target`).
+  compileMappings('User', mappings.users, 'mappings.users');
+  compileMappings('Group', mappings.groups, 'mappings.groups');
+
+  const ta = o.targetActions === undefined ? {} : obj(o.targetActions, 'targetActions');
+  onlyKeys(ta, 'targetActions', ['create', 'update', 'delete']);
+
+  let notifications: JobConfig['notifications'];
+  if (o.notifications !== undefined && o.notifications !== null) {
+    const n = obj(o.notifications, 'notifications');
+    onlyKeys(n, 'notifications', ['smtp', 'from', 'to']);
+    const s = obj(n.smtp, 'notifications.smtp');
+    onlyKeys(s, 'notifications.smtp', ['host', 'port', 'secure', 'user', 'passwordEnv']);
+    const smtp: SmtpConfig = {
+      host: reqStr(s, 'host', 'notifications.smtp'),
+      port: int(s, 'port', 'notifications.smtp', 25, 1),
+    };
+    if (s.secure !== undefined) smtp.secure = bool(s, 'secure', 'notifications.smtp', false);
+    const user = str(s, 'user', 'notifications.smtp');
+    const passwordEnv = str(s, 'passwordEnv', 'notifications.smtp');
+    if (user) smtp.user = user;
+    if (passwordEnv) smtp.passwordEnv = passwordEnv;
+    const to = n.to;
+    if (!Array.isArray(to) || to.length === 0 || !to.every((x) => typeof x === 'string' && x.includes('@')))
+      throw new ConfigError('notifications.to', 'must be a non-empty list of e-mail addresses');
+    const from = reqStr(n, 'from', 'notifications');
+    notifications = { smtp, from, to: to as string[] };
+  }
+
+  const cfg: JobConfig = {
+    name,
+    source,
+    target,
+    scope: oneOf(o, 'scope', '', ['assigned', 'all'] as const, 'assigned'),
+    scopingFilters: { users: scoping('users'), groups: scoping('groups') },
+    provisionGroups: bool(o, 'provisionGroups', '', true),
+    mappings,
+    targetActions: {
+      create: bool(ta, 'create', 'targetActions', true),
+      update: bool(ta, 'update', 'targetActions', true),
+      delete: bool(ta, 'delete', 'targetActions', true),
+    },
+    skipOutOfScopeDeletions: bool(o, 'skipOutOfScopeDeletions', '', false),
+    deletionThreshold: int(o, 'deletionThreshold', '', 500, 0),
+    intervalMinutes: int(o, 'intervalMinutes', '', 40, 1),
+    logRetentionDays: int(o, 'logRetentionDays', '', 30, 1),
+    baseDir,
+  };
+  if (notifications) cfg.notifications = notifications;
+  return cfg;
+}
+
+/** Reads a job file (`.yaml`/`.yml` as YAML, anything else as JSON, falling back to YAML). */
+export function loadJobConfig(path: string): JobConfig {
+  const abs = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (e) {
+    throw new ConfigError('', `cannot read ${abs}: ${(e as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = /\.ya?ml$/i.test(abs) ? parseYaml(text) : JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(
+      '',
+      `${abs} is not valid ${/\.ya?ml$/i.test(abs) ? 'YAML' : 'JSON'}: ${(e as Error).message}`,
+    );
+  }
+  return validateJobConfig(parsed, dirname(abs));
+}
+
+/** The Secret Token, from the file or the named environment variable. Never logged. */
+export function resolveToken(cfg: JobConfig, env: Readonly<Record<string, string | undefined>>): string {
+  if (cfg.target.token) return cfg.target.token;
+  const name = cfg.target.tokenEnv ?? '';
+  const v = env[name];
+  if (!v) throw new ConfigError('target.tokenEnv', `environment variable ${name} is not set`);
+  return v;
+}
+
+/**
+ * Hash of what decides who is in scope and what flows (§1.2: "changing mappings forces all managed objects to
+ * be re-evaluated"): a change clears the watermark so the next cycle is an initial one.
+ */
+export function scopeHash(cfg: JobConfig): string {
+  const relevant = {
+    scope: cfg.scope,
+    scopingFilters: cfg.scopingFilters,
+    mappings: cfg.mappings,
+    provisionGroups: cfg.provisionGroups,
+  };
+  return createHash('sha256').update(JSON.stringify(relevant)).digest('hex').slice(0, 16);
+}

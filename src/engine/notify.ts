@@ -1,0 +1,64 @@
+/**
+ * E-mail notifications (entra-provisioning-engine.md §10): one mail when the job enters quarantine, another
+ * when the quarantine reason changes, and one when the accidental-deletion threshold is reached (§11).
+ */
+import nodemailer from 'nodemailer';
+import type { JobConfig } from './config.js';
+import type { QuarantineInfo } from './state/store.js';
+
+export interface Notifier {
+  send(subject: string, text: string): Promise<void>;
+}
+
+export function smtpNotifier(
+  n: NonNullable<JobConfig['notifications']>,
+  env: Readonly<Record<string, string | undefined>>,
+): Notifier {
+  const password = n.smtp.passwordEnv ? env[n.smtp.passwordEnv] : undefined;
+  const transport = nodemailer.createTransport({
+    host: n.smtp.host,
+    port: n.smtp.port,
+    secure: n.smtp.secure ?? n.smtp.port === 465,
+    ...(n.smtp.user ? { auth: { user: n.smtp.user, pass: password ?? '' } } : {}),
+  });
+  return {
+    async send(subject, text) {
+      await transport.sendMail({ from: n.from, to: n.to.join(', '), subject, text });
+    },
+  };
+}
+
+const REASON_TEXT: Record<QuarantineInfo['reason'], string> = {
+  EncounteredQuarantineException: 'the target rejected the credentials or could not be reached',
+  EncounteredEscrowProportionThreshold: 'more than 40% of the provisioning events are failing',
+  EncounteredTotalEscrowThreshold: 'the number of failing objects reached the absolute limit',
+  EncounteredBaseEscrowThreshold: 'too many objects are failing',
+  TooManyDeletes: 'the accidental-deletion threshold was reached',
+};
+
+export function quarantineMessage(
+  job: string,
+  q: QuarantineInfo,
+  changed: boolean,
+): { subject: string; text: string } {
+  const subject =
+    q.reason === 'TooManyDeletes'
+      ? `[joyn-scim] ${job}: deletion threshold reached, deletions held back`
+      : `[joyn-scim] ${job}: provisioning ${changed ? 'quarantine reason changed' : 'has been quarantined'}`;
+  const text = [
+    `Provisioning job '${job}' has been quarantined: ${REASON_TEXT[q.reason]}.`,
+    '',
+    `Reason: ${q.reason}`,
+    `Detail: ${q.error}`,
+    `Quarantined since: ${q.seriesBegan}`,
+    q.nextAttempt
+      ? `Next attempt: ${q.nextAttempt} (retries after 6 h, 12 h, 24 h, then daily; the job is disabled after four weeks)`
+      : '',
+    q.reason === 'TooManyDeletes'
+      ? "Review the staged deletions with 'joyn-scim sync logs --action stagedDelete', then run 'joyn-scim sync allow-deletes' or fix the source and 'joyn-scim sync restart'."
+      : "Check the provisioning logs ('joyn-scim sync logs --status failure') and fix the cause; the job leaves quarantine after its next successful cycle.",
+  ]
+    .filter((l) => l !== '')
+    .join('\n');
+  return { subject, text };
+}

@@ -1,0 +1,136 @@
+/**
+ * Versioned migrations of the engine's own tables (all prefixed `sync_`), in the same database as the SCIM
+ * store. One set serves SQLite and PostgreSQL: only portable column types are used (text, integer, bigint),
+ * timestamps are ISO-8601 text (they sort as text) and JSON is text.
+ */
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+const migrations: Record<string, Migration> = {
+  '0001_sync_tables': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('sync_jobs')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('scope_hash', 'text')
+        .addColumn('force_deletes', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('sync_watermarks')
+        .addColumn('job', 'text', (c) => c.primaryKey())
+        .addColumn('watermark', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('sync_links')
+        .addColumn('job', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('source_id', 'text', (c) => c.notNull())
+        .addColumn('target_id', 'text', (c) => c.notNull())
+        .addColumn('managed', 'integer', (c) => c.notNull())
+        .addColumn('disabled', 'integer', (c) => c.notNull())
+        .addColumn('display', 'text')
+        .addColumn('members', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('sync_links_pk', ['job', 'kind', 'source_id'])
+        .execute();
+      await db.schema
+        .createIndex('sync_links_target')
+        .on('sync_links')
+        .columns(['job', 'kind', 'target_id'])
+        .execute();
+      await db.schema
+        .createTable('sync_escrows')
+        .addColumn('job', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('source_id', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('first_failed_at', 'text', (c) => c.notNull())
+        .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+        .addColumn('error_code', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('sync_escrows_pk', ['job', 'kind', 'source_id'])
+        .execute();
+      await db.schema
+        .createTable('sync_cycles')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('job', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('ended_at', 'text')
+        .addColumn('total_units', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('completed_units', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('stats', 'text', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .execute();
+      await db.schema
+        .createIndex('sync_cycles_job')
+        .on('sync_cycles')
+        .columns(['job', 'started_at'])
+        .execute();
+      await db.schema
+        .createTable('sync_logs')
+        .addColumn('change_id', 'text', (c) => c.primaryKey())
+        .addColumn('job', 'text', (c) => c.notNull())
+        .addColumn('cycle_id', 'text', (c) => c.notNull())
+        .addColumn('activity_at', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('source_id', 'text', (c) => c.notNull())
+        .addColumn('source_name', 'text')
+        .addColumn('target_id', 'text')
+        .addColumn('target_name', 'text')
+        .addColumn('error_code', 'text')
+        .addColumn('reason', 'text')
+        .addColumn('recommended_action', 'text')
+        .addColumn('duration_ms', 'integer', (c) => c.notNull())
+        .addColumn('steps', 'text', (c) => c.notNull())
+        .addColumn('modified_properties', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('sync_logs_job_time')
+        .on('sync_logs')
+        .columns(['job', 'activity_at'])
+        .execute();
+      await db.schema
+        .createIndex('sync_logs_job_cycle')
+        .on('sync_logs')
+        .columns(['job', 'cycle_id'])
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const t of [
+        'sync_logs',
+        'sync_cycles',
+        'sync_escrows',
+        'sync_links',
+        'sync_watermarks',
+        'sync_jobs',
+      ])
+        await db.schema.dropTable(t).ifExists().execute();
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+export async function migrateSyncState(db: Kysely<any>): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'sync_migration',
+    migrationLockTableName: 'sync_migration_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(
+      `sync state migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}

@@ -1,0 +1,524 @@
+/**
+ * The engine's durable state in the server's database (DATABASE_URL): jobs, watermarks, links between source
+ * and target ids (Entra's connector data store), escrows, cycles and provisioning logs.
+ * Writes are batched: a cycle over 10,000 objects must not cost 10,000 fsyncs.
+ */
+import { sql, type Kysely } from 'kysely';
+import { connect, type Connection } from '../../store/connect.js';
+import type { LogQuery, ProvisioningLog } from '../log-types.js';
+import { migrateSyncState } from './migrations.js';
+
+export type JobState = 'notRun' | 'active' | 'paused' | 'quarantined' | 'disabled';
+export type ObjectKind = 'user' | 'group';
+
+export interface QuarantineInfo {
+  /** Graph quarantine.reason (§9). */
+  reason:
+    | 'EncounteredQuarantineException'
+    | 'EncounteredEscrowProportionThreshold'
+    | 'EncounteredTotalEscrowThreshold'
+    | 'EncounteredBaseEscrowThreshold'
+    | 'TooManyDeletes';
+  error: string;
+  errorCode?: string;
+  seriesBegan: string;
+  currentBegan: string;
+  nextAttempt: string | null;
+  seriesCount: number;
+}
+
+export interface CycleStats {
+  imported: number;
+  evaluated: number;
+  created: number;
+  updated: number;
+  disabled: number;
+  deleted: number;
+  staged: number;
+  skipped: number;
+  failed: number;
+  membershipChanges: number;
+  exports: number;
+}
+
+export interface JobStatus {
+  lastExecution?: string;
+  lastSuccessfulExecution?: string;
+  lastSuccessfulExecutionWithExports?: string;
+  steadyStateFirstAchievedTime?: string;
+  steadyStateLastAchievedTime?: string;
+  countSuccessiveCompleteFailures: number;
+  escrowsPruned?: boolean;
+  quarantine?: QuarantineInfo;
+  lastCycleId?: string;
+  /** Why the job is paused (set by `pause` or by escrow pruning). */
+  pausedReason?: string;
+  /** An admin action (restart, resume, allow-deletes) asks for a cycle now. */
+  runRequested?: boolean;
+  /** Set when the job is disabled (four weeks in quarantine). */
+  disabledReason?: string;
+}
+
+export interface JobRow {
+  name: string;
+  state: JobState;
+  scopeHash: string | null;
+  forceDeletes: boolean;
+  status: JobStatus;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface LinkRow {
+  kind: ObjectKind;
+  sourceId: string;
+  targetId: string;
+  /** In scope and managed; false after an out-of-scope disable (Entra stops managing it, §6). */
+  managed: boolean;
+  /** Last exported `active` was false. */
+  disabled: boolean;
+  display: string | null;
+  /** Groups: source ids of the members exported to the target. */
+  members: string[] | null;
+}
+
+export interface EscrowRow {
+  kind: ObjectKind;
+  sourceId: string;
+  attempts: number;
+  firstFailedAt: string;
+  nextAttemptAt: string;
+  errorCode: string;
+  reason: string;
+}
+
+export interface CycleRow {
+  id: string;
+  job: string;
+  kind: 'initial' | 'incremental';
+  state: 'running' | 'succeeded' | 'entryLevelErrors' | 'failed' | 'staged';
+  startedAt: string;
+  endedAt: string | null;
+  totalUnits: number;
+  completedUnits: number;
+  stats: CycleStats;
+  error: string | null;
+}
+
+const CHUNK = 200;
+const b = (v: unknown): boolean => v === 1 || v === true || v === '1';
+
+export const emptyStats = (): CycleStats => ({
+  imported: 0,
+  evaluated: 0,
+  created: 0,
+  updated: 0,
+  disabled: 0,
+  deleted: 0,
+  staged: 0,
+  skipped: 0,
+  failed: 0,
+  membershipChanges: 0,
+  exports: 0,
+});
+
+export class SyncState {
+  private constructor(
+    readonly db: Kysely<any>,
+    private readonly conn?: Connection,
+  ) {}
+
+  /** Opens DATABASE_URL and brings the sync_ tables up to date. */
+  static async open(databaseUrl: string): Promise<SyncState> {
+    const conn = connect(databaseUrl);
+    const s = new SyncState(conn.db, conn);
+    await migrateSyncState(conn.db);
+    return s;
+  }
+
+  /** Uses an already open Kysely instance (caller owns it). */
+  static async attach(db: Kysely<any>): Promise<SyncState> {
+    await migrateSyncState(db);
+    return new SyncState(db);
+  }
+
+  get describe(): string {
+    return this.conn?.describe ?? 'attached database';
+  }
+
+  async close(): Promise<void> {
+    if (this.conn) await this.conn.db.destroy();
+  }
+
+  // ---- jobs -----------------------------------------------------------------------------------------
+
+  async getJob(name: string): Promise<JobRow | undefined> {
+    const r = await this.db.selectFrom('sync_jobs').selectAll().where('name', '=', name).executeTakeFirst();
+    if (!r) return undefined;
+    return {
+      name: r.name,
+      state: r.state,
+      scopeHash: r.scope_hash ?? null,
+      forceDeletes: b(r.force_deletes),
+      status: JSON.parse(r.status) as JobStatus,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    };
+  }
+
+  async ensureJob(name: string, now: Date): Promise<JobRow> {
+    const existing = await this.getJob(name);
+    if (existing) return existing;
+    const iso = now.toISOString();
+    const status: JobStatus = { countSuccessiveCompleteFailures: 0 };
+    await this.db
+      .insertInto('sync_jobs')
+      .values({
+        name,
+        state: 'notRun',
+        scope_hash: null,
+        force_deletes: 0,
+        status: JSON.stringify(status),
+        created_at: iso,
+        updated_at: iso,
+      })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    return (await this.getJob(name))!;
+  }
+
+  async updateJob(
+    name: string,
+    patch: Partial<Pick<JobRow, 'state' | 'scopeHash' | 'forceDeletes' | 'status'>>,
+    now: Date,
+  ): Promise<void> {
+    const set: Record<string, unknown> = { updated_at: now.toISOString() };
+    if (patch.state !== undefined) set.state = patch.state;
+    if (patch.scopeHash !== undefined) set.scope_hash = patch.scopeHash;
+    if (patch.forceDeletes !== undefined) set.force_deletes = patch.forceDeletes ? 1 : 0;
+    if (patch.status !== undefined) set.status = JSON.stringify(patch.status);
+    await this.db.updateTable('sync_jobs').set(set).where('name', '=', name).execute();
+  }
+
+  // ---- watermarks -----------------------------------------------------------------------------------
+
+  async getWatermark(job: string): Promise<string | undefined> {
+    const r = await this.db
+      .selectFrom('sync_watermarks')
+      .select('watermark')
+      .where('job', '=', job)
+      .executeTakeFirst();
+    return r?.watermark;
+  }
+
+  async setWatermark(job: string, watermark: string, now: Date): Promise<void> {
+    await this.db
+      .insertInto('sync_watermarks')
+      .values({ job, watermark, updated_at: now.toISOString() })
+      .onConflict((oc) => oc.column('job').doUpdateSet({ watermark, updated_at: now.toISOString() }))
+      .execute();
+  }
+
+  async clearWatermark(job: string): Promise<void> {
+    await this.db.deleteFrom('sync_watermarks').where('job', '=', job).execute();
+  }
+
+  // ---- links ----------------------------------------------------------------------------------------
+
+  async loadLinks(job: string): Promise<Map<string, LinkRow>> {
+    const rows = await this.db.selectFrom('sync_links').selectAll().where('job', '=', job).execute();
+    const out = new Map<string, LinkRow>();
+    for (const r of rows) {
+      const l: LinkRow = {
+        kind: r.kind,
+        sourceId: r.source_id,
+        targetId: r.target_id,
+        managed: b(r.managed),
+        disabled: b(r.disabled),
+        display: r.display ?? null,
+        members: r.members ? (JSON.parse(r.members) as string[]) : null,
+      };
+      out.set(linkKey(l.kind, l.sourceId), l);
+    }
+    return out;
+  }
+
+  async countLinks(job: string): Promise<{ users: number; groups: number }> {
+    const rows = await this.db
+      .selectFrom('sync_links')
+      .select(['kind', sql<number>`count(*)`.as('n')])
+      .where('job', '=', job)
+      .groupBy('kind')
+      .execute();
+    const n = (k: string): number => Number(rows.find((r) => r.kind === k)?.n ?? 0);
+    return { users: n('user'), groups: n('group') };
+  }
+
+  async saveLinks(
+    job: string,
+    upserts: readonly LinkRow[],
+    deletes: readonly { kind: ObjectKind; sourceId: string }[],
+    now: Date,
+  ): Promise<void> {
+    if (!upserts.length && !deletes.length) return;
+    const iso = now.toISOString();
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < upserts.length; i += CHUNK) {
+        const rows = upserts.slice(i, i + CHUNK).map((l) => ({
+          job,
+          kind: l.kind,
+          source_id: l.sourceId,
+          target_id: l.targetId,
+          managed: l.managed ? 1 : 0,
+          disabled: l.disabled ? 1 : 0,
+          display: l.display,
+          members: l.members ? JSON.stringify(l.members) : null,
+          updated_at: iso,
+        }));
+        await trx
+          .insertInto('sync_links')
+          .values(rows)
+          .onConflict((oc) =>
+            oc.columns(['job', 'kind', 'source_id']).doUpdateSet((eb) => ({
+              target_id: eb.ref('excluded.target_id'),
+              managed: eb.ref('excluded.managed'),
+              disabled: eb.ref('excluded.disabled'),
+              display: eb.ref('excluded.display'),
+              members: eb.ref('excluded.members'),
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
+          )
+          .execute();
+      }
+      for (const d of deletes)
+        await trx
+          .deleteFrom('sync_links')
+          .where('job', '=', job)
+          .where('kind', '=', d.kind)
+          .where('source_id', '=', d.sourceId)
+          .execute();
+    });
+  }
+
+  async clearLinks(job: string): Promise<void> {
+    await this.db.deleteFrom('sync_links').where('job', '=', job).execute();
+  }
+
+  // ---- escrows --------------------------------------------------------------------------------------
+
+  async loadEscrows(job: string): Promise<Map<string, EscrowRow>> {
+    const rows = await this.db.selectFrom('sync_escrows').selectAll().where('job', '=', job).execute();
+    const out = new Map<string, EscrowRow>();
+    for (const r of rows)
+      out.set(linkKey(r.kind, r.source_id), {
+        kind: r.kind,
+        sourceId: r.source_id,
+        attempts: Number(r.attempts),
+        firstFailedAt: r.first_failed_at,
+        nextAttemptAt: r.next_attempt_at,
+        errorCode: r.error_code,
+        reason: r.reason,
+      });
+    return out;
+  }
+
+  async saveEscrows(
+    job: string,
+    upserts: readonly EscrowRow[],
+    deletes: readonly { kind: ObjectKind; sourceId: string }[],
+  ): Promise<void> {
+    if (!upserts.length && !deletes.length) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < upserts.length; i += CHUNK) {
+        const rows = upserts.slice(i, i + CHUNK).map((e) => ({
+          job,
+          kind: e.kind,
+          source_id: e.sourceId,
+          attempts: e.attempts,
+          first_failed_at: e.firstFailedAt,
+          next_attempt_at: e.nextAttemptAt,
+          error_code: e.errorCode,
+          reason: e.reason,
+        }));
+        await trx
+          .insertInto('sync_escrows')
+          .values(rows)
+          .onConflict((oc) =>
+            oc.columns(['job', 'kind', 'source_id']).doUpdateSet((eb) => ({
+              attempts: eb.ref('excluded.attempts'),
+              next_attempt_at: eb.ref('excluded.next_attempt_at'),
+              error_code: eb.ref('excluded.error_code'),
+              reason: eb.ref('excluded.reason'),
+            })),
+          )
+          .execute();
+      }
+      for (const d of deletes)
+        await trx
+          .deleteFrom('sync_escrows')
+          .where('job', '=', job)
+          .where('kind', '=', d.kind)
+          .where('source_id', '=', d.sourceId)
+          .execute();
+    });
+  }
+
+  async clearEscrows(job: string): Promise<void> {
+    await this.db.deleteFrom('sync_escrows').where('job', '=', job).execute();
+  }
+
+  // ---- cycles ---------------------------------------------------------------------------------------
+
+  async startCycle(c: CycleRow): Promise<void> {
+    await this.db
+      .insertInto('sync_cycles')
+      .values({
+        id: c.id,
+        job: c.job,
+        kind: c.kind,
+        state: c.state,
+        started_at: c.startedAt,
+        ended_at: c.endedAt,
+        total_units: c.totalUnits,
+        completed_units: c.completedUnits,
+        stats: JSON.stringify(c.stats),
+        error: c.error,
+      })
+      .execute();
+  }
+
+  async updateCycle(
+    id: string,
+    patch: Partial<Pick<CycleRow, 'state' | 'endedAt' | 'totalUnits' | 'completedUnits' | 'stats' | 'error'>>,
+  ): Promise<void> {
+    const set: Record<string, unknown> = {};
+    if (patch.state !== undefined) set.state = patch.state;
+    if (patch.endedAt !== undefined) set.ended_at = patch.endedAt;
+    if (patch.totalUnits !== undefined) set.total_units = patch.totalUnits;
+    if (patch.completedUnits !== undefined) set.completed_units = patch.completedUnits;
+    if (patch.stats !== undefined) set.stats = JSON.stringify(patch.stats);
+    if (patch.error !== undefined) set.error = patch.error;
+    if (Object.keys(set).length)
+      await this.db.updateTable('sync_cycles').set(set).where('id', '=', id).execute();
+  }
+
+  async listCycles(job: string, limit = 10): Promise<CycleRow[]> {
+    const rows = await this.db
+      .selectFrom('sync_cycles')
+      .selectAll()
+      .where('job', '=', job)
+      .orderBy('started_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      job: r.job,
+      kind: r.kind,
+      state: r.state,
+      startedAt: r.started_at,
+      endedAt: r.ended_at ?? null,
+      totalUnits: Number(r.total_units),
+      completedUnits: Number(r.completed_units),
+      stats: JSON.parse(r.stats) as CycleStats,
+      error: r.error ?? null,
+    }));
+  }
+
+  // ---- provisioning logs ----------------------------------------------------------------------------
+
+  async insertLogs(logs: readonly ProvisioningLog[]): Promise<void> {
+    if (!logs.length) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < logs.length; i += CHUNK) {
+        await trx
+          .insertInto('sync_logs')
+          .values(
+            logs.slice(i, i + CHUNK).map((l) => ({
+              change_id: l.changeId,
+              job: l.jobId,
+              cycle_id: l.cycleId,
+              activity_at: l.activityDateTime,
+              kind: l.sourceIdentity.identityType,
+              action: l.action,
+              status: l.status,
+              source_id: l.sourceIdentity.id,
+              source_name: l.sourceIdentity.displayName ?? null,
+              target_id: l.targetIdentity?.id ?? null,
+              target_name: l.targetIdentity?.displayName ?? null,
+              error_code: l.errorCode ?? null,
+              reason: l.reason ?? null,
+              recommended_action: l.recommendedAction ?? null,
+              duration_ms: Math.round(l.durationMs),
+              steps: JSON.stringify(l.steps),
+              modified_properties: JSON.stringify(l.modifiedProperties),
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async queryLogs(q: LogQuery): Promise<ProvisioningLog[]> {
+    let query = this.db.selectFrom('sync_logs').selectAll().where('job', '=', q.job);
+    if (q.status) query = query.where('status', '=', q.status);
+    if (q.action) query = query.where('action', '=', q.action);
+    if (q.cycleId) query = query.where('cycle_id', '=', q.cycleId);
+    if (q.since) query = query.where('activity_at', '>=', q.since);
+    if (q.search) {
+      const pattern = `%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      query = query.where((eb) =>
+        eb.or(
+          ['source_id', 'source_name', 'target_id', 'target_name'].map((c) =>
+            eb(sql`lower(${sql.ref(c)})`, 'like', sql`${pattern} escape '\\'`),
+          ),
+        ),
+      );
+    }
+    const rows = await query
+      .orderBy('activity_at', 'asc')
+      .orderBy('change_id', 'asc')
+      .limit(q.limit ?? 100_000)
+      .execute();
+    return rows.map((r) => {
+      const log: ProvisioningLog = {
+        jobId: r.job,
+        cycleId: r.cycle_id,
+        changeId: r.change_id,
+        activityDateTime: r.activity_at,
+        action: r.action,
+        status: r.status,
+        steps: JSON.parse(r.steps),
+        modifiedProperties: JSON.parse(r.modified_properties),
+        sourceIdentity: {
+          id: r.source_id,
+          identityType: r.kind,
+          ...(r.source_name ? { displayName: r.source_name } : {}),
+        },
+        durationMs: Number(r.duration_ms),
+      };
+      if (r.target_id)
+        log.targetIdentity = {
+          id: r.target_id,
+          identityType: r.kind,
+          ...(r.target_name ? { displayName: r.target_name } : {}),
+        };
+      if (r.error_code) log.errorCode = r.error_code;
+      if (r.reason) log.reason = r.reason;
+      if (r.recommended_action) log.recommendedAction = r.recommended_action;
+      return log;
+    });
+  }
+
+  /** Drops records older than `before` (Entra keeps them 30 days, §7.2). Returns how many went. */
+  async pruneLogs(job: string, before: Date): Promise<number> {
+    const r = await this.db
+      .deleteFrom('sync_logs')
+      .where('job', '=', job)
+      .where('activity_at', '<', before.toISOString())
+      .executeTakeFirst();
+    return Number(r.numDeletedRows ?? 0);
+  }
+}
+
+export const linkKey = (kind: ObjectKind, sourceId: string): string => `${kind}:${sourceId}`;

@@ -1,0 +1,368 @@
+/**
+ * The HTTP server: SCIM routes under /scim/:tenantId/v2, health, metrics. Built as a function so tests
+ * drive the real server (inject or a real port) over a real store.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { Config } from '../config.js';
+import { ScimError } from '../scim/errors.js';
+import type { ResourceTypeName } from '../scim/types.js';
+import type { Store } from '../store/types.js';
+import { ResourceService } from '../service/resources.js';
+import { TenantService } from '../service/tenants.js';
+import { parseProjection, type ListParams } from '../service/query.js';
+import { errorHandler, sendScimError, SCIM_CONTENT_TYPE } from './errors.js';
+import { registerDiscovery } from './discovery.js';
+import { Metrics } from './metrics.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    tenantId?: string;
+    activity?: { resourceType?: string; resourceId?: string; summary?: string };
+  }
+}
+
+export interface AppDeps {
+  store: Store;
+  config: Config;
+  clock?: () => Date;
+}
+
+export interface App {
+  app: FastifyInstance;
+  tenants: TenantService;
+  resources: ResourceService;
+  metrics: Metrics;
+}
+
+const RESOURCE_ROUTES: { path: string; rt: ResourceTypeName }[] = [
+  { path: 'Users', rt: 'User' },
+  { path: 'Groups', rt: 'Group' },
+];
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { store, config } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const tenants = new TenantService(store, () => config.publicUrl, clock);
+  const resources = new ResourceService(store, config.limits, (t) => tenants.tenantUrl(t), clock);
+  const metrics = new Metrics();
+
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      // No secret in any log: the Authorization header never reaches a log line.
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'],
+        censor: '[redacted]',
+      },
+    },
+    bodyLimit: config.limits.maxPayloadSize,
+    // Entra appends /Users etc. to whatever Tenant URL the admin pasted: tolerate // and case (spec §0).
+    routerOptions: {
+      caseSensitive: false,
+      ignoreDuplicateSlashes: true,
+      ignoreTrailingSlash: true,
+      // `+` is a space in Entra's queries (spec §1.3): parse the query string as a form.
+      querystringParser: (s: string) => {
+        const out: Record<string, string | string[]> = {};
+        for (const [k, v] of new URLSearchParams(s)) {
+          const prev = out[k];
+          out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+        }
+        return out;
+      },
+    },
+    forceCloseConnections: false,
+    return503OnClosing: true,
+  });
+
+  // Bodies: application/scim+json and application/json (with or without charset); anything else is tried as JSON.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (e) {
+      done(
+        new ScimError(400, 'invalidSyntax', `the request body is not valid JSON: ${(e as Error).message}`),
+        undefined,
+      );
+    }
+  });
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) =>
+    sendScimError(
+      reply,
+      new ScimError(
+        404,
+        undefined,
+        `no such endpoint: ${req.method} ${req.url.split('?')[0]}. SCIM endpoints live under /scim/<tenant-id>/v2 (/Users, /Groups, /Schemas, /ResourceTypes, /ServiceProviderConfig)`,
+      ),
+    ),
+  );
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await store.health();
+      return { status: 'ok', store: store.dialect };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', store: store.dialect });
+    }
+  });
+  app.get('/metrics', async (req, reply) => {
+    if (config.adminToken && req.headers.authorization !== `Bearer ${config.adminToken}`)
+      return reply.code(401).send('unauthorized\n');
+    return reply.type('text/plain; version=0.0.4').send(await metrics.render());
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.observe(req.method, req.routeOptions?.url ?? 'unknown', reply.statusCode, reply.elapsedTime);
+  });
+
+  await app.register(
+    async (scim) => {
+      // Authentication for every SCIM request, before the body is parsed.
+      scim.addHook('onRequest', async (req: FastifyRequest) => {
+        const tenantId = (req.params as { tenantId: string }).tenantId;
+        await tenants.authenticate(tenantId, req.headers.authorization);
+        req.tenantId = tenantId;
+      });
+      if (config.rateLimitPerMinute > 0) {
+        await scim.register(rateLimit, {
+          max: config.rateLimitPerMinute,
+          timeWindow: 60_000,
+          hook: 'preHandler',
+          keyGenerator: (req) => (req.params as { tenantId?: string }).tenantId ?? req.ip,
+          errorResponseBuilder: (_req, ctx) => {
+            const seconds = Math.max(1, Math.ceil(ctx.ttl / 1000));
+            return new ScimError(
+              429,
+              undefined,
+              `more than ${ctx.max} requests per minute for this tenant; retry after ${seconds} s`,
+              {
+                'Retry-After': String(seconds),
+              },
+            );
+          },
+        });
+      }
+      scim.addHook('onSend', async (_req, reply, payload) => {
+        if (
+          !reply.hasHeader('content-type') ||
+          String(reply.getHeader('content-type')).startsWith('application/json')
+        )
+          reply.header('content-type', SCIM_CONTENT_TYPE);
+        return payload;
+      });
+      // The tenant's provisioning activity log: every write and every failure (never the body or a token).
+      scim.addHook('onResponse', async (req, reply) => {
+        if (!req.tenantId) return;
+        const write = req.method !== 'GET' && req.method !== 'HEAD' && !req.url.includes('.search');
+        if (!write && reply.statusCode < 400) return;
+        try {
+          await store.tenant(req.tenantId).appendActivity({
+            at: clock().toISOString(),
+            method: req.method,
+            path: req.url.replace(/^\/scim\/[^/]+\/v2/i, '').slice(0, 500),
+            status: reply.statusCode,
+            resourceType: req.activity?.resourceType,
+            resourceId: req.activity?.resourceId,
+            summary: (req.activity?.summary ?? '').slice(0, 500),
+            durationMs: Math.round(reply.elapsedTime),
+          });
+        } catch (err) {
+          req.log.warn({ err }, 'could not record activity');
+        }
+      });
+      scim.addHook('onError', async (req, _reply, err) => {
+        req.activity = { ...req.activity, summary: (err as Error).message };
+      });
+
+      registerDiscovery(scim, config);
+
+      for (const { path, rt } of RESOURCE_ROUTES) {
+        const note = (req: FastifyRequest, id?: string, summary?: string) => {
+          req.activity = {
+            resourceType: rt,
+            ...(id ? { resourceId: id } : {}),
+            ...(summary ? { summary } : {}),
+          };
+        };
+        const single = (reply: FastifyReply, id: string, version: number, status: number) =>
+          reply
+            .code(status)
+            .header('ETag', `W/"${version}"`)
+            .header('Location', `${tenants.tenantUrl(reply.request.tenantId!)}/${path}/${id}`);
+
+        scim.get(`/${path}`, async (req) => resources.list(req.tenantId!, rt, req.query as ListParams));
+        scim.post(`/${path}/.search`, async (req) =>
+          resources.list(req.tenantId!, rt, searchParams(req.body)),
+        );
+        scim.post(`/${path}`, async (req, reply) => {
+          const r = await resources.create(req.tenantId!, rt, requireBody(req.body));
+          note(req, r.id, r.summary);
+          return single(reply, r.id, r.version, 201).send(r.resource);
+        });
+        scim.get(`/${path}/:id`, async (req, reply) => {
+          const { id } = req.params as { id: string };
+          const res = await resources.get(req.tenantId!, rt, id, req.query as ListParams);
+          const v = (res.meta as { version?: string } | undefined)?.version;
+          if (v) reply.header('ETag', v);
+          return res;
+        });
+        scim.put(`/${path}/:id`, async (req, reply) => {
+          const { id } = req.params as { id: string };
+          const r = await resources.replace(req.tenantId!, rt, id, requireBody(req.body));
+          note(req, id, r.summary);
+          return reply.code(200).header('ETag', `W/"${r.version}"`).send(r.resource);
+        });
+        scim.patch(`/${path}/:id`, async (req, reply) => {
+          const { id } = req.params as { id: string };
+          const q = req.query as ListParams;
+          // RFC 7644 §3.5.2: 200 with the resource, or 204. Microsoft's reference suite and Entra prefer 204;
+          // a client that asks for attributes (or Prefer: return=representation) gets the resource.
+          const wantBody =
+            q.attributes !== undefined ||
+            q.excludedAttributes !== undefined ||
+            /return=representation/i.test(String(req.headers.prefer ?? ''));
+          const r = await resources.patch(
+            req.tenantId!,
+            rt,
+            id,
+            requireBody(req.body),
+            wantBody ? parseProjection(q) : undefined,
+          );
+          note(req, id, r.summary);
+          reply.header('ETag', `W/"${r.version}"`);
+          return wantBody ? reply.code(200).send(r.resource) : reply.code(204).send();
+        });
+        scim.delete(`/${path}/:id`, async (req, reply) => {
+          const { id } = req.params as { id: string };
+          await resources.delete(req.tenantId!, rt, id);
+          note(req, id, `deleted ${rt.toLowerCase()} ${id}`);
+          return reply.code(204).send();
+        });
+        methodNotAllowed(scim, `/${path}`, ['GET', 'POST']);
+        methodNotAllowed(scim, `/${path}/:id`, ['GET', 'PUT', 'PATCH', 'DELETE']);
+      }
+
+      // POST /.search at the root searches Users, then Groups, as one result list (RFC 7644 §3.4.3).
+      scim.post('/.search', async (req) =>
+        rootSearch(resources, req.tenantId!, searchParams(req.body), config.limits.defaultCount),
+      );
+      scim.all('/Bulk', async () => {
+        throw new ScimError(
+          501,
+          undefined,
+          'Bulk is not supported (ServiceProviderConfig bulk.supported = false); send individual requests',
+        );
+      });
+    },
+    { prefix: '/scim/:tenantId/v2' },
+  );
+  return { app, tenants, resources, metrics };
+}
+
+function requireBody(body: unknown): unknown {
+  if (body === undefined) throw new ScimError(400, 'invalidSyntax', 'the request needs a JSON body');
+  return body;
+}
+
+function methodNotAllowed(app: FastifyInstance, url: string, allowed: string[]): void {
+  const all = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+  app.route({
+    method: all.filter((m) => !allowed.includes(m)) as any,
+    url,
+    handler: async (req, reply) => {
+      reply.header('Allow', allowed.join(', '));
+      throw new ScimError(
+        405,
+        undefined,
+        `${req.method} is not allowed on this endpoint; use ${allowed.join(', ')}`,
+      );
+    },
+  });
+}
+
+/** The body of POST /.search (RFC 7644 §3.4.3) as list parameters. */
+function searchParams(body: unknown): ListParams {
+  if (body === undefined) return {};
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new ScimError(400, 'invalidSyntax', 'the .search body must be a SearchRequest object');
+  const b = Object.fromEntries(
+    Object.entries(body as Record<string, unknown>).map(([k, v]) => [k.toLowerCase(), v]),
+  );
+  const str = (k: string): string | undefined => {
+    const v = b[k.toLowerCase()];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'string' || typeof v === 'number') return String(v);
+    throw new ScimError(400, 'invalidValue', `${k} must be a string`);
+  };
+  const list = (k: string): string | undefined => {
+    const v = b[k.toLowerCase()];
+    if (v === undefined || v === null) return undefined;
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.join(',');
+    if (typeof v === 'string') return v;
+    throw new ScimError(400, 'invalidValue', `${k} must be an array of attribute names`);
+  };
+  return {
+    filter: str('filter'),
+    startIndex: str('startIndex'),
+    count: str('count'),
+    sortBy: str('sortBy'),
+    sortOrder: str('sortOrder'),
+    attributes: list('attributes'),
+    excludedAttributes: list('excludedAttributes'),
+    cursor: str('cursor'),
+  };
+}
+
+async function rootSearch(
+  resources: ResourceService,
+  tenantId: string,
+  p: ListParams,
+  defaultCount: number,
+): Promise<Record<string, unknown>> {
+  if (p.cursor !== undefined)
+    throw new ScimError(
+      400,
+      'invalidValue',
+      'cursor paging is available on /Users/.search and /Groups/.search, not on the root /.search',
+    );
+  // A filter attribute that one resource type lacks means "no match" there, not an error (RFC 7644 §3.4.3).
+  const count = async (rt: ResourceTypeName): Promise<number | ScimError> => {
+    try {
+      return Number((await resources.list(tenantId, rt, { ...p, startIndex: 1, count: 0 })).totalResults);
+    } catch (e) {
+      if (e instanceof ScimError && e.scimType === 'invalidFilter') return e;
+      throw e;
+    }
+  };
+  const [nu, ng] = [await count('User'), await count('Group')];
+  if (nu instanceof ScimError && ng instanceof ScimError) throw nu;
+  const usersTotal = typeof nu === 'number' ? nu : 0;
+  const groupsTotal = typeof ng === 'number' ? ng : 0;
+  const start = Math.max(1, Number(p.startIndex ?? 1) || 1);
+  const want = p.count === undefined ? defaultCount : Math.max(0, Number(p.count) || 0);
+  const out: unknown[] = [];
+  if (want > 0 && start <= usersTotal) {
+    const page = await resources.list(tenantId, 'User', { ...p, startIndex: start, count: want });
+    out.push(...(page.Resources as unknown[]));
+  }
+  const remaining = want - out.length;
+  if (remaining > 0 && groupsTotal > 0) {
+    const gStart = Math.max(1, start - usersTotal);
+    const page = await resources.list(tenantId, 'Group', { ...p, startIndex: gStart, count: remaining });
+    out.push(...(page.Resources as unknown[]));
+  }
+  return {
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+    totalResults: usersTotal + groupsTotal,
+    itemsPerPage: out.length,
+    startIndex: start,
+    Resources: out,
+  };
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+/** `npm start`: the one place that wires config → store → service → http. */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from './config.js';
+import { startServer } from './server.js';
+
+export async function serve(): Promise<void> {
+  const config = loadConfig();
+  const server = await startServer(config);
+  const log = server.app.log;
+  log.info(
+    { url: server.url, store: server.store.describe, dialect: server.store.dialect },
+    'joyn-scim listening',
+  );
+  if (server.firstRun) {
+    // Printed to stdout once, never logged: the token is not stored anywhere in clear.
+    process.stdout.write(
+      [
+        '',
+        'joyn-scim: first start, created the tenant "default".',
+        'Paste these into Microsoft Entra ID → Provisioning → Admin Credentials:',
+        `  Tenant URL:   ${server.firstRun.tenantUrl}`,
+        `  Secret Token: ${server.firstRun.token}`,
+        'The token is shown only this once. Issue another with: npx joyn-scim tokens issue default',
+        '',
+      ].join('\n') + '\n',
+    );
+  } else {
+    const tenants = await server.tenants.listTenants();
+    for (const t of tenants)
+      log.info({ tenant: t.name, tenantUrl: server.tenants.tenantUrl(t.id) }, 'tenant');
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing in-flight requests');
+    server.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+const isMain =
+  process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  serve().catch((err) => {
+    console.error(`joyn-scim: could not start: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}

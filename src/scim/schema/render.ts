@@ -1,0 +1,145 @@
+/**
+ * Stored data → a full SCIM resource (RFC 7643 §3, §3.1 meta; RFC 7644 §3.14 versions).
+ *
+ * Entra compares what it reads back with its source (entra-scim-client.md §2.12), so values come back exactly
+ * as stored; only the representation is fixed up: `manager` is always an object (§1.12, a bare string makes
+ * Entra fail to deserialize the user), booleans are JSON booleans (§2.3), `password` never appears (RFC 7643
+ * §4.1.1 `returned: never`).
+ */
+import type { JsonObject, JsonValue, Member, ResourceData, ResourceTypeName } from '../types.js';
+import { isObject } from './normalize.js';
+import { coreSchema, extensionSchemas, resourceType } from './registry.js';
+import type { AttributeDef } from './types.js';
+
+export interface StoredResource {
+  id: string;
+  data: ResourceData;
+  created: Date | string;
+  lastModified: Date | string;
+  version: number;
+  /** Group members, when loaded (omitted entirely when the caller did not load them). */
+  members?: Member[];
+}
+
+const iso = (d: Date | string): string => {
+  const date = d instanceof Date ? d : new Date(d);
+  return Number.isNaN(date.getTime()) ? String(d) : date.toISOString();
+};
+
+const trimSlash = (u: string): string => u.replace(/\/+$/, '');
+
+/** A stored value made presentable: booleans as booleans, `returned: never` dropped, manager as an object. */
+function present(
+  def: AttributeDef,
+  v: JsonValue,
+  baseUrl: string,
+  managerDef: boolean,
+): JsonValue | undefined {
+  if (def.returned === 'never' || v === null) return undefined;
+  if (def.multiValued && Array.isArray(v)) {
+    const items = v
+      .map((x) => presentOne(def, x, baseUrl, managerDef))
+      .filter((x): x is JsonValue => x !== undefined);
+    return items.length ? items : undefined;
+  }
+  return presentOne(def, v, baseUrl, managerDef);
+}
+
+function presentOne(
+  def: AttributeDef,
+  v: JsonValue,
+  baseUrl: string,
+  managerDef: boolean,
+): JsonValue | undefined {
+  if (v === null) return undefined;
+  if (def.type === 'boolean') {
+    if (typeof v === 'string' && /^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+    return v;
+  }
+  if (def.type !== 'complex') return v;
+  if (managerDef) {
+    // entra-scim-client.md §1.12: always `{"value", "$ref", "displayName"?}`, never a bare string.
+    const obj: JsonObject =
+      typeof v === 'string' ? { value: v } : isObject(v) ? { ...(v as JsonObject) } : {};
+    if (typeof obj.value !== 'string') return undefined;
+    const out: JsonObject = {
+      value: obj.value,
+      $ref: typeof obj.$ref === 'string' ? obj.$ref : `${baseUrl}/Users/${obj.value}`,
+    };
+    if (typeof obj.displayName === 'string') out.displayName = obj.displayName;
+    return out;
+  }
+  if (!isObject(v)) return v;
+  const out: JsonObject = {};
+  for (const sub of def.subAttributes ?? []) {
+    const sv = (v as JsonObject)[sub.name];
+    if (sv === undefined || !Object.prototype.hasOwnProperty.call(v, sub.name)) continue;
+    const p = present(sub, sv, baseUrl, false);
+    if (p !== undefined) out[sub.name] = p;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** `{ value, $ref, type, display }` for one member; `$ref` only when the type is known. */
+function renderMember(m: Member, baseUrl: string): JsonObject {
+  const out: JsonObject = { value: m.value };
+  if (m.type) out.$ref = `${baseUrl}/${m.type === 'User' ? 'Users' : 'Groups'}/${m.value}`;
+  if (m.type) out.type = m.type;
+  if (m.display !== undefined) out.display = m.display;
+  return out;
+}
+
+/**
+ * Full SCIM resource. Key order: schemas, id, externalId, meta, then core attributes in schema order, then each
+ * extension (under its URN) that has data. `schemas` lists the core URN plus those extensions.
+ */
+export function renderResource(rt: ResourceTypeName, stored: StoredResource, baseUrl: string): JsonObject {
+  const base = trimSlash(baseUrl);
+  const core = coreSchema(rt);
+  const data = stored.data;
+  const own = (k: string): JsonValue | undefined =>
+    Object.prototype.hasOwnProperty.call(data, k) ? data[k] : undefined;
+
+  const attrs: JsonObject = {};
+  for (const def of core.attributes) {
+    if (rt === 'Group' && def.name === 'members') continue; // from the membership table, below
+    const v = own(def.name);
+    if (v === undefined) continue;
+    const p = present(def, v, base, false);
+    if (p !== undefined) attrs[def.name] = p;
+  }
+  if (rt === 'Group' && stored.members !== undefined) {
+    attrs.members = stored.members.map((m) => renderMember(m, base));
+  }
+
+  const schemas: JsonValue[] = [core.id];
+  const extensions: JsonObject = {};
+  for (const ext of extensionSchemas(rt)) {
+    const raw = own(ext.id);
+    if (!isObject(raw)) continue;
+    const out: JsonObject = {};
+    for (const def of ext.attributes) {
+      const v = (raw as JsonObject)[def.name];
+      if (v === undefined || !Object.prototype.hasOwnProperty.call(raw, def.name)) continue;
+      const p = present(def, v, base, def.name === 'manager' && def.type === 'complex');
+      if (p !== undefined) out[def.name] = p;
+    }
+    if (Object.keys(out).length) {
+      schemas.push(ext.id);
+      extensions[ext.id] = out;
+    }
+  }
+
+  const result: JsonObject = { schemas, id: stored.id };
+  const externalId = own('externalId');
+  if (typeof externalId === 'string') result.externalId = externalId;
+  result.meta = {
+    resourceType: rt,
+    created: iso(stored.created),
+    lastModified: iso(stored.lastModified),
+    location: `${base}${resourceType(rt).endpoint}/${stored.id}`,
+    // RFC 7644 §3.14: a weak entity tag derived from the row version.
+    version: `W/"${stored.version}"`,
+  };
+  return { ...result, ...attrs, ...extensions };
+}

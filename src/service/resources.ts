@@ -1,0 +1,254 @@
+/**
+ * SCIM use cases for Users and Groups: validate → store (one transaction per write) → render.
+ * A 2xx is returned only after the transaction has committed.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { ScimError } from '../scim/errors.js';
+import { matchesFilter } from '../scim/filter/index.js';
+import { applyPatch, parsePatchRequest } from '../scim/patch/index.js';
+import { planGroupPatch } from '../scim/patch/members.js';
+import { normalizeResource } from '../scim/schema/normalize.js';
+import { projectResource } from '../scim/schema/project.js';
+import { renderResource } from '../scim/schema/render.js';
+import {
+  LIST_RESPONSE,
+  type JsonObject,
+  type Member,
+  type ResourceData,
+  type ResourceTypeName,
+} from '../scim/types.js';
+import type { ResourceRow, Store, TenantStore } from '../store/types.js';
+import { newId } from '../store/sql/ids.js';
+import {
+  parseListParams,
+  parseProjection,
+  wantsMembers,
+  type Limits,
+  type ListParams,
+  type Projection,
+} from './query.js';
+
+export interface WriteResult {
+  resource: JsonObject;
+  id: string;
+  version: number;
+  /** A short description for the activity log (no secrets). */
+  summary: string;
+}
+
+const notFound = (rt: ResourceTypeName, id: string) =>
+  new ScimError(404, undefined, `${rt} '${id}' not found in this tenant`);
+
+export class ResourceService {
+  constructor(
+    private readonly store: Store,
+    private readonly limits: Limits,
+    private readonly baseUrl: (tenantId: string) => string,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  private now(): string {
+    return this.clock().toISOString();
+  }
+
+  private render(
+    tenantId: string,
+    rt: ResourceTypeName,
+    row: ResourceRow,
+    members: Member[] | undefined,
+    projection?: Projection,
+  ): JsonObject {
+    const full = renderResource(rt, { ...row, ...(members ? { members } : {}) }, this.baseUrl(tenantId));
+    return projection ? projectResource(rt, full, projection) : full;
+  }
+
+  /** Splits group members out of the document: they live in their own table. */
+  private splitMembers(
+    rt: ResourceTypeName,
+    data: ResourceData,
+  ): { data: ResourceData; members: Member[] | undefined } {
+    if (rt !== 'Group' || !('members' in data)) return { data, members: rt === 'Group' ? [] : undefined };
+    const { members, ...rest } = data;
+    return { data: rest, members: (members as unknown as Member[] | undefined) ?? [] };
+  }
+
+  private async typedMembers(
+    tx: TenantStore,
+    groupId: string,
+    members: readonly Member[],
+  ): Promise<Member[]> {
+    if (members.some((m) => m.value === groupId))
+      throw new ScimError(400, 'invalidValue', `a group cannot be a member of itself ('${groupId}')`);
+    const kinds = await tx.members.resolveMembers(members.map((m) => m.value));
+    return members.map((m) => {
+      const type = kinds.get(m.value) ?? m.type;
+      const out: Member = { value: m.value };
+      if (type) out.type = type;
+      if (m.display) out.display = m.display;
+      return out;
+    });
+  }
+
+  async create(tenantId: string, rt: ResourceTypeName, body: unknown): Promise<WriteResult> {
+    const { data, members } = this.splitMembers(rt, normalizeResource(rt, body));
+    const id = newId();
+    return this.store.transaction(tenantId, async (tx) => {
+      const repo = rt === 'User' ? tx.users : tx.groups;
+      const row = await repo.insert(id, data, this.now());
+      let stored: Member[] | undefined;
+      if (rt === 'Group') {
+        stored = members?.length ? await this.typedMembers(tx, id, members) : [];
+        if (stored.length) await tx.members.add(id, stored);
+      }
+      return {
+        resource: this.render(tenantId, rt, row, stored),
+        id,
+        version: row.version,
+        summary:
+          rt === 'User'
+            ? `created user ${String(data.userName)}`
+            : `created group ${String(data.displayName)}`,
+      };
+    });
+  }
+
+  async get(
+    tenantId: string,
+    rt: ResourceTypeName,
+    id: string,
+    params: Pick<ListParams, 'attributes' | 'excludedAttributes'> = {},
+  ): Promise<JsonObject> {
+    const projection = parseProjection(params);
+    const t = this.store.tenant(tenantId);
+    const row = await (rt === 'User' ? t.users : t.groups).get(id);
+    if (!row) throw notFound(rt, id);
+    const members = rt === 'Group' && wantsMembers(projection) ? await t.members.list(id) : undefined;
+    return this.render(tenantId, rt, row, members, projection);
+  }
+
+  async list(tenantId: string, rt: ResourceTypeName, params: ListParams): Promise<JsonObject> {
+    const { spec, projection } = parseListParams(rt, params, this.limits);
+    const t = this.store.tenant(tenantId);
+    const result = await (rt === 'User' ? t.users : t.groups).query(spec);
+    const resources = result.rows.map((r) => this.render(tenantId, rt, r, r.members, projection));
+    const out: JsonObject = {
+      schemas: [LIST_RESPONSE],
+      totalResults: result.totalResults,
+      itemsPerPage: resources.length,
+    };
+    if (spec.cursor === undefined) out.startIndex = spec.startIndex ?? 1;
+    out.Resources = resources;
+    if (result.nextCursor !== undefined) out.nextCursor = result.nextCursor;
+    return out;
+  }
+
+  async replace(tenantId: string, rt: ResourceTypeName, id: string, body: unknown): Promise<WriteResult> {
+    const { data, members } = this.splitMembers(rt, normalizeResource(rt, body));
+    return this.store.transaction(tenantId, async (tx) => {
+      const repo = rt === 'User' ? tx.users : tx.groups;
+      const before = await repo.getForUpdate(id);
+      if (!before) throw notFound(rt, id);
+      const row = (await repo.update(id, data, this.now()))!;
+      let stored: Member[] | undefined;
+      if (rt === 'Group') {
+        // PUT replaces the whole resource, membership included (RFC 7644 §3.5.1).
+        stored = members?.length ? await this.typedMembers(tx, id, members) : [];
+        await tx.members.removeAll(id);
+        if (stored.length) await tx.members.add(id, stored);
+      }
+      return {
+        resource: this.render(tenantId, rt, row, stored),
+        id,
+        version: row.version,
+        summary: `replaced ${rt.toLowerCase()} ${id}`,
+      };
+    });
+  }
+
+  async patch(
+    tenantId: string,
+    rt: ResourceTypeName,
+    id: string,
+    body: unknown,
+    projection?: Projection,
+  ): Promise<WriteResult> {
+    const ops = parsePatchRequest(body);
+    if (ops.length > this.limits.maxOperations)
+      throw new ScimError(
+        413,
+        undefined,
+        `PATCH has ${ops.length} operations; the maximum is ${this.limits.maxOperations}`,
+      );
+    return this.store.transaction(tenantId, async (tx) => {
+      if (rt === 'User') {
+        const before = await tx.users.getForUpdate(id);
+        if (!before) throw notFound(rt, id);
+        const data = applyPatch('User', before.data, ops);
+        const row = isDeepStrictEqual(data, before.data)
+          ? before
+          : (await tx.users.update(id, data, this.now()))!;
+        return {
+          resource: this.render(tenantId, rt, row, undefined, projection),
+          id,
+          version: row.version,
+          summary: `patched user ${String(row.data.userName)} (${ops.length} operation${ops.length === 1 ? '' : 's'}${row === before ? ', no change' : ''})`,
+        };
+      }
+      const before = await tx.groups.getForUpdate(id);
+      if (!before) throw notFound(rt, id);
+      let data = before.data;
+      let membersChanged = 0;
+      for (const step of planGroupPatch(ops).steps) {
+        switch (step.kind) {
+          case 'attributes':
+            data = applyPatch('Group', data, step.ops);
+            break;
+          case 'addMembers':
+            membersChanged += await tx.members.add(id, await this.typedMembers(tx, id, step.members));
+            break;
+          case 'removeMembers':
+            membersChanged += await tx.members.remove(id, step.ids);
+            break;
+          case 'removeAllMembers':
+            membersChanged += await tx.members.removeAll(id);
+            break;
+          case 'replaceMembers': {
+            membersChanged += await tx.members.removeAll(id);
+            membersChanged += await tx.members.add(id, await this.typedMembers(tx, id, step.members));
+            break;
+          }
+          case 'removeMembersWhere': {
+            // A filter other than `value eq` (rare): evaluate it over the current members.
+            const current = await tx.members.list(id);
+            const ids = current
+              .filter((m) => matchesFilter(step.filter, m as unknown as Record<string, unknown>))
+              .map((m) => m.value);
+            membersChanged += await tx.members.remove(id, ids);
+            break;
+          }
+        }
+      }
+      const changed = !isDeepStrictEqual(data, before.data);
+      const now = this.now();
+      const row = changed
+        ? (await tx.groups.update(id, data, now))!
+        : membersChanged
+          ? (await tx.groups.touch(id, now))!
+          : before;
+      const wantMembers = projection ? wantsMembers(projection) : false;
+      const members = wantMembers ? await tx.members.list(id) : undefined;
+      return {
+        resource: this.render(tenantId, rt, row, members, projection),
+        id,
+        version: row.version,
+        summary: `patched group ${String(row.data.displayName)} (${ops.length} operation${ops.length === 1 ? '' : 's'}, ${membersChanged} membership change${membersChanged === 1 ? '' : 's'})`,
+      };
+    });
+  }
+
+  async delete(tenantId: string, rt: ResourceTypeName, id: string): Promise<void> {
+    await this.store.transaction(tenantId, async (tx) => {
+      if (!(await (rt === 'User' ? tx.users : tx.groups).delete(id))) throw notFound(rt, id);
+    });
+  }
+}

@@ -1,0 +1,117 @@
+/** Operator use cases: tenants and their Secret Tokens. */
+import { ScimError } from '../scim/errors.js';
+import type { Store } from '../store/types.js';
+import type { TenantRow, TokenRow } from '../store/types.js';
+import { newId } from '../store/sql/ids.js';
+import { generateToken, hashesEqual, hashToken, tokenHint } from './tokens.js';
+
+export interface IssuedToken {
+  id: string;
+  name: string;
+  tenantUrl: string;
+  token: string;
+  tokenId: string;
+}
+
+export class TenantService {
+  /** token id → last time last_used_at was written (writes are throttled: one per token per minute). */
+  private readonly lastUseWrite = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly publicUrl: string | (() => string),
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  tenantUrl(tenantId: string): string {
+    const base = typeof this.publicUrl === 'function' ? this.publicUrl() : this.publicUrl;
+    return `${base.replace(/\/+$/, '')}/scim/${tenantId}/v2`;
+  }
+
+  async createTenant(name: string): Promise<IssuedToken> {
+    const clean = name.trim();
+    if (!/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$/.test(clean))
+      throw new ScimError(
+        400,
+        'invalidValue',
+        `tenant name '${name}' must be 1-100 letters, digits, spaces, '.', '_' or '-'`,
+      );
+    const t = await this.store.createTenant({ id: newId(), name: clean }, this.clock().toISOString());
+    return this.issue(t);
+  }
+
+  async listTenants(): Promise<TenantRow[]> {
+    return this.store.listTenants();
+  }
+
+  async getTenant(idOrName: string): Promise<TenantRow> {
+    const t = await this.store.getTenant(idOrName);
+    if (!t) throw new ScimError(404, undefined, `no tenant with id or name '${idOrName}'`);
+    return t;
+  }
+
+  async issueToken(idOrName: string): Promise<IssuedToken> {
+    return this.issue(await this.getTenant(idOrName));
+  }
+
+  private async issue(t: TenantRow): Promise<IssuedToken> {
+    const token = generateToken();
+    const row = await this.store.createToken(
+      { id: newId(), tenantId: t.id, hash: hashToken(token), hint: tokenHint(token) },
+      this.clock().toISOString(),
+    );
+    return { id: t.id, name: t.name, tenantUrl: this.tenantUrl(t.id), token, tokenId: row.id };
+  }
+
+  async listTokens(idOrName: string): Promise<TokenRow[]> {
+    return this.store.listTokens((await this.getTenant(idOrName)).id);
+  }
+
+  async revokeToken(tokenId: string): Promise<void> {
+    if (!(await this.store.revokeToken(tokenId, this.clock().toISOString())))
+      throw new ScimError(404, undefined, `no active token with id '${tokenId}'`);
+  }
+
+  /** Rotation: issue a new token; the old one keeps working until revoked (so Entra can be updated first). */
+  async rotateToken(idOrName: string, revokeTokenId?: string): Promise<IssuedToken> {
+    const issued = await this.issueToken(idOrName);
+    if (revokeTokenId) await this.revokeToken(revokeTokenId);
+    return issued;
+  }
+
+  async deleteTenant(idOrName: string): Promise<void> {
+    const t = await this.getTenant(idOrName);
+    await this.store.deleteTenant(t.id);
+  }
+
+  /**
+   * Checks `Authorization: Bearer <token>` for the tenant in the URL. Any failure is the same 401, so a
+   * token for another tenant learns nothing about this one (issue 2, "Authentication and tenancy").
+   */
+  async authenticate(tenantId: string, authorization: string | undefined): Promise<TokenRow> {
+    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? '');
+    if (!m)
+      throw unauthorized(
+        authorization
+          ? 'the Authorization header must be "Bearer <Secret Token>"'
+          : 'missing Authorization: Bearer <Secret Token>',
+      );
+    const hash = hashToken(m[1]!);
+    const row = await this.store.findTokenByHash(hash);
+    // The lookup is by hash; compare the tenant too, in constant time over equal-length values.
+    if (!row || !hashesEqual(hashToken(row.tenantId), hashToken(tenantId)))
+      throw unauthorized(
+        'the Secret Token is not valid for this Tenant URL (revoked, mistyped, or issued for another tenant)',
+      );
+    const now = this.clock().getTime();
+    if ((this.lastUseWrite.get(row.id) ?? 0) < now - 60_000) {
+      this.lastUseWrite.set(row.id, now);
+      await this.store.markTokenUsed(row.id, new Date(now).toISOString());
+    }
+    return row;
+  }
+}
+
+export function unauthorized(detail: string): ScimError {
+  return new ScimError(401, undefined, detail, { 'WWW-Authenticate': 'Bearer realm="joyn-scim"' });
+}

@@ -1,0 +1,88 @@
+/**
+ * PostgreSQL schema, as numbered migrations (Kysely Migrator, which takes an advisory lock so that
+ * several instances starting at once apply each migration exactly once).
+ * Text columns that are compared or ordered use COLLATE "C", so ordering is byte-wise as in SQLite.
+ */
+import { sql, type Kysely, type Migration } from 'kysely';
+
+export const postgresMigrations: Record<string, Migration> = {
+  '0001_initial': {
+    async up(db: Kysely<any>) {
+      for (const stmt of [
+        sql`CREATE TABLE tenants (id TEXT COLLATE "C" PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)`,
+        sql`CREATE TABLE tokens (
+          id TEXT COLLATE "C" PRIMARY KEY,
+          tenant_id TEXT COLLATE "C" NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+          hash TEXT NOT NULL UNIQUE,
+          hint TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          last_used_at TEXT,
+          revoked_at TEXT)`,
+        sql`CREATE INDEX tokens_tenant ON tokens(tenant_id)`,
+        sql`CREATE TABLE users (
+          tenant_id TEXT COLLATE "C" NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+          id TEXT COLLATE "C" NOT NULL,
+          user_name TEXT NOT NULL,
+          user_name_lc TEXT COLLATE "C" NOT NULL,
+          external_id TEXT COLLATE "C",
+          display_name_lc TEXT COLLATE "C",
+          active BOOLEAN,
+          xid TEXT COLLATE "C",
+          data JSONB NOT NULL,
+          created TEXT COLLATE "C" NOT NULL,
+          last_modified TEXT COLLATE "C" NOT NULL,
+          version INTEGER NOT NULL,
+          PRIMARY KEY (tenant_id, id))`,
+        sql`CREATE UNIQUE INDEX users_user_name ON users(tenant_id, user_name_lc)`,
+        sql`CREATE INDEX users_external_id ON users(tenant_id, external_id)`,
+        sql`CREATE INDEX users_display_name ON users(tenant_id, display_name_lc)`,
+        sql`CREATE INDEX users_xid ON users(tenant_id, xid)`,
+        sql`CREATE INDEX users_last_modified ON users(tenant_id, last_modified)`,
+        sql`CREATE TABLE user_values (
+          tenant_id TEXT COLLATE "C" NOT NULL,
+          user_id TEXT COLLATE "C" NOT NULL,
+          attr TEXT COLLATE "C" NOT NULL,
+          ord INTEGER NOT NULL,
+          type_lc TEXT COLLATE "C",
+          value_lc TEXT COLLATE "C" NOT NULL,
+          PRIMARY KEY (tenant_id, user_id, attr, ord),
+          FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE)`,
+        sql`CREATE INDEX user_values_lookup ON user_values(tenant_id, attr, value_lc)`,
+        sql`CREATE TABLE groups (
+          tenant_id TEXT COLLATE "C" NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+          id TEXT COLLATE "C" NOT NULL,
+          display_name_lc TEXT COLLATE "C" NOT NULL,
+          external_id TEXT COLLATE "C",
+          data JSONB NOT NULL,
+          created TEXT COLLATE "C" NOT NULL,
+          last_modified TEXT COLLATE "C" NOT NULL,
+          version INTEGER NOT NULL,
+          PRIMARY KEY (tenant_id, id))`,
+        sql`CREATE UNIQUE INDEX groups_display_name ON groups(tenant_id, display_name_lc)`,
+        sql`CREATE INDEX groups_external_id ON groups(tenant_id, external_id)`,
+        sql`CREATE TABLE group_members (
+          tenant_id TEXT COLLATE "C" NOT NULL,
+          group_id TEXT COLLATE "C" NOT NULL,
+          member_id TEXT COLLATE "C" NOT NULL,
+          member_type TEXT COLLATE "C",
+          display TEXT COLLATE "C",
+          PRIMARY KEY (tenant_id, group_id, member_id),
+          FOREIGN KEY (tenant_id, group_id) REFERENCES groups(tenant_id, id) ON DELETE CASCADE)`,
+        sql`CREATE INDEX group_members_member ON group_members(tenant_id, member_id)`,
+        sql`CREATE TABLE activity (
+          seq BIGSERIAL PRIMARY KEY,
+          tenant_id TEXT COLLATE "C" NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+          at TEXT NOT NULL,
+          method TEXT NOT NULL,
+          path TEXT NOT NULL,
+          status INTEGER NOT NULL,
+          resource_type TEXT,
+          resource_id TEXT,
+          summary TEXT NOT NULL,
+          duration_ms INTEGER)`,
+        sql`CREATE INDEX activity_tenant ON activity(tenant_id, seq)`,
+      ])
+        await stmt.execute(db);
+    },
+  },
+};

@@ -1,0 +1,635 @@
+/**
+ * The store, written once for both dialects over Kysely. Dialect differences are DialectHooks and the
+ * migration list; sqlite/sqlite-store.ts and postgres/postgres-store.ts only wire those in.
+ */
+import { Migrator, sql, type Kysely, type Migration, type Transaction } from 'kysely';
+import { ScimError } from '../../scim/errors.js';
+import type { Member, ResourceData } from '../../scim/types.js';
+import type { Connection } from '../connect.js';
+import type {
+  ActivityEntry,
+  MemberStore,
+  QueryResult,
+  QuerySpec,
+  ResourceRow,
+  ResourceStore,
+  Store,
+  TenantRow,
+  TenantStore,
+  TokenRow,
+} from '../types.js';
+import { compileFilter } from './compile-filter.js';
+import type { DialectHooks, Sql } from './dialect.js';
+import { groupColumns, userColumns, userValueRows } from './derived.js';
+import { lookupFor } from './lookup.js';
+import { columnFor } from './columns.js';
+
+type Db = Kysely<any> | Transaction<any>;
+
+export class SqlStore implements Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  readonly describe: string;
+  readonly db: Kysely<any>;
+  constructor(
+    readonly conn: Connection,
+    readonly hooks: DialectHooks,
+    private readonly migrations: Record<string, Migration>,
+  ) {
+    this.db = conn.db;
+    this.dialect = conn.dialect;
+    this.describe = conn.describe;
+  }
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({
+      db: this.db,
+      provider: { getMigrations: async () => this.migrations },
+      migrationTableName: 'scim_migration',
+      migrationLockTableName: 'scim_migration_lock',
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error');
+      throw new Error(
+        `migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  tenant(tenantId: string): TenantStore {
+    return new SqlTenantStore(this.db, tenantId, this.hooks);
+  }
+
+  async transaction<T>(tenantId: string, fn: (tx: TenantStore) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => fn(new SqlTenantStore(trx, tenantId, this.hooks)));
+  }
+
+  async createTenant(t: { id: string; name: string }, now: string): Promise<TenantRow> {
+    try {
+      await this.db.insertInto('tenants').values({ id: t.id, name: t.name, created_at: now }).execute();
+    } catch (e) {
+      if (this.hooks.isUniqueViolation(e))
+        throw new ScimError(409, 'uniqueness', `a tenant named '${t.name}' already exists`);
+      throw e;
+    }
+    return { id: t.id, name: t.name, createdAt: now };
+  }
+
+  async listTenants(): Promise<TenantRow[]> {
+    const rows = await this.db
+      .selectFrom('tenants')
+      .selectAll()
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }));
+  }
+
+  async getTenant(idOrName: string): Promise<TenantRow | undefined> {
+    const r = await this.db
+      .selectFrom('tenants')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
+      .executeTakeFirst();
+    return r ? { id: r.id, name: r.name, createdAt: r.created_at } : undefined;
+  }
+
+  async deleteTenant(id: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      // Explicit order (children first) so this works without relying on cascades for side tables.
+      for (const t of ['group_members', 'user_values', 'users', 'groups', 'activity', 'tokens']) {
+        await trx.deleteFrom(t).where('tenant_id', '=', id).execute();
+      }
+      const r = await trx.deleteFrom('tenants').where('id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
+  }
+
+  async createToken(
+    t: { id: string; tenantId: string; hash: string; hint: string },
+    now: string,
+  ): Promise<TokenRow> {
+    await this.db
+      .insertInto('tokens')
+      .values({ id: t.id, tenant_id: t.tenantId, hash: t.hash, hint: t.hint, created_at: now })
+      .execute();
+    return {
+      id: t.id,
+      tenantId: t.tenantId,
+      hint: t.hint,
+      createdAt: now,
+      lastUsedAt: null,
+      revokedAt: null,
+    };
+  }
+
+  async listTokens(tenantId: string): Promise<TokenRow[]> {
+    const rows = await this.db
+      .selectFrom('tokens')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .orderBy('created_at')
+      .execute();
+    return rows.map(tokenRow);
+  }
+
+  async findTokenByHash(hash: string): Promise<TokenRow | undefined> {
+    const r = await this.db
+      .selectFrom('tokens')
+      .selectAll()
+      .where('hash', '=', hash)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return r ? tokenRow(r) : undefined;
+  }
+
+  async revokeToken(id: string, now: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('tokens')
+      .set({ revoked_at: now })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async markTokenUsed(id: string, now: string): Promise<void> {
+    await this.db.updateTable('tokens').set({ last_used_at: now }).where('id', '=', id).execute();
+  }
+
+  async health(): Promise<void> {
+    await sql`SELECT 1`.execute(this.db);
+  }
+}
+
+function tokenRow(r: any): TokenRow {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    hint: r.hint,
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at ?? null,
+    revokedAt: r.revoked_at ?? null,
+  };
+}
+
+class SqlTenantStore implements TenantStore {
+  readonly users: ResourceStore;
+  readonly groups: ResourceStore;
+  readonly members: MemberStore;
+  constructor(
+    private readonly db: Db,
+    readonly tenantId: string,
+    private readonly hooks: DialectHooks,
+  ) {
+    this.users = new SqlResourceStore(db, tenantId, hooks, 'User');
+    this.groups = new SqlResourceStore(db, tenantId, hooks, 'Group');
+    this.members = new SqlMemberStore(db, tenantId);
+  }
+
+  async appendActivity(e: ActivityEntry): Promise<void> {
+    await this.db
+      .insertInto('activity')
+      .values({
+        tenant_id: this.tenantId,
+        at: e.at,
+        method: e.method,
+        path: e.path,
+        status: e.status,
+        resource_type: e.resourceType ?? null,
+        resource_id: e.resourceId ?? null,
+        summary: e.summary,
+        duration_ms: e.durationMs ?? null,
+      })
+      .execute();
+  }
+
+  async listActivity(opts: { limit: number; before?: number }): Promise<(ActivityEntry & { seq: number })[]> {
+    let q = this.db.selectFrom('activity').selectAll().where('tenant_id', '=', this.tenantId);
+    if (opts.before !== undefined) q = q.where('seq', '<', opts.before);
+    const rows = await q.orderBy('seq', 'desc').limit(opts.limit).execute();
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      at: r.at,
+      method: r.method,
+      path: r.path,
+      status: Number(r.status),
+      resourceType: r.resource_type ?? undefined,
+      resourceId: r.resource_id ?? undefined,
+      summary: r.summary,
+      durationMs: r.duration_ms === null ? undefined : Number(r.duration_ms),
+    }));
+  }
+
+  async counts(): Promise<{ users: number; groups: number }> {
+    const u = await this.db
+      .selectFrom('users')
+      .select(sql<number>`count(*)`.as('n'))
+      .where('tenant_id', '=', this.tenantId)
+      .executeTakeFirstOrThrow();
+    const g = await this.db
+      .selectFrom('groups')
+      .select(sql<number>`count(*)`.as('n'))
+      .where('tenant_id', '=', this.tenantId)
+      .executeTakeFirstOrThrow();
+    return { users: Number(u.n), groups: Number(g.n) };
+  }
+}
+
+class SqlResourceStore implements ResourceStore {
+  private readonly table: 'users' | 'groups';
+  constructor(
+    private readonly db: Db,
+    private readonly tenantId: string,
+    private readonly hooks: DialectHooks,
+    private readonly rt: 'User' | 'Group',
+  ) {
+    this.table = rt === 'User' ? 'users' : 'groups';
+  }
+
+  private derived(data: ResourceData): Record<string, unknown> {
+    if (this.rt === 'User') {
+      const c = userColumns(data);
+      return { ...c, active: c.active === null ? null : this.hooks.booleanValue(c.active) };
+    }
+    return groupColumns(data);
+  }
+
+  private uniqueness(e: unknown, data: ResourceData): never {
+    if (this.hooks.isUniqueViolation(e)) {
+      if (this.rt === 'User')
+        throw new ScimError(
+          409,
+          'uniqueness',
+          `userName '${String(data.userName)}' is already taken in this tenant (userName is unique, ignoring case)`,
+        );
+      throw new ScimError(
+        409,
+        'uniqueness',
+        `a group with displayName '${String(data.displayName)}' already exists in this tenant (displayName is unique, ignoring case)`,
+      );
+    }
+    throw e;
+  }
+
+  private async writeValues(id: string, data: ResourceData, replace: boolean): Promise<void> {
+    if (this.rt !== 'User') return;
+    if (replace)
+      await this.db
+        .deleteFrom('user_values')
+        .where('tenant_id', '=', this.tenantId)
+        .where('user_id', '=', id)
+        .execute();
+    const rows = userValueRows(data);
+    if (rows.length)
+      await this.db
+        .insertInto('user_values')
+        .values(rows.map((r) => ({ tenant_id: this.tenantId, user_id: id, ...r })))
+        .execute();
+  }
+
+  async insert(id: string, data: ResourceData, now: string): Promise<ResourceRow> {
+    try {
+      await this.db
+        .insertInto(this.table)
+        .values({
+          tenant_id: this.tenantId,
+          id,
+          ...this.derived(data),
+          data: this.hooks.toJson(data),
+          created: now,
+          last_modified: now,
+          version: 1,
+        })
+        .execute();
+    } catch (e) {
+      this.uniqueness(e, data);
+    }
+    await this.writeValues(id, data, false);
+    return { id, data, created: now, lastModified: now, version: 1 };
+  }
+
+  private row(r: any): ResourceRow {
+    return {
+      id: r.id,
+      data: this.hooks.fromJson(r.data),
+      created: r.created,
+      lastModified: r.last_modified,
+      version: Number(r.version),
+    };
+  }
+
+  async get(id: string): Promise<ResourceRow | undefined> {
+    const r = await this.db
+      .selectFrom(this.table)
+      .select(['id', 'data', 'created', 'last_modified', 'version'])
+      .where('tenant_id', '=', this.tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r ? this.row(r) : undefined;
+  }
+
+  async getForUpdate(id: string): Promise<ResourceRow | undefined> {
+    if (!this.hooks.forUpdate) return this.get(id);
+    const r = await this.db
+      .selectFrom(this.table)
+      .select(['id', 'data', 'created', 'last_modified', 'version'])
+      .where('tenant_id', '=', this.tenantId)
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
+    return r ? this.row(r) : undefined;
+  }
+
+  async update(id: string, data: ResourceData, now: string): Promise<ResourceRow | undefined> {
+    let r: any;
+    try {
+      r = await this.db
+        .updateTable(this.table)
+        .set({
+          ...this.derived(data),
+          data: this.hooks.toJson(data),
+          last_modified: now,
+          version: sql`version + 1`,
+        })
+        .where('tenant_id', '=', this.tenantId)
+        .where('id', '=', id)
+        .returning(['id', 'created', 'last_modified', 'version'])
+        .executeTakeFirst();
+    } catch (e) {
+      this.uniqueness(e, data);
+    }
+    if (!r) return undefined;
+    await this.writeValues(id, data, true);
+    return { id, data, created: r.created, lastModified: r.last_modified, version: Number(r.version) };
+  }
+
+  async touch(id: string, now: string): Promise<ResourceRow | undefined> {
+    const r = await this.db
+      .updateTable(this.table)
+      .set({ last_modified: now, version: sql`version + 1` })
+      .where('tenant_id', '=', this.tenantId)
+      .where('id', '=', id)
+      .returning(['id', 'data', 'created', 'last_modified', 'version'])
+      .executeTakeFirst();
+    return r ? this.row(r) : undefined;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    // A deleted user or group leaves every group it was a member of (issue 2: "deleting a user removes it from every group").
+    await this.db
+      .deleteFrom('group_members')
+      .where('tenant_id', '=', this.tenantId)
+      .where('member_id', '=', id)
+      .execute();
+    if (this.rt === 'User') {
+      await this.db
+        .deleteFrom('user_values')
+        .where('tenant_id', '=', this.tenantId)
+        .where('user_id', '=', id)
+        .execute();
+    } else {
+      await this.db
+        .deleteFrom('group_members')
+        .where('tenant_id', '=', this.tenantId)
+        .where('group_id', '=', id)
+        .execute();
+    }
+    const r = await this.db
+      .deleteFrom(this.table)
+      .where('tenant_id', '=', this.tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  /** The ORDER BY key of a sort spec (lower-cased for caseExact:false, byte-wise collation, NULL as ''). */
+  private sortKey(q: QuerySpec): Sql | undefined {
+    const s = q.sort;
+    if (!s) return undefined;
+    const col = columnFor(this.rt, s.uri, s.attr, s.sub);
+    let expr: Sql;
+    if (col && col.kind !== 'const') expr = sql`r.${sql.ref(col.column)}`;
+    else if (col?.kind === 'const') return undefined;
+    else {
+      expr = this.hooks.jsonText(sql`r.data`, [...(s.uri ? [s.uri] : []), s.attr, ...(s.sub ? [s.sub] : [])]);
+      if (!s.caseExact) expr = this.hooks.lower(expr);
+    }
+    if (col?.kind === 'bool-column') expr = sql`CAST(${expr} AS TEXT)`;
+    return this.hooks.binary(sql`COALESCE(${expr}, '')`);
+  }
+
+  async query(q: QuerySpec): Promise<QueryResult> {
+    const where: Sql[] = [sql`r.tenant_id = ${this.tenantId}`];
+    if (q.filter)
+      where.push(
+        compileFilter(q.filter, { rt: this.rt, hooks: this.hooks, lookup: lookupFor(this.rt), alias: 'r' }),
+      );
+    const whereSql = sql.join(where, sql` AND `);
+    const table = sql.table(this.table);
+
+    const totalRow = await sql<{
+      n: number | string;
+    }>`SELECT count(*) AS n FROM ${table} AS r WHERE ${whereSql}`.execute(this.db);
+    const totalResults = Number(totalRow.rows[0]?.n ?? 0);
+    if (q.count <= 0) return { totalResults, rows: [] };
+
+    const key = this.sortKey(q);
+    const desc = q.sort?.order === 'descending';
+    const dir = sql.raw(desc ? 'DESC' : 'ASC');
+    const idKey = this.hooks.binary(sql`r.id`);
+    const orderBy = key ? sql`${key} ${dir}, ${idKey} ${dir}` : sql`${idKey} ${dir}`;
+
+    let pageWhere = whereSql;
+    let offset = 0;
+    if (q.cursor !== undefined) {
+      if (q.cursor !== '') {
+        const c = decodeCursor(q.cursor);
+        const cmp = sql.raw(desc ? '<' : '>');
+        const after = key
+          ? sql`(${key} ${cmp} ${c.k ?? ''} OR (${key} = ${c.k ?? ''} AND ${idKey} ${cmp} ${c.id}))`
+          : sql`${idKey} ${cmp} ${c.id}`;
+        pageWhere = sql`${whereSql} AND ${after}`;
+      }
+    } else {
+      offset = Math.max(0, (q.startIndex ?? 1) - 1);
+    }
+    const selectKey = key ? sql`, ${key} AS sort_key` : sql``;
+    // In cursor mode fetch one extra row to know whether a next page exists.
+    const limit = q.cursor !== undefined ? q.count + 1 : q.count;
+    const res =
+      await sql<any>`SELECT r.id, r.data, r.created, r.last_modified, r.version${selectKey} FROM ${table} AS r WHERE ${pageWhere} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}`.execute(
+        this.db,
+      );
+    let rows = res.rows;
+    let nextCursor: string | undefined;
+    if (q.cursor !== undefined && rows.length > q.count) {
+      rows = rows.slice(0, q.count);
+      const last = rows[rows.length - 1];
+      nextCursor = encodeCursor({ k: key ? String(last.sort_key ?? '') : null, id: last.id });
+    }
+    const out: QueryResult['rows'] = rows.map((r: any) => this.row(r));
+    if (this.rt === 'Group' && q.withMembers && out.length) {
+      const m = await new SqlMemberStore(this.db, this.tenantId).listMany(out.map((r) => r.id));
+      for (const r of out) r.members = m.get(r.id) ?? [];
+    }
+    return nextCursor === undefined ? { totalResults, rows: out } : { totalResults, rows: out, nextCursor };
+  }
+}
+
+function encodeCursor(c: { k: string | null; id: string }): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
+function decodeCursor(s: string): { k: string | null; id: string } {
+  try {
+    const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+    if (c && typeof c.id === 'string' && (c.k === null || typeof c.k === 'string')) return c;
+  } catch {
+    /* fall through */
+  }
+  throw new ScimError(
+    400,
+    'invalidCursor',
+    `cursor '${s.slice(0, 40)}' is not a cursor this server issued; start again without a cursor`,
+  );
+}
+
+class SqlMemberStore implements MemberStore {
+  constructor(
+    private readonly db: Db,
+    private readonly tenantId: string,
+  ) {}
+
+  private toMember(r: any): Member {
+    const m: Member = { value: r.member_id };
+    if (r.member_type) m.type = r.member_type;
+    if (r.display) m.display = r.display;
+    return m;
+  }
+
+  async list(groupId: string): Promise<Member[]> {
+    const rows = await this.db
+      .selectFrom('group_members')
+      .select(['member_id', 'member_type', 'display'])
+      .where('tenant_id', '=', this.tenantId)
+      .where('group_id', '=', groupId)
+      .orderBy('member_id')
+      .execute();
+    return rows.map((r) => this.toMember(r));
+  }
+
+  async listMany(groupIds: string[]): Promise<Map<string, Member[]>> {
+    const out = new Map<string, Member[]>();
+    for (let i = 0; i < groupIds.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('group_members')
+        .select(['group_id', 'member_id', 'member_type', 'display'])
+        .where('tenant_id', '=', this.tenantId)
+        .where('group_id', 'in', groupIds.slice(i, i + 500))
+        .orderBy('group_id')
+        .orderBy('member_id')
+        .execute();
+      for (const r of rows) {
+        let l = out.get(r.group_id);
+        if (!l) out.set(r.group_id, (l = []));
+        l.push(this.toMember(r));
+      }
+    }
+    return out;
+  }
+
+  async add(groupId: string, members: readonly Member[]): Promise<number> {
+    let added = 0;
+    const unique = [...new Map(members.map((m) => [m.value, m])).values()];
+    for (let i = 0; i < unique.length; i += 300) {
+      const r = await this.db
+        .insertInto('group_members')
+        .values(
+          unique.slice(i, i + 300).map((m) => ({
+            tenant_id: this.tenantId,
+            group_id: groupId,
+            member_id: m.value,
+            member_type: m.type ?? null,
+            display: m.display ?? null,
+          })),
+        )
+        // Re-adding a member is a no-op (entra-scim-client.md §1.20), also under concurrent PATCHes.
+        .onConflict((oc) => oc.columns(['tenant_id', 'group_id', 'member_id']).doNothing())
+        .executeTakeFirst();
+      added += Number(r.numInsertedOrUpdatedRows ?? 0);
+    }
+    return added;
+  }
+
+  async remove(groupId: string, ids: readonly string[]): Promise<number> {
+    let removed = 0;
+    for (let i = 0; i < ids.length; i += 500) {
+      const r = await this.db
+        .deleteFrom('group_members')
+        .where('tenant_id', '=', this.tenantId)
+        .where('group_id', '=', groupId)
+        .where('member_id', 'in', ids.slice(i, i + 500))
+        .executeTakeFirst();
+      removed += Number(r.numDeletedRows);
+    }
+    return removed;
+  }
+
+  async removeAll(groupId: string): Promise<number> {
+    const r = await this.db
+      .deleteFrom('group_members')
+      .where('tenant_id', '=', this.tenantId)
+      .where('group_id', '=', groupId)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  async resolveMembers(ids: readonly string[]): Promise<Map<string, 'User' | 'Group'>> {
+    const out = new Map<string, 'User' | 'Group'>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const u = await this.db
+        .selectFrom('users')
+        .select('id')
+        .where('tenant_id', '=', this.tenantId)
+        .where('id', 'in', chunk)
+        .execute();
+      for (const r of u) out.set(r.id, 'User');
+      const g = await this.db
+        .selectFrom('groups')
+        .select('id')
+        .where('tenant_id', '=', this.tenantId)
+        .where('id', 'in', chunk)
+        .execute();
+      for (const r of g) out.set(r.id, 'Group');
+    }
+    return out;
+  }
+
+  async groupsOf(memberIds: readonly string[]): Promise<Map<string, { value: string; display: string }[]>> {
+    const out = new Map<string, { value: string; display: string }[]>();
+    for (let i = 0; i < memberIds.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('group_members as m')
+        .innerJoin('groups as g', (j) =>
+          j.onRef('g.tenant_id', '=', 'm.tenant_id').onRef('g.id', '=', 'm.group_id'),
+        )
+        .select(['m.member_id', 'g.id', 'g.data'])
+        .where('m.tenant_id', '=', this.tenantId)
+        .where('m.member_id', 'in', memberIds.slice(i, i + 500))
+        .orderBy('g.id')
+        .execute();
+      for (const r of rows) {
+        const data = typeof r.data === 'string' ? JSON.parse(r.data) : r.data;
+        let l = out.get(r.member_id);
+        if (!l) out.set(r.member_id, (l = []));
+        l.push({ value: r.id, display: String(data.displayName ?? '') });
+      }
+    }
+    return out;
+  }
+}

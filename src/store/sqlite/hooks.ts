@@ -1,0 +1,41 @@
+import { sql } from 'kysely';
+import type { DialectHooks, Sql } from '../sql/dialect.js';
+
+/** SQLite JSON path: `$."name"."givenName"` (keys quoted: extension URNs contain ':' and '.'). */
+const jsonPath = (path: readonly string[]): string =>
+  '$' + path.map((k) => `."${k.replace(/"/g, '""')}"`).join('');
+
+export const sqliteHooks: DialectHooks = {
+  name: 'sqlite',
+  jsonText: (doc, path) => sql`json_extract(${doc}, ${jsonPath(path)})`,
+  jsonPresent: (doc, path) => {
+    const p = jsonPath(path);
+    return sql`(CASE json_type(${doc}, ${p}) WHEN 'array' THEN json_array_length(${doc}, ${p}) > 0 WHEN 'object' THEN 1 WHEN 'text' THEN json_extract(${doc}, ${p}) <> '' WHEN 'null' THEN 0 WHEN NULL THEN 0 ELSE 1 END)`;
+  },
+  jsonArrayExists: (doc, path, alias, cond) => {
+    const a = sql.raw(alias);
+    const inner = cond({
+      text: (key) => (key === null ? sql`${a}.value` : sql`json_extract(${a}.value, ${jsonPath([key])})`),
+    });
+    return sql`EXISTS (SELECT 1 FROM json_each(${doc}, ${jsonPath(path)}) AS ${a} WHERE ${inner})`;
+  },
+  // json_extract turns JSON true/false into 1/0.
+  jsonBooleanIs: (text, value) => sql`(${text} = ${value ? 1 : 0})`,
+  booleanColumnIs: (column, value) => sql`(${column} = ${value ? 1 : 0})`,
+  // scim_lower is registered on every connection (JS toLowerCase), so it matches the lower-casing done on write.
+  lower: (expr) => sql`scim_lower(${expr})`,
+  binary: (expr) => expr, // BINARY is SQLite's default collation
+  booleanValue: (v) => (v ? 1 : 0),
+  toJson: (v) => JSON.stringify(v),
+  fromJson: (v) => (typeof v === 'string' ? JSON.parse(v) : v),
+  isUniqueViolation: (e) =>
+    (typeof e === 'object' &&
+      e !== null &&
+      String((e as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT_UNIQUE')) ||
+    (typeof e === 'object' &&
+      e !== null &&
+      (e as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY'),
+  forUpdate: '',
+};
+
+export type { Sql };

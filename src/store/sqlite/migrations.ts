@@ -1,0 +1,87 @@
+/**
+ * SQLite schema, as numbered migrations (Kysely Migrator). Never edit a released migration: add the next one.
+ * Ids are time-ordered (UUIDv7), so primary-key order is creation order and paging by id is an index walk.
+ */
+import { sql, type Kysely, type Migration } from 'kysely';
+
+export const sqliteMigrations: Record<string, Migration> = {
+  '0001_initial': {
+    async up(db: Kysely<any>) {
+      for (const stmt of [
+        sql`CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)`,
+        sql`CREATE TABLE tokens (
+          id TEXT PRIMARY KEY,
+          tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+          hash TEXT NOT NULL UNIQUE,
+          hint TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          last_used_at TEXT,
+          revoked_at TEXT)`,
+        sql`CREATE INDEX tokens_tenant ON tokens(tenant_id)`,
+        sql`CREATE TABLE users (
+          tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+          id TEXT NOT NULL,
+          user_name TEXT NOT NULL,
+          user_name_lc TEXT NOT NULL,
+          external_id TEXT,
+          display_name_lc TEXT,
+          active INTEGER,
+          xid TEXT,
+          data TEXT NOT NULL,
+          created TEXT NOT NULL,
+          last_modified TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          PRIMARY KEY (tenant_id, id)) WITHOUT ROWID`,
+        sql`CREATE UNIQUE INDEX users_user_name ON users(tenant_id, user_name_lc)`,
+        sql`CREATE INDEX users_external_id ON users(tenant_id, external_id)`,
+        sql`CREATE INDEX users_display_name ON users(tenant_id, display_name_lc)`,
+        sql`CREATE INDEX users_xid ON users(tenant_id, xid)`,
+        sql`CREATE INDEX users_last_modified ON users(tenant_id, last_modified)`,
+        sql`CREATE TABLE user_values (
+          tenant_id TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          attr TEXT NOT NULL,
+          ord INTEGER NOT NULL,
+          type_lc TEXT,
+          value_lc TEXT NOT NULL,
+          PRIMARY KEY (tenant_id, user_id, attr, ord),
+          FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE) WITHOUT ROWID`,
+        sql`CREATE INDEX user_values_lookup ON user_values(tenant_id, attr, value_lc)`,
+        sql`CREATE TABLE groups (
+          tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+          id TEXT NOT NULL,
+          display_name_lc TEXT NOT NULL,
+          external_id TEXT,
+          data TEXT NOT NULL,
+          created TEXT NOT NULL,
+          last_modified TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          PRIMARY KEY (tenant_id, id)) WITHOUT ROWID`,
+        sql`CREATE UNIQUE INDEX groups_display_name ON groups(tenant_id, display_name_lc)`,
+        sql`CREATE INDEX groups_external_id ON groups(tenant_id, external_id)`,
+        sql`CREATE TABLE group_members (
+          tenant_id TEXT NOT NULL,
+          group_id TEXT NOT NULL,
+          member_id TEXT NOT NULL,
+          member_type TEXT,
+          display TEXT,
+          PRIMARY KEY (tenant_id, group_id, member_id),
+          FOREIGN KEY (tenant_id, group_id) REFERENCES groups(tenant_id, id) ON DELETE CASCADE) WITHOUT ROWID`,
+        sql`CREATE INDEX group_members_member ON group_members(tenant_id, member_id)`,
+        sql`CREATE TABLE activity (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+          at TEXT NOT NULL,
+          method TEXT NOT NULL,
+          path TEXT NOT NULL,
+          status INTEGER NOT NULL,
+          resource_type TEXT,
+          resource_id TEXT,
+          summary TEXT NOT NULL,
+          duration_ms INTEGER)`,
+        sql`CREATE INDEX activity_tenant ON activity(tenant_id, seq)`,
+      ])
+        await stmt.execute(db);
+    },
+  },
+};

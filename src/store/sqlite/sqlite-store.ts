@@ -1,0 +1,15 @@
+import { connect, type Connection } from '../connect.js';
+import { SqlStore } from '../sql/sql-store.js';
+import { sqliteHooks } from './hooks.js';
+import { sqliteMigrations } from './migrations.js';
+
+export function createSqliteStore(url: string): SqlStore {
+  const conn: Connection = connect(url);
+  // scim_lower: Unicode lower-casing identical to the JS toLowerCase used for the *_lc columns.
+  conn.sqlite!.function('scim_lower', { deterministic: true }, (v: unknown) =>
+    typeof v === 'string' ? v.toLowerCase() : v,
+  );
+  // LIKE is case-sensitive, as in PostgreSQL; case-insensitive attributes are lower-cased explicitly.
+  conn.sqlite!.pragma('case_sensitive_like = ON');
+  return new SqlStore(conn, sqliteHooks, sqliteMigrations);
+}

@@ -1,0 +1,101 @@
+/** Reading a tenant back over SCIM and computing the expected mapped values independently of the engine. */
+import type { DirectoryExport, DirectoryExportUser } from '../../src/engine/source/index.js';
+
+export const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+export const JOYN = 'urn:ietf:params:scim:schemas:extension:joynfsm:2.0:User';
+
+export type Resource = Record<string, unknown> & { id: string };
+
+export async function scimGet(
+  tenantUrl: string,
+  token: string,
+  path: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${tenantUrl}${path}`, { headers: { Authorization: `Bearer ${token}` } });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** Every resource of an endpoint, paged with startIndex/count (RFC 7644 §3.4.2.4). */
+export async function listAll(
+  tenantUrl: string,
+  token: string,
+  endpoint: 'Users' | 'Groups',
+): Promise<Resource[]> {
+  const out: Resource[] = [];
+  let start = 1;
+  for (;;) {
+    const { status, body } = await scimGet(
+      tenantUrl,
+      token,
+      `/${endpoint}?startIndex=${start}&count=500${endpoint === 'Groups' ? '&excludedAttributes=members' : ''}`,
+    );
+    if (status !== 200) throw new Error(`GET /${endpoint} → ${status}`);
+    const page = (body.Resources as Resource[] | undefined) ?? [];
+    out.push(...page);
+    const total = Number(body.totalResults);
+    if (page.length === 0 || out.length >= total) return out;
+    start += page.length;
+  }
+}
+
+/** Users the engine must provision: assigned directly or a direct member of an assigned group, and enabled. */
+export function expectedUsers(d: DirectoryExport): DirectoryExportUser[] {
+  const assigned = new Set(d.assignments ?? []);
+  const groupIds = new Set((d.groups ?? []).map((g) => g.id));
+  const inScope = new Set<string>();
+  for (const id of assigned) if (!groupIds.has(id)) inScope.add(id);
+  for (const g of d.groups ?? [])
+    if (assigned.has(g.id)) for (const m of g.members ?? []) if (!groupIds.has(m)) inScope.add(m);
+  return d.users.filter((u) => inScope.has(u.id) && u.accountEnabled !== false && !u.softDeleted);
+}
+
+/** The default Joyn FSM mapping (spec §3.3), written out by hand for comparison. */
+export function expectedUserResource(u: DirectoryExportUser): Record<string, unknown> {
+  const s = (k: string): string => String(u[k]);
+  const out: Record<string, unknown> = {
+    userName: s('userPrincipalName'),
+    active: true,
+    displayName: s('displayName'),
+    externalId: s('mailNickname'),
+    'name.formatted': `${s('givenName')} ${s('surname')}`,
+    'name.givenName': s('givenName'),
+    'name.familyName': s('surname'),
+    email: s('mail'),
+    'address.formatted': [u.streetAddress, u.city, u.state, u.postalCode, u.country].map(String).join(', '),
+    'address.streetAddress': s('streetAddress'),
+    'address.locality': s('city'),
+    'address.region': s('state'),
+    'address.postalCode': s('postalCode'),
+    'address.country': s('country'),
+    mobile: s('mobile'),
+    department: s('department'),
+    xid: s('employeeId'),
+  };
+  return out;
+}
+
+/** The same shape read from a SCIM resource. */
+export function actualUserResource(r: Resource): Record<string, unknown> {
+  const name = (r.name ?? {}) as Record<string, unknown>;
+  const work = ((r.addresses ?? []) as Record<string, unknown>[]).find((a) => a.type === 'work') ?? {};
+  return {
+    userName: r.userName,
+    active: r.active,
+    displayName: r.displayName,
+    externalId: r.externalId,
+    'name.formatted': name.formatted,
+    'name.givenName': name.givenName,
+    'name.familyName': name.familyName,
+    email: ((r.emails ?? []) as Record<string, unknown>[]).find((e) => e.type === 'work')?.value,
+    'address.formatted': work.formatted,
+    'address.streetAddress': work.streetAddress,
+    'address.locality': work.locality,
+    'address.region': work.region,
+    'address.postalCode': work.postalCode,
+    'address.country': work.country,
+    mobile: ((r.phoneNumbers ?? []) as Record<string, unknown>[]).find((p) => p.type === 'mobile')?.value,
+    department: (r[ENT] as Record<string, unknown> | undefined)?.department,
+    xid: (r[JOYN] as Record<string, unknown> | undefined)?.xid,
+  };
+}
