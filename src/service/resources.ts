@@ -62,6 +62,16 @@ export class ResourceService {
     return projection ? projectResource(rt, full, projection) : full;
   }
 
+  /**
+   * Joyn FSM users sign in through the customer's identity provider, never with a SCIM password: a `password`
+   * sent by a client (RFC 7643 §4.1.1, writeOnly) is accepted and discarded, so no secret is ever stored.
+   */
+  private withoutPassword(data: ResourceData): ResourceData {
+    if (!('password' in data)) return data;
+    const { password: _discarded, ...rest } = data;
+    return rest;
+  }
+
   /** Splits group members out of the document: they live in their own table. */
   private splitMembers(
     rt: ResourceTypeName,
@@ -90,7 +100,7 @@ export class ResourceService {
   }
 
   async create(tenantId: string, rt: ResourceTypeName, body: unknown): Promise<WriteResult> {
-    const { data, members } = this.splitMembers(rt, normalizeResource(rt, body));
+    const { data, members } = this.splitMembers(rt, this.withoutPassword(normalizeResource(rt, body)));
     const id = newId();
     return this.store.transaction(tenantId, async (tx) => {
       const repo = rt === 'User' ? tx.users : tx.groups;
@@ -143,7 +153,7 @@ export class ResourceService {
   }
 
   async replace(tenantId: string, rt: ResourceTypeName, id: string, body: unknown): Promise<WriteResult> {
-    const { data, members } = this.splitMembers(rt, normalizeResource(rt, body));
+    const { data, members } = this.splitMembers(rt, this.withoutPassword(normalizeResource(rt, body)));
     return this.store.transaction(tenantId, async (tx) => {
       const repo = rt === 'User' ? tx.users : tx.groups;
       const before = await repo.getForUpdate(id);
@@ -183,7 +193,7 @@ export class ResourceService {
       if (rt === 'User') {
         const before = await tx.users.getForUpdate(id);
         if (!before) throw notFound(rt, id);
-        const data = applyPatch('User', before.data, ops);
+        const data = this.withoutPassword(applyPatch('User', before.data, ops));
         const row = isDeepStrictEqual(data, before.data)
           ? before
           : (await tx.users.update(id, data, this.now()))!;

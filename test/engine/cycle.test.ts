@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { allowDeletes, restartJob } from '../../src/engine/control.js';
+import { formatOnDemand, provisionOnDemand } from '../../src/engine/on-demand.js';
 import { FakeTarget } from './fake-target.js';
 import { makeJob, smallDirectory } from './setup.js';
 
@@ -315,6 +316,68 @@ describe('cycle against a fake target', () => {
       assert.equal(target.calls.filter((c) => c.method === 'POST').length, 0);
       assert.equal(target.calls.filter((c) => c.method === 'GET' && c.query.includes('filter')).length, 3);
     } finally {
+      await job.cleanup();
+    }
+  });
+
+  test('an expression runtime error fails that one object, not the cycle', async () => {
+    target.users.clear();
+    target.groups.clear();
+    const d = smallDirectory();
+    d.users[1]!.costCenter = '1';
+    d.users[2]!.costCenter = '2';
+    const mappings = {
+      users: [
+        { type: 'Direct', source: 'userPrincipalName', target: 'userName', matching: 1 },
+        { type: 'Expression', expression: 'IIF([costCenter]="1", "Lead", "Crew")', target: 'title' },
+      ],
+    };
+    const job = await makeJob(
+      d,
+      { tenantUrl: target.url, token: target.token },
+      { mappings, provisionGroups: false },
+    );
+    try {
+      const out = await job.runner.runCycleNow();
+      assert.equal(out.cycle.state, 'entryLevelErrors');
+      assert.equal(out.cycle.stats.created, 2);
+      assert.equal(out.cycle.stats.failed, 1);
+      assert.equal(userByName(target, 'user2@contoso.com')!.title, 'Lead');
+      assert.equal(userByName(target, 'user3@contoso.com')!.title, 'Crew');
+      const [fail] = await job.state.queryLogs({ job: 'test-job', status: 'failure' });
+      assert.equal(fail!.sourceIdentity.id, 'u1');
+      assert.equal(fail!.errorCode, 'AttributeMappingError');
+      assert.match(fail!.reason!, /title.*costCenter.*position 1/);
+    } finally {
+      await job.cleanup();
+    }
+  });
+
+  test('provision on demand runs one user through the pipeline and reports the steps', async () => {
+    target.users.clear();
+    target.groups.clear();
+    const job = await makeJob(smallDirectory(), { tenantUrl: target.url, token: target.token });
+    try {
+      const r = await provisionOnDemand(job.runner, 'USER2@contoso.com', { token: target.token });
+      assert.equal(r.connection.ok, true);
+      assert.equal(r.log?.action, 'create');
+      assert.equal(target.users.size, 1);
+      const text = formatOnDemand(r);
+      assert.match(text, /2\. Import user: success/);
+      assert.match(text, /3\. Determine if user is in scope: success/);
+      assert.match(text, /4\. Match user between source and target system: success/);
+      assert.match(text, /5\. Perform action: create — success/);
+      assert.match(text, /userName: \(none\) → user2@contoso\.com/);
+      // The link is kept: the next cycle updates rather than re-creates.
+      const out = await job.runner.runCycleNow();
+      assert.equal(out.cycle.stats.created, 3); // u1, u3 and the group
+      assert.equal(target.users.size, 3);
+      target.forceStatus = 401;
+      const bad = await provisionOnDemand(job.runner, 'user1@contoso.com', { token: target.token });
+      assert.equal(bad.connection.ok, false);
+      assert.match(formatOnDemand(bad), /^1\. Test connection: failure/);
+    } finally {
+      target.forceStatus = undefined;
       await job.cleanup();
     }
   });

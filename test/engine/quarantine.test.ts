@@ -204,4 +204,35 @@ describe('quarantine and notifications with a fake clock and a real SMTP server'
       await base.cleanup();
     }
   });
+
+  test('the escrow threshold during the initial cycle prunes escrows and pauses the job (§1.4)', async () => {
+    smtp.mails.length = 0;
+    target.users.clear();
+    target.failWhen = (c) => (c.method === 'POST' && c.path === '/Users' ? 400 : undefined);
+    const clock = new FakeClock('2025-06-01T00:00:00Z');
+    const base = await makeJob(
+      smallDirectory(),
+      { tenantUrl: target.url, token: target.token },
+      { provisionGroups: false },
+    );
+    const runner = base.rebuild({
+      clock,
+      thresholds: { base: 2, proportion: 0.4, total: 1000, absolute: 2000 },
+    });
+    try {
+      const out = await runner.runCycleNow();
+      assert.equal(out.cycle.kind, 'initial');
+      assert.equal(out.cycle.stats.failed, 3);
+      assert.equal(out.escrowsPruned, true);
+      assert.equal(out.quarantine, undefined);
+      const job = await runner.job();
+      assert.equal(job.state, 'paused');
+      assert.equal(job.status.escrowsPruned, true);
+      assert.equal((await base.state.loadEscrows('test-job')).size, 0);
+      assert.equal(await runner.runDue(), 'paused');
+    } finally {
+      target.failWhen = undefined;
+      await base.cleanup();
+    }
+  });
 });

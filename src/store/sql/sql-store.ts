@@ -164,6 +164,92 @@ export class SqlStore implements Store {
   async health(): Promise<void> {
     await sql`SELECT 1`.execute(this.db);
   }
+
+  /**
+   * Bulk path for loading many users at once (`npm run bench`, imports): one call is one transaction, so a
+   * failing batch stores nothing. Rows get exactly the derived columns and user_values rows that
+   * `insert` writes (derived.ts), so bulk-loaded users are found by every normal query path. The caller
+   * supplies ids (ids.ts `newId()`) and picks the batch size (the bench sends 10,000 per call).
+   * userName uniqueness is still the database's unique index: a clash → 409 uniqueness, batch rolled back.
+   */
+  async bulkInsertUsers(
+    tenantId: string,
+    users: readonly { id: string; data: ResourceData; now: string }[],
+  ): Promise<void> {
+    if (users.length === 0) return;
+    const rows = users.map((u) => {
+      const c = userColumns(u.data);
+      return {
+        tenant_id: tenantId,
+        id: u.id,
+        ...c,
+        active: c.active === null ? null : this.hooks.booleanValue(c.active),
+        data: this.hooks.toJson(u.data),
+        created: u.now,
+        last_modified: u.now,
+        version: 1,
+      };
+    });
+    const values = users.flatMap((u) =>
+      userValueRows(u.data).map((v) => ({ tenant_id: tenantId, user_id: u.id, ...v })),
+    );
+    const clash = (e: unknown, userName?: string): never => {
+      if (!this.hooks.isUniqueViolation(e)) throw e;
+      throw new ScimError(
+        409,
+        'uniqueness',
+        userName === undefined
+          ? 'bulk insert: a userName (unique, ignoring case) or id in this batch is already taken in this tenant; nothing from this batch was stored'
+          : `bulk insert: userName '${userName}' (or its id) is already taken in this tenant (userName is unique, ignoring case); nothing from this batch was stored`,
+      );
+    };
+    const raw = this.conn.sqlite;
+    if (raw) {
+      // SQLite: prepared statements on the raw handle, inside Kysely's connection lock so no other query of
+      // this process interleaves with the batch's transaction (better-sqlite3 is synchronous).
+      await this.db.connection().execute(async () => {
+        const insUser = raw.prepare(
+          `INSERT INTO users (tenant_id, id, user_name, user_name_lc, external_id, display_name_lc, active, xid, data, created, last_modified, version)
+           VALUES (@tenant_id, @id, @user_name, @user_name_lc, @external_id, @display_name_lc, @active, @xid, @data, @created, @last_modified, @version)`,
+        );
+        const insValue = raw.prepare(
+          `INSERT INTO user_values (tenant_id, user_id, attr, ord, type_lc, value_lc)
+           VALUES (@tenant_id, @user_id, @attr, @ord, @type_lc, @value_lc)`,
+        );
+        let current: string | undefined;
+        try {
+          raw.transaction(() => {
+            for (const r of rows) {
+              current = r.user_name;
+              insUser.run(r);
+            }
+            current = undefined;
+            for (const v of values) insValue.run(v);
+          })();
+        } catch (e) {
+          clash(e, current);
+        }
+      });
+      return;
+    }
+    // Other drivers: multi-row INSERTs in one transaction, sized well under PostgreSQL's 65,535 bound parameters.
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        for (let i = 0; i < rows.length; i += 2000)
+          await trx
+            .insertInto('users')
+            .values(rows.slice(i, i + 2000))
+            .execute();
+        for (let i = 0; i < values.length; i += 4000)
+          await trx
+            .insertInto('user_values')
+            .values(values.slice(i, i + 4000))
+            .execute();
+      });
+    } catch (e) {
+      clash(e);
+    }
+  }
 }
 
 function tokenRow(r: any): TokenRow {

@@ -1,0 +1,107 @@
+/**
+ * Entra sends requests concurrently (entra-scim-client.md §0): concurrent creates of one userName give
+ * exactly one 201, concurrent member PATCHes never lose a member, and a 2xx means the write is durable.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createStore } from '../../src/store/index.js';
+import { DIALECTS } from '../helpers/stores.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { freshDatabase } from '../helpers/stores.js';
+
+for (const dialect of DIALECTS) {
+  describe(`concurrency and durability (${dialect})`, () => {
+    let s: TestServer;
+    const req = (method: string, path: string, body?: unknown) =>
+      fetch(s.tenantUrl + path, {
+        method,
+        headers: { Authorization: `Bearer ${s.token}`, 'Content-Type': 'application/scim+json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    before(async () => {
+      s = await startTestServer({ dialect });
+    });
+    after(() => s.close());
+
+    test('30 concurrent creates of one userName (in varied case) → exactly one 201, the rest 409', async () => {
+      const statuses = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          req('POST', '/Users', { userName: i % 2 ? 'Race@Contoso.com' : 'race@contoso.COM', active: true }).then(async (r) => {
+            const j = await r.json();
+            if (r.status === 409) assert.equal(j.scimType, 'uniqueness');
+            return r.status;
+          }),
+        ),
+      );
+      assert.equal(statuses.filter((x) => x === 201).length, 1);
+      assert.equal(statuses.filter((x) => x === 409).length, 29);
+      const q = await (await req('GET', '/Users?filter=userName+eq+%22RACE@contoso.com%22')).json();
+      assert.equal(q.totalResults, 1);
+    });
+
+    test('60 concurrent member PATCHes (both dialects) on one group → no member lost; version only moves forward', async () => {
+      const g = await (await req('POST', '/Groups', { displayName: 'Crew', members: [] })).json();
+      const users = await Promise.all(
+        Array.from({ length: 60 }, async (_, i) => (await (await req('POST', '/Users', { userName: `crew${i}@contoso.com` })).json()).id as string),
+      );
+      const versions: number[] = [];
+      await Promise.all(
+        users.map(async (id, i) => {
+          const body =
+            i % 2
+              ? { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Add', path: 'members', value: [{ $ref: null, value: id }] }] }
+              : { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value: [{ value: id }] }] };
+          const r = await req('PATCH', `/Groups/${g.id}`, body);
+          assert.equal(r.status, 204);
+          versions.push(Number(/W\/"(\d+)"/.exec(r.headers.get('etag') ?? '')?.[1]));
+        }),
+      );
+      const after = await (await req('GET', `/Groups/${g.id}`)).json();
+      assert.deepEqual(
+        after.members.map((m: { value: string }) => m.value).sort(),
+        [...users].sort(),
+      );
+      // Every PATCH got its own version: serialised, none lost, all distinct.
+      assert.equal(new Set(versions).size, 60);
+      assert.equal(Math.max(...versions), Number(/W\/"(\d+)"/.exec(after.meta.version)?.[1]));
+
+      // Concurrent removals of half and re-adds of a few: the final set is exactly what was asked.
+      const remove = users.slice(0, 30);
+      await Promise.all(
+        remove.map((id) =>
+          req('PATCH', `/Groups/${g.id}`, { Operations: [{ op: 'Remove', path: 'members', value: [{ $ref: null, value: id }] }] }),
+        ),
+      );
+      const final = await (await req('GET', `/Groups/${g.id}`)).json();
+      assert.deepEqual(
+        final.members.map((m: { value: string }) => m.value).sort(),
+        users.slice(30).sort(),
+      );
+    });
+  });
+}
+
+describe('a 2xx is durable: the write is in the database before the response (sqlite)', () => {
+  test('a created user is readable by a second, independent store handle right after the 201', async () => {
+    const db = await freshDatabase('sqlite');
+    const s = await startTestServer({ databaseUrl: db.url });
+    try {
+      const r = await fetch(`${s.tenantUrl}/Users`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${s.token}`, 'Content-Type': 'application/scim+json' },
+        body: JSON.stringify({ userName: 'durable@contoso.com' }),
+      });
+      assert.equal(r.status, 201);
+      const { id } = await r.json();
+      const other = createStore(db.url);
+      try {
+        assert.equal((await other.tenant(s.tenantId).users.get(id))?.data.userName, 'durable@contoso.com');
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await s.close();
+      await db.drop();
+    }
+  });
+});
