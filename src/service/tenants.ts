@@ -1,7 +1,7 @@
 /** Operator use cases: tenants and their Secret Tokens. */
 import { ScimError } from '../scim/errors.js';
 import type { Store } from '../store/types.js';
-import type { TenantRow, TokenRow } from '../store/types.js';
+import type { ActivityEntry, TenantRow, TokenRow } from '../store/types.js';
 import { newId } from '../store/sql/ids.js';
 import { generateToken, hashesEqual, hashToken, tokenHint } from './tokens.js';
 
@@ -77,6 +77,21 @@ export class TenantService {
     const issued = await this.issueToken(idOrName);
     if (revokeTokenId) await this.revokeToken(revokeTokenId);
     return issued;
+  }
+
+  /** The tenant's provisioning activity log, newest first; `before` is the `seq` of the last entry already seen. */
+  async activity(
+    idOrName: string,
+    opts: { limit: number; before?: number },
+  ): Promise<(ActivityEntry & { seq: number })[]> {
+    const t = await this.getTenant(idOrName);
+    return this.store.tenant(t.id).listActivity(opts);
+  }
+
+  /** How many users and groups the tenant holds (operator console, health). */
+  async counts(idOrName: string): Promise<{ users: number; groups: number }> {
+    const t = await this.getTenant(idOrName);
+    return this.store.tenant(t.id).counts();
   }
 
   async deleteTenant(idOrName: string): Promise<void> {

@@ -11,7 +11,9 @@ for (const dialect of DIALECTS) {
     const server = await startTestServer({ dialect });
     try {
       const report = await runChecks({ tenantUrl: server.tenantUrl, token: server.token });
-      const failures = report.results.filter((r) => r.status === 'fail').map((r) => `${r.id}: ${r.explanation}`);
+      const failures = report.results
+        .filter((r) => r.status === 'fail')
+        .map((r) => `${r.id}: ${r.explanation}`);
       assert.deepEqual(failures, []);
       assert.ok(report.passed >= 70, `expected the full catalogue, got ${report.passed} passed`);
       assert.equal(report.writes.allowed, true, report.writes.reason);

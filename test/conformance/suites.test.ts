@@ -16,7 +16,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const suites = process.env.JOYN_CONFORMANCE_DIR ?? resolve(root, '../shared/conformance');
 const newman = join(root, 'node_modules/.bin/newman');
 const available = existsSync(join(suites, 'run-okta-spec-test.sh'));
-if (!available && process.env.CI === 'true') throw new Error(`conformance suites not found at ${suites} (set JOYN_CONFORMANCE_DIR)`);
+if (!available && process.env.CI === 'true')
+  throw new Error(`conformance suites not found at ${suites} (set JOYN_CONFORMANCE_DIR)`);
 
 function run(script: string, args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((res, rej) => {
@@ -36,28 +37,46 @@ function summary(out: string): { passed: number; failed: number } {
 }
 
 for (const dialect of DIALECTS) {
-  describe(`independent conformance suites (${dialect})`, { skip: available ? false : `suites not found at ${suites}` }, () => {
-    let s: TestServer;
-    before(async () => {
-      s = await startTestServer({ dialect });
-    });
-    after(() => s?.close());
+  describe(
+    `independent conformance suites (${dialect})`,
+    { skip: available ? false : `suites not found at ${suites}` },
+    () => {
+      let s: TestServer;
+      before(async () => {
+        s = await startTestServer({ dialect });
+      });
+      after(() => s?.close());
 
-    test("Okta's SCIM 2.0 SPEC test passes fully", async () => {
-      const r = await run('run-okta-spec-test.sh', [s.tenantUrl, s.token]);
-      const { passed, failed } = summary(r.out);
-      assert.equal(failed, 0, r.out.split('\n').filter((l) => l.startsWith('FAIL')).join('\n'));
-      assert.ok(passed >= 53, `expected the whole suite (53 assertions), got ${passed}`);
-      assert.equal(r.code, 0);
-    });
+      test("Okta's SCIM 2.0 SPEC test passes fully", async () => {
+        const r = await run('run-okta-spec-test.sh', [s.tenantUrl, s.token]);
+        const { passed, failed } = summary(r.out);
+        assert.equal(
+          failed,
+          0,
+          r.out
+            .split('\n')
+            .filter((l) => l.startsWith('FAIL'))
+            .join('\n'),
+        );
+        assert.ok(passed >= 53, `expected the whole suite (53 assertions), got ${passed}`);
+        assert.equal(r.code, 0);
+      });
 
-    test("Microsoft's reference Postman collection passes fully (on a fresh, empty tenant)", async () => {
-      const fresh = await s.newTenant();
-      const r = await run('run-microsoft-postman.sh', [fresh.tenantUrl, fresh.token]);
-      const { passed, failed } = summary(r.out);
-      assert.equal(failed, 0, r.out.split('\n').filter((l) => l.startsWith('FAIL')).join('\n'));
-      assert.ok(passed >= 107, `expected the whole collection (107 assertions), got ${passed}`);
-      assert.equal(r.code, 0);
-    });
-  });
+      test("Microsoft's reference Postman collection passes fully (on a fresh, empty tenant)", async () => {
+        const fresh = await s.newTenant();
+        const r = await run('run-microsoft-postman.sh', [fresh.tenantUrl, fresh.token]);
+        const { passed, failed } = summary(r.out);
+        assert.equal(
+          failed,
+          0,
+          r.out
+            .split('\n')
+            .filter((l) => l.startsWith('FAIL'))
+            .join('\n'),
+        );
+        assert.ok(passed >= 107, `expected the whole collection (107 assertions), got ${passed}`);
+        assert.equal(r.code, 0);
+      });
+    },
+  );
 }

@@ -49,10 +49,15 @@ export async function send(
     headers['Content-Type'] = SCIM;
   }
   for (const [k, v] of Object.entries(opts.headers ?? {})) {
-    for (const existing of Object.keys(headers)) if (existing.toLowerCase() === k.toLowerCase()) delete headers[existing];
+    for (const existing of Object.keys(headers))
+      if (existing.toLowerCase() === k.toLowerCase()) delete headers[existing];
     if (v !== null) headers[k] = v;
   }
-  const res = await fetch(`${t.tenantUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const res = await fetch(`${t.tenantUrl}${path}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body } : {}),
+  });
   const text = await res.text();
   let parsed: unknown = undefined;
   if (text !== '') {
@@ -87,7 +92,8 @@ export function expectScimError(res: ScimResponse, status: number, scimType?: st
   assert.match(res.headers.get('content-type') ?? '', /^application\/scim\+json/);
   assert.deepEqual(res.body.schemas, [ERROR_SCHEMA]);
   assert.equal(res.body.status, String(status));
-  if (scimType === undefined) assert.equal(res.body.scimType, undefined, `unexpected scimType ${res.body.scimType}`);
+  if (scimType === undefined)
+    assert.equal(res.body.scimType, undefined, `unexpected scimType ${res.body.scimType}`);
   else assert.equal(res.body.scimType, scimType, `scimType; detail: ${res.body.detail}`);
   assert.equal(typeof res.body.detail, 'string');
   assert.ok(res.body.detail.length > 10, `detail should say what to fix: '${res.body.detail}'`);
@@ -132,8 +138,16 @@ export async function getOk(t: Target, endpoint: 'Users' | 'Groups', id: string,
 export const patchBody = (ops: unknown[]): string => JSON.stringify({ schemas: [PATCH_OP], Operations: ops });
 
 /** PATCH expecting 200 or 204. */
-export async function patchOk(t: Target, endpoint: 'Users' | 'Groups', id: string, body: string): Promise<ScimResponse> {
+export async function patchOk(
+  t: Target,
+  endpoint: 'Users' | 'Groups',
+  id: string,
+  body: string,
+): Promise<ScimResponse> {
   const res = await send(t, 'PATCH', `/${endpoint}/${id}`, { body });
-  assert.ok(res.status === 200 || res.status === 204, `PATCH: expected 200/204, got ${res.status}: ${res.text}`);
+  assert.ok(
+    res.status === 200 || res.status === 204,
+    `PATCH: expected 200/204, got ${res.status}: ${res.text}`,
+  );
   return res;
 }

@@ -26,8 +26,11 @@ for (const dialect of DIALECTS) {
     test('30 concurrent creates of one userName (in varied case) → exactly one 201, the rest 409', async () => {
       const statuses = await Promise.all(
         Array.from({ length: 30 }, (_, i) =>
-          req('POST', '/Users', { userName: i % 2 ? 'Race@Contoso.com' : 'race@contoso.COM', active: true }).then(async (r) => {
-            const j = await r.json();
+          req('POST', '/Users', {
+            userName: i % 2 ? 'Race@Contoso.com' : 'race@contoso.COM',
+            active: true,
+          }).then(async (r) => {
+            const j = (await r.json()) as any;
             if (r.status === 409) assert.equal(j.scimType, 'uniqueness');
             return r.status;
           }),
@@ -35,32 +38,40 @@ for (const dialect of DIALECTS) {
       );
       assert.equal(statuses.filter((x) => x === 201).length, 1);
       assert.equal(statuses.filter((x) => x === 409).length, 29);
-      const q = await (await req('GET', '/Users?filter=userName+eq+%22RACE@contoso.com%22')).json();
+      const q = (await (await req('GET', '/Users?filter=userName+eq+%22RACE@contoso.com%22')).json()) as any;
       assert.equal(q.totalResults, 1);
     });
 
     test('60 concurrent member PATCHes (both dialects) on one group → no member lost; version only moves forward', async () => {
-      const g = await (await req('POST', '/Groups', { displayName: 'Crew', members: [] })).json();
+      const g = (await (await req('POST', '/Groups', { displayName: 'Crew', members: [] })).json()) as any;
       const users = await Promise.all(
-        Array.from({ length: 60 }, async (_, i) => (await (await req('POST', '/Users', { userName: `crew${i}@contoso.com` })).json()).id as string),
+        Array.from(
+          { length: 60 },
+          async (_, i) =>
+            ((await (await req('POST', '/Users', { userName: `crew${i}@contoso.com` })).json()) as any)
+              .id as string,
+        ),
       );
       const versions: number[] = [];
       await Promise.all(
         users.map(async (id, i) => {
           const body =
             i % 2
-              ? { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Add', path: 'members', value: [{ $ref: null, value: id }] }] }
-              : { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value: [{ value: id }] }] };
+              ? {
+                  schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+                  Operations: [{ op: 'Add', path: 'members', value: [{ $ref: null, value: id }] }],
+                }
+              : {
+                  schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+                  Operations: [{ op: 'add', path: 'members', value: [{ value: id }] }],
+                };
           const r = await req('PATCH', `/Groups/${g.id}`, body);
           assert.equal(r.status, 204);
           versions.push(Number(/W\/"(\d+)"/.exec(r.headers.get('etag') ?? '')?.[1]));
         }),
       );
-      const after = await (await req('GET', `/Groups/${g.id}`)).json();
-      assert.deepEqual(
-        after.members.map((m: { value: string }) => m.value).sort(),
-        [...users].sort(),
-      );
+      const after = (await (await req('GET', `/Groups/${g.id}`)).json()) as any;
+      assert.deepEqual(after.members.map((m: { value: string }) => m.value).sort(), [...users].sort());
       // Every PATCH got its own version: serialised, none lost, all distinct.
       assert.equal(new Set(versions).size, 60);
       assert.equal(Math.max(...versions), Number(/W\/"(\d+)"/.exec(after.meta.version)?.[1]));
@@ -69,14 +80,13 @@ for (const dialect of DIALECTS) {
       const remove = users.slice(0, 30);
       await Promise.all(
         remove.map((id) =>
-          req('PATCH', `/Groups/${g.id}`, { Operations: [{ op: 'Remove', path: 'members', value: [{ $ref: null, value: id }] }] }),
+          req('PATCH', `/Groups/${g.id}`, {
+            Operations: [{ op: 'Remove', path: 'members', value: [{ $ref: null, value: id }] }],
+          }),
         ),
       );
-      const final = await (await req('GET', `/Groups/${g.id}`)).json();
-      assert.deepEqual(
-        final.members.map((m: { value: string }) => m.value).sort(),
-        users.slice(30).sort(),
-      );
+      const final = (await (await req('GET', `/Groups/${g.id}`)).json()) as any;
+      assert.deepEqual(final.members.map((m: { value: string }) => m.value).sort(), users.slice(30).sort());
     });
   });
 }
@@ -92,7 +102,7 @@ describe('a 2xx is durable: the write is in the database before the response (sq
         body: JSON.stringify({ userName: 'durable@contoso.com' }),
       });
       assert.equal(r.status, 201);
-      const { id } = await r.json();
+      const { id } = (await r.json()) as any;
       const other = createStore(db.url);
       try {
         assert.equal((await other.tenant(s.tenantId).users.get(id))?.data.userName, 'durable@contoso.com');

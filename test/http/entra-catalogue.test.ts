@@ -210,7 +210,10 @@ for (const dialect of DIALECTS) {
 
     test('1.1 Test Connection: a random GUID as matching value answers 200 with an empty ListResponse', async () => {
       for (const attr of ['userName', 'externalId']) {
-        const res = expectStatus(await send(t, 'GET', `/Users?filter=${encodeURIComponent(`${attr} eq "${randomUUID()}"`)}`), 200);
+        const res = expectStatus(
+          await send(t, 'GET', `/Users?filter=${encodeURIComponent(`${attr} eq "${randomUUID()}"`)}`),
+          200,
+        );
         assert.match(res.headers.get('content-type') ?? '', /^application\/scim\+json/);
         assertList(res.body, 0);
         assert.deepEqual(res.body.Resources, []);
@@ -243,31 +246,56 @@ for (const dialect of DIALECTS) {
         assert.equal(u.id, created.id);
         assert.equal(u.externalId, '0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef');
         assert.equal(u.userName, 'Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee');
-        assert.deepEqual(u.name, { formatted: 'givenName familyName', familyName: 'familyName', givenName: 'givenName' });
+        assert.deepEqual(u.name, {
+          formatted: 'givenName familyName',
+          familyName: 'familyName',
+          givenName: 'givenName',
+        });
         assert.equal(u.active, true);
         assert.deepEqual(u.emails, [
-          { value: 'Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com', type: 'work', primary: true },
+          {
+            value: 'Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com',
+            type: 'work',
+            primary: true,
+          },
         ]);
         assertMeta(u, 'User');
       };
-      await check(`?filter=${encodeURIComponent('userName eq "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee"')}`);
-      await check('?filter=userName eq "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee"'.replace(/ /g, '%20'));
+      await check(
+        `?filter=${encodeURIComponent('userName eq "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee"')}`,
+      );
+      await check(
+        '?filter=userName eq "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee"'.replace(/ /g, '%20'),
+      );
       await check('?filter=externalId+eq+%220a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef%22');
       await check(`?filter=${encodeURIComponent('externalId eq 0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef')}`);
-      await check(filterQuery('emails[type eq "work"].value eq "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com"'));
+      await check(
+        filterQuery(
+          'emails[type eq "work"].value eq "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com"',
+        ),
+      );
 
       const joyn = await create(tt, 'Users', CREATE_USER_JOYN);
-      const byXid = expectStatus(await send(tt, 'GET', `/Users${filterQuery(`${JOYN}:xid eq "X-1001"`)}`), 200).body;
+      const byXid = expectStatus(
+        await send(tt, 'GET', `/Users${filterQuery(`${JOYN}:xid eq "X-1001"`)}`),
+        200,
+      ).body;
       assertList(byXid, 1);
       assert.equal(byXid.Resources[0].id, joyn.id);
       // Unquoted legacy form on the Learn page: `filter=externalId eq jyoung`.
-      const unq = expectStatus(await send(tt, 'GET', '/Users?filter=externalId eq jdoe'.replace(/ /g, '%20')), 200).body;
+      const unq = expectStatus(
+        await send(tt, 'GET', '/Users?filter=externalId eq jdoe'.replace(/ /g, '%20')),
+        200,
+      ).body;
       assertList(unq, 1);
       assert.equal(unq.Resources[0].id, joyn.id);
     });
 
     test('1.4 a query with no match answers 200 with the empty ListResponse, never 404', async () => {
-      const res = expectStatus(await send(t, 'GET', '/Users?filter=userName+eq+%22non-existent+user%22'), 200);
+      const res = expectStatus(
+        await send(t, 'GET', '/Users?filter=userName+eq+%22non-existent+user%22'),
+        200,
+      );
       assert.deepEqual(res.body, {
         schemas: [LIST_RESPONSE],
         totalResults: 0,
@@ -287,7 +315,11 @@ for (const dialect of DIALECTS) {
       assert.equal(u.externalId, '0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef');
       assert.equal(u.userName, 'Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee');
       assert.equal(u.active, true);
-      assert.deepEqual(u.name, { formatted: 'givenName familyName', familyName: 'familyName', givenName: 'givenName' });
+      assert.deepEqual(u.name, {
+        formatted: 'givenName familyName',
+        familyName: 'familyName',
+        givenName: 'givenName',
+      });
       assert.deepEqual(u.emails, [
         { value: 'Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com', type: 'work', primary: true },
       ]);
@@ -306,7 +338,9 @@ for (const dialect of DIALECTS) {
 
       expectScimError(await send(tt, 'POST', '/Users', { body: CREATE_USER_1_5 }), 409, 'uniqueness');
       expectScimError(
-        await send(tt, 'POST', '/Users', { body: `{"schemas":["${CORE_USER}"],"externalId":"no-user-name","active":true}` }),
+        await send(tt, 'POST', '/Users', {
+          body: `{"schemas":["${CORE_USER}"],"externalId":"no-user-name","active":true}`,
+        }),
         400,
         'invalidValue',
       );
@@ -326,14 +360,20 @@ for (const dialect of DIALECTS) {
       const other = await createUser(t);
       const u = await createUser(t, { [ENTERPRISE]: { manager: { value: boss.id } } });
       const ref = async (ep: string, f: string) => {
-        const res = expectStatus(await send(t, 'GET', `/${ep}?filter=${encodeURIComponent(f)}&attributes=id`), 200).body;
+        const res = expectStatus(
+          await send(t, 'GET', `/${ep}?filter=${encodeURIComponent(f)}&attributes=id`),
+          200,
+        ).body;
         assert.deepEqual(res.schemas, [LIST_RESPONSE]);
         return res;
       };
       // The legacy Learn form is unquoted.
       let r = await ref('Users', `id eq ${u.id} and manager eq ${boss.id}`);
       assert.equal(r.totalResults, 1);
-      assert.deepEqual(Object.keys(r.Resources[0]).filter((k) => k !== 'schemas'), ['id']);
+      assert.deepEqual(
+        Object.keys(r.Resources[0]).filter((k) => k !== 'schemas'),
+        ['id'],
+      );
       assert.equal(r.Resources[0].id, u.id);
       r = await ref('Users', `id eq "${u.id}" and manager eq "${other.id}"`);
       assert.equal(r.totalResults, 0);
@@ -367,8 +407,16 @@ for (const dialect of DIALECTS) {
       assert.equal(got.addresses[0].formatted, '18/2111');
       assert.equal(got[ENTERPRISE].department, 'Retail');
 
-      for (const [op, v] of [['Replace', 'X-1002'], ['Add', 'X-1003']] as const) {
-        await patchOk(t, 'Users', u.id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"${op}","path":"urn:ietf:params:scim:schemas:extension:joynfsm:2.0:User:xid","value":"${v}"}]}`);
+      for (const [op, v] of [
+        ['Replace', 'X-1002'],
+        ['Add', 'X-1003'],
+      ] as const) {
+        await patchOk(
+          t,
+          'Users',
+          u.id,
+          `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"${op}","path":"urn:ietf:params:scim:schemas:extension:joynfsm:2.0:User:xid","value":"${v}"}]}`,
+        );
         assert.equal((await getOk(t, 'Users', u.id))[JOYN].xid, v);
       }
     });
@@ -377,8 +425,12 @@ for (const dialect of DIALECTS) {
       const tt = await fresh();
       const u = await createUser(tt);
       const res = await patchOk(tt, 'Users', u.id, PATCH_1_9);
-      if (res.status === 200) assert.equal(res.body.userName, '5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com');
-      assert.equal((await getOk(tt, 'Users', u.id)).userName, '5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com');
+      if (res.status === 200)
+        assert.equal(res.body.userName, '5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com');
+      assert.equal(
+        (await getOk(tt, 'Users', u.id)).userName,
+        '5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com',
+      );
       const other = await createUser(tt);
       expectScimError(await send(tt, 'PATCH', `/Users/${other.id}`, { body: PATCH_1_9 }), 409, 'uniqueness');
       assert.equal((await getOk(tt, 'Users', other.id)).userName, other.userName);
@@ -386,9 +438,19 @@ for (const dialect of DIALECTS) {
 
     test('1.10 Add a single-valued attribute (legacy and flagged op) sets it', async () => {
       const u = await createUser(t);
-      await patchOk(t, 'Users', u.id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op": "Add", "path": "nickName", "value": "Babs"}]}`);
+      await patchOk(
+        t,
+        'Users',
+        u.id,
+        `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op": "Add", "path": "nickName", "value": "Babs"}]}`,
+      );
       assert.equal((await getOk(t, 'Users', u.id)).nickName, 'Babs');
-      await patchOk(t, 'Users', u.id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op": "add", "path": "nickName", "value": "Barbara"}]}`);
+      await patchOk(
+        t,
+        'Users',
+        u.id,
+        `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op": "add", "path": "nickName", "value": "Barbara"}]}`,
+      );
       assert.equal((await getOk(t, 'Users', u.id)).nickName, 'Barbara');
     });
 
@@ -421,21 +483,41 @@ for (const dialect of DIALECTS) {
       const m1 = await createUser(t);
       const m2 = await createUser(t);
       const u = await createUser(t);
-      await patchOk(t, 'Users', u.id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Add","path":"manager","value":[{"$ref":"http://.../scim/Users/${m1.id}","value":"${m1.id}"}]}]}`);
+      await patchOk(
+        t,
+        'Users',
+        u.id,
+        `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Add","path":"manager","value":[{"$ref":"http://.../scim/Users/${m1.id}","value":"${m1.id}"}]}]}`,
+      );
       let mgr = (await getOk(t, 'Users', u.id))[ENTERPRISE].manager;
       assert.equal(typeof mgr, 'object');
       assert.equal(Array.isArray(mgr), false);
       assert.equal(mgr.value, m1.id);
 
-      await patchOk(t, 'Users', u.id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"${m2.id}"}]}`);
+      await patchOk(
+        t,
+        'Users',
+        u.id,
+        `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"${m2.id}"}]}`,
+      );
       mgr = (await getOk(t, 'Users', u.id))[ENTERPRISE].manager;
       assert.equal(mgr.value, m2.id);
       assert.equal(Array.isArray(mgr), false);
 
-      await patchOk(t, 'Users', u.id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"${m1.id}"}]}`);
+      await patchOk(
+        t,
+        'Users',
+        u.id,
+        `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"${m1.id}"}]}`,
+      );
       assert.equal((await getOk(t, 'Users', u.id))[ENTERPRISE].manager.value, m1.id);
 
-      await patchOk(t, 'Users', u.id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"manager[value eq \\"${m1.id}\\"]"}]}`);
+      await patchOk(
+        t,
+        'Users',
+        u.id,
+        `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"manager[value eq \\"${m1.id}\\"]"}]}`,
+      );
       assert.equal((await getOk(t, 'Users', u.id))[ENTERPRISE]?.manager, undefined);
 
       // The gallery validator removes the manager with "Replace with empty".
@@ -450,12 +532,30 @@ for (const dialect of DIALECTS) {
       const byName = filterQuery(`userName eq "${u.userName}"`);
       const cases: [string, boolean][] = [
         [DISABLE_1_13, false],
-        [`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"True"}]}`, true],
-        [`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`, false],
-        [`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":true}]}`, true],
-        [`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false}]}`, false],
-        [`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"true"}]}`, true],
-        [`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"false"}]}`, false],
+        [
+          `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"True"}]}`,
+          true,
+        ],
+        [
+          `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`,
+          false,
+        ],
+        [
+          `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":true}]}`,
+          true,
+        ],
+        [
+          `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false}]}`,
+          false,
+        ],
+        [
+          `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"true"}]}`,
+          true,
+        ],
+        [
+          `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"false"}]}`,
+          false,
+        ],
       ];
       for (const [body, active] of cases) {
         const res = await patchOk(t, 'Users', u.id, body);
@@ -486,11 +586,27 @@ for (const dialect of DIALECTS) {
       assert.equal(u.roles[0].value, 'Reader');
       assert.equal(u.roles[0].type, 'WindowsAzureActiveDirectoryRole');
       assert.equal(u.roles[0].primary, false);
-      const s = '{\\"id\\":\\"06b07648-ecfe-4ea2-b6ab-8ac4a1d1d3a1\\",\\"value\\":\\"Admin\\",\\"displayName\\":\\"Admin\\"}';
-      await patchOk(t, 'Users', u.id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Add","path":"roles","value":[{"value":"${s}"}]}]}`);
+      const s =
+        '{\\"id\\":\\"06b07648-ecfe-4ea2-b6ab-8ac4a1d1d3a1\\",\\"value\\":\\"Admin\\",\\"displayName\\":\\"Admin\\"}';
+      await patchOk(
+        t,
+        'Users',
+        u.id,
+        `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Add","path":"roles","value":[{"value":"${s}"}]}]}`,
+      );
       let roles = (await getOk(t, 'Users', u.id)).roles;
-      assert.ok(roles.some((r: { value: string }) => r.value === '{"id":"06b07648-ecfe-4ea2-b6ab-8ac4a1d1d3a1","value":"Admin","displayName":"Admin"}'));
-      await patchOk(t, 'Users', u.id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"roles","value":[{"primary":true,"type":"WindowsAzureActiveDirectoryRole","value":"Writer"}]}]}`);
+      assert.ok(
+        roles.some(
+          (r: { value: string }) =>
+            r.value === '{"id":"06b07648-ecfe-4ea2-b6ab-8ac4a1d1d3a1","value":"Admin","displayName":"Admin"}',
+        ),
+      );
+      await patchOk(
+        t,
+        'Users',
+        u.id,
+        `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"roles","value":[{"primary":true,"type":"WindowsAzureActiveDirectoryRole","value":"Writer"}]}]}`,
+      );
       roles = (await getOk(t, 'Users', u.id)).roles;
       assert.equal(roles.length, 1);
       assert.equal(roles[0].value, 'Writer');
@@ -530,7 +646,14 @@ for (const dialect of DIALECTS) {
       const u = await createUser(tt);
       const g = await create(tt, 'Groups', CREATE_GROUP_1_16);
       await patchOk(tt, 'Groups', g.id, addMembers([u.id]));
-      const res = expectStatus(await send(tt, 'GET', '/Groups?excludedAttributes=members&filter=displayName eq "displayName"'.replace(/ /g, '%20')), 200).body;
+      const res = expectStatus(
+        await send(
+          tt,
+          'GET',
+          '/Groups?excludedAttributes=members&filter=displayName eq "displayName"'.replace(/ /g, '%20'),
+        ),
+        200,
+      ).body;
       assertList(res, 1);
       assert.equal(res.Resources[0].id, g.id);
       assert.equal('members' in res.Resources[0], false);
@@ -563,7 +686,12 @@ for (const dialect of DIALECTS) {
     });
 
     test('1.21 remove members: the legacy value list and the flagged value filter remove only those', async () => {
-      const [a, b, c, d] = [await createUser(t), await createUser(t), await createUser(t), await createUser(t)];
+      const [a, b, c, d] = [
+        await createUser(t),
+        await createUser(t),
+        await createUser(t),
+        await createUser(t),
+      ];
       const g = await createGroup(t, { members: [a, b, c, d].map((u) => ({ value: u.id })) });
       expectStatus(await send(t, 'PATCH', `/Groups/${g.id}`, { body: removeMembersLegacy([a.id]) }), 204);
       assert.deepEqual(memberIds(await getOk(t, 'Groups', g.id)), [b.id, c.id, d.id].sort());
@@ -602,14 +730,18 @@ for (const dialect of DIALECTS) {
       assert.equal(userName.caseExact, false);
       assert.equal(userName.uniqueness, 'server');
       for (const s of schemas.Resources)
-        for (const a of s.attributes) for (const v of Object.values(a)) assert.notEqual(v, null, `${s.id} ${a.name}`);
+        for (const a of s.attributes)
+          for (const v of Object.values(a)) assert.notEqual(v, null, `${s.id} ${a.name}`);
       const joyn = expectStatus(await send(t, 'GET', `/Schemas/${JOYN}`), 200).body;
       assert.deepEqual(joyn.attributes.map((a: { name: string }) => a.name).sort(), ['joynFieldId', 'xid']);
 
       const rts = expectStatus(await send(t, 'GET', '/ResourceTypes'), 200).body;
       const userRt = rts.Resources.find((r: { name: string }) => r.name === 'User');
       assert.equal(userRt.endpoint, '/Users');
-      assert.deepEqual(userRt.schemaExtensions.map((e: { schema: string }) => e.schema).sort(), [ENTERPRISE, JOYN].sort());
+      assert.deepEqual(
+        userRt.schemaExtensions.map((e: { schema: string }) => e.schema).sort(),
+        [ENTERPRISE, JOYN].sort(),
+      );
       expectStatus(await send(t, 'GET', '/ResourceTypes/User'), 200);
 
       const spc = expectStatus(await send(t, 'GET', '/ServiceProviderConfig'), 200).body;
@@ -634,13 +766,19 @@ for (const dialect of DIALECTS) {
       }
       assert.deepEqual([...seen].sort(), [...made].sort());
       const again = expectStatus(await send(tt, 'GET', '/Users?startIndex=6&count=5'), 200).body;
-      assert.deepEqual(again.Resources.map((r: { id: string }) => r.id), seen.slice(5, 10));
+      assert.deepEqual(
+        again.Resources.map((r: { id: string }) => r.id),
+        seen.slice(5, 10),
+      );
       const past = expectStatus(await send(tt, 'GET', '/Users?startIndex=13&count=5'), 200).body;
       assert.equal(past.totalResults, 12);
       assert.deepEqual(past.Resources, []);
       // Groups page the same way.
       for (let i = 0; i < 6; i++) await createGroup(tt);
-      const gp = expectStatus(await send(tt, 'GET', '/Groups?startIndex=6&count=5&excludedAttributes=members'), 200).body;
+      const gp = expectStatus(
+        await send(tt, 'GET', '/Groups?startIndex=6&count=5&excludedAttributes=members'),
+        200,
+      ).body;
       assert.equal(gp.totalResults, 6);
       assert.equal(gp.startIndex, 6);
       assert.equal(gp.Resources.length, 1);
@@ -719,7 +857,10 @@ for (const dialect of DIALECTS) {
       const got = await getOk(srv, 'Users', created.id);
       assertAll(got, expected);
       // Entra matches on these; the filter finds the same user.
-      const byXid = expectStatus(await send(srv, 'GET', `/Users${filterQuery(`${JOYN}:xid eq "X-1001"`)}`), 200).body;
+      const byXid = expectStatus(
+        await send(srv, 'GET', `/Users${filterQuery(`${JOYN}:xid eq "X-1001"`)}`),
+        200,
+      ).body;
       assert.equal(byXid.totalResults, 1);
       assertAll(byXid.Resources[0], expected);
     });
@@ -746,7 +887,11 @@ for (const dialect of DIALECTS) {
     };
 
     test('legacy dialect: one capitalised op per attribute ("False" string for active), read back each', async () => {
-      const u = await create(srv, 'Users', FULL.replace(/Jane\.Doe@Contoso\.com/g, 'legacy.jane@contoso.com').replace('X-1001', 'X-L'));
+      const u = await create(
+        srv,
+        'Users',
+        FULL.replace(/Jane\.Doe@Contoso\.com/g, 'legacy.jane@contoso.com').replace('X-1001', 'X-L'),
+      );
       for (const [path, v] of Object.entries(updated)) {
         const value = typeof v === 'boolean' ? (v ? '"True"' : '"False"') : JSON.stringify(v);
         const body = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":${JSON.stringify(path)},"value":${value}}]}`;
@@ -757,7 +902,11 @@ for (const dialect of DIALECTS) {
     });
 
     test('compliant dialect: lower-case ops, JSON booleans, typed paths plus one path-less replace map', async () => {
-      const u = await create(srv, 'Users', FULL.replace(/Jane\.Doe@Contoso\.com/g, 'flag.jane@contoso.com').replace('X-1001', 'X-F'));
+      const u = await create(
+        srv,
+        'Users',
+        FULL.replace(/Jane\.Doe@Contoso\.com/g, 'flag.jane@contoso.com').replace('X-1001', 'X-F'),
+      );
       const want = { ...updated, userName: 'flag.jane2@contoso.com' };
       const typed = Object.entries(want).filter(([p]) => p.includes('['));
       const plain = Object.fromEntries(Object.entries(want).filter(([p]) => !p.includes('[')));
@@ -767,9 +916,19 @@ for (const dialect of DIALECTS) {
       await patchOk(srv, 'Users', u.id, body);
       assertAll(await getOk(srv, 'Users', u.id), want);
       // And each one alone with `add`, back to the original values.
-      const back = { ...expected, userName: 'flag.jane@contoso.com', 'emails[type eq "work"].value': 'flag.jane@contoso.com', [`${JOYN}:xid`]: 'X-F' };
+      const back = {
+        ...expected,
+        userName: 'flag.jane@contoso.com',
+        'emails[type eq "work"].value': 'flag.jane@contoso.com',
+        [`${JOYN}:xid`]: 'X-F',
+      };
       for (const [path, v] of Object.entries(back)) {
-        await patchOk(srv, 'Users', u.id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":${JSON.stringify(path)},"value":${JSON.stringify(v)}}]}`);
+        await patchOk(
+          srv,
+          'Users',
+          u.id,
+          `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":${JSON.stringify(path)},"value":${JSON.stringify(v)}}]}`,
+        );
         assert.strictEqual(read(await getOk(srv, 'Users', u.id), path), v, path);
       }
       assertAll(await getOk(srv, 'Users', u.id), back);

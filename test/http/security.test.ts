@@ -56,20 +56,29 @@ describe('tokens and passwords at rest', () => {
     const s = await startTestServer({ databaseUrl: db.url });
     const h = { Authorization: `Bearer ${s.token}`, 'Content-Type': 'application/scim+json' };
     try {
-      const r = await fetch(`${s.tenantUrl}/Users`, { method: 'POST', headers: h, body: JSON.stringify({ userName: 'pw@contoso.com', password: 'Hunter2-secret' }) });
+      const r = await fetch(`${s.tenantUrl}/Users`, {
+        method: 'POST',
+        headers: h,
+        body: JSON.stringify({ userName: 'pw@contoso.com', password: 'Hunter2-secret' }),
+      });
       assert.equal(r.status, 201);
-      const u = await r.json();
+      const u = (await r.json()) as any;
       assert.equal(u.password, undefined);
       await fetch(`${s.tenantUrl}/Users/${u.id}`, {
         method: 'PATCH',
         headers: h,
         body: JSON.stringify({ Operations: [{ op: 'replace', path: 'password', value: 'Patched-secret' }] }),
       });
-      await fetch(`${s.tenantUrl}/Users/${u.id}`, { method: 'PUT', headers: h, body: JSON.stringify({ userName: 'pw@contoso.com', password: 'Put-secret' }) });
+      await fetch(`${s.tenantUrl}/Users/${u.id}`, {
+        method: 'PUT',
+        headers: h,
+        body: JSON.stringify({ userName: 'pw@contoso.com', password: 'Put-secret' }),
+      });
       const raw = createStore(db.url);
       try {
         const dump = JSON.stringify(await raw.db.selectFrom('users').selectAll().execute());
-        for (const secret of ['Hunter2-secret', 'Patched-secret', 'Put-secret']) assert.ok(!dump.includes(secret), `${secret} is not stored`);
+        for (const secret of ['Hunter2-secret', 'Patched-secret', 'Put-secret'])
+          assert.ok(!dump.includes(secret), `${secret} is not stored`);
       } finally {
         await raw.close();
       }
@@ -84,7 +93,11 @@ describe('no secret in any log', () => {
   test('a server at LOG_LEVEL=trace never writes a token, valid or not, even on errors', async () => {
     const db = await freshDatabase('sqlite');
     const env = { ...process.env, DATABASE_URL: db.url, NODE_ENV: 'production' };
-    const created = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'tenants', 'create', 'logcheck', '--json'], { cwd: root, env, encoding: 'utf8' });
+    const created = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/index.ts', 'tenants', 'create', 'logcheck', '--json'],
+      { cwd: root, env, encoding: 'utf8' },
+    );
     assert.equal(created.status, 0, created.stderr);
     const t = JSON.parse(created.stdout) as { tenantUrl: string; token: string; id: string };
     const port = await freePort();
@@ -97,7 +110,15 @@ describe('no secret in any log', () => {
     child.stderr.on('data', (d) => (out += d));
     try {
       const base = `http://127.0.0.1:${port}/scim/${t.id}/v2`;
-      for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)); i++)
+      for (
+        let i = 0;
+        i < 100 &&
+        !(await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        ));
+        i++
+      )
         await new Promise((r) => setTimeout(r, 100));
       const wrong = 'jsk_' + 'A'.repeat(43);
       const calls: [string, string, string?][] = [
@@ -118,7 +139,8 @@ describe('no secret in any log', () => {
       }
       await new Promise((r) => setTimeout(r, 300));
       assert.ok(out.length > 0, 'the server logged something at trace level');
-      for (const secret of [t.token, wrong, t.token.slice(4), 'LogSecret-1']) assert.ok(!out.includes(secret), `log must not contain ${secret.slice(0, 8)}…`);
+      for (const secret of [t.token, wrong, t.token.slice(4), 'LogSecret-1'])
+        assert.ok(!out.includes(secret), `log must not contain ${secret.slice(0, 8)}…`);
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.on('close', r));

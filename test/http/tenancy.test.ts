@@ -34,16 +34,29 @@ for (const dialect of DIALECTS) {
     const call = (base: string, token: string | undefined, method: string, path: string, body?: unknown) =>
       fetch(base + path.replace('{uid}', uid).replace('{gid}', gid), {
         method,
-        headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), 'Content-Type': 'application/scim+json' },
+        headers: {
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+          'Content-Type': 'application/scim+json',
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
 
     before(async () => {
       s = await startTestServer({ dialect });
       other = await s.newTenant();
-      const u = await (await call(s.tenantUrl, s.token, 'POST', '/Users', { userName: 'victim@contoso.com', externalId: 'v1' })).json();
+      const u = (await (
+        await call(s.tenantUrl, s.token, 'POST', '/Users', {
+          userName: 'victim@contoso.com',
+          externalId: 'v1',
+        })
+      ).json()) as any;
       uid = u.id;
-      const g = await (await call(s.tenantUrl, s.token, 'POST', '/Groups', { displayName: 'Victims', members: [{ value: uid }] })).json();
+      const g = (await (
+        await call(s.tenantUrl, s.token, 'POST', '/Groups', {
+          displayName: 'Victims',
+          members: [{ value: uid }],
+        })
+      ).json()) as any;
       gid = g.id;
     });
     after(() => s.close());
@@ -69,16 +82,33 @@ for (const dialect of DIALECTS) {
         const r = await call(other.tenantUrl, other.token, 'GET', p);
         assert.equal(r.status, 404);
         assert.equal((await call(other.tenantUrl, other.token, 'DELETE', p)).status, 404);
-        assert.equal((await call(other.tenantUrl, other.token, 'PATCH', p, { Operations: [{ op: 'replace', path: 'displayName', value: 'x' }] })).status, 404);
+        assert.equal(
+          (
+            await call(other.tenantUrl, other.token, 'PATCH', p, {
+              Operations: [{ op: 'replace', path: 'displayName', value: 'x' }],
+            })
+          ).status,
+          404,
+        );
       }
-      const q = await (await call(other.tenantUrl, other.token, 'GET', '/Users?filter=externalId+eq+%22v1%22')).json();
+      const q = (await (
+        await call(other.tenantUrl, other.token, 'GET', '/Users?filter=externalId+eq+%22v1%22')
+      ).json()) as any;
       assert.equal(q.totalResults, 0);
-      const g = await (await call(other.tenantUrl, other.token, 'GET', `/Groups?filter=members+eq+%22${uid}%22`)).json();
+      const g = (await (
+        await call(other.tenantUrl, other.token, 'GET', `/Groups?filter=members+eq+%22${uid}%22`)
+      ).json()) as any;
       assert.equal(g.totalResults, 0);
       // Adding this tenant's user to the other tenant's group does not link across tenants.
-      const og = await (await call(other.tenantUrl, other.token, 'POST', '/Groups', { displayName: 'Theirs' })).json();
-      await call(other.tenantUrl, other.token, 'PATCH', `/Groups/${og.id}`, { Operations: [{ op: 'add', path: 'members', value: [{ value: uid }] }] });
-      const mine = await (await call(s.tenantUrl, s.token, 'GET', `/Groups?filter=members+eq+%22${uid}%22&attributes=id`)).json();
+      const og = (await (
+        await call(other.tenantUrl, other.token, 'POST', '/Groups', { displayName: 'Theirs' })
+      ).json()) as any;
+      await call(other.tenantUrl, other.token, 'PATCH', `/Groups/${og.id}`, {
+        Operations: [{ op: 'add', path: 'members', value: [{ value: uid }] }],
+      });
+      const mine = (await (
+        await call(s.tenantUrl, s.token, 'GET', `/Groups?filter=members+eq+%22${uid}%22&attributes=id`)
+      ).json()) as any;
       assert.deepEqual(
         mine.Resources.map((r: { id: string }) => r.id),
         [gid],
@@ -88,7 +118,12 @@ for (const dialect of DIALECTS) {
     });
 
     test('an unknown tenant id in the URL is 401, and a revoked token stops working at once', async () => {
-      const r = await call(`${s.baseUrl}/scim/00000000-0000-7000-8000-000000000000/v2`, s.token, 'GET', '/Users');
+      const r = await call(
+        `${s.baseUrl}/scim/00000000-0000-7000-8000-000000000000/v2`,
+        s.token,
+        'GET',
+        '/Users',
+      );
       assert.equal(r.status, 401);
       const extra = await s.server.tenants.issueToken(other.tenantId);
       assert.equal((await call(other.tenantUrl, extra.token, 'GET', '/Users')).status, 200);

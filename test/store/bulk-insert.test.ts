@@ -71,7 +71,9 @@ for (const dialect of DIALECTS) {
         );
 
         // emails[type eq "work"].value goes through user_values: those rows must exist too.
-        const byMail = await t1.users.query(filter('emails[type eq "work"].value eq "bulk.mail1100@example.com"'));
+        const byMail = await t1.users.query(
+          filter('emails[type eq "work"].value eq "bulk.mail1100@example.com"'),
+        );
         assert.deepEqual(
           byMail.rows.map((r) => r.id),
           [batch[1100]!.id],
@@ -93,7 +95,10 @@ for (const dialect of DIALECTS) {
         // Tenancy: the other tenant sees none of them.
         const t2 = store.tenant('t2');
         assert.deepEqual(await t2.counts(), { users: 0, groups: 0 });
-        assert.equal((await t2.users.query(filter('userName eq "bulk.user977@example.com"'))).totalResults, 0);
+        assert.equal(
+          (await t2.users.query(filter('userName eq "bulk.user977@example.com"'))).totalResults,
+          0,
+        );
         assert.equal(await t2.users.get(batch[977]!.id), undefined);
       });
     });

@@ -38,7 +38,10 @@ for (const dialect of DIALECTS) {
     });
 
     test('tenants: unique names, lookup by id or name, list', async () => {
-      await assert.rejects(store.createTenant({ id: newId(), name: 'alpha' }, now()), (e) => e instanceof ScimError && e.status === 409);
+      await assert.rejects(
+        store.createTenant({ id: newId(), name: 'alpha' }, now()),
+        (e) => e instanceof ScimError && e.status === 409,
+      );
       assert.equal((await store.getTenant('alpha'))?.id, a);
       assert.equal((await store.getTenant(a))?.name, 'alpha');
       assert.equal(await store.getTenant('nope'), undefined);
@@ -64,7 +67,9 @@ for (const dialect of DIALECTS) {
 
     test('users: insert, get, update bumps version, case-insensitive userName uniqueness, delete', async () => {
       const id = newId();
-      const r = await store.transaction(a, (tx) => tx.users.insert(id, { userName: 'Ann@Contoso.com', active: true }, now()));
+      const r = await store.transaction(a, (tx) =>
+        tx.users.insert(id, { userName: 'Ann@Contoso.com', active: true }, now()),
+      );
       assert.equal(r.version, 1);
       await assert.rejects(
         store.transaction(a, (tx) => tx.users.insert(newId(), { userName: 'ann@contoso.COM' }, now())),
@@ -72,9 +77,15 @@ for (const dialect of DIALECTS) {
       );
       // Another tenant may use the same userName.
       await store.transaction(b, (tx) => tx.users.insert(newId(), { userName: 'ann@contoso.com' }, now()));
-      const u = await store.tenant(a).users.update(id, { userName: 'Ann@Contoso.com', active: false, displayName: 'Ann' }, now());
+      const u = await store
+        .tenant(a)
+        .users.update(id, { userName: 'Ann@Contoso.com', active: false, displayName: 'Ann' }, now());
       assert.equal(u?.version, 2);
-      assert.deepEqual((await store.tenant(a).users.get(id))?.data, { userName: 'Ann@Contoso.com', active: false, displayName: 'Ann' });
+      assert.deepEqual((await store.tenant(a).users.get(id))?.data, {
+        userName: 'Ann@Contoso.com',
+        active: false,
+        displayName: 'Ann',
+      });
       const t = await store.tenant(a).users.touch(id, now());
       assert.equal(t?.version, 3);
       assert.equal(await store.tenant(a).users.delete(id), true);
@@ -92,7 +103,9 @@ for (const dialect of DIALECTS) {
         /boom/,
       );
       assert.equal(await store.tenant(a).users.get(id), undefined);
-      const q = await store.tenant(a).users.query({ filter: userFilter('userName eq "rollback@contoso.com"'), count: 10 });
+      const q = await store
+        .tenant(a)
+        .users.query({ filter: userFilter('userName eq "rollback@contoso.com"'), count: 10 });
       assert.equal(q.totalResults, 0);
     });
 
@@ -116,7 +129,8 @@ for (const dialect of DIALECTS) {
         }
       });
       const t = store.tenant(a);
-      const one = async (f: string) => (await t.users.query({ filter: userFilter(f), count: 10 })).rows.map((r) => r.id);
+      const one = async (f: string) =>
+        (await t.users.query({ filter: userFilter(f), count: 10 })).rows.map((r) => r.id);
       assert.deepEqual(await one('userName eq "Q3@CONTOSO.com"'), [ids[3]]);
       assert.deepEqual(await one('externalId eq "ext-2"'), [ids[2]]);
       assert.deepEqual(await one('externalId eq "EXT-2"'), []); // caseExact
@@ -154,29 +168,40 @@ for (const dialect of DIALECTS) {
       assert.equal(await t.members.add(g1, [{ value: u1, type: 'User' }, { value: u2 }]), 2);
       assert.equal(await t.members.add(g1, [{ value: u1, type: 'User' }]), 0); // re-add is a no-op
       await t.members.add(g2, [{ value: u1 }, { value: g1, type: 'Group' }]);
-      assert.deepEqual(
-        (await t.members.list(g1)).map((m) => m.value).sort(),
-        [u1, u2].sort(),
-      );
+      assert.deepEqual((await t.members.list(g1)).map((m) => m.value).sort(), [u1, u2].sort());
       const kinds = await t.members.resolveMembers([u1, g1, 'nope']);
       assert.equal(kinds.get(u1), 'User');
       assert.equal(kinds.get(g1), 'Group');
       assert.equal(kinds.has('nope'), false);
       assert.deepEqual(
-        (await t.members.groupsOf([u1])).get(u1)?.map((g) => g.display).sort(),
+        (await t.members.groupsOf([u1]))
+          .get(u1)
+          ?.map((g) => g.display)
+          .sort(),
         ['Dispatch', 'Techs'],
       );
-      const ref = await t.groups.query({ filter: groupFilter(`id eq "${g1}" and members eq "${u2}"`), count: 10 });
+      const ref = await t.groups.query({
+        filter: groupFilter(`id eq "${g1}" and members eq "${u2}"`),
+        count: 10,
+      });
       assert.equal(ref.totalResults, 1);
       assert.equal(await t.members.remove(g1, [u2, 'not-a-member']), 1);
-      assert.equal((await t.groups.query({ filter: groupFilter(`id eq "${g1}" and members eq "${u2}"`), count: 10 })).totalResults, 0);
+      assert.equal(
+        (await t.groups.query({ filter: groupFilter(`id eq "${g1}" and members eq "${u2}"`), count: 10 }))
+          .totalResults,
+        0,
+      );
       assert.equal(await t.users.delete(u1), true);
       assert.deepEqual(await t.members.list(g1), []);
       assert.deepEqual(
         (await t.members.list(g2)).map((m) => m.value),
         [g1],
       );
-      const withMembers = await t.groups.query({ filter: groupFilter('displayName eq "dispatch"'), count: 10, withMembers: true });
+      const withMembers = await t.groups.query({
+        filter: groupFilter('displayName eq "dispatch"'),
+        count: 10,
+        withMembers: true,
+      });
       assert.deepEqual(withMembers.rows[0]?.members, [{ value: g1, type: 'Group' }]);
       assert.equal(await t.members.removeAll(g2), 1);
       assert.equal(await t.groups.delete(g1), true);
@@ -189,7 +214,13 @@ for (const dialect of DIALECTS) {
         await tx.users.insert(uid, { userName: 'private@contoso.com', externalId: 'priv' }, now());
         await tx.groups.insert(gid, { displayName: 'Private group' }, now());
         await tx.members.add(gid, [{ value: uid }]);
-        await tx.appendActivity({ at: now(), method: 'POST', path: '/Users', status: 201, summary: 'secret-free' });
+        await tx.appendActivity({
+          at: now(),
+          method: 'POST',
+          path: '/Users',
+          status: 201,
+          summary: 'secret-free',
+        });
       });
       const other = store.tenant(b);
       assert.equal(await other.users.get(uid), undefined);
@@ -199,15 +230,27 @@ for (const dialect of DIALECTS) {
       assert.equal(await other.users.delete(uid), false);
       assert.equal(await other.groups.get(gid), undefined);
       assert.equal(await other.groups.delete(gid), false);
-      assert.equal((await other.users.query({ count: 1000 })).rows.some((r) => r.id === uid), false);
-      assert.equal((await other.users.query({ filter: userFilter('externalId eq "priv"'), count: 10 })).totalResults, 0);
-      assert.equal((await other.groups.query({ filter: groupFilter(`members eq "${uid}"`), count: 10 })).totalResults, 0);
+      assert.equal(
+        (await other.users.query({ count: 1000 })).rows.some((r) => r.id === uid),
+        false,
+      );
+      assert.equal(
+        (await other.users.query({ filter: userFilter('externalId eq "priv"'), count: 10 })).totalResults,
+        0,
+      );
+      assert.equal(
+        (await other.groups.query({ filter: groupFilter(`members eq "${uid}"`), count: 10 })).totalResults,
+        0,
+      );
       assert.deepEqual(await other.members.list(gid), []);
       assert.equal(await other.members.remove(gid, [uid]), 0);
       assert.equal(await other.members.removeAll(gid), 0);
       assert.equal((await other.members.resolveMembers([uid, gid])).size, 0);
       assert.equal((await other.members.groupsOf([uid])).size, 0);
-      assert.equal((await other.listActivity({ limit: 100 })).some((e) => e.summary === 'secret-free'), false);
+      assert.equal(
+        (await other.listActivity({ limit: 100 })).some((e) => e.summary === 'secret-free'),
+        false,
+      );
       // …and tenant A still has everything.
       const mine = store.tenant(a);
       assert.equal((await mine.users.get(uid))?.data.userName, 'private@contoso.com');
@@ -215,7 +258,10 @@ for (const dialect of DIALECTS) {
         (await mine.members.list(gid)).map((m) => m.value),
         [uid],
       );
-      assert.equal((await mine.listActivity({ limit: 100 })).some((e) => e.summary === 'secret-free'), true);
+      assert.equal(
+        (await mine.listActivity({ limit: 100 })).some((e) => e.summary === 'secret-free'),
+        true,
+      );
       const counts = await other.counts();
       assert.equal(typeof counts.users, 'number');
     });
@@ -234,9 +280,15 @@ for (const dialect of DIALECTS) {
     test('compiled filters bind values as parameters (no SQL injection)', async () => {
       const t = store.tenant(a);
       const evil = `x" or "1"="1`;
-      const r = await t.users.query({ filter: resolveFilter('User', compare({ kind: 'path', attr: 'userName' }, 'eq', evil)), count: 10 });
+      const r = await t.users.query({
+        filter: resolveFilter('User', compare({ kind: 'path', attr: 'userName' }, 'eq', evil)),
+        count: 10,
+      });
       assert.equal(r.totalResults, 0);
-      const r2 = await t.users.query({ filter: userFilter(`displayName eq "'); DROP TABLE users; --"`), count: 10 });
+      const r2 = await t.users.query({
+        filter: userFilter(`displayName eq "'); DROP TABLE users; --"`),
+        count: 10,
+      });
       assert.equal(r2.totalResults, 0);
       assert.ok((await t.counts()).users > 0);
     });

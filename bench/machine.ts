@@ -1,0 +1,28 @@
+/** What the numbers were measured on: they only mean something beside the machine (DESIGN.md "Performance shape"). */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+
+export interface Machine {
+  nproc: number;
+  memoryGiB: number;
+  cpuModel: string;
+  node: string;
+  platform: string;
+}
+
+export function describeMachine(): Machine {
+  let cpuModel = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m?.[1]) cpuModel = m[1].trim();
+  } catch {
+    /* not Linux: keep os.cpus() */
+  }
+  return {
+    nproc: os.availableParallelism(),
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    cpuModel,
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+  };
+}
