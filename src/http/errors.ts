@@ -20,7 +20,8 @@ export function toScimError(err: unknown): ScimError | undefined {
       return new ScimError(
         413,
         undefined,
-        `the request body is larger than the ${e.message?.match(/\d+/)?.[0] ?? 'configured'}-byte limit (ServiceProviderConfig bulk.maxPayloadSize)`,
+        // Fastify's message carries no number, so point at where the limit is published.
+        'the request body is larger than this server accepts; send a smaller body (the limit in bytes is ServiceProviderConfig bulk.maxPayloadSize)',
       );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ScimError(415, undefined, 'send the body as application/scim+json or application/json');

@@ -76,7 +76,9 @@ export function parseListParams(
   limits: Limits,
 ): { spec: QuerySpec; projection: Projection } {
   const spec: QuerySpec = { count: limits.defaultCount };
-  if (p.filter !== undefined && p.filter.trim() !== '') {
+  // A `filter` parameter that is present must be a filter: an empty one is 400 invalidFilter, not "match all"
+  // (RFC 7644 §3.4.2.2 gives no meaning to an empty filter; test/fixtures/invalid-filters.ts).
+  if (p.filter !== undefined) {
     if (p.filter.length > limits.maxFilterLength)
       throw bad(
         'invalidFilter',

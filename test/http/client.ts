@@ -21,7 +21,6 @@ export interface ScimResponse {
   headers: Headers;
   text: string;
   // The parsed response body. Its shape is what the tests assert, so it is left untyped on purpose.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
 }
 
@@ -100,7 +99,6 @@ export function expectScimError(res: ScimResponse, status: number, scimType?: st
 }
 
 /** POSTs a body (string bytes or object) to /Users or /Groups, expects 201, returns the created resource. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function create(t: Target, endpoint: 'Users' | 'Groups', body: unknown): Promise<any> {
   const res = expectStatus(await send(t, 'POST', `/${endpoint}`, { body }), 201);
   assert.equal(typeof res.body.id, 'string');
@@ -108,7 +106,6 @@ export async function create(t: Target, endpoint: 'Users' | 'Groups', body: unkn
 }
 
 /** A minimal user with a fresh userName. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function createUser(t: Target, extra: Record<string, unknown> = {}): Promise<any> {
   return create(t, 'Users', {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
@@ -119,7 +116,6 @@ export async function createUser(t: Target, extra: Record<string, unknown> = {})
 }
 
 /** A minimal group with a fresh displayName. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function createGroup(t: Target, extra: Record<string, unknown> = {}): Promise<any> {
   return create(t, 'Groups', {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
@@ -129,7 +125,6 @@ export async function createGroup(t: Target, extra: Record<string, unknown> = {}
 }
 
 /** GET by id, expecting 200. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function getOk(t: Target, endpoint: 'Users' | 'Groups', id: string, query = ''): Promise<any> {
   return expectStatus(await send(t, 'GET', `/${endpoint}/${id}${query}`), 200).body;
 }

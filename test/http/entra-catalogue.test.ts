@@ -833,7 +833,6 @@ for (const dialect of DIALECTS) {
     } as Record<string, string | boolean>;
 
     // Reads a mapping-table path out of a rendered user (only the path shapes used in the table).
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     function read(u: any, path: string): unknown {
       const typed = /^(\w+)\[type eq "(\w+)"\]\.(\w+)$/.exec(path);
       if (typed) {

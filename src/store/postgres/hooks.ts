@@ -15,7 +15,10 @@ export const postgresHooks: DialectHooks = {
   },
   jsonBooleanIs: (text, value) => sql`(${text} = ${value ? 'true' : 'false'})`,
   booleanColumnIs: (column, value) => sql`(${column} = ${value})`,
-  lower: (expr) => sql`lower(${expr})`,
+  // lower() follows the collation of its argument: on the COLLATE "C" columns (group_members.display, …) that
+  // lower-cases ASCII only, so `members.display eq "ÉVA"` missed "Éva". The database's default (UTF-8) collation
+  // lower-cases like the JS toLowerCase used for the *_lc columns and for literals.
+  lower: (expr) => sql`lower(${expr} COLLATE "default")`,
   binary: (expr) => sql`(${expr} COLLATE "C")`,
   booleanValue: (v) => v,
   toJson: (v) => JSON.stringify(v),

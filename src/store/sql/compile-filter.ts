@@ -108,6 +108,15 @@ export function compileFilter(filter: Filter, ctx: FilterContext): Sql {
     }
   }
 
+  /**
+   * `pr` on a whole complex or multi-valued JSON attribute. The dialects' jsonPresent ends in
+   * `CASE type … WHEN NULL … ELSE true`, and `WHEN NULL` never matches, so an absent attribute counted
+   * as present (`name pr` matched every user): an absent or JSON-null value has NULL text, checked first.
+   */
+  function jsonPresent(path: readonly string[]): Sql {
+    return sql`(${ctx.hooks.jsonText(doc, path)} IS NOT NULL AND ${falseIfNull(ctx.hooks.jsonPresent(doc, path))})`;
+  }
+
   function presentText(expr: Sql, kind: TextKind): Sql {
     if (kind === 'bool-column') return sql`(${expr} IS NOT NULL)`;
     return sql`(${expr} IS NOT NULL AND ${expr} <> '')`;
@@ -240,6 +249,13 @@ export function compileFilter(filter: Filter, ctx: FilterContext): Sql {
     const p = f.path;
     const { attr, sub } = ctx.lookup({ uri: p.uri, attr: p.attr, sub: p.sub });
     if (attr.multiValued) {
+      // `ne` is the negation of `eq` over all the values, `eq null` is "no value present" and `ne null`
+      // "some value present" (as in scim/filter/evaluate.ts), not "some element differs": a user with
+      // emails a and b is not `emails.value ne "a"`, and one without emails is `emails.value eq null`.
+      if (f.kind === 'compare' && (f.op === 'ne' || f.value === null)) {
+        const positive = compileLeaf(f.value === null ? { kind: 'present', path: p } : { ...f, op: 'eq' });
+        return f.value === null && f.op === 'ne' ? positive : sql`NOT ${falseIfNull(positive)}`;
+      }
       if (f.kind === 'compare') {
         const seek = emailSeek(f, attr);
         if (seek) return seek;
@@ -249,7 +265,7 @@ export function compileFilter(filter: Filter, ctx: FilterContext): Sql {
         if (f.kind === 'present' && !p.filter) {
           if (ctx.rt === 'Group' && attr.name === 'members') return existsElement(p, attr, () => sql`1 = 1`);
           if (ctx.rt === 'User' && attr.name === 'groups') return existsElement(p, attr, () => sql`1 = 1`);
-          return ctx.hooks.jsonPresent(doc, p.uri ? [p.uri, attr.name] : [attr.name]);
+          return jsonPresent(p.uri ? [p.uri, attr.name] : [attr.name]);
         }
         throw invalid(`'${attr.name}' is complex; name a sub-attribute such as '${attr.name}.value'`);
       }
@@ -269,7 +285,7 @@ export function compileFilter(filter: Filter, ctx: FilterContext): Sql {
     if (p.filter)
       throw invalid(`'${attr.name}' is not multi-valued; '[…]' applies only to multi-valued attributes`);
     if (attr.type === 'complex' && !sub) {
-      if (f.kind === 'present') return ctx.hooks.jsonPresent(doc, p.uri ? [p.uri, attr.name] : [attr.name]);
+      if (f.kind === 'present') return jsonPresent(p.uri ? [p.uri, attr.name] : [attr.name]);
       throw invalid(
         `'${attr.name}' is complex; name a sub-attribute such as '${attr.name}.${attr.subAttributes?.[0]?.name ?? 'value'}'`,
       );
@@ -281,7 +297,8 @@ export function compileFilter(filter: Filter, ctx: FilterContext): Sql {
     let kind: TextKind = 'json';
     if (col?.kind === 'const') {
       // meta.resourceType is implied by the endpoint.
-      expr = sql`${col.value}`;
+      // Typed, because PostgreSQL cannot infer the type of a bare parameter in `$1 IS NOT NULL` (`meta.resourceType pr`).
+      expr = sql`CAST(${col.value} AS TEXT)`;
       kind = 'column';
     } else if (col) {
       expr = sql`${r}.${sql.ref(col.column)}`;

@@ -2,7 +2,7 @@
  * The store, written once for both dialects over Kysely. Dialect differences are DialectHooks and the
  * migration list; sqlite/sqlite-store.ts and postgres/postgres-store.ts only wire those in.
  */
-import { Migrator, sql, type Kysely, type Migration, type Transaction } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type RawBuilder, type Transaction } from 'kysely';
 import { ScimError } from '../../scim/errors.js';
 import type { Member, ResourceData } from '../../scim/types.js';
 import type { Connection } from '../connect.js';
@@ -159,6 +159,31 @@ export class SqlStore implements Store {
 
   async markTokenUsed(id: string, now: string): Promise<void> {
     await this.db.updateTable('tokens').set({ last_used_at: now }).where('id', '=', id).execute();
+  }
+
+  /**
+   * The query plan of the page statement query() runs for `q` (issue 3: Entra's lookups must be index seeks),
+   * one line per plan node: SQLite `EXPLAIN QUERY PLAN` details, PostgreSQL `EXPLAIN (FORMAT JSON)` nodes as
+   * "<Node Type> [using <Index Name>] [on <Relation Name>]". A diagnostic for tests and the bench.
+   */
+  async explainQuery(tenantId: string, rt: 'User' | 'Group', q: QuerySpec): Promise<string[]> {
+    const { page } = new SqlResourceStore(this.db, tenantId, this.hooks, rt).statements(q);
+    if (this.dialect === 'sqlite') {
+      const r = await sql<{ detail: string }>`EXPLAIN QUERY PLAN ${page}`.execute(this.db);
+      return r.rows.map((x) => x.detail);
+    }
+    const r = await sql<{ 'QUERY PLAN': unknown }>`EXPLAIN (FORMAT JSON) ${page}`.execute(this.db);
+    const out: string[] = [];
+    const walk = (n: Record<string, unknown>) => {
+      const idx = n['Index Name'] ? ` using ${String(n['Index Name'])}` : '';
+      const rel = n['Relation Name'] ? ` on ${String(n['Relation Name'])}` : '';
+      out.push(`${String(n['Node Type'])}${idx}${rel}`);
+      for (const c of (n.Plans as Record<string, unknown>[] | undefined) ?? []) walk(c);
+    };
+    const plan = r.rows[0]?.['QUERY PLAN'];
+    const doc = (typeof plan === 'string' ? JSON.parse(plan) : plan) as { Plan: Record<string, unknown> }[];
+    for (const p of doc) walk(p.Plan);
+    return out;
   }
 
   async health(): Promise<void> {
@@ -509,7 +534,8 @@ class SqlResourceStore implements ResourceStore {
     return this.hooks.binary(sql`COALESCE(${expr}, '')`);
   }
 
-  async query(q: QuerySpec): Promise<QueryResult> {
+  /** The two statements query() runs: the count, and the page (ORDER BY key + id, then LIMIT/OFFSET or a cursor). */
+  statements(q: QuerySpec): { count: Sql; page: Sql; hasKey: boolean } {
     const where: Sql[] = [sql`r.tenant_id = ${this.tenantId}`];
     if (q.filter)
       where.push(
@@ -517,12 +543,7 @@ class SqlResourceStore implements ResourceStore {
       );
     const whereSql = sql.join(where, sql` AND `);
     const table = sql.table(this.table);
-
-    const totalRow = await sql<{
-      n: number | string;
-    }>`SELECT count(*) AS n FROM ${table} AS r WHERE ${whereSql}`.execute(this.db);
-    const totalResults = Number(totalRow.rows[0]?.n ?? 0);
-    if (q.count <= 0) return { totalResults, rows: [] };
+    const count = sql`SELECT count(*) AS n FROM ${table} AS r WHERE ${whereSql}`;
 
     const key = this.sortKey(q);
     const desc = q.sort?.order === 'descending';
@@ -547,16 +568,22 @@ class SqlResourceStore implements ResourceStore {
     const selectKey = key ? sql`, ${key} AS sort_key` : sql``;
     // In cursor mode fetch one extra row to know whether a next page exists.
     const limit = q.cursor !== undefined ? q.count + 1 : q.count;
-    const res =
-      await sql<any>`SELECT r.id, r.data, r.created, r.last_modified, r.version${selectKey} FROM ${table} AS r WHERE ${pageWhere} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}`.execute(
-        this.db,
-      );
+    const page = sql`SELECT r.id, r.data, r.created, r.last_modified, r.version${selectKey} FROM ${table} AS r WHERE ${pageWhere} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}`;
+    return { count, page, hasKey: key !== undefined };
+  }
+
+  async query(q: QuerySpec): Promise<QueryResult> {
+    const st = this.statements(q);
+    const totalRow = await (st.count as RawBuilder<{ n: number | string }>).execute(this.db);
+    const totalResults = Number(totalRow.rows[0]?.n ?? 0);
+    if (q.count <= 0) return { totalResults, rows: [] };
+    const res = await (st.page as RawBuilder<any>).execute(this.db);
     let rows = res.rows;
     let nextCursor: string | undefined;
     if (q.cursor !== undefined && rows.length > q.count) {
       rows = rows.slice(0, q.count);
       const last = rows[rows.length - 1];
-      nextCursor = encodeCursor({ k: key ? String(last.sort_key ?? '') : null, id: last.id });
+      nextCursor = encodeCursor({ k: st.hasKey ? String(last.sort_key ?? '') : null, id: last.id });
     }
     const out: QueryResult['rows'] = rows.map((r: any) => this.row(r));
     if (this.rt === 'Group' && q.withMembers && out.length) {

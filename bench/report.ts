@@ -1,0 +1,160 @@
+/**
+ * The Markdown report: one section per store, delimited by markers, so a PostgreSQL run rewrites only the
+ * PostgreSQL section and keeps SQLite's beside it (issue 4: "its table added beside SQLite's").
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { LoadResult } from './load.js';
+import type { Machine } from './machine.js';
+
+export interface SizeResult {
+  size: number;
+  loadSeconds: number;
+  baseline: LoadResult;
+  workloads: { name: string; result: LoadResult }[];
+}
+
+export interface Report {
+  store: 'sqlite' | 'postgres';
+  storeDetail: string;
+  date: string;
+  machine: Machine;
+  concurrency: number;
+  seconds: number;
+  quick: boolean;
+  sizes: SizeResult[];
+  cycle: { usersPerSecond: number; seconds: number; users: number } | { notMeasured: string };
+}
+
+const LOOKUPS = ['lookup by userName', 'lookup by externalId'];
+
+const fmt = (n: number, digits = 0): string =>
+  Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '–';
+const ms = (n: number): string => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0)) : '–');
+const ratio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '–');
+const sizeLabel = (n: number): string => n.toLocaleString('en-US');
+
+/** Cost of a workload at one size relative to the baseline of that size (drift-corrected throughput). */
+const relRps = (s: SizeResult, name: string): number => {
+  const w = s.workloads.find((x) => x.name === name);
+  return w ? w.result.rps / s.baseline.rps : NaN;
+};
+
+export function renderSection(r: Report): string {
+  const title = r.store === 'sqlite' ? 'SQLite' : 'PostgreSQL';
+  const out: string[] = [];
+  out.push(`## ${title}${r.quick ? ' (quick smoke run)' : ''}`, '');
+  out.push(
+    `Measured ${r.date} · store: ${r.storeDetail} · machine: ${r.machine.nproc} CPUs (${r.machine.cpuModel}), ` +
+      `${r.machine.memoryGiB} GiB RAM, ${r.machine.platform} · Node ${r.machine.node} · ` +
+      `${r.concurrency} concurrent keep-alive connections, ${r.seconds} s per workload, load generator and server in separate processes.`,
+    '',
+  );
+  for (const s of r.sizes) {
+    out.push(
+      `### ${sizeLabel(s.size)} users`,
+      '',
+      `Bulk load to this size: ${fmt(s.loadSeconds, 1)} s. Ratios are to the bare Fastify route measured just before this size.`,
+      '',
+    );
+    out.push('| workload | req/s | × baseline req/s | p50 ms | p99 ms | p50 ÷ baseline p50 | requests | errors |');
+    out.push('|---|--:|--:|--:|--:|--:|--:|--:|');
+    const b = s.baseline;
+    out.push(
+      `| bare Fastify \`GET /ping\` (baseline) | ${fmt(b.rps)} | 1.00× | ${ms(b.p50)} | ${ms(b.p99)} | 1.00× | ${fmt(b.requests)} | ${b.errors} |`,
+    );
+    for (const w of s.workloads) {
+      const x = w.result;
+      out.push(
+        `| ${w.name} | ${fmt(x.rps)} | ${ratio(x.rps / b.rps)} | ${ms(x.p50)} | ${ms(x.p99)} | ${ratio(x.p50 / b.p50)} | ${fmt(x.requests)} | ${x.errors} |`,
+      );
+    }
+    out.push('');
+    const errs = s.workloads.filter((w) => w.result.firstError);
+    for (const w of errs) out.push(`- ${w.name}: first error: \`${w.result.firstError!.replace(/`/g, "'").slice(0, 200)}\``);
+    if (errs.length) out.push('');
+  }
+
+  if (r.sizes.length >= 2) {
+    const first = r.sizes[0]!;
+    const last = r.sizes[r.sizes.length - 1]!;
+    out.push(
+      `### Scale: cost at ${sizeLabel(last.size)} vs ${sizeLabel(first.size)} users`,
+      '',
+      'Cost ratio = (req/s ÷ baseline req/s at the smallest size) ÷ (the same at the largest size): 1.00× means the',
+      'workload costs the same at both sizes; 2× means each request costs twice as much.',
+      '',
+    );
+    out.push(
+      `| workload | ${r.sizes.map((s) => `× baseline at ${sizeLabel(s.size)}`).join(' | ')} | cost ratio | p50 ratio |`,
+    );
+    out.push(`|---|${r.sizes.map(() => '--:').join('|')}|--:|--:|`);
+    for (const w of first.workloads) {
+      const rels = r.sizes.map((s) => relRps(s, w.name));
+      const lastW = last.workloads.find((x) => x.name === w.name);
+      out.push(
+        `| ${w.name} | ${rels.map(ratio).join(' | ')} | ${ratio(rels[0]! / rels[rels.length - 1]!)} | ${ratio((lastW?.result.p50 ?? NaN) / w.result.p50)} |`,
+      );
+    }
+    out.push('');
+  }
+
+  out.push('### Targets (reported, not asserted)', '');
+  const first = r.sizes[0];
+  const last = r.sizes[r.sizes.length - 1];
+  if (first && last) {
+    for (const name of LOOKUPS) {
+      if (r.sizes.length >= 2) {
+        const c = relRps(first, name) / relRps(last, name);
+        out.push(
+          `- ${name} at ${sizeLabel(last.size)} within 1.5× of its cost at ${sizeLabel(first.size)}: ${ratio(c)} — ${c <= 1.5 ? '**met**' : '**not met**'}`,
+        );
+      }
+      const worst = Math.min(...r.sizes.map((s) => relRps(s, name)));
+      out.push(
+        `- ${name} throughput at least half the bare route (worst size): ${ratio(worst)} — ${worst >= 0.5 ? '**met**' : '**not met**'}`,
+      );
+    }
+  }
+  out.push('', '### Provisioning engine: initial cycle', '');
+  if ('notMeasured' in r.cycle) out.push(`- **Not measured**: ${r.cycle.notMeasured}`);
+  else
+    out.push(
+      `- \`benchInitialCycle\` (src/engine/bench.ts): ${fmt(r.cycle.users)} users (plus groups and memberships) from a file source into a local server on this store: ` +
+        `**${fmt(r.cycle.usersPerSecond, 1)} users/s** (${fmt(r.cycle.seconds, 1)} s for the whole cycle).`,
+    );
+  out.push('');
+  return out.join('\n');
+}
+
+const HEADER = `# Benchmarks
+
+Written by \`npm run bench\` (bench/run.ts); each store's section is replaced by the next run on that store.
+Absolute numbers on a shared 2-core machine drift from run to run, so every figure is also given as a ratio
+to a bare Fastify 5 route (\`GET /ping\` returning a small JSON) measured in the same run, on the same machine,
+with the same load generator (DESIGN.md "Performance shape").
+
+How: the real server (\`startServer\`, \`RATE_LIMIT_PER_MINUTE=0\`, \`LOG_LEVEL=silent\`) runs in a child process with one
+tenant; users are bulk-loaded with \`SqlStore.bulkInsertUsers\` (not HTTP) and the tenant grows from one size to the next.
+The load generator (bench/load.ts: keep-alive sockets, closed loop, fixed duration) runs in the parent process.
+\`npm run bench -- --quick\` is a smoke run (1,000 and 10,000 users); \`--sizes\`, \`--seconds\`, \`--concurrency\`,
+\`--cycle-users\` change the shape. With \`DATABASE_URL=postgres://…\` the bench creates a scratch database on that
+server, measures PostgreSQL and drops the database afterwards.
+`;
+
+const markers = (store: string) => [`<!-- bench:${store}:start -->`, `<!-- bench:${store}:end -->`] as const;
+
+/** Replaces (or appends) this store's section in the file, keeping everything else. */
+export function writeSection(file: string, store: 'sqlite' | 'postgres', section: string): void {
+  const [start, end] = markers(store);
+  const block = `${start}\n${section}\n${end}`;
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : HEADER;
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i >= 0 && j > i) text = text.slice(0, i) + block + text.slice(j + end.length);
+  else if (store === 'sqlite' && text.includes(markers('postgres')[0])) {
+    // Keep SQLite first when PostgreSQL was measured before it.
+    const k = text.indexOf(markers('postgres')[0]);
+    text = `${text.slice(0, k)}${block}\n\n${text.slice(k)}`;
+  } else text = `${text.replace(/\s*$/, '')}\n\n${block}\n`;
+  writeFileSync(file, text);
+}
