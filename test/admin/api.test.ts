@@ -51,6 +51,16 @@ const admin = (s: AdminServer, method: string, path: string, body?: unknown) =>
 const scim = (tenantUrl: string, token: string, method: string, path: string, body?: unknown) =>
   call(tenantUrl, method, path, { auth: `Bearer ${token}`, ...(body === undefined ? {} : { body }) });
 
+/** Polls (bounded: at most ~5 s) until `done` holds, then returns the last reply; the caller asserts on it. */
+async function eventually(fetchOnce: () => Promise<Reply>, done: (r: Reply) => boolean): Promise<Reply> {
+  let r = await fetchOnce();
+  for (let i = 0; i < 100 && !done(r); i++) {
+    await new Promise((res) => setTimeout(res, 50));
+    r = await fetchOnce();
+  }
+  return r;
+}
+
 function assertError(r: Reply, status: number, code?: string): void {
   assert.equal(r.status, status, r.text);
   assert.equal(typeof r.body?.error, 'string', r.text);
@@ -238,7 +248,11 @@ for (const dialect of DIALECTS) {
 
       // A failed SCIM request is logged too.
       assert.equal((await scim(url, c.token, 'GET', '/Users/does-not-exist')).status, 404);
-      const act = await admin(s, 'GET', `/tenants/${c.tenantId}/activity`);
+      // The log is written in the SCIM request's onResponse hook, just after the answer left: wait for it.
+      const act = await eventually(
+        () => admin(s, 'GET', `/tenants/${c.tenantId}/activity`),
+        (r) => r.body?.entries?.length >= 6,
+      );
       assert.equal(act.status, 200);
       const entries = act.body.entries as { seq: number; status: number; method: string; summary: string }[];
       assert.equal(entries.length, 6);

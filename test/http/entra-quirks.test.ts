@@ -84,7 +84,10 @@ for (const dialect of DIALECTS) {
       assert.equal(got.displayName, 'Shown');
       assert.equal(got[JOYN].xid, 'x-case');
       for (const k of Object.keys(got)) assert.ok(!/^(Emails|NAME|DisplayName|Name\.FamilyName)$/.test(k), k);
-      const list = expectStatus(await send(t, 'GET', `/Users${filterQuery(`USERNAME eq "${u.userName}"`)}`), 200).body;
+      const list = expectStatus(
+        await send(t, 'GET', `/Users${filterQuery(`USERNAME eq "${u.userName}"`)}`),
+        200,
+      ).body;
       assert.equal(list.totalResults, 1);
       const posted = expectStatus(
         await send(t, 'POST', '/Users', {
@@ -98,9 +101,16 @@ for (const dialect of DIALECTS) {
     });
 
     test('§2.3 "True"/"False"/"true"/"false" for booleans in POST and PATCH; real booleans out; "yes" is 400 invalidValue', async () => {
-      for (const [s, b] of [['"True"', true], ['"False"', false], ['"true"', true], ['"false"', false]] as const) {
+      for (const [s, b] of [
+        ['"True"', true],
+        ['"False"', false],
+        ['"true"', true],
+        ['"false"', false],
+      ] as const) {
         const res = expectStatus(
-          await send(t, 'POST', '/Users', { body: `{"schemas":["${CORE_USER}"],"userName":"${unique('bool')}","active":${s}}` }),
+          await send(t, 'POST', '/Users', {
+            body: `{"schemas":["${CORE_USER}"],"userName":"${unique('bool')}","active":${s}}`,
+          }),
           201,
         );
         assert.strictEqual(res.body.active, b);
@@ -108,8 +118,13 @@ for (const dialect of DIALECTS) {
         const got = await send(t, 'GET', `/Users/${res.body.id}`);
         assert.match(got.text, new RegExp(`"active":${b}[,}]`));
         // and the opposite by PATCH, with the same string style
-        const flip = s.replace(/True|False|true|false/, (w) => ({ True: 'False', False: 'True', true: 'false', false: 'true' })[w]!);
-        const p = await send(t, 'PATCH', `/Users/${res.body.id}?attributes=active`, { body: ops(`{"op":"Replace","path":"active","value":${flip}}`) });
+        const flip = s.replace(
+          /True|False|true|false/,
+          (w) => ({ True: 'False', False: 'True', true: 'false', false: 'true' })[w]!,
+        );
+        const p = await send(t, 'PATCH', `/Users/${res.body.id}?attributes=active`, {
+          body: ops(`{"op":"Replace","path":"active","value":${flip}}`),
+        });
         expectStatus(p, 200);
         assert.strictEqual(p.body.active, !b);
         assert.match(p.text, new RegExp(`"active":${!b}[,}]`));
@@ -117,13 +132,25 @@ for (const dialect of DIALECTS) {
       const u = await createUser(t);
       for (const bad of ['"yes"', '"1"', '"TRUE "', '1']) {
         expectScimError(
-          await send(t, 'POST', '/Users', { body: `{"schemas":["${CORE_USER}"],"userName":"${unique('bad')}","active":${bad}}` }),
+          await send(t, 'POST', '/Users', {
+            body: `{"schemas":["${CORE_USER}"],"userName":"${unique('bad')}","active":${bad}}`,
+          }),
           400,
           'invalidValue',
         );
-        expectScimError(await send(t, 'PATCH', `/Users/${u.id}`, { body: ops(`{"op":"Replace","path":"active","value":${bad}}`) }), 400, 'invalidValue');
+        expectScimError(
+          await send(t, 'PATCH', `/Users/${u.id}`, {
+            body: ops(`{"op":"Replace","path":"active","value":${bad}}`),
+          }),
+          400,
+          'invalidValue',
+        );
       }
-      expectScimError(await send(t, 'PATCH', `/Users/${u.id}`, { body: ops(`{"op":"replace","value":{"active":"yes"}}`) }), 400, 'invalidValue');
+      expectScimError(
+        await send(t, 'PATCH', `/Users/${u.id}`, { body: ops(`{"op":"replace","value":{"active":"yes"}}`) }),
+        400,
+        'invalidValue',
+      );
       assert.strictEqual((await getOk(t, 'Users', u.id)).active, true);
     });
 
@@ -187,22 +214,47 @@ for (const dialect of DIALECTS) {
         { type: 'work', streetAddress: '1 Way', locality: 'Redmond', postalCode: '98052' },
       );
       // Another type is a second element; the work one is untouched.
-      await patchOk(t, 'Users', u.id, ops(`{"op":"Add","path":"emails[type eq \\"other\\"].value","value":"o@contoso.com"}`));
+      await patchOk(
+        t,
+        'Users',
+        u.id,
+        ops(`{"op":"Add","path":"emails[type eq \\"other\\"].value","value":"o@contoso.com"}`),
+      );
       const again = await getOk(t, 'Users', u.id);
       assert.equal(again.emails.length, 2);
       assert.equal(again.emails.find((e: { type: string }) => e.type === 'work').value, 'new@contoso.com');
       assert.equal(again.emails.find((e: { type: string }) => e.type === 'other').value, 'o@contoso.com');
       // The filter finds it by the typed path.
-      const list = expectStatus(await send(t, 'GET', `/Users${filterQuery('emails[type eq "work"].value eq "new@contoso.com"')}`), 200).body;
-      assert.deepEqual(list.Resources.map((r: { id: string }) => r.id), [u.id]);
+      const list = expectStatus(
+        await send(t, 'GET', `/Users${filterQuery('emails[type eq "work"].value eq "new@contoso.com"')}`),
+        200,
+      ).body;
+      assert.deepEqual(
+        list.Resources.map((r: { id: string }) => r.id),
+        [u.id],
+      );
     });
 
     test('§2.6 legacy member removal by value list removes ONLY those members; "$ref": null accepted', async () => {
       const us = [await createUser(t), await createUser(t), await createUser(t), await createUser(t)];
       const g = await createGroup(t);
-      await patchOk(t, 'Groups', g.id, ops(`{"op":"Add","path":"members","value":[${us.map((u) => `{"$ref":null,"value":"${u.id}"}`).join(',')}]}`));
+      await patchOk(
+        t,
+        'Groups',
+        g.id,
+        ops(
+          `{"op":"Add","path":"members","value":[${us.map((u) => `{"$ref":null,"value":"${u.id}"}`).join(',')}]}`,
+        ),
+      );
       assert.deepEqual(memberIds(await getOk(t, 'Groups', g.id)), us.map((u) => u.id).sort());
-      await patchOk(t, 'Groups', g.id, ops(`{"op":"Remove","path":"members","value":[{"$ref":null,"value":"${us[0]!.id}"},{"$ref":null,"value":"${us[2]!.id}"}]}`));
+      await patchOk(
+        t,
+        'Groups',
+        g.id,
+        ops(
+          `{"op":"Remove","path":"members","value":[{"$ref":null,"value":"${us[0]!.id}"},{"$ref":null,"value":"${us[2]!.id}"}]}`,
+        ),
+      );
       assert.deepEqual(memberIds(await getOk(t, 'Groups', g.id)), [us[1]!.id, us[3]!.id].sort());
     });
 
@@ -271,7 +323,12 @@ for (const dialect of DIALECTS) {
       ).body;
       assert.deepEqual(g.schemas, [CORE_GROUP]);
       // PATCH bodies with the extension path but no schema declaration work too.
-      await patchOk(t, 'Users', res.body.id, ops(`{"op":"Replace","path":"${JOYN}:joynFieldId","value":"F-9"}`));
+      await patchOk(
+        t,
+        'Users',
+        res.body.id,
+        ops(`{"op":"Replace","path":"${JOYN}:joynFieldId","value":"F-9"}`),
+      );
       assert.equal((await getOk(t, 'Users', res.body.id))[JOYN].joynFieldId, 'F-9');
     });
 
@@ -293,13 +350,17 @@ for (const dialect of DIALECTS) {
       assert.equal(u.addresses[0].primary, true);
       expectScimError(await send(t, 'GET', '/Users/client-chosen-id'), 404);
       const g = expectStatus(
-        await send(t, 'POST', '/Groups', { body: `{"schemas":["${CORE_GROUP}"],"id":"gid","displayName":"${unique('g')}","members":[],"meta":{"resourceType":"Group"}}` }),
+        await send(t, 'POST', '/Groups', {
+          body: `{"schemas":["${CORE_GROUP}"],"id":"gid","displayName":"${unique('g')}","members":[],"meta":{"resourceType":"Group"}}`,
+        }),
         201,
       ).body;
       assert.notEqual(g.id, 'gid');
       // PUT with a foreign id and meta in the body keeps the URL's id.
       const put = expectStatus(
-        await send(t, 'PUT', `/Users/${u.id}`, { body: `{"schemas":["${CORE_USER}"],"id":"other","meta":{"created":"2001-01-01T00:00:00Z"},"userName":"${u.userName}","displayName":"Put"}` }),
+        await send(t, 'PUT', `/Users/${u.id}`, {
+          body: `{"schemas":["${CORE_USER}"],"id":"other","meta":{"created":"2001-01-01T00:00:00Z"},"userName":"${u.userName}","displayName":"Put"}`,
+        }),
         200,
       ).body;
       assert.equal(put.id, u.id);
@@ -318,11 +379,15 @@ for (const dialect of DIALECTS) {
         ['emails[type eq \\"work\\"].value', 'email'],
       ];
       const read = (u: Record<string, any>, k: string): unknown =>
-        k === 'name.givenName' ? u.name?.givenName
-        : k === 'department' ? u[ENTERPRISE]?.department
-        : k === 'xid' ? u[JOYN]?.xid
-        : k === 'email' ? u.emails?.find((e: { type: string }) => e.type === 'work')?.value
-        : u[k];
+        k === 'name.givenName'
+          ? u.name?.givenName
+          : k === 'department'
+            ? u[ENTERPRISE]?.department
+            : k === 'xid'
+              ? u[JOYN]?.xid
+              : k === 'email'
+                ? u.emails?.find((e: { type: string }) => e.type === 'work')?.value
+                : u[k];
       for (const empty of ['""', 'null']) {
         const u = await createUser(t, {
           displayName: 'D',
@@ -365,24 +430,50 @@ for (const dialect of DIALECTS) {
       }
       // A space inside a quoted value survives `+` decoding.
       const spaced = await createUser(t, { displayName: `Jane ${ext} Doe` });
-      const res = expectStatus(await send(t, 'GET', `/Users?filter=displayName+eq+%22Jane+${ext}+Doe%22`), 200).body;
-      assert.deepEqual(res.Resources.map((r: { id: string }) => r.id), [spaced.id]);
+      const res = expectStatus(
+        await send(t, 'GET', `/Users?filter=displayName+eq+%22Jane+${ext}+Doe%22`),
+        200,
+      ).body;
+      assert.deepEqual(
+        res.Resources.map((r: { id: string }) => r.id),
+        [spaced.id],
+      );
     });
 
     test('§2.11/§3 userName is case-insensitive in filters and in uniqueness (POST and rename)', async () => {
       const name = `${unique('Mixed.Case')}@Contoso.COM`;
       const u = await createUser(t, { userName: name });
       for (const variant of [name, name.toLowerCase(), name.toUpperCase()]) {
-        const res = expectStatus(await send(t, 'GET', `/Users${filterQuery(`userName eq "${variant}"`)}`), 200).body;
+        const res = expectStatus(
+          await send(t, 'GET', `/Users${filterQuery(`userName eq "${variant}"`)}`),
+          200,
+        ).body;
         assert.equal(res.totalResults, 1, variant);
         assert.equal(res.Resources[0].id, u.id);
         assert.equal(res.Resources[0].userName, name, 'stored as sent');
       }
-      expectScimError(await send(t, 'POST', '/Users', { body: `{"schemas":["${CORE_USER}"],"userName":"${name.toLowerCase()}"}` }), 409, 'uniqueness');
+      expectScimError(
+        await send(t, 'POST', '/Users', {
+          body: `{"schemas":["${CORE_USER}"],"userName":"${name.toLowerCase()}"}`,
+        }),
+        409,
+        'uniqueness',
+      );
       const other = await createUser(t);
-      expectScimError(await send(t, 'PATCH', `/Users/${other.id}`, { body: ops(`{"op":"Replace","path":"userName","value":"${name.toUpperCase()}"}`) }), 409, 'uniqueness');
+      expectScimError(
+        await send(t, 'PATCH', `/Users/${other.id}`, {
+          body: ops(`{"op":"Replace","path":"userName","value":"${name.toUpperCase()}"}`),
+        }),
+        409,
+        'uniqueness',
+      );
       // Renaming a user to another case of its own name is fine.
-      await patchOk(t, 'Users', u.id, ops(`{"op":"Replace","path":"userName","value":"${name.toLowerCase()}"}`));
+      await patchOk(
+        t,
+        'Users',
+        u.id,
+        ops(`{"op":"Replace","path":"userName","value":"${name.toLowerCase()}"}`),
+      );
       assert.equal((await getOk(t, 'Users', u.id)).userName, name.toLowerCase());
     });
 
@@ -393,7 +484,14 @@ for (const dialect of DIALECTS) {
         const got = await getOk(t, 'Users', u.id);
         assert.equal(got.phoneNumbers[0].value, v);
         assert.equal(got.displayName, v);
-        await patchOk(t, 'Users', u.id, ops(`{"op":"Replace","path":"phoneNumbers[type eq \\"mobile\\"].value","value":${JSON.stringify(v + '1')}}`));
+        await patchOk(
+          t,
+          'Users',
+          u.id,
+          ops(
+            `{"op":"Replace","path":"phoneNumbers[type eq \\"mobile\\"].value","value":${JSON.stringify(v + '1')}}`,
+          ),
+        );
         assert.equal((await getOk(t, 'Users', u.id)).phoneNumbers[0].value, v + '1');
       }
     });
@@ -401,7 +499,10 @@ for (const dialect of DIALECTS) {
     test('§2.13 every resource carries id; queries always answer a ListResponse, even for an id filter', async () => {
       const u = await createUser(t);
       const g = await createGroup(t);
-      for (const [ep, id] of [['Users', u.id], ['Groups', g.id]] as const) {
+      for (const [ep, id] of [
+        ['Users', u.id],
+        ['Groups', g.id],
+      ] as const) {
         const res = expectStatus(await send(t, 'GET', `/${ep}${filterQuery(`id eq "${id}"`)}`), 200).body;
         assert.deepEqual(res.schemas, [LIST_RESPONSE]);
         assert.equal(res.Resources[0].id, id);
@@ -416,7 +517,11 @@ for (const dialect of DIALECTS) {
       const u = await createUser(t, { active: 'False', externalId: unique('inactive') });
       assert.strictEqual(u.active, false);
       assert.strictEqual((await getOk(t, 'Users', u.id)).active, false);
-      for (const f of [`externalId eq "${u.externalId}"`, `userName eq "${u.userName}"`, `id eq "${u.id}" and active eq false`]) {
+      for (const f of [
+        `externalId eq "${u.externalId}"`,
+        `userName eq "${u.userName}"`,
+        `id eq "${u.id}" and active eq false`,
+      ]) {
         const res = expectStatus(await send(t, 'GET', `/Users${filterQuery(f)}`), 200).body;
         assert.equal(res.totalResults, 1, f);
       }
@@ -427,7 +532,14 @@ for (const dialect of DIALECTS) {
       const g = await createGroup(t, { members: [{ value: u.id }] });
       assert.equal('members' in (await getOk(t, 'Groups', g.id, '?excludedAttributes=members')), false);
       assert.equal('members' in (await getOk(t, 'Groups', g.id, '?excludedAttributes=Members')), false);
-      const f = expectStatus(await send(t, 'GET', `/Groups?excludedAttributes=members&${filterQuery(`displayName eq "${g.displayName}"`).slice(1)}`), 200).body;
+      const f = expectStatus(
+        await send(
+          t,
+          'GET',
+          `/Groups?excludedAttributes=members&${filterQuery(`displayName eq "${g.displayName}"`).slice(1)}`,
+        ),
+        200,
+      ).body;
       assert.equal(f.totalResults, 1);
       assert.equal('members' in f.Resources[0], false);
       const all = expectStatus(await send(t, 'GET', '/Groups?excludedAttributes=members&count=50'), 200).body;
@@ -438,8 +550,13 @@ for (const dialect of DIALECTS) {
     test('§2.16 PATCH answers 204 without a body (users and groups), 200 with the resource when asked', async () => {
       const u = await createUser(t);
       const g = await createGroup(t);
-      for (const [ep, id] of [['Users', u.id], ['Groups', g.id]] as const) {
-        const res = await send(t, 'PATCH', `/${ep}/${id}`, { body: ops(`{"op":"Replace","path":"displayName","value":"${unique('dn')}"}`) });
+      for (const [ep, id] of [
+        ['Users', u.id],
+        ['Groups', g.id],
+      ] as const) {
+        const res = await send(t, 'PATCH', `/${ep}/${id}`, {
+          body: ops(`{"op":"Replace","path":"displayName","value":"${unique('dn')}"}`),
+        });
         assert.equal(res.status, 204);
         assert.equal(res.text, '');
       }
@@ -454,7 +571,16 @@ for (const dialect of DIALECTS) {
 
     test('§2.17 Add on a single-valued attribute sets it, and replaces an existing value', async () => {
       const u = await createUser(t, { title: 'Old', [JOYN]: { xid: 'X-old' } });
-      await patchOk(t, 'Users', u.id, ops(`{"op":"Add","path":"title","value":"New"}`, `{"op":"Add","path":"${JOYN}:xid","value":"X-new"}`, `{"op":"Add","path":"nickName","value":"Nick"}`));
+      await patchOk(
+        t,
+        'Users',
+        u.id,
+        ops(
+          `{"op":"Add","path":"title","value":"New"}`,
+          `{"op":"Add","path":"${JOYN}:xid","value":"X-new"}`,
+          `{"op":"Add","path":"nickName","value":"Nick"}`,
+        ),
+      );
       const got = await getOk(t, 'Users', u.id);
       assert.equal(got.title, 'New');
       assert.equal(got[JOYN].xid, 'X-new');
@@ -465,20 +591,50 @@ for (const dialect of DIALECTS) {
       const [a, b] = [await createUser(t), await createUser(t)];
       const u = await createUser(t, { emails: [{ type: 'work', value: 'l@contoso.com' }] });
       const g = await createGroup(t);
-      await patchOk(t, 'Users', u.id, ops(`{"op":"Replace","path":"active","value":"False"}`, `{"op":"Replace","path":"name.givenName","value":"Legacy"}`));
-      await patchOk(t, 'Users', u.id, ops(`{"op":"replace","value":{"active":true,"name.familyName":"Flag","displayName":"Both"}}`));
-      await patchOk(t, 'Users', u.id, ops(`{"op":"Replace","path":"emails[type eq \\"work\\"].value","value":"l2@contoso.com"}`));
+      await patchOk(
+        t,
+        'Users',
+        u.id,
+        ops(
+          `{"op":"Replace","path":"active","value":"False"}`,
+          `{"op":"Replace","path":"name.givenName","value":"Legacy"}`,
+        ),
+      );
+      await patchOk(
+        t,
+        'Users',
+        u.id,
+        ops(`{"op":"replace","value":{"active":true,"name.familyName":"Flag","displayName":"Both"}}`),
+      );
+      await patchOk(
+        t,
+        'Users',
+        u.id,
+        ops(`{"op":"Replace","path":"emails[type eq \\"work\\"].value","value":"l2@contoso.com"}`),
+      );
       const got = await getOk(t, 'Users', u.id);
       assert.strictEqual(got.active, true);
       assert.deepEqual(got.name, { givenName: 'Legacy', familyName: 'Flag' });
       assert.equal(got.displayName, 'Both');
       assert.deepEqual(got.emails, [{ value: 'l2@contoso.com', type: 'work' }]);
 
-      await patchOk(t, 'Groups', g.id, ops(`{"op":"Add","path":"members","value":[{"$ref":null,"value":"${a.id}"},{"$ref":null,"value":"${b.id}"}]}`));
+      await patchOk(
+        t,
+        'Groups',
+        g.id,
+        ops(
+          `{"op":"Add","path":"members","value":[{"$ref":null,"value":"${a.id}"},{"$ref":null,"value":"${b.id}"}]}`,
+        ),
+      );
       await patchOk(t, 'Groups', g.id, ops(`{"op":"remove","path":"members[value eq \\"${a.id}\\"]"}`));
       assert.deepEqual(memberIds(await getOk(t, 'Groups', g.id)), [b.id]);
       await patchOk(t, 'Groups', g.id, ops(`{"op":"add","path":"members","value":[{"value":"${a.id}"}]}`));
-      await patchOk(t, 'Groups', g.id, ops(`{"op":"Remove","path":"members","value":[{"$ref":null,"value":"${b.id}"}]}`));
+      await patchOk(
+        t,
+        'Groups',
+        g.id,
+        ops(`{"op":"Remove","path":"members","value":[{"$ref":null,"value":"${b.id}"}]}`),
+      );
       assert.deepEqual(memberIds(await getOk(t, 'Groups', g.id)), [a.id]);
     });
 
@@ -493,7 +649,11 @@ for (const dialect of DIALECTS) {
       ];
       for (const [third, scimType] of bad) {
         const res = await send(t, 'PATCH', `/Users/${u.id}`, {
-          body: ops(`{"op":"Replace","path":"displayName","value":"After"}`, `{"op":"Add","path":"title","value":"T1"}`, third),
+          body: ops(
+            `{"op":"Replace","path":"displayName","value":"After"}`,
+            `{"op":"Add","path":"title","value":"T1"}`,
+            third,
+          ),
         });
         assert.equal(res.status, 400, third);
         assert.equal(res.body.scimType, scimType, `${third}: ${res.body.detail}`);

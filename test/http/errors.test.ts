@@ -52,8 +52,13 @@ for (const dialect of DIALECTS) {
       const res = await send(t, 'POST', '/Users', { body: '{"userName":' });
       assert.match(res.body.detail, /JSON/);
       // Bodies of the wrong JSON type, and no body at all.
-      for (const body of ['[]', 'null', '"user"', '42']) expectScimError(await send(t, 'POST', '/Users', { body }), 400, 'invalidSyntax');
-      expectScimError(await send(t, 'POST', '/Users', { headers: { 'Content-Type': 'application/scim+json' } }), 400, 'invalidSyntax');
+      for (const body of ['[]', 'null', '"user"', '42'])
+        expectScimError(await send(t, 'POST', '/Users', { body }), 400, 'invalidSyntax');
+      expectScimError(
+        await send(t, 'POST', '/Users', { headers: { 'Content-Type': 'application/scim+json' } }),
+        400,
+        'invalidSyntax',
+      );
     });
 
     test('missing or empty userName → 400 invalidValue naming userName; group without displayName → 400', async () => {
@@ -75,7 +80,10 @@ for (const dialect of DIALECTS) {
     test('unknown id → 404 on GET, PUT, PATCH and DELETE for users and groups', async () => {
       const id = randomUUID();
       for (const ep of ['Users', 'Groups']) {
-        const put = ep === 'Users' ? `{"schemas":["${CORE_USER}"],"userName":"${unique('x')}"}` : `{"schemas":["${CORE_GROUP}"],"displayName":"${unique('x')}"}`;
+        const put =
+          ep === 'Users'
+            ? `{"schemas":["${CORE_USER}"],"userName":"${unique('x')}"}`
+            : `{"schemas":["${CORE_GROUP}"],"displayName":"${unique('x')}"}`;
         for (const [method, body] of [
           ['GET', undefined],
           ['PUT', put],
@@ -118,7 +126,10 @@ for (const dialect of DIALECTS) {
         const res = await send(t, method, path, method === 'DELETE' ? {} : { body: '{}' });
         expectScimError(res, 405);
         assert.deepEqual(
-          (res.headers.get('allow') ?? '').split(',').map((s) => s.trim()).sort(),
+          (res.headers.get('allow') ?? '')
+            .split(',')
+            .map((s) => s.trim())
+            .sort(),
           [...allow].sort(),
           `${method} ${path}`,
         );
@@ -130,23 +141,31 @@ for (const dialect of DIALECTS) {
       const name = `${unique('Dup')}@Contoso.com`;
       await createUser(t, { userName: name });
       for (const v of [name, name.toLowerCase(), name.toUpperCase()]) {
-        const res = await send(t, 'POST', '/Users', { body: `{"schemas":["${CORE_USER}"],"userName":"${v}"}` });
+        const res = await send(t, 'POST', '/Users', {
+          body: `{"schemas":["${CORE_USER}"],"userName":"${v}"}`,
+        });
         expectScimError(res, 409, 'uniqueness');
         assert.match(res.body.detail, /userName/);
       }
       const other = await createUser(t);
       expectScimError(
-        await send(t, 'PUT', `/Users/${other.id}`, { body: `{"schemas":["${CORE_USER}"],"userName":"${name.toLowerCase()}"}` }),
+        await send(t, 'PUT', `/Users/${other.id}`, {
+          body: `{"schemas":["${CORE_USER}"],"userName":"${name.toLowerCase()}"}`,
+        }),
         409,
         'uniqueness',
       );
       const g = await createGroup(t);
-      const res = await send(t, 'POST', '/Groups', { body: `{"schemas":["${CORE_GROUP}"],"displayName":"${g.displayName}"}` });
+      const res = await send(t, 'POST', '/Groups', {
+        body: `{"schemas":["${CORE_GROUP}"],"displayName":"${g.displayName}"}`,
+      });
       expectScimError(res, 409, 'uniqueness');
       assert.match(res.body.detail, /displayName/);
       const g2 = await createGroup(t);
       expectScimError(
-        await send(t, 'PATCH', `/Groups/${g2.id}`, { body: ops(`{"op":"Replace","path":"displayName","value":"${g.displayName}"}`) }),
+        await send(t, 'PATCH', `/Groups/${g2.id}`, {
+          body: ops(`{"op":"Replace","path":"displayName","value":"${g.displayName}"}`),
+        }),
         409,
         'uniqueness',
       );
@@ -154,12 +173,21 @@ for (const dialect of DIALECTS) {
     });
 
     test('oversized body → 413 with a SCIM error', async () => {
-      const big = JSON.stringify({ schemas: [CORE_USER], userName: unique('big'), displayName: 'x'.repeat(3 * 1024 * 1024) });
+      const big = JSON.stringify({
+        schemas: [CORE_USER],
+        userName: unique('big'),
+        displayName: 'x'.repeat(3 * 1024 * 1024),
+      });
       const res = await send(t, 'POST', '/Users', { body: big });
       expectScimError(res, 413);
       assert.match(res.body.detail, /maxPayloadSize/);
       const u = await createUser(t);
-      expectScimError(await send(t, 'PATCH', `/Users/${u.id}`, { body: ops(`{"op":"Replace","path":"title","value":"${'y'.repeat(3 * 1024 * 1024)}"}`) }), 413);
+      expectScimError(
+        await send(t, 'PATCH', `/Users/${u.id}`, {
+          body: ops(`{"op":"Replace","path":"title","value":"${'y'.repeat(3 * 1024 * 1024)}"}`),
+        }),
+        413,
+      );
       assert.equal((await getOk(t, 'Users', u.id)).title, undefined);
     });
 
@@ -210,7 +238,12 @@ for (const dialect of DIALECTS) {
     });
 
     test('unknown filter attribute → 400 invalidFilter naming it; count > maxResults → 400 tooMany', async () => {
-      for (const f of ['emials eq "x"', 'emails[type eq "work"].valu eq "x"', `${JOYN}:nope eq "x"`, 'name.middle eq "x"']) {
+      for (const f of [
+        'emials eq "x"',
+        'emails[type eq "work"].valu eq "x"',
+        `${JOYN}:nope eq "x"`,
+        'name.middle eq "x"',
+      ]) {
         const res = await send(t, 'GET', `/Users${filterQuery(f)}`);
         expectScimError(res, 400, 'invalidFilter');
       }
@@ -222,7 +255,8 @@ for (const dialect of DIALECTS) {
       expectScimError(tooMany, 400, 'tooMany');
       assert.match(tooMany.body.detail, new RegExp(String(max)));
       expectStatus(await send(t, 'GET', `/Users?count=${max}`), 200);
-      for (const q of ['count=abc', 'startIndex=x1', 'sortOrder=sideways']) expectScimError(await send(t, 'GET', `/Users?${q}`), 400, 'invalidValue');
+      for (const q of ['count=abc', 'startIndex=x1', 'sortOrder=sideways'])
+        expectScimError(await send(t, 'GET', `/Users?${q}`), 400, 'invalidValue');
     });
 
     test('bad PATCH bodies: no Operations, bad op, bad path, noTarget, mutability on id; nothing changes', async () => {
@@ -230,16 +264,32 @@ for (const dialect of DIALECTS) {
       const before = await getOk(t, 'Users', u.id);
       const cases: [string, string, RegExp][] = [
         ['{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}', 'invalidSyntax', /Operations/],
-        ['{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[]}', 'invalidSyntax', /Operations/],
-        ['{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":{}}', 'invalidSyntax', /Operations/],
-        ['{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":["add"]}', 'invalidSyntax', /Operations\[0\]/],
+        [
+          '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[]}',
+          'invalidSyntax',
+          /Operations/,
+        ],
+        [
+          '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":{}}',
+          'invalidSyntax',
+          /Operations/,
+        ],
+        [
+          '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":["add"]}',
+          'invalidSyntax',
+          /Operations\[0\]/,
+        ],
         [ops('{"op":"merge","path":"title","value":"x"}'), 'invalidSyntax', /add.*replace.*remove/],
         [ops('{"path":"title","value":"x"}'), 'invalidSyntax', /op/],
         [ops('{"op":"replace","path":"emials","value":"x"}'), 'invalidPath', /emials/],
         [ops('{"op":"replace","path":"emails[type eq \\"work\\"","value":"x"}'), 'invalidPath', /emails/],
         [ops('{"op":"replace","path":"name.givenName.first","value":"x"}'), 'invalidPath', /name/],
         [ops('{"op":"remove"}'), 'noTarget', /path/],
-        [ops('{"op":"replace","path":"emails[value co \\"@nowhere\\"].type","value":"home"}'), 'noTarget', /emails/],
+        [
+          ops('{"op":"replace","path":"emails[value co \\"@nowhere\\"].type","value":"home"}'),
+          'noTarget',
+          /emails/,
+        ],
         [ops('{"op":"replace","path":"id","value":"new-id"}'), 'mutability', /id/],
         [ops('{"op":"remove","path":"id"}'), 'mutability', /id/],
         [ops('{"op":"replace","path":"meta.created","value":"2000-01-01T00:00:00Z"}'), 'mutability', /meta/],
@@ -265,25 +315,61 @@ for (const dialect of DIALECTS) {
         'APPLICATION/SCIM+JSON',
       ]) {
         const headers = { 'Content-Type': ct };
-        const created = await send(t, 'POST', '/Users', { body: `{"schemas":["${CORE_USER}"],"userName":"${unique('ct')}"}`, headers });
+        const created = await send(t, 'POST', '/Users', {
+          body: `{"schemas":["${CORE_USER}"],"userName":"${unique('ct')}"}`,
+          headers,
+        });
         expectStatus(created, 201);
         assert.match(created.headers.get('content-type') ?? '', /^application\/scim\+json/);
-        const p = await send(t, 'PATCH', `/Users/${u.id}`, { body: ops(`{"op":"Replace","path":"title","value":${JSON.stringify(ct)}}`), headers });
+        const p = await send(t, 'PATCH', `/Users/${u.id}`, {
+          body: ops(`{"op":"Replace","path":"title","value":${JSON.stringify(ct)}}`),
+          headers,
+        });
         expectStatus(p, 204);
         assert.equal((await getOk(t, 'Users', u.id)).title, ct);
         const bad = await send(t, 'POST', '/Users', { body: '{"userName":', headers });
         expectScimError(bad, 400, 'invalidSyntax');
       }
       // Every response is application/scim+json: lists, single resources, discovery.
-      for (const path of ['/Users', `/Users/${u.id}`, '/Groups', '/Schemas', '/ResourceTypes', '/ServiceProviderConfig'])
-        assert.match((await send(t, 'GET', path)).headers.get('content-type') ?? '', /^application\/scim\+json/, path);
+      for (const path of [
+        '/Users',
+        `/Users/${u.id}`,
+        '/Groups',
+        '/Schemas',
+        '/ResourceTypes',
+        '/ServiceProviderConfig',
+      ])
+        assert.match(
+          (await send(t, 'GET', path)).headers.get('content-type') ?? '',
+          /^application\/scim\+json/,
+          path,
+        );
     });
 
     test('fuzz: random JSON bodies on POST /Users and /Groups never produce a 5xx', async () => {
       const key = fc.oneof(
-        fc.constantFrom('schemas', 'userName', 'UserName', 'active', 'name', 'emails', 'members', 'displayName', 'id', 'meta',
-          'externalId', 'phoneNumbers', 'addresses', 'roles', '__proto__', 'constructor', JOYN, `${JOYN}:xid`, 'name.givenName',
-          'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'),
+        fc.constantFrom(
+          'schemas',
+          'userName',
+          'UserName',
+          'active',
+          'name',
+          'emails',
+          'members',
+          'displayName',
+          'id',
+          'meta',
+          'externalId',
+          'phoneNumbers',
+          'addresses',
+          'roles',
+          '__proto__',
+          'constructor',
+          JOYN,
+          `${JOYN}:xid`,
+          'name.givenName',
+          'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
+        ),
         fc.string({ maxLength: 12 }),
       );
       const body = fc.oneof(
@@ -294,7 +380,10 @@ for (const dialect of DIALECTS) {
       await fc.assert(
         fc.asyncProperty(body, fc.constantFrom('Users', 'Groups'), async (b, ep) => {
           const res = await send(t, 'POST', `/${ep}`, { body: JSON.stringify(b) });
-          assert.ok(res.status < 500, `${res.status} for ${JSON.stringify(b).slice(0, 300)}: ${res.text.slice(0, 300)}`);
+          assert.ok(
+            res.status < 500,
+            `${res.status} for ${JSON.stringify(b).slice(0, 300)}: ${res.text.slice(0, 300)}`,
+          );
           if (res.status >= 400) {
             expectScimError(res, res.status, res.body.scimType);
             seen.rejected++;
@@ -317,23 +406,62 @@ for (const dialect of DIALECTS) {
       });
       const path = fc.oneof(
         fc.constantFrom(
-          'title', 'displayName', 'active', 'nickName', 'userName', 'name', 'name.givenName', 'NAME.familyName',
-          'emails', 'emails[type eq "work"].value', 'emails[type eq "home"].value', 'emails[primary eq true]',
-          'phoneNumbers[type eq "mobile"].value', 'addresses[type eq "work"].locality', 'manager', 'roles', 'members',
-          'id', 'meta', 'meta.lastModified', 'schemas', 'groups', `${JOYN}:xid`, `${JOYN}:nope`,
-          'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager', 'emails[type eq', '__proto__',
-          'name.__proto__', 'x[y eq "z"].w', '',
+          'title',
+          'displayName',
+          'active',
+          'nickName',
+          'userName',
+          'name',
+          'name.givenName',
+          'NAME.familyName',
+          'emails',
+          'emails[type eq "work"].value',
+          'emails[type eq "home"].value',
+          'emails[primary eq true]',
+          'phoneNumbers[type eq "mobile"].value',
+          'addresses[type eq "work"].locality',
+          'manager',
+          'roles',
+          'members',
+          'id',
+          'meta',
+          'meta.lastModified',
+          'schemas',
+          'groups',
+          `${JOYN}:xid`,
+          `${JOYN}:nope`,
+          'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager',
+          'emails[type eq',
+          '__proto__',
+          'name.__proto__',
+          'x[y eq "z"].w',
+          '',
         ),
         fc.string({ maxLength: 15 }),
       );
       const op = fc.record(
         {
-          op: fc.oneof(fc.constantFrom('add', 'Add', 'replace', 'Replace', 'remove', 'Remove', 'REMOVE'), fc.string({ maxLength: 6 })),
+          op: fc.oneof(
+            fc.constantFrom('add', 'Add', 'replace', 'Replace', 'remove', 'Remove', 'REMOVE'),
+            fc.string({ maxLength: 6 }),
+          ),
           path,
           value: fc.oneof(
             fc.constantFrom('True', 'False', 'yes', '', null, 'x@contoso.com', true, 0),
             fc.jsonValue({ maxDepth: 2 }),
-            fc.dictionary(fc.constantFrom('name.givenName', 'displayName', 'active', 'title', `${JOYN}:xid`, 'emails', 'id'), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }),
+            fc.dictionary(
+              fc.constantFrom(
+                'name.givenName',
+                'displayName',
+                'active',
+                'title',
+                `${JOYN}:xid`,
+                'emails',
+                'id',
+              ),
+              fc.jsonValue({ maxDepth: 1 }),
+              { maxKeys: 3 },
+            ),
           ),
         },
         { requiredKeys: [] },
@@ -343,23 +471,48 @@ for (const dialect of DIALECTS) {
       const good = fc.oneof(
         fc.record({
           op: anyCaseOp,
-          path: fc.constantFrom('title', 'displayName', 'nickName', 'name.givenName', 'NAME.familyName',
-            'emails[type eq "work"].value', 'phoneNumbers[type eq "mobile"].value', 'addresses[type eq "work"].locality', `${JOYN}:xid`),
+          path: fc.constantFrom(
+            'title',
+            'displayName',
+            'nickName',
+            'name.givenName',
+            'NAME.familyName',
+            'emails[type eq "work"].value',
+            'phoneNumbers[type eq "mobile"].value',
+            'addresses[type eq "work"].locality',
+            `${JOYN}:xid`,
+          ),
           value: fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('', null)),
         }),
-        fc.record({ op: anyCaseOp, path: fc.constant('active'), value: fc.constantFrom(true, false, 'True', 'False', 'true', 'false') }),
-        fc.record({ op: fc.constantFrom('remove', 'Remove'), path: fc.constantFrom('title', 'nickName', 'emails[type eq "home"]', `${JOYN}:xid`, 'phoneNumbers') }),
         fc.record({
           op: anyCaseOp,
-          value: fc.dictionary(fc.constantFrom('displayName', 'name.givenName', 'title', `${JOYN}:xid`), fc.string({ maxLength: 10 }), { minKeys: 1, maxKeys: 3 }),
+          path: fc.constant('active'),
+          value: fc.constantFrom(true, false, 'True', 'False', 'true', 'false'),
+        }),
+        fc.record({
+          op: fc.constantFrom('remove', 'Remove'),
+          path: fc.constantFrom('title', 'nickName', 'emails[type eq "home"]', `${JOYN}:xid`, 'phoneNumbers'),
+        }),
+        fc.record({
+          op: anyCaseOp,
+          value: fc.dictionary(
+            fc.constantFrom('displayName', 'name.givenName', 'title', `${JOYN}:xid`),
+            fc.string({ maxLength: 10 }),
+            { minKeys: 1, maxKeys: 3 },
+          ),
         }),
       );
       const body = fc.oneof(
         {
           weight: 6,
           arbitrary: fc
-            .array(fc.oneof({ weight: 5, arbitrary: good }, { weight: 1, arbitrary: op }), { minLength: 1, maxLength: 4 })
-            .map((o) => JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: o })),
+            .array(fc.oneof({ weight: 5, arbitrary: good }, { weight: 1, arbitrary: op }), {
+              minLength: 1,
+              maxLength: 4,
+            })
+            .map((o) =>
+              JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: o }),
+            ),
         },
         { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)) },
       );

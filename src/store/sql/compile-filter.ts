@@ -225,6 +225,24 @@ export function compileFilter(filter: Filter, ctx: FilterContext): Sql {
     return sql`${r}.id IN (SELECT v.user_id FROM user_values AS v WHERE v.tenant_id = ${r}.tenant_id AND v.attr = 'emails' AND v.value_lc = ${f.value.toLowerCase()} ${typeCond ?? sql``})`;
   }
 
+  /**
+   * `members eq "u"` on Groups ("which groups hold u"), served by the group_members_member index: as an
+   * EXISTS per group it would walk every group of the tenant (a scan on SQLite).
+   */
+  function memberSeek(f: CompareFilter, def: AttributeDef): Sql | undefined {
+    if (
+      ctx.rt !== 'Group' ||
+      f.path.uri ||
+      def.name !== 'members' ||
+      f.path.sub !== 'value' ||
+      f.path.filter ||
+      f.op !== 'eq' ||
+      typeof f.value !== 'string'
+    )
+      return undefined;
+    return sql`${r}.id IN (SELECT m.group_id FROM group_members AS m WHERE m.tenant_id = ${r}.tenant_id AND m.member_id = ${f.value})`;
+  }
+
   function compileTop(f: Filter): Sql {
     switch (f.kind) {
       case 'and':
@@ -257,7 +275,7 @@ export function compileFilter(filter: Filter, ctx: FilterContext): Sql {
         return f.value === null && f.op === 'ne' ? positive : sql`NOT ${falseIfNull(positive)}`;
       }
       if (f.kind === 'compare') {
-        const seek = emailSeek(f, attr);
+        const seek = emailSeek(f, attr) ?? memberSeek(f, attr);
         if (seek) return seek;
       }
       const leafName = sub?.name ?? (attr.type === 'complex' ? undefined : null);
