@@ -75,6 +75,9 @@ main:focus { outline: none; }
 .card { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px;
   margin-bottom: 16px; }
 .card h2, .card h3 { margin: 0 0 10px; font-size: 16px; }
+.card .stats + h3 { margin-top: 22px; }
+details { margin-top: 18px; border-top: 1px solid var(--line); padding-top: 12px; }
+summary { cursor: pointer; color: var(--bad); font-weight: 600; }
 h1 { font-size: 20px; margin: 0 0 4px; }
 .tenant-list { list-style: none; padding: 0; margin: 0 0 4px; }
 .tenant-list li + li { margin-top: 4px; }
@@ -450,11 +453,7 @@ export const CONSOLE_JS = String.raw`'use strict';
         'aria-controls': 'tab-panel',
         tabindex: selected ? '0' : '-1',
         text: label,
-        onclick: () => {
-          state.tab = key;
-          render();
-          document.getElementById('tab-' + key).focus();
-        },
+        onclick: () => switchTab(key),
       });
       tablist.append(tab);
       if (selected) panel.setAttribute('aria-labelledby', tab.id);
@@ -469,9 +468,7 @@ export const CONSOLE_JS = String.raw`'use strict';
       else if (ev.key === 'End') i = keys.length - 1;
       else return;
       ev.preventDefault();
-      state.tab = keys[i];
-      render();
-      document.getElementById('tab-' + state.tab).focus();
+      switchTab(keys[i]);
     });
     box.append(
       h(
@@ -485,6 +482,20 @@ export const CONSOLE_JS = String.raw`'use strict';
     );
     const renderers = { overview: tabOverview, tokens: tabTokens, users: tabUsers, groups: tabGroups, activity: tabActivity, test: tabTest };
     renderers[state.tab](panel, t);
+  }
+
+  // Switching tabs also refreshes the tenant list, so the counts in the sidebar follow provisioning.
+  async function switchTab(key) {
+    state.tab = key;
+    say('');
+    try {
+      await loadTenants();
+    } catch (e) {
+      if (e.status === 401) return;
+    }
+    render();
+    const tab = document.getElementById('tab-' + key);
+    if (tab) tab.focus();
   }
 
   async function guarded(panel, fn) {
@@ -626,11 +637,18 @@ export const CONSOLE_JS = String.raw`'use strict';
     const filterInput = h('input', { type: 'search', value: st.filter, spellcheck: 'false', autocomplete: 'off' });
     const results = h('div', { 'aria-live': 'polite' }, h('p', { class: 'muted', text: 'Loading…' }));
     const example = kind === 'users' ? 'userName sw "j" and active eq true' : 'displayName co "sales"';
+    const hintId = nextId('h');
+    filterInput.setAttribute('aria-describedby', hintId);
     const form = h(
       'form',
-      { class: 'row', role: 'search' },
-      h('div', { class: 'grow' }, field('SCIM filter', filterInput, 'For example: ' + example + '. Empty shows all.')),
-      h('div', { class: 'field' }, h('button', { type: 'submit', class: 'primary', text: 'Apply' })),
+      { role: 'search' },
+      h(
+        'div',
+        { class: 'row' },
+        h('div', { class: 'grow' }, field('SCIM filter', filterInput)),
+        h('div', { class: 'field' }, h('button', { type: 'submit', class: 'primary', text: 'Apply' })),
+      ),
+      h('p', { class: 'hint', id: hintId, text: 'For example: ' + example + '. Empty shows all.' }),
     );
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();

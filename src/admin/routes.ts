@@ -58,12 +58,14 @@ const STATUS_CODES: Record<number, string> = {
   503: 'unavailable',
 };
 
-const codeFor = (status: number): string => STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'error');
+const codeFor = (status: number): string =>
+  STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'error');
 
 function toAdminError(err: unknown): AdminError | undefined {
   if (err instanceof AdminError) return err;
   // Service errors carry a detail written for whoever has to fix the input (DESIGN.md "Errors").
-  if (err instanceof ScimError) return new AdminError(err.status, err.scimType ?? codeFor(err.status), err.detail);
+  if (err instanceof ScimError)
+    return new AdminError(err.status, err.scimType ?? codeFor(err.status), err.detail);
   const e = err as { statusCode?: unknown; message?: unknown };
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
     return new AdminError(e.statusCode, codeFor(e.statusCode), String(e.message ?? 'bad request'));
@@ -163,7 +165,11 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
           reply,
           disabled()
             ? new AdminError(404, 'not_found', DISABLED_DETAIL)
-            : new AdminError(404, 'not_found', `no such admin endpoint: ${req.method} ${req.url.split('?')[0]}`),
+            : new AdminError(
+                404,
+                'not_found',
+                `no such admin endpoint: ${req.method} ${req.url.split('?')[0]}`,
+              ),
         ),
       );
       api.addHook('onRequest', async (req, reply) => {
@@ -314,7 +320,12 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
             tenantCounts.push({ id: t.id, name: t.name, ...(await tenants.counts(t.id)) });
         return reply.code(storeOk ? 200 : 503).send({
           status: storeOk ? 'ok' : 'unavailable',
-          store: { dialect: store.dialect, describe: store.describe, ok: storeOk, ...(storeError ? { error: storeError } : {}) },
+          store: {
+            dialect: store.dialect,
+            describe: store.describe,
+            ok: storeOk,
+            ...(storeError ? { error: storeError } : {}),
+          },
           uptimeSeconds: Math.round(process.uptime()),
           node: process.version,
           tenants: tenantCounts,

@@ -14,6 +14,7 @@ import { parseProjection, type ListParams } from '../service/query.js';
 import { errorHandler, sendScimError, SCIM_CONTENT_TYPE } from './errors.js';
 import { registerDiscovery } from './discovery.js';
 import { Metrics } from './metrics.js';
+import { adminTokenMatches, registerAdmin } from '../admin/routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -113,7 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     }
   });
   app.get('/metrics', async (req, reply) => {
-    if (config.adminToken && req.headers.authorization !== `Bearer ${config.adminToken}`)
+    if (config.adminToken && !adminTokenMatches(config.adminToken, req.headers.authorization))
       return reply.code(401).send('unauthorized\n');
     return reply.type('text/plain; version=0.0.4').send(await metrics.render());
   });
@@ -263,6 +264,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
     { prefix: '/scim/:tenantId/v2' },
   );
+  // The operator API and web console (/admin); answers 404 unless ADMIN_TOKEN is set.
+  await registerAdmin(app, { tenants, resources, config, store });
   return { app, tenants, resources, metrics };
 }
 

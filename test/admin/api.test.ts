@@ -15,7 +15,6 @@ interface Reply {
   headers: Headers;
   text: string;
   // Response bodies are what the tests assert on; their shape is checked field by field.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
 }
 
@@ -98,7 +97,14 @@ for (const dialect of DIALECTS) {
         ['POST', `/tenants/${id}/test-connection`, { token: t.body.token }],
         ['GET', '/health'],
       ];
-      const wrong = [null, `Bearer ${ADMIN}x`, `Bearer ${ADMIN.slice(0, -1)}`, `Basic ${ADMIN}`, ADMIN, 'Bearer'];
+      const wrong = [
+        null,
+        `Bearer ${ADMIN}x`,
+        `Bearer ${ADMIN.slice(0, -1)}`,
+        `Basic ${ADMIN}`,
+        ADMIN,
+        'Bearer',
+      ];
       for (const [method, path, body] of endpoints)
         for (const auth of wrong) {
           const r = await call(s.base, method, `/admin/api${path}`, {
@@ -151,7 +157,14 @@ for (const dialect of DIALECTS) {
       assert.equal(tok.id, c.body.tokenId);
       assert.equal(tok.hint, secret.slice(0, 8) + '…');
       assert.equal(tok.lastUsedAt, null);
-      assert.deepEqual(Object.keys(tok).sort(), ['active', 'createdAt', 'hint', 'id', 'lastUsedAt', 'revokedAt']);
+      assert.deepEqual(Object.keys(tok).sort(), [
+        'active',
+        'createdAt',
+        'hint',
+        'id',
+        'lastUsedAt',
+        'revokedAt',
+      ]);
       // The token works against SCIM, and using it shows up as "last used".
       assert.equal((await scim(c.body.tenantUrl, secret, 'GET', '/Users')).status, 200);
       const after = await admin(s, 'GET', `/tenants/${c.body.tenantId}/tokens`);
@@ -218,14 +231,22 @@ for (const dialect of DIALECTS) {
         'bob@fabrikam.example',
         'cyd@fabrikam.example',
       ]);
-      const page2 = await admin(s, 'GET', `/tenants/${c.tenantId}/users?startIndex=2&count=1&sortBy=userName`);
+      const page2 = await admin(
+        s,
+        'GET',
+        `/tenants/${c.tenantId}/users?startIndex=2&count=1&sortBy=userName`,
+      );
       assert.equal(page2.body.totalResults, 3);
       assert.equal(page2.body.startIndex, 2);
       assert.deepEqual(
         page2.body.Resources.map((u: { userName: string }) => u.userName),
         ['bob@fabrikam.example'],
       );
-      const badFilter = await admin(s, 'GET', `/tenants/${c.tenantId}/users?filter=${encodeURIComponent('emials eq "x"')}`);
+      const badFilter = await admin(
+        s,
+        'GET',
+        `/tenants/${c.tenantId}/users?filter=${encodeURIComponent('emials eq "x"')}`,
+      );
       assertError(badFilter, 400, 'invalidFilter');
       assert.match(badFilter.body.detail, /emials/);
 
@@ -270,7 +291,11 @@ for (const dialect of DIALECTS) {
       const first = await admin(s, 'GET', `/tenants/${c.tenantId}/activity?limit=4`);
       assert.equal(first.body.entries.length, 4);
       assert.equal(first.body.nextBefore, first.body.entries[3].seq);
-      const rest = await admin(s, 'GET', `/tenants/${c.tenantId}/activity?limit=4&before=${first.body.nextBefore}`);
+      const rest = await admin(
+        s,
+        'GET',
+        `/tenants/${c.tenantId}/activity?limit=4&before=${first.body.nextBefore}`,
+      );
       assert.deepEqual(
         [...first.body.entries, ...rest.body.entries].map((e: { seq: number }) => e.seq),
         entries.map((e) => e.seq),
@@ -293,12 +318,16 @@ for (const dialect of DIALECTS) {
 
       // Rotation with another tenant's token id changes nothing anywhere.
       const other = (await admin(s, 'POST', '/tenants', { name: 'Northwind' })).body;
-      const cross = await admin(s, 'POST', `/tenants/${c.tenantId}/tokens/rotate`, { revokeTokenId: other.tokenId });
+      const cross = await admin(s, 'POST', `/tenants/${c.tenantId}/tokens/rotate`, {
+        revokeTokenId: other.tokenId,
+      });
       assertError(cross, 404, 'not_found');
       assert.equal((await scim(other.tenantUrl, other.token, 'GET', '/Users')).status, 200);
       assert.equal((await admin(s, 'GET', `/tenants/${c.tenantId}/tokens`)).body.tokens.length, 2);
 
-      const rotated = await admin(s, 'POST', `/tenants/${c.tenantId}/tokens/rotate`, { revokeTokenId: c.tokenId });
+      const rotated = await admin(s, 'POST', `/tenants/${c.tenantId}/tokens/rotate`, {
+        revokeTokenId: c.tokenId,
+      });
       assert.equal(rotated.status, 201, rotated.text);
       assert.equal(rotated.body.revokedTokenId, c.tokenId);
       assert.equal((await scim(url, rotated.body.token, 'GET', '/Users')).status, 200);
@@ -378,7 +407,9 @@ for (const dialect of DIALECTS) {
       assert.equal(d.status, 204);
       assertError(await admin(s, 'GET', `/tenants/${c.tenantId}`), 404, 'not_found');
       assert.equal((await scim(c.tenantUrl, c.token, 'GET', '/Users')).status, 401);
-      assert.ok(!(await admin(s, 'GET', '/tenants')).body.tenants.some((t: { id: string }) => t.id === c.tenantId));
+      assert.ok(
+        !(await admin(s, 'GET', '/tenants')).body.tenants.some((t: { id: string }) => t.id === c.tenantId),
+      );
     });
 
     test('the console is served, self-contained, with a strict Content-Security-Policy', async () => {
@@ -413,7 +444,13 @@ for (const dialect of DIALECTS) {
     });
 
     test('every admin URL answers 404, with or without a token', async () => {
-      for (const path of ['/admin', '/admin/console.js', '/admin/api/tenants', '/admin/api/health', '/admin/api/x'])
+      for (const path of [
+        '/admin',
+        '/admin/console.js',
+        '/admin/api/tenants',
+        '/admin/api/health',
+        '/admin/api/x',
+      ])
         for (const auth of [null, `Bearer ${ADMIN}`, 'Bearer ']) {
           const r = await call(s.base, 'GET', path, { auth });
           assertError(r, 404, 'not_found');

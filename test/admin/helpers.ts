@@ -1,8 +1,6 @@
 /**
  * A real server with the admin API registered, on a free port over a real store (SQLite or PostgreSQL).
- * The integrator wires registerAdmin into src/http/app.ts; tests call it themselves, as that wiring will.
  */
-import { registerAdmin } from '../../src/admin/routes.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { buildApp, type App } from '../../src/http/app.js';
 import { createStore } from '../../src/store/index.js';
@@ -37,13 +35,8 @@ export async function startAdminServer(
     RATE_LIMIT_PER_MINUTE: '0',
     ...(adminToken ? { ADMIN_TOKEN: adminToken } : {}),
   });
+  // buildApp wires the admin API and console (registerAdmin) like the real server.
   const built = await buildApp({ store, config });
-  await registerAdmin(built.app, {
-    tenants: built.tenants,
-    resources: built.resources,
-    config,
-    store,
-  });
   const base = await built.app.listen({ port: 0, host: '127.0.0.1' });
   // PORT=0: the Tenant URL must name the real port (as src/server.ts does).
   config.publicUrl = base;

@@ -18,12 +18,6 @@ const CORE_URN = { User: 'urn:ietf:params:scim:schemas:core:2.0:User', Group: 'u
 
 const caseVariants = (s: string) => [s, s, s.toUpperCase(), s.toLowerCase()];
 
-interface LeafSpec {
-  path: RPath;
-  spellings: string[];
-  prOnly?: boolean;
-}
-
 function spellings(rt: 'User' | 'Group', p: RPath): string[] {
   const tail = `${p.attr}${p.sub ? '.' + p.sub : ''}`;
   if (p.uri) return [`${p.uri}:${tail}`, `${p.uri.toLowerCase()}:${tail}`, tail, tail.toUpperCase()];

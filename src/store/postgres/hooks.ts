@@ -6,7 +6,8 @@ export const postgresHooks: DialectHooks = {
   jsonText: (doc, path) => sql`(${doc} #>> ${[...path]}::text[])`,
   jsonPresent: (doc, path) => {
     const v = sql`(${doc} #> ${[...path]}::text[])`;
-    return sql`(CASE jsonb_typeof(${v}) WHEN 'array' THEN jsonb_array_length(${v}) > 0 WHEN 'object' THEN true WHEN 'string' THEN (${v} #>> '{}') <> '' WHEN 'null' THEN false WHEN NULL THEN false ELSE true END)`;
+    // ELSE covers JSON null and an absent key (jsonb_typeof → SQL NULL, which no WHEN can match).
+    return sql`(CASE jsonb_typeof(${v}) WHEN 'array' THEN jsonb_array_length(${v}) > 0 WHEN 'object' THEN true WHEN 'string' THEN (${v} #>> '{}') <> '' WHEN 'number' THEN true WHEN 'boolean' THEN true ELSE false END)`;
   },
   jsonArrayExists: (doc, path, alias, cond) => {
     const a = sql.raw(alias);

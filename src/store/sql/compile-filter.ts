@@ -108,15 +108,6 @@ export function compileFilter(filter: Filter, ctx: FilterContext): Sql {
     }
   }
 
-  /**
-   * `pr` on a whole complex or multi-valued JSON attribute. The dialects' jsonPresent ends in
-   * `CASE type … WHEN NULL … ELSE true`, and `WHEN NULL` never matches, so an absent attribute counted
-   * as present (`name pr` matched every user): an absent or JSON-null value has NULL text, checked first.
-   */
-  function jsonPresent(path: readonly string[]): Sql {
-    return sql`(${ctx.hooks.jsonText(doc, path)} IS NOT NULL AND ${falseIfNull(ctx.hooks.jsonPresent(doc, path))})`;
-  }
-
   function presentText(expr: Sql, kind: TextKind): Sql {
     if (kind === 'bool-column') return sql`(${expr} IS NOT NULL)`;
     return sql`(${expr} IS NOT NULL AND ${expr} <> '')`;
@@ -283,7 +274,7 @@ export function compileFilter(filter: Filter, ctx: FilterContext): Sql {
         if (f.kind === 'present' && !p.filter) {
           if (ctx.rt === 'Group' && attr.name === 'members') return existsElement(p, attr, () => sql`1 = 1`);
           if (ctx.rt === 'User' && attr.name === 'groups') return existsElement(p, attr, () => sql`1 = 1`);
-          return jsonPresent(p.uri ? [p.uri, attr.name] : [attr.name]);
+          return ctx.hooks.jsonPresent(doc, p.uri ? [p.uri, attr.name] : [attr.name]);
         }
         throw invalid(`'${attr.name}' is complex; name a sub-attribute such as '${attr.name}.value'`);
       }
@@ -303,7 +294,7 @@ export function compileFilter(filter: Filter, ctx: FilterContext): Sql {
     if (p.filter)
       throw invalid(`'${attr.name}' is not multi-valued; '[…]' applies only to multi-valued attributes`);
     if (attr.type === 'complex' && !sub) {
-      if (f.kind === 'present') return jsonPresent(p.uri ? [p.uri, attr.name] : [attr.name]);
+      if (f.kind === 'present') return ctx.hooks.jsonPresent(doc, p.uri ? [p.uri, attr.name] : [attr.name]);
       throw invalid(
         `'${attr.name}' is complex; name a sub-attribute such as '${attr.name}.${attr.subAttributes?.[0]?.name ?? 'value'}'`,
       );

@@ -10,7 +10,8 @@ export const sqliteHooks: DialectHooks = {
   jsonText: (doc, path) => sql`json_extract(${doc}, ${jsonPath(path)})`,
   jsonPresent: (doc, path) => {
     const p = jsonPath(path);
-    return sql`(CASE json_type(${doc}, ${p}) WHEN 'array' THEN json_array_length(${doc}, ${p}) > 0 WHEN 'object' THEN 1 WHEN 'text' THEN json_extract(${doc}, ${p}) <> '' WHEN 'null' THEN 0 WHEN NULL THEN 0 ELSE 1 END)`;
+    // ELSE covers JSON null and an absent key (json_type → SQL NULL, which no WHEN can match).
+    return sql`(CASE json_type(${doc}, ${p}) WHEN 'array' THEN json_array_length(${doc}, ${p}) > 0 WHEN 'object' THEN 1 WHEN 'text' THEN json_extract(${doc}, ${p}) <> '' WHEN 'true' THEN 1 WHEN 'false' THEN 1 WHEN 'integer' THEN 1 WHEN 'real' THEN 1 ELSE 0 END)`;
   },
   jsonArrayExists: (doc, path, alias, cond) => {
     const a = sql.raw(alias);
