@@ -13,6 +13,9 @@ export function registerDiscovery(scim: FastifyInstance, config: Config): void {
       maxOperations: config.limits.maxOperations,
       maxPayloadSize: config.limits.maxPayloadSize,
       cursor: true,
+      defaultPageSize: config.limits.defaultCount,
+      maxFilterLength: config.limits.maxFilterLength,
+      maxFilterDepth: config.limits.maxFilterDepth,
     });
   scim.get('/ServiceProviderConfig', spc);
   // Microsoft's reference Postman collection asks for /serviceConfiguration (conformance/README.md).

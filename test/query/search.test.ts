@@ -32,7 +32,8 @@ for (const dialect of DIALECTS) {
           emails: [{ value: `u${i}@contoso.com`, type: 'work' }],
         };
         if (fam[i % fam.length]) body.name = { familyName: fam[i % fam.length], givenName: `G${i}` };
-        if (dept[i % dept.length]) body[ENT] = { department: dept[i % dept.length], employeeNumber: String(i) };
+        if (dept[i % dept.length])
+          body[ENT] = { department: dept[i % dept.length], employeeNumber: String(i) };
         if (xid[i % xid.length]) body[JOYN] = { xid: xid[i % xid.length] };
         const id = await createUser(c, body);
         users.push({ ...body, id });
@@ -86,7 +87,11 @@ for (const dialect of DIALECTS) {
       const times = (asc.body.Resources as U[]).map((u) => u.meta.lastModified as string);
       assert.deepEqual(times, [...times].sort());
       assert.deepEqual(ids(asc).slice(-3), [users[3]!.id, users[0]!.id, users[9]!.id]);
-      const desc = await c.list('/Users', { sortBy: 'meta.lastModified', sortOrder: 'descending', count: 100 });
+      const desc = await c.list('/Users', {
+        sortBy: 'meta.lastModified',
+        sortOrder: 'descending',
+        count: 100,
+      });
       assert.deepEqual(ids(desc), [...ids(asc)].reverse());
     });
 
@@ -99,14 +104,26 @@ for (const dialect of DIALECTS) {
     });
 
     test('POST /Users/.search and /Groups/.search answer like GET', async () => {
-      const params = { filter: 'userName sw "a" or name.familyName eq "adams"', sortBy: 'name.familyName', sortOrder: 'descending', startIndex: 2, count: 3 };
+      const params = {
+        filter: 'userName sw "a" or name.familyName eq "adams"',
+        sortBy: 'name.familyName',
+        sortOrder: 'descending',
+        startIndex: 2,
+        count: 3,
+      };
       const g = await c.list('/Users', params);
-      const p = await c.post('/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], ...params });
+      const p = await c.post('/Users/.search', {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'],
+        ...params,
+      });
       assert.equal(p.status, 200);
       assert.deepEqual(p.body, g.body);
       assert.ok(g.body.Resources.length > 0);
       const gg = await c.list('/Groups', { filter: 'displayName sw "group"', excludedAttributes: 'members' });
-      const gp = await c.post('/Groups/.search', { filter: 'displayName sw "group"', excludedAttributes: ['members'] });
+      const gp = await c.post('/Groups/.search', {
+        filter: 'displayName sw "group"',
+        excludedAttributes: ['members'],
+      });
       assert.deepEqual(gp.body, gg.body);
       assert.equal(gg.body.totalResults, 3);
     });
@@ -119,7 +136,10 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(kinds, [...Array(users.length).fill('User'), 'Group', 'Group', 'Group']);
       // A page across the boundary.
       const page = await c.post('/.search', { startIndex: users.length - 1, count: 4 });
-      assert.deepEqual((page.body.Resources as U[]).map((r) => r.meta.resourceType), ['User', 'User', 'Group', 'Group']);
+      assert.deepEqual(
+        (page.body.Resources as U[]).map((r) => r.meta.resourceType),
+        ['User', 'User', 'Group', 'Group'],
+      );
       assert.equal(page.body.startIndex, users.length - 1);
       // A filter only one resource type has: no match on the other, not an error.
       const f = await c.post('/.search', { filter: 'userName sw "anna"' });
@@ -137,11 +157,13 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(r.name, { givenName: users[i]!.name.givenName });
       assert.equal(r.emails, undefined);
       assert.equal(r.userName, undefined);
-      const b = (await c.list('/Users', { filter, attributes: `${ENT}:department,emails.value` })).body.Resources[0];
+      const b = (await c.list('/Users', { filter, attributes: `${ENT}:department,emails.value` })).body
+        .Resources[0];
       assert.deepEqual(b[ENT], { department: users[i]![ENT].department });
       assert.deepEqual(b.emails, [{ value: users[i]!.emails[0].value }]);
       assert.equal(b.name, undefined);
-      const x = (await c.list('/Users', { filter, excludedAttributes: `name.givenName,${ENT}:department` })).body.Resources[0];
+      const x = (await c.list('/Users', { filter, excludedAttributes: `name.givenName,${ENT}:department` }))
+        .body.Resources[0];
       assert.equal(x.name.givenName, undefined);
       assert.equal(x.name.familyName, users[i]!.name.familyName);
       assert.equal(x[ENT]?.department, undefined);
@@ -187,7 +209,10 @@ for (const dialect of DIALECTS) {
       assert.ok(Number.isInteger(max) && max > 0);
       const ok = await c.list('/Users', { count: max });
       assert.equal(ok.status, 200);
-      for (const send of [() => c.list('/Users', { count: max + 1 }), () => c.post('/Groups/.search', { count: max + 1 })]) {
+      for (const send of [
+        () => c.list('/Users', { count: max + 1 }),
+        () => c.post('/Groups/.search', { count: max + 1 }),
+      ]) {
         const r = await send();
         assert.equal(r.status, 400);
         assert.equal(r.body.scimType, 'tooMany');
@@ -195,10 +220,18 @@ for (const dialect of DIALECTS) {
       }
     });
 
-    test('limits: an over-long filter and an over-deep filter are 400 invalidFilter', async () => {
-      const long = `userName eq "${'a'.repeat(5000)}"`;
-      const deep = `${'('.repeat(40)}userName eq "a"${')'.repeat(40)}`;
-      const deepNot = `${'not ('.repeat(40)}userName eq "a"${')'.repeat(40)}`;
+    test('limits: an over-long filter and an over-deep filter are 400 invalidFilter; both are advertised', async () => {
+      const spc = await c.get('/ServiceProviderConfig');
+      const ext = spc.body['urn:ietf:params:scim:schemas:extension:joynfsm:2.0:ServiceProviderConfig'];
+      assert.ok(
+        spc.body.schemas.includes('urn:ietf:params:scim:schemas:extension:joynfsm:2.0:ServiceProviderConfig'),
+      );
+      const maxLength = ext.maxFilterLength as number;
+      const maxDepth = ext.maxFilterDepth as number;
+      assert.ok(maxLength > 100 && maxDepth > 5);
+      const long = `userName eq "${'a'.repeat(maxLength)}"`;
+      const deep = `${'('.repeat(maxDepth + 1)}userName eq "a"${')'.repeat(maxDepth + 1)}`;
+      const deepNot = `${'not ('.repeat(maxDepth + 1)}userName eq "a"${')'.repeat(maxDepth + 1)}`;
       for (const filter of [long, deep, deepNot]) {
         for (const send of [() => c.list('/Users', { filter }), () => c.post('/Users/.search', { filter })]) {
           const r = await send();
@@ -207,7 +240,7 @@ for (const dialect of DIALECTS) {
         }
       }
       // Just inside the limits works.
-      const nested = `${'('.repeat(10)}userName eq "a"${')'.repeat(10)}`;
+      const nested = `${'('.repeat(maxDepth - 1)}userName eq "a"${')'.repeat(maxDepth - 1)}`;
       assert.equal((await c.list('/Users', { filter: nested })).status, 200);
     });
   });

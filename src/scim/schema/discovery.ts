@@ -17,6 +17,9 @@ export interface DiscoveryLimits {
   maxOperations: number;
   maxPayloadSize: number;
   cursor: boolean;
+  /** Longest filter accepted, in characters, and deepest nesting (400 invalidFilter beyond either). */
+  maxFilterLength?: number;
+  maxFilterDepth?: number;
   /** Page size when the client gives no `count` (defaults to min(100, maxResults)). */
   defaultPageSize?: number;
   /** Seconds a cursor stays valid (RFC 9865 `cursorTimeout`; default 3600). */
@@ -25,10 +28,22 @@ export interface DiscoveryLimits {
 
 const trimSlash = (u: string): string => u.replace(/\/+$/, '');
 
+/**
+ * RFC 7643 §5 has no place for the filter limits, so they are published under an extension of ours
+ * (listed in `schemas`, as RFC 7643 §3 asks) rather than as unknown keys inside `filter`.
+ */
+export const JOYN_SPC_EXTENSION = 'urn:ietf:params:scim:schemas:extension:joynfsm:2.0:ServiceProviderConfig';
+
 export function serviceProviderConfig(baseUrl: string, limits: DiscoveryLimits): JsonObject {
   const base = trimSlash(baseUrl);
+  const ext: JsonObject = {};
+  if (limits.maxFilterLength !== undefined) ext.maxFilterLength = limits.maxFilterLength;
+  if (limits.maxFilterDepth !== undefined) ext.maxFilterDepth = limits.maxFilterDepth;
+  if (Object.keys(ext).length) ext.maxPatchOperations = limits.maxOperations;
   return {
-    schemas: [SERVICE_PROVIDER_CONFIG],
+    schemas: Object.keys(ext).length
+      ? [SERVICE_PROVIDER_CONFIG, JOYN_SPC_EXTENSION]
+      : [SERVICE_PROVIDER_CONFIG],
     documentationUri: 'https://www.rfc-editor.org/rfc/rfc7644',
     patch: { supported: true },
     bulk: { supported: false, maxOperations: limits.maxOperations, maxPayloadSize: limits.maxPayloadSize },
@@ -55,6 +70,7 @@ export function serviceProviderConfig(baseUrl: string, limits: DiscoveryLimits):
       maxPageSize: limits.maxResults,
       cursorTimeout: limits.cursorTimeout ?? 3600,
     },
+    ...(Object.keys(ext).length ? { [JOYN_SPC_EXTENSION]: ext } : {}),
     meta: {
       resourceType: 'ServiceProviderConfig',
       location: `${base}/ServiceProviderConfig`,
