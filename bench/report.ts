@@ -28,9 +28,13 @@ export interface Report {
 const LOOKUPS = ['lookup by userName', 'lookup by externalId'];
 
 const fmt = (n: number, digits = 0): string =>
-  Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '–';
-const ms = (n: number): string => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0)) : '–');
-const ratio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '–');
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : '–';
+const ms = (n: number): string =>
+  Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0)) : '–';
+const ratio = (n: number): string =>
+  Number.isFinite(n) ? `${n >= 0.1 || n === 0 ? n.toFixed(2) : n.toPrecision(2)}×` : '–';
 const sizeLabel = (n: number): string => n.toLocaleString('en-US');
 
 /** Cost of a workload at one size relative to the baseline of that size (drift-corrected throughput). */
@@ -56,7 +60,9 @@ export function renderSection(r: Report): string {
       `Bulk load to this size: ${fmt(s.loadSeconds, 1)} s. Ratios are to the bare Fastify route measured just before this size.`,
       '',
     );
-    out.push('| workload | req/s | × baseline req/s | p50 ms | p99 ms | p50 ÷ baseline p50 | requests | errors |');
+    out.push(
+      '| workload | req/s | × baseline req/s | p50 ms | p99 ms | p50 ÷ baseline p50 | requests | errors |',
+    );
     out.push('|---|--:|--:|--:|--:|--:|--:|--:|');
     const b = s.baseline;
     out.push(
@@ -70,7 +76,8 @@ export function renderSection(r: Report): string {
     }
     out.push('');
     const errs = s.workloads.filter((w) => w.result.firstError);
-    for (const w of errs) out.push(`- ${w.name}: first error: \`${w.result.firstError!.replace(/`/g, "'").slice(0, 200)}\``);
+    for (const w of errs)
+      out.push(`- ${w.name}: first error: \`${w.result.firstError!.replace(/`/g, "'").slice(0, 200)}\``);
     if (errs.length) out.push('');
   }
 

@@ -37,9 +37,9 @@ function positiveInts(name: string, s: string): number[] {
     throw new Error(`--${name} must be comma-separated positive integers, got '${s}'`);
   return out;
 }
-const sizes = (flags.sizes ? positiveInts('sizes', flags.sizes) : flags.quick ? [1000, 10_000] : [1000, 100_000, 1_000_000]).sort(
-  (a, b) => a - b,
-);
+const sizes = (
+  flags.sizes ? positiveInts('sizes', flags.sizes) : flags.quick ? [1000, 10_000] : [1000, 100_000, 1_000_000]
+).sort((a, b) => a - b);
 const seconds = Number(flags.seconds);
 const concurrency = positiveInts('concurrency', flags.concurrency!)[0]!;
 const cycleUsers = Number(flags['cycle-users']);
@@ -56,7 +56,8 @@ if (envUrl && /^postgres(ql)?:\/\//i.test(envUrl)) {
   const name = `joyn_bench_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: envUrl });
   await admin.connect();
-  const version = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version;
+  const version = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]
+    ?.server_version;
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   const u = new URL(envUrl);
@@ -100,22 +101,34 @@ function workloads(ctx: { size: number; base: string; sampleIds: string[]; group
   return [
     {
       name: 'lookup by userName',
-      request: () => ({ method: 'GET', path: `${base}/Users?filter=${q(`userName eq "${userNameOf(rand(size))}"`)}` }),
+      request: () => ({
+        method: 'GET',
+        path: `${base}/Users?filter=${q(`userName eq "${userNameOf(rand(size))}"`)}`,
+      }),
       check: one,
     },
     {
       name: 'lookup by externalId',
-      request: () => ({ method: 'GET', path: `${base}/Users?filter=${q(`externalId eq "${externalIdOf(rand(size))}"`)}` }),
+      request: () => ({
+        method: 'GET',
+        path: `${base}/Users?filter=${q(`externalId eq "${externalIdOf(rand(size))}"`)}`,
+      }),
       check: one,
     },
     {
       name: 'list page (random startIndex, count=100)',
-      request: () => ({ method: 'GET', path: `${base}/Users?startIndex=${1 + rand(Math.max(1, size - 99))}&count=100` }),
+      request: () => ({
+        method: 'GET',
+        path: `${base}/Users?startIndex=${1 + rand(Math.max(1, size - 99))}&count=100`,
+      }),
       check: (b) => (JSON.parse(b) as { Resources?: unknown[] }).Resources?.length === 100,
     },
     {
       name: '`userName co "…"` filter (count=10)',
-      request: () => ({ method: 'GET', path: `${base}/Users?filter=${q(`userName co "${rand(size)}."`)}&count=10` }),
+      request: () => ({
+        method: 'GET',
+        path: `${base}/Users?filter=${q(`userName co "${rand(size)}."`)}&count=10`,
+      }),
       check: (b) => ((JSON.parse(b) as { totalResults?: number }).totalResults ?? 0) >= 1,
     },
     {
@@ -194,9 +207,18 @@ async function measure(baseUrl: string, token: string | undefined, w: Workload):
 // ---- the run -----------------------------------------------------------------------------------------
 const children: Child[] = [];
 let exitCode = 0;
+// Ctrl-C: the children exit when their IPC channel closes; the scratch database is still dropped.
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    log(`bench: ${sig}, cleaning up`);
+    for (const c of children) c.proc.kill('SIGTERM');
+    void dropDatabase().finally(() => process.exit(130));
+  });
 try {
   const machine = describeMachine();
-  log(`bench: ${store} (${storeDetail}), sizes ${sizes.join(', ')}, ${seconds} s × ${concurrency} connections`);
+  log(
+    `bench: ${store} (${storeDetail}), sizes ${sizes.join(', ')}, ${seconds} s × ${concurrency} connections`,
+  );
   const baseline = startChild('./baseline-child.ts');
   children.push(baseline);
   let lastProgress = 0;
@@ -217,7 +239,10 @@ try {
   const g = await fetch(`${ready.tenantUrl}/Groups`, {
     method: 'POST',
     headers: { ...json, authorization: `Bearer ${ready.token}` },
-    body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: `bench ${runTag}` }),
+    body: JSON.stringify({
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      displayName: `bench ${runTag}`,
+    }),
   });
   if (g.status !== 201) throw new Error(`could not create the bench group: ${g.status} ${await g.text()}`);
   const groupId = ((await g.json()) as { id: string }).id;
@@ -228,13 +253,29 @@ try {
     server.send({ type: 'grow', to: size });
     const grown = await server.next<{ seconds: number; sampleIds: string[] }>('grown');
     log(`  done in ${grown.seconds.toFixed(1)} s`);
+    // Let the load's aftermath (WAL checkpoint, autovacuum, GC) settle before measuring anything.
+    await new Promise((r) => setTimeout(r, 2000));
     const baselineResult = await measure(baselineUrl, undefined, {
       name: 'baseline',
       request: () => ({ method: 'GET', path: '/ping' }),
     });
     log(`  baseline: ${baselineResult.rps.toFixed(0)} req/s, p50 ${baselineResult.p50.toFixed(2)} ms`);
     const sr: SizeResult = { size, loadSeconds: grown.seconds, baseline: baselineResult, workloads: [] };
-    for (const w of workloads({ size, base, sampleIds: grown.sampleIds, groupId })) {
+    const list = workloads({ size, base, sampleIds: grown.sampleIds, groupId });
+    if (size === sizes[0]) {
+      // Warm-up (JIT, statement caches) before the first measurement; creates are left out so sizes stay exact.
+      for (const w of list.filter((x) => !x.name.startsWith('create')))
+        await runLoad({
+          baseUrl: origin,
+          concurrency,
+          seconds: 1,
+          next: (n) => ({
+            ...w.request(n),
+            headers: { authorization: `Bearer ${ready.token}`, ...w.request(n).headers },
+          }),
+        });
+    }
+    for (const w of list) {
       const r = await measure(origin, ready.token, w);
       log(
         `  ${w.name}: ${r.rps.toFixed(0)} req/s (${(r.rps / baselineResult.rps).toFixed(2)}× baseline), p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms${r.errors ? `, ${r.errors} errors: ${r.firstError}` : ''}`,
@@ -250,7 +291,10 @@ try {
   let cycle: Report['cycle'] = { notMeasured: 'src/engine/bench.ts does not export benchInitialCycle' };
   if (cycleUsers > 0) {
     const mod = (await import('../src/engine/bench.js').catch((e: unknown) => ({ loadError: e }))) as {
-      benchInitialCycle?: (o: { users: number; databaseUrl?: string }) => Promise<{ usersPerSecond: number; seconds: number }>;
+      benchInitialCycle?: (o: {
+        users: number;
+        databaseUrl?: string;
+      }) => Promise<{ usersPerSecond: number; seconds: number }>;
       loadError?: unknown;
     };
     if (typeof mod.benchInitialCycle === 'function') {
@@ -267,7 +311,8 @@ try {
         cycle = { notMeasured: `benchInitialCycle failed: ${(e as Error).message}` };
         log(`  failed: ${(e as Error).message}`);
       }
-    } else if (mod.loadError) cycle = { notMeasured: `src/engine/bench.ts could not be loaded: ${String(mod.loadError)}` };
+    } else if (mod.loadError)
+      cycle = { notMeasured: `src/engine/bench.ts could not be loaded: ${String(mod.loadError)}` };
   } else cycle = { notMeasured: 'skipped with --cycle-users 0' };
 
   const report: Report = {

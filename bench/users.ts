@@ -6,8 +6,32 @@
  */
 import { ENTERPRISE_USER } from '../src/scim/types.js';
 
-const GIVEN = ['Ada', 'Ben', 'Chloé', 'Dara', 'Emil', 'Fatima', 'Goran', 'Hana', 'Ivo', 'Jun', 'Kofi', 'Lena'];
-const FAMILY = ['Okafor', 'Müller', 'Nakamura', 'Silva', 'Kowalski', 'Haddad', 'Larsen', 'Moreau', 'Singh', 'Ivanova'];
+const GIVEN = [
+  'Ada',
+  'Ben',
+  'Chloé',
+  'Dara',
+  'Emil',
+  'Fatima',
+  'Goran',
+  'Hana',
+  'Ivo',
+  'Jun',
+  'Kofi',
+  'Lena',
+];
+const FAMILY = [
+  'Okafor',
+  'Müller',
+  'Nakamura',
+  'Silva',
+  'Kowalski',
+  'Haddad',
+  'Larsen',
+  'Moreau',
+  'Singh',
+  'Ivanova',
+];
 const DEPARTMENTS = ['Field Service', 'Dispatch', 'Sales', 'Finance', 'Support'];
 
 /** A cheap integer hash (so names and sort keys are spread, not in insertion order). */
@@ -18,7 +42,8 @@ export function mix(i: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-export const userNameOf = (i: number): string => `u${i}.${GIVEN[mix(i) % GIVEN.length]!.toLowerCase()}@bench.example.com`;
+export const userNameOf = (i: number): string =>
+  `u${i}.${GIVEN[mix(i) % GIVEN.length]!.toLowerCase()}@bench.example.com`;
 export const externalIdOf = (i: number): string => `ext-${i.toString(36)}-${(mix(i) % 46656).toString(36)}`;
 
 /** The SCIM body of bench user `i` (what a POST would carry). */
@@ -34,6 +59,9 @@ export function benchUser(i: number): Record<string, unknown> {
     displayName: `${given} ${family}`,
     name: { formatted: `${given} ${family}`, givenName: given, familyName: family },
     emails: [{ type: 'work', value: userNameOf(i), primary: true }],
-    [ENTERPRISE_USER]: { department: DEPARTMENTS[(h >>> 12) % DEPARTMENTS.length]!, employeeNumber: String(i) },
+    [ENTERPRISE_USER]: {
+      department: DEPARTMENTS[(h >>> 12) % DEPARTMENTS.length]!,
+      employeeNumber: String(i),
+    },
   };
 }
