@@ -78,7 +78,8 @@ for (const dialect of DIALECTS) {
           assert.ok(pages < 50, 'the walk ends');
         }
         assert.equal(new Set(seen).size, seen.length, `no duplicates: ${seen.length} ids`);
-        for (const id of initial) if (!deleted.has(id)) assert.ok(seen.includes(id), `row ${id} that existed throughout was seen`);
+        for (const id of initial)
+          if (!deleted.has(id)) assert.ok(seen.includes(id), `row ${id} that existed throughout was seen`);
         // Clean the tenant for the next walk.
         const all = await c.list('/Users', { count: 1000 });
         for (const u of all.body.Resources) await c.del(`/Users/${u.id}`);
@@ -94,7 +95,12 @@ for (const dialect of DIALECTS) {
       const got: string[] = [];
       let cursor = '';
       for (;;) {
-        const r = await c.post('/Users/.search', { sortBy: 'userName', sortOrder: 'descending', count: 4, cursor });
+        const r = await c.post('/Users/.search', {
+          sortBy: 'userName',
+          sortOrder: 'descending',
+          count: 4,
+          cursor,
+        });
         assert.equal(r.status, 200);
         got.push(...r.body.Resources.map((u: { id: string }) => u.id));
         if (!r.body.nextCursor) break;

@@ -30,7 +30,19 @@ export function rng(seed: number) {
 export type Rng = ReturnType<typeof rng>;
 
 // Mixed case, non-ASCII letters, and LIKE metacharacters (`_`, `%`, `\`) that the compiler must escape.
-const WORDS = ['alice', 'Bob', 'CAROL', 'dave', 'Éva', 'zoë', 'o_k', '50%', 'back\\slash', 'Ödön', 'mary-Ann'];
+const WORDS = [
+  'alice',
+  'Bob',
+  'CAROL',
+  'dave',
+  'Éva',
+  'zoë',
+  'o_k',
+  '50%',
+  'back\\slash',
+  'Ödön',
+  'mary-Ann',
+];
 const DOMAINS = ['Contoso.com', 'example.org', 'fabrikam.COM', 'x_y.net'];
 const TYPES = ['work', 'home', 'other', 'Work'];
 const TITLES = ['Engineer', 'engineer', 'Manager', 'VP Sales', 'sales_rep', 'Zeta'];
@@ -50,7 +62,8 @@ export interface Loaded {
 }
 
 /** A random instant between 2021 and 2025 (ms precision), as the store writes meta times. */
-const randomTime = (r: Rng) => new Date(Date.UTC(2021, 0, 1) + r.int(4 * 365 * 86400) * 1000 + r.int(1000)).toISOString();
+const randomTime = (r: Rng) =>
+  new Date(Date.UTC(2021, 0, 1) + r.int(4 * 365 * 86400) * 1000 + r.int(1000)).toISOString();
 
 export function randomUserBody(r: Rng, i: number): Record<string, unknown> {
   const w = () => r.pick(WORDS);
@@ -103,7 +116,12 @@ export function randomUserBody(r: Rng, i: number): Record<string, unknown> {
 }
 
 /** Creates `nUsers` random users and `nGroups` groups with random members in a fresh tenant. */
-export async function loadRandom(store: SqlStore, seed: number, nUsers: number, nGroups: number): Promise<Loaded> {
+export async function loadRandom(
+  store: SqlStore,
+  seed: number,
+  nUsers: number,
+  nGroups: number,
+): Promise<Loaded> {
   const r = rng(seed);
   const tenantId = newId();
   await store.createTenant({ id: tenantId, name: `q-${tenantId}` }, new Date().toISOString());
@@ -113,7 +131,8 @@ export async function loadRandom(store: SqlStore, seed: number, nUsers: number, 
   await store.transaction(tenantId, async (tx) => {
     for (let i = 0; i < nUsers; i++) {
       const body = randomUserBody(r, i);
-      if (i > 0 && r.bool(0.3)) body[ENT] = { ...((body[ENT] as object) ?? {}), manager: { value: r.pick(userIds) } };
+      if (i > 0 && r.bool(0.3))
+        body[ENT] = { ...((body[ENT] as object) ?? {}), manager: { value: r.pick(userIds) } };
       const data = normalizeResource('User', body);
       const id = newId();
       userIds.push(id);

@@ -38,7 +38,12 @@ function fromAst(f: Filter): RFilter {
     case 'not':
       return { k: 'not', f: fromAst(f.filter) };
     case 'valuePath':
-      return { k: 'vp', ...(f.path.uri ? { uri: f.path.uri } : {}), attr: f.path.attr, inner: fromAst(f.filter) };
+      return {
+        k: 'vp',
+        ...(f.path.uri ? { uri: f.path.uri } : {}),
+        attr: f.path.attr,
+        inner: fromAst(f.filter),
+      };
   }
 }
 
@@ -73,18 +78,25 @@ for (const dialect of DIALECTS) {
         const views = rt === 'User' ? data.users : data.groups;
         const pools = valuePools([...data.users.values(), ...data.groups.values()]);
         let nonEmpty = 0;
+        const numRuns = rt === 'User' ? RUNS : Math.ceil(RUNS / 2);
         await fc.assert(
           fc.asyncProperty(filterArb(rt, pools), async (g) => {
-            const expected = [...views].filter(([, v]) => referenceMatch(g.f, v)).map(([id]) => id).sort();
+            const expected = [...views]
+              .filter(([, v]) => referenceMatch(g.f, v))
+              .map(([id]) => id)
+              .sort();
             const got = await sqlIds(store, data.tenantId, rt, g.text);
             if (expected.length > 0 && expected.length < views.size) nonEmpty++;
             assert.deepEqual(got.ids, expected, `filter: ${g.text}`);
             assert.equal(got.total, expected.length, `totalResults for: ${g.text}`);
           }),
-          { numRuns: rt === 'User' ? RUNS : Math.ceil(RUNS / 2), seed: SEED, endOnFailure: false },
+          { numRuns, seed: SEED, endOnFailure: false },
         );
         // The generator must produce discriminating filters, not only all-or-nothing ones.
-        assert.ok(nonEmpty > RUNS / 10, `only ${nonEmpty} filters selected a proper subset`);
+        assert.ok(
+          nonEmpty >= numRuns / 10,
+          `only ${nonEmpty} of ${numRuns} filters selected a proper subset`,
+        );
       });
     }
 
@@ -110,7 +122,10 @@ for (const dialect of DIALECTS) {
       for (const c of cases) {
         const views = c.rt === 'User' ? data.users : data.groups;
         const ast = fromAst(resolveFilter(c.rt, parseFilter(c.text)));
-        const expected = [...views].filter(([, v]) => referenceMatch(ast, v)).map(([id]) => id).sort();
+        const expected = [...views]
+          .filter(([, v]) => referenceMatch(ast, v))
+          .map(([id]) => id)
+          .sort();
         const yes = await sqlIds(store, data.tenantId, c.rt, c.text);
         assert.deepEqual(yes.ids, expected, c.text);
         // Two-valued logic: a filter and its negation partition the resources.
@@ -167,7 +182,11 @@ for (const dialect of DIALECTS) {
           ],
         },
       ],
-      ['amy', '2010-01-01T00:00:00.000Z', { userName: 'amy', userType: 'Contractor', ims: [{ value: 'amy@foo.com', type: 'skype' }] }],
+      [
+        'amy',
+        '2010-01-01T00:00:00.000Z',
+        { userName: 'amy', userType: 'Contractor', ims: [{ value: 'amy@foo.com', type: 'skype' }] },
+      ],
     ];
     before(async () => {
       db = await freshDatabase(dialect);
@@ -200,11 +219,17 @@ for (const dialect of DIALECTS) {
       ['meta.lastModified le "2011-05-13T04:42:34Z"', ['amy', 'bjensen', 'jsmith']],
       ['title pr and userType eq "Employee"', ['bjensen', 'jsmith']],
       ['title pr or userType eq "Intern"', ['bjensen', 'jomalley', 'jsmith']],
-      ['userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")', ['bjensen', 'jsmith']],
+      [
+        'userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")',
+        ['bjensen', 'jsmith'],
+      ],
       ['userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")', ['amy']],
       ['userType eq "Employee" and (emails.type eq "work")', ['bjensen', 'jsmith']],
       ['userType eq "Employee" and emails[type eq "work" and value co "@example.com"]', ['bjensen']],
-      ['emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]', ['bjensen', 'jomalley']],
+      [
+        'emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]',
+        ['bjensen', 'jomalley'],
+      ],
       // Same instant written with an offset (RFC 3339): compared as an instant.
       ['meta.lastModified eq "2011-05-13T06:42:34+02:00"', ['bjensen']],
       ['USERNAME EQ "BJENSEN"', ['bjensen']],

@@ -14,7 +14,10 @@ export interface Gen {
   top: 'or' | 'and' | 'atom';
 }
 
-const CORE_URN = { User: 'urn:ietf:params:scim:schemas:core:2.0:User', Group: 'urn:ietf:params:scim:schemas:core:2.0:Group' };
+const CORE_URN = {
+  User: 'urn:ietf:params:scim:schemas:core:2.0:User',
+  Group: 'urn:ietf:params:scim:schemas:core:2.0:Group',
+};
 
 const caseVariants = (s: string) => [s, s, s.toUpperCase(), s.toLowerCase()];
 
@@ -23,7 +26,8 @@ function spellings(rt: 'User' | 'Group', p: RPath): string[] {
   if (p.uri) return [`${p.uri}:${tail}`, `${p.uri.toLowerCase()}:${tail}`, tail, tail.toUpperCase()];
   const out = caseVariants(tail);
   if (p.attr !== 'meta') out.push(`${CORE_URN[rt]}:${tail}`);
-  if (p.sub === 'value' && ['emails', 'members', 'addresses', 'ims', 'groups'].includes(p.attr)) out.push(p.attr);
+  if (p.sub === 'value' && ['emails', 'members', 'addresses', 'ims', 'groups'].includes(p.attr))
+    out.push(p.attr);
   return out;
 }
 
@@ -124,13 +128,19 @@ function withOffset(iso: string, minutes: number): string {
   return `${d}${sign}${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
 }
 
-function literalArb(key: string, op: Op, pools: Map<string, string[]>): fc.Arbitrary<{ value: Lit; text: string }> {
+function literalArb(
+  key: string,
+  op: Op,
+  pools: Map<string, string[]>,
+): fc.Arbitrary<{ value: Lit; text: string }> {
   const t = TYPES[key]!;
   const q = (s: string) => ({ value: s, text: JSON.stringify(s) });
   if (t.type === 'boolean')
     return fc.oneof(
       fc.boolean().map((b) => ({ value: b, text: String(b) })),
-      fc.constantFrom('True', 'false', 'FALSE').map((s) => ({ value: s.toLowerCase() === 'true', text: JSON.stringify(s) })),
+      fc
+        .constantFrom('True', 'false', 'FALSE')
+        .map((s) => ({ value: s.toLowerCase() === 'true', text: JSON.stringify(s) })),
     );
   if (t.type === 'dateTime') {
     const pool = pools.get(key) ?? ['2023-06-01T00:00:00.000Z'];
@@ -138,7 +148,9 @@ function literalArb(key: string, op: Op, pools: Map<string, string[]>): fc.Arbit
     if (op === 'co' || op === 'sw' || op === 'ew') return base.map(q);
     return fc.oneof(
       base.map(q),
-      fc.tuple(base, fc.constantFrom(-86400000, -1, 1, 3600000)).map(([b, d]) => q(new Date(Date.parse(b) + d).toISOString())),
+      fc
+        .tuple(base, fc.constantFrom(-86400000, -1, 1, 3600000))
+        .map(([b, d]) => q(new Date(Date.parse(b) + d).toISOString())),
       fc.tuple(base, fc.constantFrom(120, -300, 330)).map(([b, m]) => q(withOffset(b, m))),
       fc.constantFrom('2022-01-01T00:00:00Z', '2023-07-15T12:30:00+02:00', '2024-12-31T23:59:59.999Z').map(q),
     );
@@ -149,15 +161,27 @@ function literalArb(key: string, op: Op, pools: Map<string, string[]>): fc.Arbit
     base.map(q),
     base.map((s) => q(s.toUpperCase())),
     base.map((s) => q(s.toLowerCase())),
-    fc.tuple(base, fc.nat(), fc.nat()).map(([s, a, b]) => q(s.slice(Math.min(a, b) % (s.length + 1), Math.max(a, b) % (s.length + 1) + 1))),
+    fc
+      .tuple(base, fc.nat(), fc.nat())
+      .map(([s, a, b]) => q(s.slice(Math.min(a, b) % (s.length + 1), (Math.max(a, b) % (s.length + 1)) + 1))),
     fc.constantFrom('a', 'E', '_', '%', '\\', 'é', 'É', '@', '', '.', 'zz', 'M').map(q),
   ];
   if (pool.some((s) => /^\d+$/.test(s)))
-    arbs.push(fc.constantFrom(...pool.filter((s) => /^\d+$/.test(s))).map((s) => ({ value: Number(s), text: String(Number(s)) })));
+    arbs.push(
+      fc
+        .constantFrom(...pool.filter((s) => /^\d+$/.test(s)))
+        .map((s) => ({ value: Number(s), text: String(Number(s)) })),
+    );
   return fc.oneof(...arbs);
 }
 
-function compareArb(rt: 'User' | 'Group', path: RPath, spelled: fc.Arbitrary<string>, key: string, pools: Map<string, string[]>): fc.Arbitrary<Gen> {
+function compareArb(
+  rt: 'User' | 'Group',
+  path: RPath,
+  spelled: fc.Arbitrary<string>,
+  key: string,
+  pools: Map<string, string[]>,
+): fc.Arbitrary<Gen> {
   const t = TYPES[key]!;
   const ops: Op[] = t.type === 'boolean' ? ['eq', 'ne'] : t.type === 'dateTime' ? OPS_DATE : OPS_STRING;
   const cmp = fc.constantFrom(...ops).chain((op) =>
@@ -172,7 +196,9 @@ function compareArb(rt: 'User' | 'Group', path: RPath, spelled: fc.Arbitrary<str
     text: `${s} ${op} null`,
     top: 'atom',
   }));
-  const pr = fc.tuple(spelled, opText('pr')).map(([s, o]): Gen => ({ f: { k: 'pr', path }, text: `${s} ${o}`, top: 'atom' }));
+  const pr = fc
+    .tuple(spelled, opText('pr'))
+    .map(([s, o]): Gen => ({ f: { k: 'pr', path }, text: `${s} ${o}`, top: 'atom' }));
   void rt;
   return fc.oneof({ weight: 8, arbitrary: cmp }, { weight: 1, arbitrary: nul }, { weight: 1, arbitrary: pr });
 }
@@ -180,19 +206,32 @@ function compareArb(rt: 'User' | 'Group', path: RPath, spelled: fc.Arbitrary<str
 /** A filter over the sub-attributes of one element of `attr` (inside `attr[...]`). */
 function innerArb(attr: string, pools: Map<string, string[]>, depth: number): fc.Arbitrary<Gen> {
   const subs = ELEMENT_SUBS[attr]!;
-  const leafArb = fc.constantFrom(...subs).chain((sub) =>
-    compareArb('User', { attr: sub }, fc.constantFrom(...caseVariants(sub)), `${attr}.${sub}`, pools),
-  );
+  const leafArb = fc
+    .constantFrom(...subs)
+    .chain((sub) =>
+      compareArb('User', { attr: sub }, fc.constantFrom(...caseVariants(sub)), `${attr}.${sub}`, pools),
+    );
   if (depth <= 0) return leafArb;
   const sub = innerArb(attr, pools, depth - 1);
-  return fc.oneof({ weight: 3, arbitrary: leafArb }, { weight: 2, arbitrary: logical(sub) }, { weight: 1, arbitrary: negate(sub) });
+  return fc.oneof(
+    { weight: 3, arbitrary: leafArb },
+    { weight: 2, arbitrary: logical(sub) },
+    { weight: 1, arbitrary: negate(sub) },
+  );
 }
 
 const wrap = (g: Gen, need: boolean) => (need ? `(${g.text})` : g.text);
 
 function logical(child: fc.Arbitrary<Gen>): fc.Arbitrary<Gen> {
   return fc
-    .tuple(child, child, fc.constantFrom<'and' | 'or'>('and', 'or'), fc.constantFrom('', '', 'upper'), fc.boolean(), fc.boolean())
+    .tuple(
+      child,
+      child,
+      fc.constantFrom<'and' | 'or'>('and', 'or'),
+      fc.constantFrom('', '', 'upper'),
+      fc.boolean(),
+      fc.boolean(),
+    )
     .map(([l, r, k, c, pl, pr]): Gen => {
       // `and` binds tighter than `or` (RFC 7644 §3.4.2.2 precedence): only an `or` under an `and` needs parentheses.
       // The right operand of a same-kind chain is parenthesised so the tree shape is the one evaluated.
@@ -214,10 +253,16 @@ export function filterArb(rt: 'User' | 'Group', pools: Map<string, string[]>, de
   const prOnly = rt === 'User' ? USER_PR_ONLY : GROUP_PR_ONLY;
   const mvAttrs = rt === 'User' ? ['emails', 'addresses', 'ims'] : ['members'];
 
-  const simple = fc.constantFrom(...leaves).chain((p) => compareArb(rt, p, fc.constantFrom(...spellings(rt, p)), keyOf(p), pools));
+  const simple = fc
+    .constantFrom(...leaves)
+    .chain((p) => compareArb(rt, p, fc.constantFrom(...spellings(rt, p)), keyOf(p), pools));
   const presentOnly = fc
     .constantFrom(...prOnly)
-    .chain((p) => fc.constantFrom(...spellings(rt, p)).map((s): Gen => ({ f: { k: 'pr', path: p }, text: `${s} pr`, top: 'atom' })));
+    .chain((p) =>
+      fc
+        .constantFrom(...spellings(rt, p))
+        .map((s): Gen => ({ f: { k: 'pr', path: p }, text: `${s} pr`, top: 'atom' })),
+    );
   // `emails[type eq "work"].value eq "x"`: a value filter on the path of a comparison.
   const filteredPath = fc.constantFrom(...mvAttrs).chain((attr) =>
     fc.tuple(innerArb(attr, pools, 1), fc.constantFrom(...ELEMENT_SUBS[attr]!)).chain(([inner, sub]) => {
@@ -242,10 +287,15 @@ export function filterArb(rt: 'User' | 'Group', pools: Map<string, string[]>, de
   const build = (d: number): fc.Arbitrary<Gen> => {
     if (d <= 0) return leaf;
     const sub = build(d - 1);
-    return fc.oneof({ weight: 3, arbitrary: leaf }, { weight: 3, arbitrary: logical(sub) }, { weight: 1, arbitrary: negate(sub) }, {
-      weight: 1,
-      arbitrary: sub.map((g): Gen => ({ ...g, text: `(${g.text})`, top: 'atom' })),
-    });
+    return fc.oneof(
+      { weight: 3, arbitrary: leaf },
+      { weight: 3, arbitrary: logical(sub) },
+      { weight: 1, arbitrary: negate(sub) },
+      {
+        weight: 1,
+        arbitrary: sub.map((g): Gen => ({ ...g, text: `(${g.text})`, top: 'atom' })),
+      },
+    );
   };
   return build(depth);
 }

@@ -27,11 +27,17 @@ export function client(s: { tenantUrl: string; token: string }) {
     patch: (path: string, body: unknown) => call('PATCH', path, body),
     /** GET with query parameters (URL-encoded). */
     list: (path: string, params: Record<string, string | number>) =>
-      call('GET', `${path}?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString()}`),
+      call(
+        'GET',
+        `${path}?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString()}`,
+      ),
   };
 }
 
-export async function createUser(c: ReturnType<typeof client>, body: Record<string, unknown>): Promise<string> {
+export async function createUser(
+  c: ReturnType<typeof client>,
+  body: Record<string, unknown>,
+): Promise<string> {
   const r = await c.post('/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], ...body });
   if (r.status !== 201) throw new Error(`create user failed: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.id as string;

@@ -30,6 +30,8 @@ export interface FilterContext {
   readonly lookup: AttributeLookup;
   /** The resource table alias in the surrounding query. */
   readonly alias: string;
+  /** The tenant of the query, bound into the seek subqueries so they are not correlated with each row. */
+  readonly tenantId: string;
 }
 
 const invalid = (detail: string) => new ScimError(400, 'invalidFilter', `filter: ${detail}`);
@@ -213,7 +215,7 @@ export function compileFilter(filter: Filter, ctx: FilterContext): Sql {
         return undefined;
       typeCond = sql`AND v.type_lc = ${inner.value.toLowerCase()}`;
     }
-    return sql`${r}.id IN (SELECT v.user_id FROM user_values AS v WHERE v.tenant_id = ${r}.tenant_id AND v.attr = 'emails' AND v.value_lc = ${f.value.toLowerCase()} ${typeCond ?? sql``})`;
+    return sql`${r}.id IN (SELECT v.user_id FROM user_values AS v WHERE v.tenant_id = ${ctx.tenantId} AND v.attr = 'emails' AND v.value_lc = ${f.value.toLowerCase()} ${typeCond ?? sql``})`;
   }
 
   /**
@@ -231,7 +233,7 @@ export function compileFilter(filter: Filter, ctx: FilterContext): Sql {
       typeof f.value !== 'string'
     )
       return undefined;
-    return sql`${r}.id IN (SELECT m.group_id FROM group_members AS m WHERE m.tenant_id = ${r}.tenant_id AND m.member_id = ${f.value})`;
+    return sql`${r}.id IN (SELECT m.group_id FROM group_members AS m WHERE m.tenant_id = ${ctx.tenantId} AND m.member_id = ${f.value})`;
   }
 
   function compileTop(f: Filter): Sql {

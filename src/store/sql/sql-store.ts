@@ -539,7 +539,13 @@ class SqlResourceStore implements ResourceStore {
     const where: Sql[] = [sql`r.tenant_id = ${this.tenantId}`];
     if (q.filter)
       where.push(
-        compileFilter(q.filter, { rt: this.rt, hooks: this.hooks, lookup: lookupFor(this.rt), alias: 'r' }),
+        compileFilter(q.filter, {
+          rt: this.rt,
+          hooks: this.hooks,
+          lookup: lookupFor(this.rt),
+          alias: 'r',
+          tenantId: this.tenantId,
+        }),
       );
     const whereSql = sql.join(where, sql` AND `);
     const table = sql.table(this.table);
@@ -574,17 +580,26 @@ class SqlResourceStore implements ResourceStore {
 
   async query(q: QuerySpec): Promise<QueryResult> {
     const st = this.statements(q);
-    const totalRow = await (st.count as RawBuilder<{ n: number | string }>).execute(this.db);
-    const totalResults = Number(totalRow.rows[0]?.n ?? 0);
-    if (q.count <= 0) return { totalResults, rows: [] };
+    const countAll = async () =>
+      Number((await (st.count as RawBuilder<{ n: number | string }>).execute(this.db)).rows[0]?.n ?? 0);
+    if (q.count <= 0) return { totalResults: await countAll(), rows: [] };
     const res = await (st.page as RawBuilder<any>).execute(this.db);
     let rows = res.rows;
     let nextCursor: string | undefined;
-    if (q.cursor !== undefined && rows.length > q.count) {
-      rows = rows.slice(0, q.count);
-      const last = rows[rows.length - 1];
-      nextCursor = encodeCursor({ k: st.hasKey ? String(last.sort_key ?? '') : null, id: last.id });
+    let totalResults: number | undefined;
+    if (q.cursor !== undefined) {
+      if (rows.length > q.count) {
+        rows = rows.slice(0, q.count);
+        const last = rows[rows.length - 1];
+        nextCursor = encodeCursor({ k: st.hasKey ? String(last.sort_key ?? '') : null, id: last.id });
+      } else if (q.cursor === '') totalResults = rows.length; // the first page holds everything
+    } else {
+      // A page that is not full ends the result set, so its position gives the total without a COUNT:
+      // every Entra lookup (`filter=userName eq …`) is then one index seek, not two.
+      const offset = Math.max(0, (q.startIndex ?? 1) - 1);
+      if ((rows.length > 0 || offset === 0) && rows.length < q.count) totalResults = offset + rows.length;
     }
+    totalResults ??= await countAll();
     const out: QueryResult['rows'] = rows.map((r: any) => this.row(r));
     if (this.rt === 'Group' && q.withMembers && out.length) {
       const m = await new SqlMemberStore(this.db, this.tenantId).listMany(out.map((r) => r.id));

@@ -84,4 +84,37 @@ export const sqliteMigrations: Record<string, Migration> = {
         await stmt.execute(db);
     },
   },
+  '0002_planner_statistics': {
+    /**
+     * Without statistics SQLite assumes a non-unique index selects ~10 rows and prefers walking the
+     * primary key to avoid the ORDER BY id sort: `filter=externalId eq "…"` then read the whole tenant
+     * (about 1 s at 1M users, docs/benchmarks.md). These rows describe a large tenant (the shape of
+     * the data, not its size, is what matters) so every lookup Entra makes is an index seek from the
+     * first request. A later `ANALYZE` replaces them with measured figures.
+     * Format (sqlite_stat1): total rows, then average rows per distinct prefix of the index columns.
+     */
+    async up(db: Kysely<any>) {
+      const stats: [string, string, string][] = [
+        ['users', 'users', '1000000 100000 1'],
+        ['users', 'users_user_name', '1000000 100000 1'],
+        ['users', 'users_external_id', '1000000 100000 1'],
+        ['users', 'users_display_name', '1000000 100000 2'],
+        ['users', 'users_xid', '1000000 100000 1'],
+        ['users', 'users_last_modified', '1000000 100000 1'],
+        ['user_values', 'user_values', '1000000 100000 1 1 1'],
+        ['user_values', 'user_values_lookup', '1000000 100000 100000 1'],
+        ['groups', 'groups', '10000 1000 1'],
+        ['groups', 'groups_display_name', '10000 1000 1'],
+        ['groups', 'groups_external_id', '10000 1000 1'],
+        ['group_members', 'group_members', '1000000 100000 100 1'],
+        ['group_members', 'group_members_member', '1000000 100000 5'],
+      ];
+      await sql`ANALYZE sqlite_schema`.execute(db); // creates sqlite_stat1 if it does not exist yet
+      for (const [tbl, idx, stat] of stats) {
+        await sql`DELETE FROM sqlite_stat1 WHERE tbl = ${tbl} AND idx = ${idx}`.execute(db);
+        await sql`INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (${tbl}, ${idx}, ${stat})`.execute(db);
+      }
+      await sql`ANALYZE sqlite_schema`.execute(db); // makes the planner load them now
+    },
+  },
 };
