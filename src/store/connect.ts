@@ -77,9 +77,34 @@ export function connect(url: string, opts: ConnectOptions = {}): Connection {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   return {
-    db: new Kysely<any>({ dialect: new SqliteDialect({ database: sqlite }) }),
+    db: new Kysely<any>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }),
     dialect: 'sqlite',
     describe: path,
     sqlite,
+  };
+}
+
+/**
+ * Kysely's SQLite driver prepares every statement anew; preparing costs about as much as running a lookup.
+ * The SQL text of our queries is stable (values are bound parameters), so a small cache of prepared
+ * statements keyed by text serves almost every request. Kysely runs one statement at a time on the
+ * connection, so a cached statement is never used by two queries at once.
+ */
+function withStatementCache(db: SQLite.Database, max = 500) {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => db.close(),
+    prepare(text: string): SQLite.Statement {
+      let st = cache.get(text);
+      if (st) {
+        // Keep recently used statements: move to the end of the insertion order.
+        cache.delete(text);
+      } else {
+        st = db.prepare(text);
+        if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(text, st);
+      return st;
+    },
   };
 }
