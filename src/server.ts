@@ -39,11 +39,27 @@ export async function startServer(
       // Another instance created it at the same moment: fine, that one printed its token.
     }
   }
+  // Responses still being produced when shutdown starts. Keep-alive clients (Entra, load balancers) would
+  // otherwise hold their connections open after the last response until keepAliveTimeout (72 s), and the
+  // process would not exit: node's server.close() reaps only the connections idle at that very moment.
+  const inFlight = new Set<import('node:http').ServerResponse>();
+  built.app.server.on('request', (_req, res: import('node:http').ServerResponse) => {
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       // Stop accepting, let in-flight requests finish, then close the pool / database file.
-      await built.app.close();
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+      const closed = built.app.close();
+      // A response already on its way may have kept its connection alive: reap it once it is idle.
+      const reaper = setInterval(() => built.app.server.closeIdleConnections(), 100);
+      try {
+        await closed;
+      } finally {
+        clearInterval(reaper);
+      }
       await store.close();
     })());
   return { ...built, store, url: address, ...(firstRun ? { firstRun } : {}), close };

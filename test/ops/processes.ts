@@ -92,7 +92,10 @@ export interface ServerProcess {
 }
 
 /** Spawns a server process (without waiting for it). */
-export async function spawnServer(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+export async function spawnServer(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
@@ -135,7 +138,8 @@ export async function waitReady(p: ServerProcess, timeoutMs = 60_000): Promise<v
   let exited = false;
   void p.exited.then(() => (exited = true));
   while (Date.now() < deadline) {
-    if (exited) throw new Error(`server exited before it was ready\nstdout: ${p.stdout()}\nstderr: ${p.stderr()}`);
+    if (exited)
+      throw new Error(`server exited before it was ready\nstdout: ${p.stdout()}\nstderr: ${p.stderr()}`);
     try {
       const r = await fetch(`${p.url}/readyz`);
       await r.arrayBuffer();

@@ -116,7 +116,17 @@ for (const dialect of DIALECTS) {
       const g = await scim('POST', '/Groups', { schemas: [CORE_GROUP], displayName: 'Everyone' });
       assert.equal(g.status, 201);
       const batches = tokens.map((_, i) => users.slice(i * MEMBERS_PER_PATCH, (i + 1) * MEMBERS_PER_PATCH));
-      return { db, store, server, tenantId: t.id, tenantUrl, groupId: g.body.id as string, tokens, batches, users };
+      return {
+        db,
+        store,
+        server,
+        tenantId: t.id,
+        tenantUrl,
+        groupId: g.body.id as string,
+        tokens,
+        batches,
+        users,
+      };
     }
 
     test('requests inside the server when SIGTERM arrives finish normally; new connections are refused; exit 0', async () => {
@@ -127,13 +137,19 @@ for (const dialect of DIALECTS) {
       const issuedIds = new Set((await s.store.listTokens(s.tenantId)).slice(1).map((t) => t.id));
       assert.equal(issuedIds.size, HELD);
       await waitFor('every held request to pass authentication', async () => {
-        const used = (await s.store.listTokens(s.tenantId)).filter((t) => issuedIds.has(t.id) && t.lastUsedAt);
+        const used = (await s.store.listTokens(s.tenantId)).filter(
+          (t) => issuedIds.has(t.id) && t.lastUsedAt,
+        );
         return used.length === HELD;
       });
 
       s.server.child.kill('SIGTERM');
       // The listener closes while the held requests are still open.
-      assert.equal(await waitRefused(s.server.port), true, 'the port still accepts connections after SIGTERM');
+      assert.equal(
+        await waitRefused(s.server.port),
+        true,
+        'the port still accepts connections after SIGTERM',
+      );
       assert.equal(s.server.child.exitCode, null, 'the process must wait for its in-flight requests');
 
       for (const h of held) h.finish();
@@ -152,25 +168,37 @@ for (const dialect of DIALECTS) {
       test('requests waiting inside their database transactions when SIGTERM arrives commit before the pool closes', async () => {
         const s = await setup({ DATABASE_POOL_SIZE: String(HELD + 4) });
         const lock = new pg.Client({ connectionString: s.db.url });
+        // pg_stat_activity is a per-transaction snapshot, so watch from a connection outside the lock's transaction.
+        const watch = new pg.Client({ connectionString: s.db.url });
         await lock.connect();
+        await watch.connect();
         cleanup.push(() => lock.end());
+        cleanup.push(() => watch.end());
         // Hold the group's row: every PATCH stops at its SELECT … FOR UPDATE.
         cleanup.push(() => lock.query('ROLLBACK').catch(() => {}));
         await lock.query('BEGIN');
-        await lock.query('SELECT 1 FROM groups WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [s.tenantId, s.groupId]);
+        await lock.query('SELECT 1 FROM groups WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [
+          s.tenantId,
+          s.groupId,
+        ]);
         const scims = s.tokens.map((tok) => scimClient(s.tenantUrl, tok.token));
-        const pending = scims.map((c, i) => c('PATCH', `/Groups/${s.groupId}`, memberPatch('Add', s.batches[i]!)));
+        const pending = scims.map((c, i) =>
+          c('PATCH', `/Groups/${s.groupId}`, memberPatch('Add', s.batches[i]!)),
+        );
         await waitFor('every PATCH to wait on the row lock', async () => {
-          const r = await lock.query<{ n: string }>(
+          const r = await watch.query<{ n: string }>(
             `SELECT count(*) AS n FROM pg_stat_activity
               WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%for update%'`,
           );
-          if (process.env.DBG) console.error('waiting on lock:', r.rows[0]?.n);
           return Number(r.rows[0]?.n) === HELD;
         });
 
         s.server.child.kill('SIGTERM');
-        assert.equal(await waitRefused(s.server.port), true, 'the port still accepts connections after SIGTERM');
+        assert.equal(
+          await waitRefused(s.server.port),
+          true,
+          'the port still accepts connections after SIGTERM',
+        );
         assert.equal(s.server.child.exitCode, null, 'the process must wait for its in-flight requests');
         await lock.query('COMMIT');
 
