@@ -574,7 +574,13 @@ class SqlResourceStore implements ResourceStore {
     const selectKey = key ? sql`, ${key} AS sort_key` : sql``;
     // In cursor mode fetch one extra row to know whether a next page exists.
     const limit = q.cursor !== undefined ? q.count + 1 : q.count;
-    const page = sql`SELECT r.id, r.data, r.created, r.last_modified, r.version${selectKey} FROM ${table} AS r WHERE ${pageWhere} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}`;
+    const columns = sql`r.id, r.data, r.created, r.last_modified, r.version${selectKey}`;
+    // A deep startIndex (Entra's Account Discovery pages through every user) walks `offset` rows: walk
+    // them in a narrow index on ids only, then read the page's 100 full rows by primary key ("deferred join").
+    const page =
+      offset > 0
+        ? sql`SELECT ${columns} FROM ${table} AS r WHERE r.tenant_id = ${this.tenantId} AND r.id IN (SELECT r.id FROM ${table} AS r WHERE ${pageWhere} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}) ORDER BY ${orderBy}`
+        : sql`SELECT ${columns} FROM ${table} AS r WHERE ${pageWhere} ORDER BY ${orderBy} LIMIT ${limit}`;
     return { count, page, hasKey: key !== undefined };
   }
 

@@ -117,4 +117,18 @@ export const sqliteMigrations: Record<string, Migration> = {
       await sql`ANALYZE sqlite_schema`.execute(db); // makes the planner load them now
     },
   },
+  '0003_users_tenant_index': {
+    /**
+     * A narrow index whose entries are (tenant_id, id) only (WITHOUT ROWID tables append the primary key):
+     * counting a tenant's users and skipping `startIndex` rows walk it instead of the full rows.
+     */
+    async up(db: Kysely<any>) {
+      await sql`CREATE INDEX users_tenant ON users(tenant_id)`.execute(db);
+      await sql`DELETE FROM sqlite_stat1 WHERE tbl = 'users' AND idx = 'users_tenant'`.execute(db);
+      await sql`INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('users', 'users_tenant', '1000000 100000')`.execute(
+        db,
+      );
+      await sql`ANALYZE sqlite_schema`.execute(db);
+    },
+  },
 };
