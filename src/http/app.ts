@@ -216,7 +216,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         });
         scim.put(`/${path}/:id`, async (req, reply) => {
           const { id } = req.params as { id: string };
-          const r = await resources.replace(req.tenantId!, rt, id, requireBody(req.body));
+          const r = await resources.replace(req.tenantId!, rt, id, requireBody(req.body), ifMatch(req));
           note(req, id, r.summary);
           return reply.code(200).header('ETag', `W/"${r.version}"`).send(r.resource);
         });
@@ -235,6 +235,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
             id,
             requireBody(req.body),
             wantBody ? parseProjection(q) : undefined,
+            ifMatch(req),
           );
           note(req, id, r.summary);
           reply.header('ETag', `W/"${r.version}"`);
@@ -242,7 +243,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         });
         scim.delete(`/${path}/:id`, async (req, reply) => {
           const { id } = req.params as { id: string };
-          await resources.delete(req.tenantId!, rt, id);
+          await resources.delete(req.tenantId!, rt, id, ifMatch(req));
           note(req, id, `deleted ${rt.toLowerCase()} ${id}`);
           return reply.code(204).send();
         });
@@ -267,6 +268,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // The operator API and web console (/admin); answers 404 unless ADMIN_TOKEN is set.
   await registerAdmin(app, { tenants, resources, config, store });
   return { app, tenants, resources, metrics };
+}
+
+/** The If-Match header (RFC 7644 §3.14), when the client sent one. */
+function ifMatch(req: FastifyRequest): string | undefined {
+  const v = req.headers['if-match'];
+  return Array.isArray(v) ? v.join(',') : v;
 }
 
 function requireBody(body: unknown): unknown {

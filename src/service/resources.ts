@@ -36,6 +36,21 @@ export interface WriteResult {
   summary: string;
 }
 
+/**
+ * RFC 7644 §3.14: a write with `If-Match` applies only to the version the client names (`*` = any).
+ * Entra never sends it; other clients use it to avoid lost updates.
+ */
+function checkIfMatch(ifMatch: string | undefined, version: number, rt: ResourceTypeName, id: string): void {
+  if (ifMatch === undefined) return;
+  const tags = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, ''));
+  if (tags.includes('*') || tags.includes(`"${version}"`)) return;
+  throw new ScimError(
+    412,
+    undefined,
+    `${rt} '${id}' is at version W/"${version}", not ${ifMatch}: it changed since you read it; GET it again and retry`,
+  );
+}
+
 const notFound = (rt: ResourceTypeName, id: string) =>
   new ScimError(404, undefined, `${rt} '${id}' not found in this tenant`);
 
@@ -152,12 +167,19 @@ export class ResourceService {
     return out;
   }
 
-  async replace(tenantId: string, rt: ResourceTypeName, id: string, body: unknown): Promise<WriteResult> {
+  async replace(
+    tenantId: string,
+    rt: ResourceTypeName,
+    id: string,
+    body: unknown,
+    ifMatch?: string,
+  ): Promise<WriteResult> {
     const { data, members } = this.splitMembers(rt, this.withoutPassword(normalizeResource(rt, body)));
     return this.store.transaction(tenantId, async (tx) => {
       const repo = rt === 'User' ? tx.users : tx.groups;
       const before = await repo.getForUpdate(id);
       if (!before) throw notFound(rt, id);
+      checkIfMatch(ifMatch, before.version, rt, id);
       const row = (await repo.update(id, data, this.now()))!;
       let stored: Member[] | undefined;
       if (rt === 'Group') {
@@ -181,6 +203,7 @@ export class ResourceService {
     id: string,
     body: unknown,
     projection?: Projection,
+    ifMatch?: string,
   ): Promise<WriteResult> {
     const ops = parsePatchRequest(body);
     if (ops.length > this.limits.maxOperations)
@@ -193,6 +216,7 @@ export class ResourceService {
       if (rt === 'User') {
         const before = await tx.users.getForUpdate(id);
         if (!before) throw notFound(rt, id);
+        checkIfMatch(ifMatch, before.version, rt, id);
         const data = this.withoutPassword(applyPatch('User', before.data, ops));
         const row = isDeepStrictEqual(data, before.data)
           ? before
@@ -206,6 +230,7 @@ export class ResourceService {
       }
       const before = await tx.groups.getForUpdate(id);
       if (!before) throw notFound(rt, id);
+      checkIfMatch(ifMatch, before.version, rt, id);
       let data = before.data;
       let membersChanged = 0;
       for (const step of planGroupPatch(ops).steps) {
@@ -256,9 +281,15 @@ export class ResourceService {
     });
   }
 
-  async delete(tenantId: string, rt: ResourceTypeName, id: string): Promise<void> {
+  async delete(tenantId: string, rt: ResourceTypeName, id: string, ifMatch?: string): Promise<void> {
     await this.store.transaction(tenantId, async (tx) => {
-      if (!(await (rt === 'User' ? tx.users : tx.groups).delete(id))) throw notFound(rt, id);
+      const repo = rt === 'User' ? tx.users : tx.groups;
+      if (ifMatch !== undefined) {
+        const before = await repo.getForUpdate(id);
+        if (!before) throw notFound(rt, id);
+        checkIfMatch(ifMatch, before.version, rt, id);
+      }
+      if (!(await repo.delete(id))) throw notFound(rt, id);
     });
   }
 }
