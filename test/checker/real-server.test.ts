@@ -33,10 +33,14 @@ for (const dialect of DIALECTS) {
     const server = await startTestServer({ dialect });
     try {
       const root = fileURLToPath(new URL('../..', import.meta.url));
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'check', server.tenantUrl, '--token', server.token], {
-        cwd: root,
-        env: { ...process.env, NODE_ENV: 'test' },
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/index.ts', 'check', server.tenantUrl, '--token', server.token],
+        {
+          cwd: root,
+          env: { ...process.env, NODE_ENV: 'test' },
+        },
+      );
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       child.stderr.on('data', (d) => (out += d));

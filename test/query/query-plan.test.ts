@@ -145,23 +145,25 @@ for (const dialect of DIALECTS)
         assertSeek(await plan('Group', `members eq "${u(3)}"`), 'groups', 'group_members_member'));
 
       test('a deep startIndex page walks a narrow index of ids, then reads 100 rows by primary key', async () => {
-      const text = (await store.explainQuery(tenantId, 'User', { count: 100, startIndex: 4000 })).join('\n');
-      if (dialect === 'sqlite') {
-        assert.match(text, /SEARCH r USING COVERING INDEX users_tenant \(tenant_id=\?\)/, text);
-        assert.match(text, /SEARCH r USING PRIMARY KEY \(tenant_id=\? AND id=\?\)/, text);
-      }
-      // PostgreSQL walks users_pkey (tenant_id, id) for this, but for 4,100 of 5,000 rows its planner may
-      // rightly prefer a sequential scan and a top-N sort: only the result is asserted there.
-      const t = store.tenant(tenantId);
-      const page = await t.users.query({ count: 100, startIndex: 4001 });
-      assert.deepEqual(
-        page.rows.map((r) => r.id),
-        userIds.slice(4000, 4100),
-      );
-      assert.equal(page.totalResults, N);
-    });
+        const text = (await store.explainQuery(tenantId, 'User', { count: 100, startIndex: 4000 })).join(
+          '\n',
+        );
+        if (dialect === 'sqlite') {
+          assert.match(text, /SEARCH r USING COVERING INDEX users_tenant \(tenant_id=\?\)/, text);
+          assert.match(text, /SEARCH r USING PRIMARY KEY \(tenant_id=\? AND id=\?\)/, text);
+        }
+        // PostgreSQL walks users_pkey (tenant_id, id) for this, but for 4,100 of 5,000 rows its planner may
+        // rightly prefer a sequential scan and a top-N sort: only the result is asserted there.
+        const t = store.tenant(tenantId);
+        const page = await t.users.query({ count: 100, startIndex: 4001 });
+        assert.deepEqual(
+          page.rows.map((r) => r.id),
+          userIds.slice(4000, 4100),
+        );
+        assert.equal(page.totalResults, N);
+      });
 
-    test('the lookups return the right rows (the plans are for working queries)', async () => {
+      test('the lookups return the right rows (the plans are for working queries)', async () => {
         const t = store.tenant(tenantId);
         const q = (rt: 'User' | 'Group', f: string) =>
           (rt === 'User' ? t.users : t.groups).query({

@@ -111,9 +111,10 @@ describe('planGroupPatch (entra-scim-client.md §1.19–§1.21)', () => {
     assert.deepEqual(plan({ op: 'add', path: 'members', value: 'string id 1' }), [
       { kind: 'addMembers', members: [{ value: 'string id 1' }] },
     ]);
-    assert.deepEqual(plan({ op: 'add', path: 'members', value: [{ displayName: 'new User', value: 'u4' }] }), [
-      { kind: 'addMembers', members: [{ value: 'u4', display: 'new User' }] },
-    ]);
+    assert.deepEqual(
+      plan({ op: 'add', path: 'members', value: [{ displayName: 'new User', value: 'u4' }] }),
+      [{ kind: 'addMembers', members: [{ value: 'u4', display: 'new User' }] }],
+    );
   });
 
   test('member sub-attributes are immutable', () => {
