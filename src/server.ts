@@ -60,6 +60,7 @@ export async function startServer(
       } finally {
         clearInterval(reaper);
       }
+      await built.drain();
       await store.close();
     })());
   return { ...built, store, url: address, ...(firstRun ? { firstRun } : {}), close };

@@ -34,6 +34,8 @@ export interface App {
   tenants: TenantService;
   resources: ResourceService;
   metrics: Metrics;
+  /** Resolves when every activity-log write already started has finished (graceful shutdown awaits it). */
+  drain(): Promise<void>;
 }
 
 const RESOURCE_ROUTES: { path: string; rt: ResourceTypeName }[] = [
@@ -47,6 +49,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const tenants = new TenantService(store, () => config.publicUrl, clock);
   const resources = new ResourceService(store, config.limits, (t) => tenants.tenantUrl(t), clock);
   const metrics = new Metrics();
+  const pendingActivity = new Set<Promise<unknown>>();
 
   const app = Fastify({
     logger: {
@@ -163,8 +166,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         if (!req.tenantId) return;
         const write = req.method !== 'GET' && req.method !== 'HEAD' && !req.url.includes('.search');
         if (!write && reply.statusCode < 400) return;
-        try {
-          await store.tenant(req.tenantId).appendActivity({
+        const write$ = store
+          .tenant(req.tenantId)
+          .appendActivity({
             at: clock().toISOString(),
             method: req.method,
             path: req.url.replace(/^\/scim\/[^/]+\/v2/i, '').slice(0, 500),
@@ -173,10 +177,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
             resourceId: req.activity?.resourceId,
             summary: (req.activity?.summary ?? '').slice(0, 500),
             durationMs: Math.round(reply.elapsedTime),
-          });
-        } catch (err) {
-          req.log.warn({ err }, 'could not record activity');
-        }
+          })
+          .catch((err) => req.log.warn({ err }, 'could not record activity'));
+        // onResponse runs after the reply: shutdown must wait for these writes before closing the store.
+        pendingActivity.add(write$);
+        await write$.finally(() => pendingActivity.delete(write$));
       });
       scim.addHook('onError', async (req, _reply, err) => {
         req.activity = { ...req.activity, summary: (err as Error).message };
@@ -267,7 +272,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   );
   // The operator API and web console (/admin); answers 404 unless ADMIN_TOKEN is set.
   await registerAdmin(app, { tenants, resources, config, store });
-  return { app, tenants, resources, metrics };
+  const drain = async () => {
+    while (pendingActivity.size) await Promise.allSettled([...pendingActivity]);
+  };
+  return { app, tenants, resources, metrics, drain };
 }
 
 /** The If-Match header (RFC 7644 §3.14), when the client sent one. */

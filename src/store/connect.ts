@@ -61,6 +61,11 @@ export function connect(url: string, opts: ConnectOptions = {}): Connection {
       ssl: sslmode === 'disable' ? undefined : { rejectUnauthorized: sslmode === 'verify-full' },
       statement_timeout: opts.statementTimeoutMs ?? 30000,
     });
+    // An idle pooled connection can be terminated (failover, restart, pg_terminate_backend): pg then emits
+    // 'error' on the pool, which without a listener would crash the process. The pool replaces the client.
+    pool.on('error', (err) =>
+      process.emitWarning(`PostgreSQL connection lost (the pool will reconnect): ${err.message}`),
+    );
     return {
       db: new Kysely<any>({ dialect: new PostgresDialect({ pool }) }),
       dialect: 'postgres',

@@ -48,6 +48,7 @@ export async function startAdminServer(
     store: owned,
     close: async () => {
       await built.app.close();
+      await built.drain();
       if (!shared) {
         await owned.close();
         await db?.drop();

@@ -146,3 +146,7 @@ export async function patchOk(
   );
   return res;
 }
+
+/** A PatchOp body around operations given as raw JSON text (so values keep the exact bytes Entra sends). */
+export const ops = (...raw: string[]): string =>
+  `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[${raw.join(',')}]}`;

@@ -23,11 +23,12 @@ import {
   unique,
   type Target,
 } from './client.js';
-
-const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
-const JOYN = 'urn:ietf:params:scim:schemas:extension:joynfsm:2.0:User';
+import {
+  CORE_USER,
+  CORE_GROUP,
+  ENTERPRISE_USER as ENTERPRISE,
+  JOYN_USER as JOYN,
+} from '../../src/scim/types.js';
 
 // §1.5, byte for byte.
 const CREATE_USER_1_5 = `{

@@ -13,21 +13,19 @@ import {
   expectScimError,
   expectStatus,
   filterQuery,
+  ops,
   getOk,
   patchOk,
   send,
   unique,
   type Target,
 } from './client.js';
-
-const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
-const JOYN = 'urn:ietf:params:scim:schemas:extension:joynfsm:2.0:User';
-
-/** A PatchOp body around operations given as raw JSON text (so values keep the exact bytes Entra sends). */
-const ops = (...raw: string[]) =>
-  `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[${raw.join(',')}]}`;
+import {
+  CORE_USER,
+  CORE_GROUP,
+  ENTERPRISE_USER as ENTERPRISE,
+  JOYN_USER as JOYN,
+} from '../../src/scim/types.js';
 
 const memberIds = (g: { members?: { value: string }[] }) => (g.members ?? []).map((m) => m.value).sort();
 

@@ -15,17 +15,13 @@ import {
   expectScimError,
   expectStatus,
   filterQuery,
+  ops,
   getOk,
   send,
   unique,
   type Target,
 } from './client.js';
-
-const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const JOYN = 'urn:ietf:params:scim:schemas:extension:joynfsm:2.0:User';
-const ops = (...raw: string[]) =>
-  `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[${raw.join(',')}]}`;
+import { CORE_USER, CORE_GROUP, JOYN_USER as JOYN } from '../../src/scim/types.js';
 
 for (const dialect of DIALECTS) {
   describe(`SCIM errors (${dialect})`, () => {

@@ -15,9 +15,9 @@ import { createStore } from '../../src/store/index.js';
 import { newId } from '../../src/store/sql/ids.js';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/stores.js';
+import { JOYN_USER as JOYN } from '../../src/scim/types.js';
 
 const N = 5000;
-const JOYN = 'urn:ietf:params:scim:schemas:extension:joynfsm:2.0:User';
 
 for (const dialect of DIALECTS)
   for (const analyzed of [true, false]) {

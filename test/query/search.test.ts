@@ -9,9 +9,9 @@ import { DIALECTS } from '../helpers/stores.js';
 import { newId } from '../../src/store/sql/ids.js';
 import { client, createUser } from './http.js';
 import { codePointCompare } from './reference.js';
+import { JOYN_USER as JOYN } from '../../src/scim/types.js';
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
-const JOYN = 'urn:ietf:params:scim:schemas:extension:joynfsm:2.0:User';
 
 type U = Record<string, any>;
 
