@@ -1,22 +1,42 @@
 /**
- * End to end from an LDAP source (a real slapd started by the test) into the real server: initial cycle, then
- * changed entries (modifyTimestamp watermark), unassigned users (disabled) and deleted entries (deleted).
+ * The end-to-end run of e2e-file.test.ts, from an LDAP source: a generated directory of 10,000 users and 200
+ * groups loaded into a real slapd (test/helpers/slapd.ts), provisioned into the real joyn-scim server. Initial
+ * cycle checked attribute by attribute, 100 changed entries (modifyTimestamp watermark) PATCHed with only the
+ * changed attributes, 10 unassigned (removed from the assignment group and from every group → disabled), 5
+ * hard-deleted entries (gone from the search → deleted), and a burst of disables and deletes over the
+ * threshold that is staged until allow-deletes (entra-provisioning-engine.md §1.2, §2.1, §11).
+ *
+ * `dir` is kept in step with every LDAP change so the expected values come from the same independent helpers
+ * as the file test (e2e-helpers.ts), never from the engine.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Attribute, Change, Client } from 'ldapts';
+import { allowDeletes } from '../../src/engine/control.js';
 import {
   generateDirectory,
   loadIntoLdap,
   type DirectoryExport,
+  type DirectoryExportUser,
   type LoadIntoLdapResult,
 } from '../../src/engine/source/index.js';
 import { startSlapd, type SlapdHandle } from '../helpers/slapd.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { ENT, JOYN, expectedUsers, listAll, scimGet, type Resource } from './e2e-helpers.js';
+import {
+  actualUserResource,
+  expectedUserResource,
+  expectedUsers,
+  listAll,
+  scimGet,
+  ENT,
+  type Resource,
+} from './e2e-helpers.js';
 import { makeJob, type TestJob } from './setup.js';
 
-describe('end to end: LDAP source (slapd) → real server', () => {
+const USERS = Number(process.env.JOYN_E2E_LDAP_USERS ?? 10_000);
+const THRESHOLD = 50;
+
+describe(`end to end: LDAP source (slapd), ${USERS} users → real server`, () => {
   let slapd: SlapdHandle;
   let server: TestServer;
   let job: TestJob;
@@ -30,7 +50,7 @@ describe('end to end: LDAP source (slapd) → real server', () => {
     server = await startTestServer();
     admin = new Client({ url: slapd.url });
     await admin.bind(slapd.bindDN, slapd.bindPassword);
-    dir = generateDirectory({ users: 300, groups: 20, seed: 5, assignedFraction: 0.9 });
+    dir = generateDirectory({ users: USERS, groups: 200, seed: 11, assignedFraction: 0.9 });
     loaded = await loadIntoLdap(admin, dir, { baseDN: slapd.suffix });
     job = await makeJob(
       { users: [] },
@@ -42,7 +62,8 @@ describe('end to end: LDAP source (slapd) → real server', () => {
           bindDN: slapd.bindDN,
           bindPassword: slapd.bindPassword,
         },
-        deletionThreshold: 100,
+        deletionThreshold: THRESHOLD,
+        target: { tenantUrl: server.tenantUrl, token: server.token, concurrency: 8 },
       },
     );
   });
@@ -53,7 +74,63 @@ describe('end to end: LDAP source (slapd) → real server', () => {
     await slapd?.stop();
   });
 
-  test('initial cycle provisions the in-scope LDAP users and groups', async () => {
+  const dnOf = (id: string): string => {
+    const dn = loaded.dnById.get(id);
+    assert.ok(dn, `no DN for ${id}`);
+    return dn;
+  };
+  const userResource = async (
+    u: DirectoryExportUser,
+  ): Promise<{ status: number; body: Record<string, unknown> }> =>
+    scimGet(server.tenantUrl, server.token, `/Users/${byUserName.get(String(u.userPrincipalName))!.id}`);
+
+  /**
+   * Takes users out of scope in LDAP and in `dir`: their DNs leave the assignment group and every group they are a
+   * direct member of (a user in an assigned group is in scope through it, §2.1). Each group is rewritten once;
+   * groupOfNames needs a member, so an emptied group gets the base DN placeholder that loadIntoLdap uses.
+   */
+  async function unassignInLdap(users: readonly DirectoryExportUser[]): Promise<void> {
+    const gone = new Set(users.map((u) => u.id));
+    // Only the directly assigned ones are members of the assignment group; the rest are in scope through groups.
+    const direct = dir.assignments!.filter((a) => gone.has(a));
+    dir.assignments = dir.assignments!.filter((a) => !gone.has(a));
+    if (direct.length)
+      await admin.modify(loaded.assignmentGroupDN, [
+        new Change({
+          operation: 'delete',
+          modification: new Attribute({ type: 'member', values: direct.map(dnOf) }),
+        }),
+      ]);
+    for (const g of dir.groups!) {
+      const before = g.members ?? [];
+      const after = before.filter((m) => !gone.has(m));
+      if (after.length === before.length) continue;
+      g.members = after;
+      await admin.modify(dnOf(g.id), [
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({
+            type: 'member',
+            values: after.length ? after.map(dnOf) : [slapd.suffix],
+          }),
+        }),
+      ]);
+    }
+  }
+
+  /**
+   * Hard-deletes user entries. OpenLDAP without the refint overlay leaves their DNs in `member`, as a real
+   * directory would; the source drops references it cannot resolve. `dir` forgets them everywhere.
+   */
+  async function deleteInLdap(users: readonly DirectoryExportUser[]): Promise<void> {
+    const ids = new Set(users.map((u) => u.id));
+    for (const u of users) await admin.del(dnOf(u.id));
+    dir.users = dir.users.filter((u) => !ids.has(u.id));
+    dir.assignments = dir.assignments!.filter((a) => !ids.has(a));
+    for (const g of dir.groups!) g.members = (g.members ?? []).filter((m) => !ids.has(m));
+  }
+
+  test('initial cycle creates every in-scope user and group with exactly the mapped values', async () => {
     const out = await job.runner.runCycleNow();
     assert.equal(
       out.cycle.stats.failed,
@@ -67,92 +144,173 @@ describe('end to end: LDAP source (slapd) → real server', () => {
     assert.equal(users.length, want.length);
     for (const u of users) byUserName.set(String(u.userName), u);
     for (const u of want) {
-      const got = byUserName.get(String(u.mail))!;
-      assert.ok(got, `missing ${String(u.mail)}`);
-      assert.equal(got.displayName, u.displayName);
-      assert.deepEqual(got.name, {
-        formatted: `${String(u.givenName)} ${String(u.surname)}`,
-        givenName: u.givenName,
-        familyName: u.surname,
-      });
-      assert.equal((got[ENT] as Record<string, unknown>).department, u.department);
-      assert.equal((got[JOYN] as Record<string, unknown>).xid, u.employeeId);
-      assert.equal(got.active, true);
+      const got = byUserName.get(String(u.userPrincipalName));
+      assert.ok(got, `user ${String(u.userPrincipalName)} missing`);
+      assert.deepEqual(actualUserResource(got), expectedUserResource(u));
     }
     const assigned = new Set(dir.assignments);
+    const wantGroups = dir.groups!.filter((g) => assigned.has(g.id));
     const groups = await listAll(server.tenantUrl, server.token, 'Groups');
-    assert.equal(groups.length, dir.groups!.filter((g) => assigned.has(g.id)).length);
+    assert.equal(groups.length, wantGroups.length);
+    // Memberships: every direct member that was provisioned (users, and assigned nested groups); the empty-group
+    // placeholder and unprovisioned members must not appear.
+    const groupByName = new Map(groups.map((g) => [String(g.displayName), g]));
+    const userIdBySource = new Map(
+      dir.users.map((u) => [u.id, byUserName.get(String(u.userPrincipalName))?.id]),
+    );
+    const groupIdBySource = new Map(
+      wantGroups.map((g) => [g.id, groupByName.get(String(g.displayName))?.id]),
+    );
+    for (const g of wantGroups.slice(0, 40)) {
+      const target = groupByName.get(String(g.displayName));
+      assert.ok(target, `group ${String(g.displayName)} missing`);
+      assert.equal(target.externalId, g.id);
+      const { body } = await scimGet(server.tenantUrl, server.token, `/Groups/${target.id}`);
+      const got = new Set(((body.members ?? []) as { value: string }[]).map((m) => m.value));
+      const expected = new Set(
+        (g.members ?? [])
+          .map((m) => userIdBySource.get(m) ?? groupIdBySource.get(m))
+          .filter((x): x is string => !!x),
+      );
+      assert.deepEqual(got, expected, `members of ${String(g.displayName)}`);
+    }
   });
 
-  test('changed, unassigned and deleted entries flow in the next cycle', async () => {
-    const want = expectedUsers(dir);
-    const changed = want.slice(0, 5);
-    for (const u of changed) {
-      await admin.modify(loaded.dnById.get(u.id)!, [
+  test('100 changed entries: the next cycle PATCHes only those, and only the changed attributes', async () => {
+    const linked = expectedUsers(dir).slice(0, 100);
+    for (const [i, u] of linked.entries()) {
+      // departmentNumber → department → enterprise department; mobile → phoneNumbers[type eq "mobile"] (§3.3).
+      const [ldapAttr, value] =
+        i % 2 === 0
+          ? ['departmentNumber', `Dept ${i}`]
+          : ['mobile', `+1 206 555 99${String(i).padStart(2, '0')}`];
+      if (i % 2 === 0) u.department = value;
+      else u.mobile = value;
+      await admin.modify(dnOf(u.id), [
         new Change({
           operation: 'replace',
-          modification: new Attribute({ type: 'departmentNumber', values: ['Night Shift'] }),
+          modification: new Attribute({ type: ldapAttr, values: [value] }),
         }),
       ]);
     }
-    const unassigned = want.slice(10, 13);
-    for (const u of unassigned) {
-      const dn = loaded.dnById.get(u.id)!;
-      const { searchEntries } = await admin.search(`ou=groups,${slapd.suffix}`, {
-        filter: `(member=${dn})`,
-        attributes: ['dn'],
-      });
-      for (const g of searchEntries)
-        await admin.modify(g.dn, [
-          new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [dn] }) }),
-        ]);
-    }
-    const deleted = want.slice(20, 22);
-    for (const u of deleted) {
-      const dn = loaded.dnById.get(u.id)!;
-      const { searchEntries } = await admin.search(`ou=groups,${slapd.suffix}`, {
-        filter: `(member=${dn})`,
-        attributes: ['dn'],
-      });
-      for (const g of searchEntries)
-        await admin.modify(g.dn, [
-          new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [dn] }) }),
-        ]);
-      await admin.del(dn);
-    }
     const out = await job.runner.runCycleNow();
     assert.equal(out.cycle.kind, 'incremental');
-    assert.equal(out.cycle.stats.failed, 0);
-    assert.equal(out.cycle.stats.updated, 5);
-    assert.equal(out.cycle.stats.disabled, 3);
-    assert.equal(out.cycle.stats.deleted, 2);
-    for (const u of changed) {
-      const { body } = await scimGet(
-        server.tenantUrl,
-        server.token,
-        `/Users/${byUserName.get(String(u.mail))!.id}`,
-      );
-      assert.equal((body[ENT] as Record<string, unknown>).department, 'Night Shift');
-    }
+    assert.equal(out.cycle.stats.updated, 100);
+    assert.equal(
+      out.cycle.stats.created + out.cycle.stats.disabled + out.cycle.stats.deleted + out.cycle.stats.failed,
+      0,
+    );
     const logs = await job.state.queryLogs({ job: 'test-job', cycleId: out.cycle.id, action: 'update' });
-    const userLogs = logs.filter((l) => l.sourceIdentity.identityType === 'User');
-    assert.equal(userLogs.length, 5);
-    for (const l of userLogs)
-      assert.deepEqual(
-        l.modifiedProperties.map((m) => m.displayName),
-        [`${ENT}:department`],
-      );
-    for (const u of unassigned)
-      assert.equal(
-        (await scimGet(server.tenantUrl, server.token, `/Users/${byUserName.get(String(u.mail))!.id}`)).body
-          .active,
-        false,
-      );
-    for (const u of deleted)
-      assert.equal(
-        (await scimGet(server.tenantUrl, server.token, `/Users/${byUserName.get(String(u.mail))!.id}`))
-          .status,
-        404,
-      );
+    assert.equal(logs.length, 100);
+    const bySource = new Map(logs.map((l) => [l.sourceIdentity.id, l]));
+    assert.deepEqual(new Set(bySource.keys()), new Set(linked.map((u) => u.id)));
+    for (const [i, u] of linked.entries()) {
+      const log = bySource.get(u.id)!;
+      const before = byUserName.get(String(u.userPrincipalName))!;
+      const { body } = await scimGet(server.tenantUrl, server.token, `/Users/${before.id}`);
+      if (i % 2 === 0) {
+        assert.deepEqual(log.modifiedProperties, [
+          {
+            displayName: `${ENT}:department`,
+            oldValue: (before[ENT] as Record<string, string>).department,
+            newValue: `Dept ${i}`,
+          },
+        ]);
+        assert.equal((body[ENT] as Record<string, unknown>).department, `Dept ${i}`);
+      } else {
+        assert.deepEqual(
+          log.modifiedProperties.map((m) => m.displayName),
+          ['phoneNumbers[type eq "mobile"].value'],
+        );
+        assert.equal(
+          (body.phoneNumbers as { type: string; value: string }[]).find((p) => p.type === 'mobile')?.value,
+          u.mobile,
+        );
+      }
+      assert.deepEqual(actualUserResource(body as Resource), expectedUserResource(u));
+    }
+    // Everyone else is untouched: a sample of the rest still reads exactly as created.
+    for (const u of expectedUsers(dir).slice(100, 400)) {
+      const before = byUserName.get(String(u.userPrincipalName))!;
+      const { body } = await scimGet(server.tenantUrl, server.token, `/Users/${before.id}`);
+      assert.ok(before.meta, 'list results carry meta');
+      assert.deepEqual(body.meta, before.meta, `${String(u.userPrincipalName)} was modified`);
+    }
+  });
+
+  test('unassigning 10 users disables them; hard-deleting 5 entries deletes them', async () => {
+    const unassigned = expectedUsers(dir).slice(300, 310);
+    const del = expectedUsers(dir).slice(200, 205);
+    await unassignInLdap(unassigned);
+    await deleteInLdap(del);
+    const out = await job.runner.runCycleNow();
+    assert.equal(out.cycle.kind, 'incremental');
+    assert.equal(out.cycle.stats.disabled, 10);
+    assert.equal(out.cycle.stats.deleted, 5);
+    assert.equal(out.cycle.stats.created + out.cycle.stats.failed, 0);
+    const disabledLogs = await job.state.queryLogs({
+      job: 'test-job',
+      cycleId: out.cycle.id,
+      action: 'disable',
+    });
+    assert.deepEqual(
+      new Set(disabledLogs.map((l) => l.sourceIdentity.id)),
+      new Set(unassigned.map((u) => u.id)),
+    );
+    const deleteLogs = await job.state.queryLogs({
+      job: 'test-job',
+      cycleId: out.cycle.id,
+      action: 'delete',
+    });
+    assert.deepEqual(new Set(deleteLogs.map((l) => l.sourceIdentity.id)), new Set(del.map((u) => u.id)));
+    for (const u of unassigned) {
+      // Disabled, not deleted: still readable (§2.1).
+      const { status, body } = await userResource(u);
+      assert.equal(status, 200);
+      assert.equal(body.active, false);
+    }
+    for (const u of del) assert.equal((await userResource(u)).status, 404);
+    assert.equal((await listAll(server.tenantUrl, server.token, 'Users')).length, byUserName.size - 5);
+  });
+
+  test('disables and deletes over the threshold are staged, then carried out after allow-deletes', async () => {
+    // 40 unassigned + 20 deleted = 60 > 50, in one cycle.
+    const unassigned = expectedUsers(dir).slice(400, 440);
+    const del = expectedUsers(dir).slice(500, 520);
+    await unassignInLdap(unassigned);
+    await deleteInLdap(del);
+    const total = unassigned.length + del.length;
+    assert.ok(total > THRESHOLD);
+
+    const out = await job.runner.runCycleNow();
+    assert.equal(out.stagedDeletes, total);
+    assert.equal(out.quarantine?.reason, 'TooManyDeletes');
+    assert.equal(out.cycle.stats.disabled + out.cycle.stats.deleted, 0);
+    const staged = await job.state.queryLogs({
+      job: 'test-job',
+      cycleId: out.cycle.id,
+      action: 'stagedDelete',
+    });
+    assert.deepEqual(
+      new Set(staged.map((l) => l.sourceIdentity.id)),
+      new Set([...unassigned, ...del].map((u) => u.id)),
+    );
+    // Nothing was carried out: all 60 still exist and are active.
+    for (const u of [...unassigned, ...del]) {
+      const { status, body } = await userResource(u);
+      assert.equal(status, 200, `${String(u.userPrincipalName)} was deleted while staged`);
+      assert.equal(body.active, true, `${String(u.userPrincipalName)} was disabled while staged`);
+    }
+    assert.equal((await job.runner.job()).state, 'quarantined');
+
+    await allowDeletes(job.state, 'test-job', new Date());
+    assert.equal(await job.runner.runDue(), 'ran');
+    for (const u of unassigned) {
+      const { status, body } = await userResource(u);
+      assert.equal(status, 200);
+      assert.equal(body.active, false);
+    }
+    for (const u of del) assert.equal((await userResource(u)).status, 404);
+    assert.equal((await job.runner.job()).state, 'active');
   });
 });
