@@ -85,4 +85,25 @@ export const postgresMigrations: Record<string, Migration> = {
         await stmt.execute(db);
     },
   },
+  '0002_trigram_indexes': {
+    /**
+     * `userName co "…"` / `displayName co "…"` (operators searching the directory; Entra never sends `co`) are
+     * `LIKE '%…%'`, which a B-tree cannot serve. pg_trgm's GIN indexes can. pg_trgm ships with PostgreSQL and
+     * is a trusted extension (the database owner may create it); where it is unavailable the migration still
+     * succeeds and such filters scan, as they do on SQLite.
+     */
+    async up(db: Kysely<any>) {
+      await sql`DO $$ BEGIN
+          CREATE EXTENSION IF NOT EXISTS pg_trgm;
+        EXCEPTION WHEN OTHERS THEN
+          RAISE NOTICE 'pg_trgm unavailable (%): contains-filters will scan', SQLERRM;
+        END $$`.execute(db);
+      await sql`DO $$ BEGIN
+          IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+            CREATE INDEX users_user_name_trgm ON users USING gin (user_name_lc gin_trgm_ops);
+            CREATE INDEX users_display_name_trgm ON users USING gin (display_name_lc gin_trgm_ops);
+          END IF;
+        END $$`.execute(db);
+    },
+  },
 };
