@@ -1,5 +1,7 @@
 /** Reading a tenant back over SCIM and computing the expected mapped values independently of the engine. */
+import assert from 'node:assert/strict';
 import type { DirectoryExport, DirectoryExportUser } from '../../src/engine/source/index.js';
+import type { TestJob } from './setup.js';
 
 export const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 export const JOYN = 'urn:ietf:params:scim:schemas:extension:joynfsm:2.0:User';
@@ -98,4 +100,54 @@ export function actualUserResource(r: Resource): Record<string, unknown> {
     department: (r[ENT] as Record<string, unknown> | undefined)?.department,
     xid: (r[JOYN] as Record<string, unknown> | undefined)?.xid,
   };
+}
+
+/**
+ * The "100 changed users" step shared by the file and LDAP runs: even-numbered users got a new department, odd ones a
+ * new mobile. The cycle must be incremental, PATCH exactly those users, and send only the changed attribute of each.
+ */
+export async function assertOnlyChangedAttributesPatched(opts: {
+  job: TestJob;
+  out: Awaited<ReturnType<TestJob['runner']['runCycleNow']>>;
+  changed: DirectoryExportUser[];
+  byUserName: Map<string, Resource>;
+  tenantUrl: string;
+  token: string;
+}): Promise<void> {
+  const { job, out, changed, byUserName, tenantUrl, token } = opts;
+  assert.equal(out.cycle.kind, 'incremental');
+  assert.equal(out.cycle.stats.updated, changed.length);
+  assert.equal(
+    out.cycle.stats.created + out.cycle.stats.disabled + out.cycle.stats.deleted + out.cycle.stats.failed,
+    0,
+  );
+  const logs = await job.state.queryLogs({ job: 'test-job', cycleId: out.cycle.id, action: 'update' });
+  assert.equal(logs.length, changed.length);
+  const bySource = new Map(logs.map((l) => [l.sourceIdentity.id, l]));
+  assert.deepEqual(new Set(bySource.keys()), new Set(changed.map((u) => u.id)));
+  for (const [i, u] of changed.entries()) {
+    const log = bySource.get(u.id)!;
+    const before = byUserName.get(String(u.userPrincipalName))!;
+    const { body } = await scimGet(tenantUrl, token, `/Users/${before.id}`);
+    if (i % 2 === 0) {
+      assert.deepEqual(log.modifiedProperties, [
+        {
+          displayName: `${ENT}:department`,
+          oldValue: (before[ENT] as Record<string, string>).department,
+          newValue: `Dept ${i}`,
+        },
+      ]);
+      assert.equal((body[ENT] as Record<string, unknown>).department, `Dept ${i}`);
+    } else {
+      assert.deepEqual(
+        log.modifiedProperties.map((m) => m.displayName),
+        ['phoneNumbers[type eq "mobile"].value'],
+      );
+      assert.equal(
+        (body.phoneNumbers as { type: string; value: string }[]).find((p) => p.type === 'mobile')?.value,
+        u.mobile,
+      );
+    }
+    assert.deepEqual(actualUserResource(body as Resource), expectedUserResource(u));
+  }
 }
