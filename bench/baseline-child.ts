@@ -9,6 +9,7 @@ app.get('/ping', async () => ({ ok: true, service: 'baseline', at: 'bench' }));
 const url = await app.listen({ port: 0, host: '127.0.0.1' });
 process.send?.({ type: 'ready', url });
 process.on('message', (m: { type?: string }) => {
+  if (m?.type === 'cpu') process.send?.({ type: 'cpu', ...process.cpuUsage() });
   if (m?.type === 'exit') void app.close().then(() => process.exit(0));
 });
 process.on('disconnect', () => process.exit(0));

@@ -22,6 +22,8 @@ export interface LoadResult {
   p50: number;
   p99: number;
   mean: number;
+  /** CPU time (µs) the server process used during the run, when the caller measured it. */
+  serverCpuMicros?: number;
 }
 
 export function percentile(sorted: Float64Array, p: number): number {

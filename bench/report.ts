@@ -36,6 +36,13 @@ const ms = (n: number): string =>
 const ratio = (n: number): string =>
   Number.isFinite(n) ? `${n >= 0.1 || n === 0 ? n.toFixed(2) : n.toPrecision(2)}×` : '–';
 const sizeLabel = (n: number): string => n.toLocaleString('en-US');
+/** Server CPU time per successful request (µs), from the child's process.cpuUsage() around the run. */
+const cpuPer = (x: LoadResult): number =>
+  x.serverCpuMicros !== undefined && x.requests > 0 ? x.serverCpuMicros / x.requests : NaN;
+const cpu = (x: LoadResult): string => {
+  const v = cpuPer(x);
+  return Number.isFinite(v) ? (v < 100 ? v.toFixed(1) : fmt(v)) : '–';
+};
 
 /** Cost of a workload at one size relative to the baseline of that size (drift-corrected throughput). */
 const relRps = (s: SizeResult, name: string): number => {
@@ -61,17 +68,17 @@ export function renderSection(r: Report): string {
       '',
     );
     out.push(
-      '| workload | req/s | × baseline req/s | p50 ms | p99 ms | p50 ÷ baseline p50 | requests | errors |',
+      '| workload | req/s | × baseline req/s | p50 ms | p99 ms | p50 ÷ baseline p50 | server CPU µs/req | requests | errors |',
     );
-    out.push('|---|--:|--:|--:|--:|--:|--:|--:|');
+    out.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|');
     const b = s.baseline;
     out.push(
-      `| bare Fastify \`GET /ping\` (baseline) | ${fmt(b.rps)} | 1.00× | ${ms(b.p50)} | ${ms(b.p99)} | 1.00× | ${fmt(b.requests)} | ${b.errors} |`,
+      `| bare Fastify \`GET /ping\` (baseline) | ${fmt(b.rps)} | 1.00× | ${ms(b.p50)} | ${ms(b.p99)} | 1.00× | ${cpu(b)} | ${fmt(b.requests)} | ${b.errors} |`,
     );
     for (const w of s.workloads) {
       const x = w.result;
       out.push(
-        `| ${w.name} | ${fmt(x.rps)} | ${ratio(x.rps / b.rps)} | ${ms(x.p50)} | ${ms(x.p99)} | ${ratio(x.p50 / b.p50)} | ${fmt(x.requests)} | ${x.errors} |`,
+        `| ${w.name} | ${fmt(x.rps)} | ${ratio(x.rps / b.rps)} | ${ms(x.p50)} | ${ms(x.p99)} | ${ratio(x.p50 / b.p50)} | ${cpu(x)} | ${fmt(x.requests)} | ${x.errors} |`,
       );
     }
     out.push('');
@@ -120,6 +127,13 @@ export function renderSection(r: Report): string {
       out.push(
         `- ${name} throughput at least half the bare route (worst size): ${ratio(worst)} — ${worst >= 0.5 ? '**met**' : '**not met**'}`,
       );
+      const cpus = r.sizes.map((s) => {
+        const w = s.workloads.find((x) => x.name === name);
+        return w
+          ? `${cpu(w.result)} µs (${ratio(cpuPer(w.result) / cpuPer(s.baseline))} the bare route's ${cpu(s.baseline)} µs) at ${sizeLabel(s.size)}`
+          : '';
+      });
+      out.push(`  - server CPU per request: ${cpus.filter(Boolean).join('; ')}`);
     }
   }
   out.push('', '### Provisioning engine: initial cycle', '');

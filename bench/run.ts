@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { startChild, type Child } from './children.js';
+import { compileChildren, cpuMicros, startChild, type Child } from './children.js';
 import { runLoad, type LoadResult, type RequestSpec } from './load.js';
 import { describeMachine } from './machine.js';
 import { renderSection, writeSection, type Report, type SizeResult } from './report.js';
@@ -178,8 +178,15 @@ function workloads(ctx: { size: number; base: string; sampleIds: string[]; group
   ];
 }
 
-async function measure(baseUrl: string, token: string | undefined, w: Workload): Promise<LoadResult> {
+/** One workload against one child; also reports the child's CPU time per successful request. */
+async function measure(
+  target: Child,
+  baseUrl: string,
+  token: string | undefined,
+  w: Workload,
+): Promise<LoadResult> {
   let wrong = 0;
+  const cpuBefore = await cpuMicros(target);
   const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const r = await runLoad({
     baseUrl,
@@ -197,6 +204,7 @@ async function measure(baseUrl: string, token: string | undefined, w: Workload):
         }
       : {}),
   });
+  r.serverCpuMicros = (await cpuMicros(target)) - cpuBefore;
   if (wrong) {
     r.errors += wrong;
     r.firstError ??= `${wrong} responses had the wrong content`;
@@ -219,6 +227,8 @@ try {
   log(
     `bench: ${store} (${storeDetail}), sizes ${sizes.join(', ')}, ${seconds} s × ${concurrency} connections`,
   );
+  log('compiling the server for the bench (tsc -p tsconfig.bench.json)…');
+  compileChildren();
   const baseline = startChild('./baseline-child.ts');
   children.push(baseline);
   let lastProgress = 0;
@@ -255,11 +265,13 @@ try {
     log(`  done in ${grown.seconds.toFixed(1)} s`);
     // Let the load's aftermath (WAL checkpoint, autovacuum, GC) settle before measuring anything.
     await new Promise((r) => setTimeout(r, 2000));
-    const baselineResult = await measure(baselineUrl, undefined, {
+    const baselineResult = await measure(baseline, baselineUrl, undefined, {
       name: 'baseline',
       request: () => ({ method: 'GET', path: '/ping' }),
     });
-    log(`  baseline: ${baselineResult.rps.toFixed(0)} req/s, p50 ${baselineResult.p50.toFixed(2)} ms`);
+    log(
+      `  baseline: ${baselineResult.rps.toFixed(0)} req/s, p50 ${baselineResult.p50.toFixed(2)} ms, server CPU ${((baselineResult.serverCpuMicros ?? NaN) / baselineResult.requests).toFixed(1)} µs/req`,
+    );
     const sr: SizeResult = { size, loadSeconds: grown.seconds, baseline: baselineResult, workloads: [] };
     const list = workloads({ size, base, sampleIds: grown.sampleIds, groupId });
     if (size === sizes[0]) {
@@ -276,9 +288,9 @@ try {
         });
     }
     for (const w of list) {
-      const r = await measure(origin, ready.token, w);
+      const r = await measure(server, origin, ready.token, w);
       log(
-        `  ${w.name}: ${r.rps.toFixed(0)} req/s (${(r.rps / baselineResult.rps).toFixed(2)}× baseline), p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms${r.errors ? `, ${r.errors} errors: ${r.firstError}` : ''}`,
+        `  ${w.name}: ${r.rps.toFixed(0)} req/s (${(r.rps / baselineResult.rps).toFixed(2)}× baseline), p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, server CPU ${((r.serverCpuMicros ?? NaN) / r.requests).toFixed(0)} µs/req${r.errors ? `, ${r.errors} errors: ${r.firstError}` : ''}`,
       );
       sr.workloads.push({ name: w.name, result: r });
     }

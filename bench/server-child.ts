@@ -64,6 +64,7 @@ async function grow(to: number): Promise<void> {
 }
 
 process.on('message', (m: { type?: string; to?: number }) => {
+  if (m?.type === 'cpu') process.send?.({ type: 'cpu', ...process.cpuUsage() });
   if (m?.type === 'grow')
     grow(m.to ?? 0).catch((e: unknown) =>
       process.send?.({ type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) }),

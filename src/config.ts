@@ -17,6 +17,12 @@ export interface Config {
     statementTimeoutMs: number;
     ssl: 'disable' | 'require' | 'verify-full' | undefined;
   };
+  /**
+   * How long a verified Secret Token is trusted without asking the database again (0 = ask on every request).
+   * Revocation still takes effect at once on this instance, and on SQLite at once everywhere (any other
+   * connection's commit invalidates the cache); on PostgreSQL other instances notice within this time.
+   */
+  tokenCacheMs: number;
   /** Token for /admin and /metrics (operator API and console); unset = admin API disabled. */
   adminToken: string | undefined;
 }
@@ -56,6 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       statementTimeoutMs: int(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30000),
       ssl,
     },
+    tokenCacheMs: int(env, 'TOKEN_CACHE_SECONDS', 5) * 1000,
     adminToken: env.ADMIN_TOKEN || undefined,
   };
 }

@@ -46,7 +46,7 @@ const RESOURCE_ROUTES: { path: string; rt: ResourceTypeName }[] = [
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { store, config } = deps;
   const clock = deps.clock ?? (() => new Date());
-  const tenants = new TenantService(store, () => config.publicUrl, clock);
+  const tenants = new TenantService(store, () => config.publicUrl, clock, config.tokenCacheMs);
   const resources = new ResourceService(store, config.limits, (t) => tenants.tenantUrl(t), clock);
   const metrics = new Metrics();
   const pendingActivity = new Set<Promise<unknown>>();
@@ -122,8 +122,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return reply.type('text/plain; version=0.0.4').send(await metrics.render());
   });
 
-  app.addHook('onResponse', async (req, reply) => {
+  // Hooks on every request's path are callback-style where they do not wait for anything (no promise each).
+  app.addHook('onResponse', (req, reply, done) => {
     metrics.observe(req.method, req.routeOptions?.url ?? 'unknown', reply.statusCode, reply.elapsedTime);
+    done();
   });
 
   await app.register(
@@ -153,19 +155,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
           },
         });
       }
-      scim.addHook('onSend', async (_req, reply, payload) => {
-        if (
-          !reply.hasHeader('content-type') ||
-          String(reply.getHeader('content-type')).startsWith('application/json')
-        )
+      scim.addHook('onSend', (_req, reply, payload, done) => {
+        const type = reply.getHeader('content-type');
+        if (type === undefined || String(type).startsWith('application/json'))
           reply.header('content-type', SCIM_CONTENT_TYPE);
-        return payload;
+        done(null, payload);
       });
       // The tenant's provisioning activity log: every write and every failure (never the body or a token).
-      scim.addHook('onResponse', async (req, reply) => {
-        if (!req.tenantId) return;
+      scim.addHook('onResponse', (req, reply, done) => {
+        if (!req.tenantId) return done();
         const write = req.method !== 'GET' && req.method !== 'HEAD' && !req.url.includes('.search');
-        if (!write && reply.statusCode < 400) return;
+        if (!write && reply.statusCode < 400) return done();
         const write$ = store
           .tenant(req.tenantId)
           .appendActivity({
@@ -181,7 +181,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
           .catch((err) => req.log.warn({ err }, 'could not record activity'));
         // onResponse runs after the reply: shutdown must wait for these writes before closing the store.
         pendingActivity.add(write$);
-        await write$.finally(() => pendingActivity.delete(write$));
+        void write$.finally(() => {
+          pendingActivity.delete(write$);
+          done();
+        });
       });
       scim.addHook('onError', async (req, _reply, err) => {
         req.activity = { ...req.activity, summary: (err as Error).message };

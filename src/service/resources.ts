@@ -74,7 +74,10 @@ export class ResourceService {
     projection?: Projection,
   ): JsonObject {
     const full = renderResource(rt, { ...row, ...(members ? { members } : {}) }, this.baseUrl(tenantId));
-    return projection ? projectResource(rt, full, projection) : full;
+    // Without attributes/excludedAttributes the full resource is already what RFC 7644 §3.9 returns.
+    return projection && (projection.attributes.length || projection.excludedAttributes.length)
+      ? projectResource(rt, full, projection)
+      : full;
   }
 
   /**

@@ -16,11 +16,19 @@ export interface IssuedToken {
 export class TenantService {
   /** token id → last time last_used_at was written (writes are throttled: one per token per minute). */
   private readonly lastUseWrite = new Map<string, number>();
+  /** token hash → the verified row, when it was verified and the store's token-state marker then. */
+  private readonly verified = new Map<string, { row: TokenRow; at: number; marker: string }>();
 
+  /**
+   * @param tokenCacheMs how long a verified token is trusted without a database query (config TOKEN_CACHE_SECONDS);
+   *   revocations through this process and, on SQLite, commits by any other connection end it at once
+   *   (Store.tokenStateMarker).
+   */
   constructor(
     private readonly store: Store,
     private readonly publicUrl: string | (() => string),
     private readonly clock: () => Date = () => new Date(),
+    private readonly tokenCacheMs = 0,
   ) {}
 
   tenantUrl(tenantId: string): string {
@@ -65,6 +73,23 @@ export class TenantService {
 
   async listTokens(idOrName: string): Promise<TokenRow[]> {
     return this.store.listTokens((await this.getTenant(idOrName)).id);
+  }
+
+  /** The active token row for a hash, from the cache while it is fresh and the store's marker unchanged. */
+  private async verify(hash: string, now: number): Promise<TokenRow | undefined> {
+    if (this.tokenCacheMs <= 0) return this.store.findTokenByHash(hash);
+    const marker = this.store.tokenStateMarker();
+    const hit = this.verified.get(hash);
+    if (hit && hit.marker === marker && now >= hit.at && now - hit.at < this.tokenCacheMs) return hit.row;
+    const row = await this.store.findTokenByHash(hash);
+    if (!row) {
+      this.verified.delete(hash); // unknown tokens are never cached: each one asks the database
+      return undefined;
+    }
+    if (this.verified.size >= 10_000) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.delete(hash);
+    this.verified.set(hash, { row, at: now, marker });
+    return row;
   }
 
   async revokeToken(tokenId: string): Promise<void> {
@@ -112,13 +137,13 @@ export class TenantService {
           : 'missing Authorization: Bearer <Secret Token>',
       );
     const hash = hashToken(m[1]!);
-    const row = await this.store.findTokenByHash(hash);
+    const now = this.clock().getTime();
+    const row = await this.verify(hash, now);
     // The lookup is by hash; compare the tenant too, in constant time over equal-length values.
     if (!row || !hashesEqual(hashToken(row.tenantId), hashToken(tenantId)))
       throw unauthorized(
         'the Secret Token is not valid for this Tenant URL (revoked, mistyped, or issued for another tenant)',
       );
-    const now = this.clock().getTime();
     if ((this.lastUseWrite.get(row.id) ?? 0) < now - 60_000) {
       this.lastUseWrite.set(row.id, now);
       await this.store.markTokenUsed(row.id, new Date(now).toISOString());

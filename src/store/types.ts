@@ -137,6 +137,14 @@ export interface Store {
   findTokenByHash(hash: string): Promise<TokenRow | undefined>;
   revokeToken(id: string, now: string): Promise<boolean>;
   markTokenUsed(id: string, now: string): Promise<void>;
+  /**
+   * Changes whenever a token may have stopped being valid: on every revocation or tenant deletion made through
+   * this store, and on SQLite on any commit by another connection (`PRAGMA data_version`, e.g. the CLI revoking
+   * a token while the server runs). PostgreSQL has no cheap equivalent, so other instances' revocations are
+   * seen only when a cached entry expires. Read it before looking a token up, so a lookup racing a revocation
+   * is never cached under the newer marker.
+   */
+  tokenStateMarker(): string;
   health(): Promise<void>;
 }
 

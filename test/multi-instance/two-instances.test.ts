@@ -25,6 +25,21 @@ const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+const TOKEN_CACHE_SECONDS = 1;
+
+/** Polls until the client gets 401, for at most the token cache's lifetime plus a margin; returns the wait. */
+async function refusedWithinCacheLifetime(c: (m: string, p: string) => Promise<{ status: number }>) {
+  const started = Date.now();
+  let status = (await c('GET', '/Users?count=1')).status;
+  while (status === 200 && Date.now() - started < TOKEN_CACHE_SECONDS * 1000 + 3000) {
+    await new Promise((r) => setTimeout(r, 50));
+    status = (await c('GET', '/Users?count=1')).status;
+  }
+  assert.equal(status, 401);
+  const waited = Date.now() - started;
+  assert.ok(waited <= TOKEN_CACHE_SECONDS * 1000 + 1500, `refused only after ${waited} ms`);
+  return waited;
+}
 const user = (userName: string) => ({ schemas: [CORE_USER], userName, active: true });
 
 describe(
@@ -43,7 +58,8 @@ describe(
     before(async () => {
       db = await freshDatabase('postgres');
       // Both processes start at the same moment on an empty database, so their migrations race.
-      const env = { ADMIN_TOKEN };
+      // A short token cache, so another instance's revocation is visible within the test (default: 5 s).
+      const env = { ADMIN_TOKEN, TOKEN_CACHE_SECONDS: String(TOKEN_CACHE_SECONDS) };
       [a, b] = await Promise.all([spawnServer(db.url, env), spawnServer(db.url, env)]);
       await Promise.all([waitReady(a), waitReady(b)]);
       tenant = JSON.parse(await cliOk(['tenants', 'create', 'x', '--json'], cliEnv()));
@@ -222,7 +238,7 @@ describe(
       });
     });
 
-    test('a token issued through instance A works on instance B at once; a token revoked through the CLI is refused by both', async () => {
+    test('a token issued through instance A works on instance B at once; one revoked through the CLI is refused by both within TOKEN_CACHE_SECONDS', async () => {
       // Issued through A's operator API (/admin/api, ADMIN_TOKEN); B learns of it only through PostgreSQL.
       const res = await fetch(`${a.url}/admin/api/tenants/${tenant.id}/tokens`, {
         method: 'POST',
@@ -247,9 +263,29 @@ describe(
       );
       assert.ok(listed.some((t) => t.id === issued.tokenId && t.revokedAt === null));
       await cliOk(['tokens', 'revoke', issued.tokenId], cliEnv());
+      // Neither instance made the change, so each notices when its cached entry expires.
+      for (const c of [onA, onB]) await refusedWithinCacheLifetime(c);
       for (const c of [onA, onB]) assert.equal((await c('GET', '/Users?count=1')).status, 401);
       // The tenant's first token is untouched by the revocation.
       for (const c of clients) assert.equal((await c('GET', '/Users?count=1')).status, 200);
+    });
+
+    test('a token revoked through instance A is refused by A on the next request and by B within TOKEN_CACHE_SECONDS', async () => {
+      const res = await fetch(`${a.url}/admin/api/tenants/${tenant.id}/tokens`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      const issued = (await res.json()) as { tenantUrl: string; tokenId: string; token: string };
+      const onA = scimClient(issued.tenantUrl, issued.token);
+      const onB = scimClient(onInstance(issued.tenantUrl, b.url), issued.token);
+      for (const c of [onA, onB]) assert.equal((await c('GET', '/Users?count=1')).status, 200); // both cached
+      const del = await fetch(`${a.url}/admin/api/tokens/${issued.tokenId}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      assert.ok(del.status < 300, `revoke through A: ${del.status}`);
+      assert.equal((await onA('GET', '/Users?count=1')).status, 401);
+      await refusedWithinCacheLifetime(onB);
     });
   },
 );

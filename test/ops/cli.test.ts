@@ -90,10 +90,19 @@ for (const dialect of DIALECTS) {
       assert.match(human, new RegExp(`${t.id}\\s+Contoso Ltd`));
       assert.ok(!human.includes(t.token));
 
-      // The printed token authenticates against a server on that store.
-      server = await startServer(loadConfig({ NODE_ENV: 'test', PORT: '0', DATABASE_URL: db.url }), {
-        createDefaultTenant: false,
-      });
+      // The printed token authenticates against a server on that store. The CLI revocations below must be refused
+      // on the next request: on SQLite with the default token cache (another process's commit ends it); on
+      // PostgreSQL a cache would let them through for up to TOKEN_CACHE_SECONDS (test/http/token-cache.test.ts),
+      // so this server asks the database every time.
+      server = await startServer(
+        loadConfig({
+          NODE_ENV: 'test',
+          PORT: '0',
+          DATABASE_URL: db.url,
+          ...(dialect === 'postgres' ? { TOKEN_CACHE_SECONDS: '0' } : {}),
+        }),
+        { createDefaultTenant: false },
+      );
       const base = `${server.url}/scim/${t.id}/v2`;
       assert.equal((await scimClient(base, t.token)('GET', '/Users')).status, 200);
 

@@ -58,19 +58,30 @@ export function getSchema(urn: string): SchemaDef | undefined {
   return schemaByUrn.get(urn.toLowerCase());
 }
 
+// Schemas are static: the per-type answers below are computed once (they sit on every request's path).
+const coreByType = new Map<string, SchemaDef>();
+const extensionsByType = new Map<string, readonly SchemaDef[]>();
+
 export function coreSchema(rt: ResourceTypeName): SchemaDef {
-  const s = getSchema(resourceType(rt).schema);
+  let s = coreByType.get(rt);
+  if (s) return s;
+  s = getSchema(resourceType(rt).schema);
   if (!s) throw new Error(`no core schema for ${rt}`);
+  coreByType.set(rt, s);
   return s;
 }
 
 /** The extension schemas of `rt`, in the order of `schemaExtensions`. */
 export function extensionSchemas(rt: ResourceTypeName): readonly SchemaDef[] {
+  const known = extensionsByType.get(rt);
+  if (known) return known;
   const out: SchemaDef[] = [];
   for (const e of resourceType(rt).schemaExtensions) {
     const s = getSchema(e.schema);
     if (s) out.push(s);
   }
+  Object.freeze(out);
+  extensionsByType.set(rt, out);
   return out;
 }
 

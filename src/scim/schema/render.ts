@@ -21,7 +21,9 @@ export interface StoredResource {
   members?: Member[];
 }
 
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const iso = (d: Date | string): string => {
+  if (typeof d === 'string' && ISO_UTC.test(d)) return d; // already what toISOString() prints (SQLite rows)
   const date = d instanceof Date ? d : new Date(d);
   return Number.isNaN(date.getTime()) ? String(d) : date.toISOString();
 };
@@ -97,42 +99,11 @@ export function renderResource(rt: ResourceTypeName, stored: StoredResource, bas
   const base = trimSlash(baseUrl);
   const core = coreSchema(rt);
   const data = stored.data;
-  const own = (k: string): JsonValue | undefined =>
-    Object.prototype.hasOwnProperty.call(data, k) ? data[k] : undefined;
-
-  const attrs: JsonObject = {};
-  for (const def of core.attributes) {
-    if (rt === 'Group' && def.name === 'members') continue; // from the membership table, below
-    const v = own(def.name);
-    if (v === undefined) continue;
-    const p = present(def, v, base, false);
-    if (p !== undefined) attrs[def.name] = p;
-  }
-  if (rt === 'Group' && stored.members !== undefined) {
-    attrs.members = stored.members.map((m) => renderMember(m, base));
-  }
+  const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
   const schemas: JsonValue[] = [core.id];
-  const extensions: JsonObject = {};
-  for (const ext of extensionSchemas(rt)) {
-    const raw = own(ext.id);
-    if (!isObject(raw)) continue;
-    const out: JsonObject = {};
-    for (const def of ext.attributes) {
-      const v = (raw as JsonObject)[def.name];
-      if (v === undefined || !Object.prototype.hasOwnProperty.call(raw, def.name)) continue;
-      const p = present(def, v, base, def.name === 'manager' && def.type === 'complex');
-      if (p !== undefined) out[def.name] = p;
-    }
-    if (Object.keys(out).length) {
-      schemas.push(ext.id);
-      extensions[ext.id] = out;
-    }
-  }
-
   const result: JsonObject = { schemas, id: stored.id };
-  const externalId = own('externalId');
-  if (typeof externalId === 'string') result.externalId = externalId;
+  if (has(data, 'externalId') && typeof data.externalId === 'string') result.externalId = data.externalId;
   result.meta = {
     resourceType: rt,
     created: iso(stored.created),
@@ -141,5 +112,38 @@ export function renderResource(rt: ResourceTypeName, stored: StoredResource, bas
     // RFC 7644 §3.14: a weak entity tag derived from the row version.
     version: `W/"${stored.version}"`,
   };
-  return { ...result, ...attrs, ...extensions };
+  for (const def of core.attributes) {
+    // `id`, `externalId` and `meta` are placed above; Group members come from the membership table, below.
+    if (def.name === 'id' || def.name === 'externalId' || def.name === 'meta') continue;
+    if (rt === 'Group' && def.name === 'members') continue;
+    if (!has(data, def.name)) continue;
+    const v = data[def.name];
+    if (v === undefined) continue;
+    const p = present(def, v, base, false);
+    if (p !== undefined) result[def.name] = p;
+  }
+  if (rt === 'Group' && stored.members !== undefined) {
+    result.members = stored.members.map((m) => renderMember(m, base));
+  }
+  for (const ext of extensionSchemas(rt)) {
+    const raw = has(data, ext.id) ? data[ext.id] : undefined;
+    if (!isObject(raw)) continue;
+    const out: JsonObject = {};
+    let any = false;
+    for (const def of ext.attributes) {
+      if (!has(raw, def.name)) continue;
+      const v = (raw as JsonObject)[def.name];
+      if (v === undefined) continue;
+      const p = present(def, v, base, def.name === 'manager' && def.type === 'complex');
+      if (p !== undefined) {
+        out[def.name] = p;
+        any = true;
+      }
+    }
+    if (any) {
+      schemas.push(ext.id);
+      result[ext.id] = out;
+    }
+  }
+  return result;
 }

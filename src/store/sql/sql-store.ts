@@ -99,14 +99,17 @@ export class SqlStore implements Store {
   }
 
   async deleteTenant(id: string): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      // Explicit order (children first) so this works without relying on cascades for side tables.
-      for (const t of ['group_members', 'user_values', 'users', 'groups', 'activity', 'tokens']) {
-        await trx.deleteFrom(t).where('tenant_id', '=', id).execute();
-      }
-      const r = await trx.deleteFrom('tenants').where('id', '=', id).executeTakeFirst();
-      return Number(r.numDeletedRows) > 0;
-    });
+    return this.db
+      .transaction()
+      .execute(async (trx) => {
+        // Explicit order (children first) so this works without relying on cascades for side tables.
+        for (const t of ['group_members', 'user_values', 'users', 'groups', 'activity', 'tokens']) {
+          await trx.deleteFrom(t).where('tenant_id', '=', id).execute();
+        }
+        const r = await trx.deleteFrom('tenants').where('id', '=', id).executeTakeFirst();
+        return Number(r.numDeletedRows) > 0;
+      })
+      .finally(() => this.tokenEpoch++);
   }
 
   async createToken(
@@ -148,13 +151,29 @@ export class SqlStore implements Store {
   }
 
   async revokeToken(id: string, now: string): Promise<boolean> {
-    const r = await this.db
-      .updateTable('tokens')
-      .set({ revoked_at: now })
-      .where('id', '=', id)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+    try {
+      const r = await this.db
+        .updateTable('tokens')
+        .set({ revoked_at: now })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    } finally {
+      // After the commit: a lookup that read the marker before it cannot be cached under the new value.
+      this.tokenEpoch++;
+    }
+  }
+
+  private tokenEpoch = 0;
+  private dataVersion: { get(): unknown } | undefined;
+
+  tokenStateMarker(): string {
+    const raw = this.conn.sqlite;
+    if (!raw) return String(this.tokenEpoch);
+    // A statement of its own on the raw handle: synchronous, no other statement can interleave with it.
+    this.dataVersion ??= raw.prepare('PRAGMA data_version').pluck();
+    return `${this.tokenEpoch}:${String(this.dataVersion.get())}`;
   }
 
   async markTokenUsed(id: string, now: string): Promise<void> {
