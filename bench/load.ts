@@ -36,8 +36,11 @@ export async function runLoad(opts: {
   baseUrl: string;
   concurrency: number;
   seconds: number;
-  /** Builds the n-th request (n counts from 0 across all workers). */
-  next: (n: number) => RequestSpec;
+  /**
+   * Builds the n-th request (n counts from 0 across all workers); `worker` is the connection's index, and its own
+   * requests are sequential (each is sent after the previous answer), so per-worker state can model one client.
+   */
+  next: (n: number, worker: number) => RequestSpec;
   /** Which statuses count as success (default 2xx). */
   ok?: (status: number) => boolean;
   /** Called with each successful response body (e.g. to collect created ids). */
@@ -72,9 +75,9 @@ export async function runLoad(opts: {
       req.end(spec.body);
     });
 
-  const worker = async () => {
+  const worker = async (_: unknown, w: number) => {
     while (performance.now() < end) {
-      const spec = opts.next(n++);
+      const spec = opts.next(n++, w);
       const t0 = performance.now();
       try {
         const r = await send(spec);

@@ -89,7 +89,7 @@ const runTag = Date.now().toString(36);
 
 interface Workload {
   name: string;
-  request: (n: number) => RequestSpec;
+  request: (n: number, worker: number) => RequestSpec;
   /** Checks a successful body (e.g. a lookup found exactly its user): a wrong answer fast is not a result. */
   check?: (body: string) => boolean;
 }
@@ -123,6 +123,24 @@ function workloads(ctx: { size: number; base: string; sampleIds: string[]; group
       }),
       check: (b) => (JSON.parse(b) as { Resources?: unknown[] }).Resources?.length === 100,
     },
+    (() => {
+      // Account Discovery (entra-scim-client.md §1.24): each connection is one client walking the tenant with
+      // startIndex = s, s+100, s+200, … from a random place (so the first page of each walk pays the offset).
+      const next = new Map<number, number>();
+      return {
+        name: 'Account Discovery walk (next startIndex page, count=100)',
+        request: (_n: number, worker: number) => {
+          let start = next.get(worker) ?? 1 + rand(Math.max(1, size - 99));
+          if (start > size) start = 1;
+          next.set(worker, start + 100);
+          return { method: 'GET', path: `${base}/Users?startIndex=${start}&count=100` };
+        },
+        check: (b: string) => {
+          const n = (JSON.parse(b) as { Resources?: unknown[] }).Resources?.length ?? 0;
+          return n > 0 && n <= 100;
+        },
+      };
+    })(),
     {
       name: '`userName co "…"` filter (count=10)',
       request: () => ({
@@ -192,8 +210,8 @@ async function measure(
     baseUrl,
     concurrency,
     seconds,
-    next: (n) => {
-      const spec = w.request(n);
+    next: (n, worker) => {
+      const spec = w.request(n, worker);
       return { ...spec, headers: { ...auth, ...spec.headers } };
     },
     ...(w.check
@@ -281,10 +299,10 @@ try {
           baseUrl: origin,
           concurrency,
           seconds: 1,
-          next: (n) => ({
-            ...w.request(n),
-            headers: { authorization: `Bearer ${ready.token}`, ...w.request(n).headers },
-          }),
+          next: (n, worker) => {
+            const spec = w.request(n, worker);
+            return { ...spec, headers: { authorization: `Bearer ${ready.token}`, ...spec.headers } };
+          },
         });
     }
     for (const w of list) {

@@ -16,6 +16,8 @@ export interface Config {
     poolSize: number;
     statementTimeoutMs: number;
     ssl: 'disable' | 'require' | 'verify-full' | undefined;
+    /** SQLite: memory-mapped read window in MiB (0 = off). */
+    sqliteMmapMiB: number;
   };
   /**
    * How long a verified Secret Token is trusted without asking the database again (0 = ask on every request).
@@ -61,6 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       poolSize: int(env, 'DATABASE_POOL_SIZE', 10),
       statementTimeoutMs: int(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30000),
       ssl,
+      sqliteMmapMiB: int(env, 'SQLITE_MMAP_MB', 1024),
     },
     tokenCacheMs: int(env, 'TOKEN_CACHE_SECONDS', 5) * 1000,
     adminToken: env.ADMIN_TOKEN || undefined,

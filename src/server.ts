@@ -16,6 +16,7 @@ export function openStore(config: Config): SqlStore {
   return createStore(config.databaseUrl, {
     poolSize: config.db.poolSize,
     statementTimeoutMs: config.db.statementTimeoutMs,
+    sqliteMmapBytes: config.db.sqliteMmapMiB * 1024 * 1024,
     ...(config.db.ssl ? { ssl: config.db.ssl } : {}),
   });
 }

@@ -137,14 +137,14 @@ export function registerAdmin(program: Command): void {
   program
     .command('copy-store')
     .description(
-      'copy every tenant (tokens, users, groups, memberships, activity) from one store to another and verify counts',
+      'copy every tenant (tokens, users, groups, memberships, activity) and the provisioning engine state from one store to another and verify counts',
     )
     .requiredOption('--from <url>', 'source DATABASE_URL (sqlite path or postgres://…)')
     .requiredOption('--to <url>', 'destination DATABASE_URL (must hold no tenants)')
     .action(async (o: { from: string; to: string }) => {
       const report = await copyStore(o.from, o.to, (line) => print(line));
       print(
-        `copied ${report.tenants} tenants, ${report.users} users, ${report.groups} groups, ${report.members} memberships, ${report.tokens} tokens, ${report.activity} activity entries; counts verified`,
+        `copied ${report.tenants} tenants, ${report.users} users, ${report.groups} groups, ${report.members} memberships, ${report.tokens} tokens, ${report.activity} activity entries, ${report.syncRows} provisioning-engine rows; counts verified`,
       );
     });
 }

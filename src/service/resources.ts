@@ -54,7 +54,21 @@ function checkIfMatch(ifMatch: string | undefined, version: number, rt: Resource
 const notFound = (rt: ResourceTypeName, id: string) =>
   new ScimError(404, undefined, `${rt} '${id}' not found in this tenant`);
 
+/**
+ * Account Discovery (entra-scim-client.md §1.24) walks a whole tenant with `startIndex` = 1, 101, 201, … An offset
+ * costs a walk over every row before it, so the walk would be quadratic. After a full page the position of its
+ * last row is kept here, under the query and the next page's startIndex; when that page is asked for, the store
+ * seeks past the position instead (an index range). RFC 7644 §3.4.2.4 lets index paging return different rows
+ * when resources change between requests; with a seek, a walk neither skips nor repeats a row because of a
+ * delete or insert before its position. Per process and bounded: a miss (another instance, expiry) just pays
+ * the offset.
+ */
+const CONTINUATIONS = 2000;
+const CONTINUATION_MS = 15 * 60_000;
+
 export class ResourceService {
+  private readonly continuations = new Map<string, { position: string; at: number }>();
+
   constructor(
     private readonly store: Store,
     private readonly limits: Limits,
@@ -157,7 +171,28 @@ export class ResourceService {
   async list(tenantId: string, rt: ResourceTypeName, params: ListParams): Promise<JsonObject> {
     const { spec, projection } = parseListParams(rt, params, this.limits);
     const t = this.store.tenant(tenantId);
+    // The query's identity without its page: same tenant, type, filter, sort and page size.
+    const walk =
+      spec.cursor === undefined && spec.count > 0
+        ? [tenantId, rt, params.filter ?? '', params.sortBy ?? '', params.sortOrder ?? '', spec.count].join(
+            '\u0000',
+          )
+        : undefined;
+    const now = this.clock().getTime();
+    if (walk !== undefined && (spec.startIndex ?? 1) > 1) {
+      const key = `${walk}\u0000${spec.startIndex}`;
+      const hit = this.continuations.get(key);
+      if (hit && now - hit.at >= 0 && now - hit.at < CONTINUATION_MS) spec.after = hit.position;
+      else if (hit) this.continuations.delete(key);
+    }
     const result = await (rt === 'User' ? t.users : t.groups).query(spec);
+    if (walk !== undefined && result.lastPosition !== undefined) {
+      const next = `${walk}\u0000${(spec.startIndex ?? 1) + spec.count}`;
+      this.continuations.delete(next);
+      if (this.continuations.size >= CONTINUATIONS)
+        this.continuations.delete(this.continuations.keys().next().value!);
+      this.continuations.set(next, { position: result.lastPosition, at: now });
+    }
     const resources = result.rows.map((r) => this.render(tenantId, rt, r, r.members, projection));
     const out: JsonObject = {
       schemas: [LIST_RESPONSE],

@@ -18,6 +18,8 @@ export interface ConnectOptions {
   statementTimeoutMs?: number;
   /** PostgreSQL TLS: 'disable' | 'require' | 'verify-full' (default from the URL's sslmode). */
   ssl?: 'disable' | 'require' | 'verify-full';
+  /** SQLite memory-mapped read window in bytes (0 = off). */
+  sqliteMmapBytes?: number;
 }
 
 export interface Connection {

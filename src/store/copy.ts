@@ -2,7 +2,11 @@
  * `joyn-scim copy-store`: moves every tenant from one store to another (SQLite ⇄ PostgreSQL) and verifies
  * per-table counts. The destination must be empty of tenants; it is migrated first. Rows are copied in
  * key order in batches, with JSON and boolean columns converted through each side's dialect hooks.
+ * The provisioning engine's state (`sync_*` tables: jobs, links to target objects, escrows, cycles, provisioning
+ * logs) lives in the same database and is copied too when the source has it, so a moved job resumes with
+ * incremental cycles instead of starting over.
  */
+import { migrateSyncState } from '../engine/state/migrations.js';
 import { createStore } from './index.js';
 import type { SqlStore } from './sql/sql-store.js';
 
@@ -16,6 +20,21 @@ const TABLES: { name: string; order: string[]; json?: string[]; bool?: string[];
   { name: 'activity', order: ['seq'], skip: ['seq'] },
 ];
 
+/** The engine's tables: portable types only (text, integer), so rows copy as they are. */
+const SYNC_TABLES: { name: string; order: string[] }[] = [
+  { name: 'sync_jobs', order: ['name'] },
+  { name: 'sync_watermarks', order: ['job'] },
+  { name: 'sync_links', order: ['job', 'kind', 'source_id'] },
+  { name: 'sync_escrows', order: ['job', 'kind', 'source_id'] },
+  { name: 'sync_cycles', order: ['id'] },
+  { name: 'sync_logs', order: ['change_id'] },
+];
+
+async function hasSyncState(s: SqlStore): Promise<boolean> {
+  const tables = await s.db.introspection.getTables();
+  return tables.some((t) => t.name === 'sync_jobs');
+}
+
 export interface CopyReport {
   tenants: number;
   tokens: number;
@@ -23,6 +42,8 @@ export interface CopyReport {
   groups: number;
   members: number;
   activity: number;
+  /** Rows of the engine's sync_* tables (0 when the source never ran the engine). */
+  syncRows: number;
 }
 
 async function count(s: SqlStore, table: string): Promise<number> {
@@ -45,9 +66,22 @@ export async function copyStore(
     await to.migrate();
     if ((await to.listTenants()).length)
       throw new Error(`the destination ${to.describe} already holds tenants; copy only into an empty store`);
+    const tables: { name: string; order: string[]; json?: string[]; bool?: string[]; skip?: string[] }[] = [
+      ...TABLES,
+    ];
+    if (await hasSyncState(from)) {
+      await migrateSyncState(from.db);
+      await migrateSyncState(to.db);
+      for (const t of SYNC_TABLES)
+        if (await count(to, t.name))
+          throw new Error(
+            `the destination ${to.describe} already holds provisioning-engine state (${t.name}); copy only into an empty store`,
+          );
+      tables.push(...SYNC_TABLES);
+    }
     const counts: Record<string, number> = {};
     await to.db.transaction().execute(async (trx) => {
-      for (const t of TABLES) {
+      for (const t of tables) {
         let copied = 0;
         let offset = 0;
         const batch = 500;
@@ -77,7 +111,7 @@ export async function copyStore(
         log(`${t.name}: ${copied}`);
       }
     });
-    for (const t of TABLES) {
+    for (const t of tables) {
       const [a, b] = [await count(from, t.name), await count(to, t.name)];
       if (a !== b)
         throw new Error(`verification failed for ${t.name}: source has ${a} rows, destination ${b}`);
@@ -89,6 +123,7 @@ export async function copyStore(
       groups: counts.groups ?? 0,
       members: counts.group_members ?? 0,
       activity: counts.activity ?? 0,
+      syncRows: SYNC_TABLES.reduce((n, t) => n + (counts[t.name] ?? 0), 0),
     };
   } finally {
     await from.close();

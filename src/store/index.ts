@@ -8,5 +8,7 @@ export type { Store, TenantStore } from './types.js';
 
 /** Builds the store a DATABASE_URL names (only entry points call this). */
 export function createStore(url: string, opts: ConnectOptions = {}): SqlStore {
-  return dialectOf(url) === 'postgres' ? createPostgresStore(url, opts) : createSqliteStore(url);
+  return dialectOf(url) === 'postgres'
+    ? createPostgresStore(url, opts)
+    : createSqliteStore(url, opts.sqliteMmapBytes ?? 0);
 }

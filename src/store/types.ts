@@ -51,6 +51,11 @@ export interface QuerySpec {
   count: number;
   /** Cursor pagination (RFC 9865): opaque position from a previous page's nextCursor; '' = first page. */
   cursor?: string;
+  /**
+   * With startIndex: the position (QueryResult.lastPosition) of the row just before `startIndex`, from the previous
+   * page of the same query. The page then seeks past it instead of skipping startIndex - 1 rows.
+   */
+  after?: string;
   /** Skip loading group members (excludedAttributes=members or not requested). */
   withMembers?: boolean;
 }
@@ -60,6 +65,8 @@ export interface QueryResult {
   rows: (ResourceRow & { members?: Member[] })[];
   /** RFC 9865: present when there are more results after this page (cursor mode only). */
   nextCursor?: string;
+  /** startIndex mode, full page: the last row's position, for QuerySpec.after of the next page. */
+  lastPosition?: string;
 }
 
 export interface ActivityEntry {

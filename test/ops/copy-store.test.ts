@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
+import { emptyStats, SyncState } from '../../src/engine/state/store.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/stores.js';
 import { cliOk, runCli, scimClient, type ScimClient } from './processes.js';
@@ -122,6 +123,112 @@ async function snapshot(s: RunningServer, t: TenantInfo, env: Record<string, str
   );
 }
 
+/** The provisioning engine's state for one job, as the engine leaves it after a cycle with a failure. */
+async function fillEngineState(url: string): Promise<void> {
+  const st = await SyncState.open(url);
+  try {
+    const now = new Date('2026-11-20T10:00:00.000Z');
+    await st.ensureJob('hr-to-joyn', now);
+    await st.setWatermark('hr-to-joyn', '2026-11-20T09:59:00Z', now);
+    await st.saveLinks(
+      'hr-to-joyn',
+      [
+        {
+          kind: 'user',
+          sourceId: 'hr-1',
+          targetId: 'u-1',
+          managed: true,
+          disabled: false,
+          display: 'Ada',
+          members: null,
+        },
+        {
+          kind: 'user',
+          sourceId: 'hr-2',
+          targetId: 'u-2',
+          managed: false,
+          disabled: true,
+          display: null,
+          members: null,
+        },
+        {
+          kind: 'group',
+          sourceId: 'hr-g',
+          targetId: 'g-1',
+          managed: true,
+          disabled: false,
+          display: 'Techs',
+          members: ['hr-1'],
+        },
+      ],
+      [],
+      now,
+    );
+    await st.saveEscrows(
+      'hr-to-joyn',
+      [
+        {
+          kind: 'user',
+          sourceId: 'hr-3',
+          attempts: 2,
+          firstFailedAt: '2026-11-20T09:00:00.000Z',
+          nextAttemptAt: '2026-11-20T11:00:00.000Z',
+          errorCode: 'SystemForCrossDomainIdentityManagementServiceIncompatible',
+          reason: 'HTTP 500 from the target',
+        },
+      ],
+      [],
+    );
+    await st.startCycle({
+      id: 'cycle-1',
+      job: 'hr-to-joyn',
+      kind: 'initial',
+      state: 'entryLevelErrors',
+      startedAt: '2026-11-20T09:00:00.000Z',
+      endedAt: '2026-11-20T09:05:00.000Z',
+      totalUnits: 4,
+      completedUnits: 4,
+      stats: { ...emptyStats(), imported: 4, created: 3, failed: 1 },
+      error: null,
+    });
+    await st.insertLogs([
+      {
+        jobId: 'hr-to-joyn',
+        cycleId: 'cycle-1',
+        changeId: 'change-1',
+        activityDateTime: '2026-11-20T09:01:00.000Z',
+        action: 'create',
+        status: 'success',
+        steps: [],
+        modifiedProperties: [{ displayName: 'userName', oldValue: null, newValue: 'ada@contoso.com' }],
+        sourceIdentity: { id: 'hr-1', displayName: 'Ada', identityType: 'User' },
+        targetIdentity: { id: 'u-1', displayName: 'ada@contoso.com', identityType: 'User' },
+        durationMs: 12,
+      },
+    ]);
+  } finally {
+    await st.close();
+  }
+}
+
+/** What the engine would read back for that job. */
+async function engineState(url: string): Promise<unknown> {
+  const st = await SyncState.open(url);
+  try {
+    const job = await st.getJob('hr-to-joyn');
+    return {
+      job: job && { name: job.name, status: job.status },
+      watermark: await st.getWatermark('hr-to-joyn'),
+      links: [...(await st.loadLinks('hr-to-joyn'))].sort(),
+      escrows: [...(await st.loadEscrows('hr-to-joyn'))].sort(),
+      cycles: await st.listCycles('hr-to-joyn'),
+      logs: await st.queryLogs({ job: 'hr-to-joyn' }),
+    };
+  } finally {
+    await st.close();
+  }
+}
+
 for (const dialect of DIALECTS) {
   describe(`copy-store: sqlite → ${dialect} → sqlite`, () => {
     let source: TestDatabase;
@@ -129,6 +236,7 @@ for (const dialect of DIALECTS) {
     let back: TestDatabase;
     const tenants: TenantInfo[] = [];
     let original: unknown[];
+    let originalEngine: unknown;
 
     before(async () => {
       source = await freshDatabase('sqlite');
@@ -150,6 +258,8 @@ for (const dialect of DIALECTS) {
         await cliOk(['tokens', 'revoke', secondId.id], env);
         tenants.push({ id: t.id, name, token: t.token, revokedToken: second.token });
       }
+      await fillEngineState(source.url);
+      originalEngine = await engineState(source.url);
       original = await withServer(source.url, async (s) => {
         for (const t of tenants) await populate(client(s, t), t.name);
         const out = [];
@@ -209,15 +319,18 @@ for (const dialect of DIALECTS) {
       const out = await cliOk(['copy-store', '--from', source.url, '--to', middle.url], {});
       assert.match(
         out,
-        /copied 2 tenants, 22 users, 6 groups, \d+ memberships, 4 tokens, \d+ activity entries; counts verified/,
+        /copied 2 tenants, 22 users, 6 groups, \d+ memberships, 4 tokens, \d+ activity entries, 8 provisioning-engine rows; counts verified/,
       );
       await verify(middle.url);
+      // The engine's job resumes on the copy where it left off (links, escrows, watermark, history).
+      assert.deepEqual(await engineState(middle.url), originalEngine);
     });
 
     test('copies back into a new SQLite file and reads back identically again', async () => {
       const out = await cliOk(['copy-store', '--from', middle.url, '--to', back.url], {});
-      assert.match(out, /copied 2 tenants, 22 users, 6 groups/);
+      assert.match(out, /copied 2 tenants, 22 users, 6 groups.*8 provisioning-engine rows/);
       await verify(back.url, true);
+      assert.deepEqual(await engineState(back.url), originalEngine);
     });
 
     test('refuses to copy into a store that already holds tenants, and leaves it unchanged', async () => {

@@ -163,6 +163,38 @@ for (const dialect of DIALECTS)
         assert.equal(page.totalResults, N);
       });
 
+      test('the next page of a startIndex walk (previous page known) is an index range, sorted or not', async () => {
+        const t = store.tenant(tenantId);
+        const byName = { attr: 'userName', order: 'ascending' as const, caseExact: false };
+        for (const sort of [undefined, byName]) {
+          const prev = await t.users.query({ count: 100, startIndex: 3901, ...(sort ? { sort } : {}) });
+          assert.ok(prev.lastPosition, 'a full page reports its last position');
+          const spec = { count: 100, startIndex: 4001, after: prev.lastPosition, ...(sort ? { sort } : {}) };
+          const text = (await store.explainQuery(tenantId, 'User', spec)).join('\n');
+          if (dialect === 'sqlite') {
+            assert.doesNotMatch(text, /\bSCAN r\b|TEMP B-TREE/, text);
+            assert.match(
+              text,
+              sort
+                ? /SEARCH r USING INDEX users_user_name \(tenant_id=\? AND user_name_lc>\?\)/
+                : /SEARCH r USING PRIMARY KEY \(tenant_id=\? AND id>\?\)/,
+              text,
+            );
+          } else {
+            assert.doesNotMatch(text, /Seq Scan/, text);
+            assert.match(text, sort ? /using users_user_name\b/ : /using users_pkey\b/, text);
+          }
+          // …and it is the page an offset would give.
+          const seek = await t.users.query(spec);
+          const offset = await t.users.query({ count: 100, startIndex: 4001, ...(sort ? { sort } : {}) });
+          assert.deepEqual(
+            seek.rows.map((r) => r.id),
+            offset.rows.map((r) => r.id),
+          );
+          assert.equal(seek.rows.length, 100);
+        }
+      });
+
       test('the lookups return the right rows (the plans are for working queries)', async () => {
         const t = store.tenant(tenantId);
         const q = (rt: 'User' | 'Group', f: string) =>

@@ -106,4 +106,48 @@ export const postgresMigrations: Record<string, Migration> = {
         END $$`.execute(db);
     },
   },
+  '0003_resource_counts': {
+    /**
+     * Users and groups per tenant, kept by statement-level triggers (transition tables: one upsert per statement,
+     * also for bulk inserts) in the same transaction as every insert and delete. An unfiltered list page (Account
+     * Discovery walks every user) reads its `totalResults` from one row instead of counting the tenant. Concurrent
+     * creates in one tenant queue on that row until commit, which is far above Entra's ~25 requests/s per tenant.
+     */
+    async up(db: Kysely<any>) {
+      await sql`CREATE TABLE resource_counts (
+          tenant_id TEXT COLLATE "C" NOT NULL,
+          resource_type TEXT COLLATE "C" NOT NULL,
+          n BIGINT NOT NULL,
+          PRIMARY KEY (tenant_id, resource_type))`.execute(db);
+      await sql`INSERT INTO resource_counts (tenant_id, resource_type, n)
+          SELECT tenant_id, 'User', count(*) FROM users GROUP BY tenant_id`.execute(db);
+      await sql`INSERT INTO resource_counts (tenant_id, resource_type, n)
+          SELECT tenant_id, 'Group', count(*) FROM groups GROUP BY tenant_id`.execute(db);
+      await sql`CREATE FUNCTION scim_count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          INSERT INTO resource_counts (tenant_id, resource_type, n)
+            SELECT tenant_id, TG_ARGV[0], count(*) FROM inserted_rows GROUP BY tenant_id
+            ON CONFLICT (tenant_id, resource_type) DO UPDATE SET n = resource_counts.n + EXCLUDED.n;
+          RETURN NULL;
+        END $$`.execute(db);
+      await sql`CREATE FUNCTION scim_count_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          UPDATE resource_counts c SET n = c.n - d.k
+            FROM (SELECT tenant_id, count(*) AS k FROM deleted_rows GROUP BY tenant_id) d
+            WHERE c.tenant_id = d.tenant_id AND c.resource_type = TG_ARGV[0];
+          RETURN NULL;
+        END $$`.execute(db);
+      for (const [table, rt] of [
+        ['users', 'User'],
+        ['groups', 'Group'],
+      ] as const) {
+        await sql`CREATE TRIGGER ${sql.raw(`${table}_counted`)} AFTER INSERT ON ${sql.raw(table)}
+            REFERENCING NEW TABLE AS inserted_rows FOR EACH STATEMENT
+            EXECUTE FUNCTION scim_count_inserted(${sql.lit(rt)})`.execute(db);
+        await sql`CREATE TRIGGER ${sql.raw(`${table}_uncounted`)} AFTER DELETE ON ${sql.raw(table)}
+            REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT
+            EXECUTE FUNCTION scim_count_deleted(${sql.lit(rt)})`.execute(db);
+      }
+    },
+  },
 };

@@ -6,8 +6,9 @@
 import { JOYN_USER } from '../../scim/types.js';
 
 export type ColumnSpec =
-  | { kind: 'column'; column: string } // exact text
-  | { kind: 'lower-column'; column: string } // lower-cased on write (caseExact: false)
+  // notNull: the column is NOT NULL, so ORDER BY can use it bare (and its index) instead of COALESCE(column, '').
+  | { kind: 'column'; column: string; notNull?: true } // exact text
+  | { kind: 'lower-column'; column: string; notNull?: true } // lower-cased on write (caseExact: false)
   | { kind: 'bool-column'; column: string }
   | { kind: 'const'; value: string };
 
@@ -15,15 +16,15 @@ const key = (uri: string | undefined, attr: string, sub: string | undefined) =>
   `${uri ?? ''}|${attr}|${sub ?? ''}`;
 
 const common: Record<string, ColumnSpec> = {
-  [key(undefined, 'id', undefined)]: { kind: 'column', column: 'id' },
+  [key(undefined, 'id', undefined)]: { kind: 'column', column: 'id', notNull: true },
   [key(undefined, 'externalId', undefined)]: { kind: 'column', column: 'external_id' },
-  [key(undefined, 'meta', 'created')]: { kind: 'column', column: 'created' },
-  [key(undefined, 'meta', 'lastModified')]: { kind: 'column', column: 'last_modified' },
+  [key(undefined, 'meta', 'created')]: { kind: 'column', column: 'created', notNull: true },
+  [key(undefined, 'meta', 'lastModified')]: { kind: 'column', column: 'last_modified', notNull: true },
 };
 
 const user: Record<string, ColumnSpec> = {
   ...common,
-  [key(undefined, 'userName', undefined)]: { kind: 'lower-column', column: 'user_name_lc' },
+  [key(undefined, 'userName', undefined)]: { kind: 'lower-column', column: 'user_name_lc', notNull: true },
   [key(undefined, 'displayName', undefined)]: { kind: 'lower-column', column: 'display_name_lc' },
   [key(undefined, 'active', undefined)]: { kind: 'bool-column', column: 'active' },
   [key(JOYN_USER, 'xid', undefined)]: { kind: 'column', column: 'xid' },

@@ -103,7 +103,15 @@ export class SqlStore implements Store {
       .transaction()
       .execute(async (trx) => {
         // Explicit order (children first) so this works without relying on cascades for side tables.
-        for (const t of ['group_members', 'user_values', 'users', 'groups', 'activity', 'tokens']) {
+        for (const t of [
+          'group_members',
+          'user_values',
+          'users',
+          'groups',
+          'resource_counts',
+          'activity',
+          'tokens',
+        ]) {
           await trx.deleteFrom(t).where('tenant_id', '=', id).execute();
         }
         const r = await trx.deleteFrom('tenants').where('id', '=', id).executeTakeFirst();
@@ -550,6 +558,8 @@ class SqlResourceStore implements ResourceStore {
       if (!s.caseExact) expr = this.hooks.lower(expr);
     }
     if (col?.kind === 'bool-column') expr = sql`CAST(${expr} AS TEXT)`;
+    if (col && (col.kind === 'column' || col.kind === 'lower-column') && col.notNull)
+      return this.hooks.binary(expr);
     return this.hooks.binary(sql`COALESCE(${expr}, '')`);
   }
 
@@ -568,7 +578,10 @@ class SqlResourceStore implements ResourceStore {
       );
     const whereSql = sql.join(where, sql` AND `);
     const table = sql.table(this.table);
-    const count = sql`SELECT count(*) AS n FROM ${table} AS r WHERE ${whereSql}`;
+    // Without a filter the total is the tenant's maintained count (resource_counts, kept by triggers).
+    const count = q.filter
+      ? sql`SELECT count(*) AS n FROM ${table} AS r WHERE ${whereSql}`
+      : sql`SELECT COALESCE((SELECT n FROM resource_counts WHERE tenant_id = ${this.tenantId} AND resource_type = ${this.rt}), 0) AS n`;
 
     const key = this.sortKey(q);
     const desc = q.sort?.order === 'descending';
@@ -576,17 +589,23 @@ class SqlResourceStore implements ResourceStore {
     const idKey = this.hooks.binary(sql`r.id`);
     const orderBy = key ? sql`${key} ${dir}, ${idKey} ${dir}` : sql`${idKey} ${dir}`;
 
+    // Rows after a position (key, id) in the page order. Written as `key >= k AND (key > k OR id > id0)` rather
+    // than `key > k OR (key = k AND id > id0)`: the same rows, but the first conjunct bounds an index range.
+    const pastPosition = (c: { k: string | null; id: string }): Sql => {
+      const cmp = sql.raw(desc ? '<' : '>');
+      if (!key) return sql`${idKey} ${cmp} ${c.id}`;
+      const cmpEq = sql.raw(desc ? '<=' : '>=');
+      return sql`(${key} ${cmpEq} ${c.k ?? ''} AND (${key} ${cmp} ${c.k ?? ''} OR ${idKey} ${cmp} ${c.id}))`;
+    };
     let pageWhere = whereSql;
     let offset = 0;
     if (q.cursor !== undefined) {
       if (q.cursor !== '') {
-        const c = decodeCursor(q.cursor);
-        const cmp = sql.raw(desc ? '<' : '>');
-        const after = key
-          ? sql`(${key} ${cmp} ${c.k ?? ''} OR (${key} = ${c.k ?? ''} AND ${idKey} ${cmp} ${c.id}))`
-          : sql`${idKey} ${cmp} ${c.id}`;
-        pageWhere = sql`${whereSql} AND ${after}`;
+        pageWhere = sql`${whereSql} AND ${pastPosition(decodeCursor(q.cursor))}`;
       }
+    } else if (q.after !== undefined) {
+      // The previous page's last row is known: seek past it (an index range), do not skip startIndex - 1 rows.
+      pageWhere = sql`${whereSql} AND ${pastPosition(decodeCursor(q.after))}`;
     } else {
       offset = Math.max(0, (q.startIndex ?? 1) - 1);
     }
@@ -611,6 +630,7 @@ class SqlResourceStore implements ResourceStore {
     const res = await (st.page as RawBuilder<any>).execute(this.db);
     let rows = res.rows;
     let nextCursor: string | undefined;
+    let lastPosition: string | undefined;
     let totalResults: number | undefined;
     if (q.cursor !== undefined) {
       if (rows.length > q.count) {
@@ -620,9 +640,15 @@ class SqlResourceStore implements ResourceStore {
       } else if (q.cursor === '') totalResults = rows.length; // the first page holds everything
     } else {
       // A page that is not full ends the result set, so its position gives the total without a COUNT:
-      // every Entra lookup (`filter=userName eq …`) is then one index seek, not two.
+      // every Entra lookup (`filter=userName eq …`) is then one index seek, not two. (After a seek the position
+      // is only known if nothing changed since the previous page, so that page counts.)
       const offset = Math.max(0, (q.startIndex ?? 1) - 1);
-      if ((rows.length > 0 || offset === 0) && rows.length < q.count) totalResults = offset + rows.length;
+      if (q.after === undefined && (rows.length > 0 || offset === 0) && rows.length < q.count)
+        totalResults = offset + rows.length;
+      if (rows.length === q.count && rows.length > 0) {
+        const last = rows[rows.length - 1];
+        lastPosition = encodeCursor({ k: st.hasKey ? String(last.sort_key ?? '') : null, id: last.id });
+      }
     }
     totalResults ??= await countAll();
     const out: QueryResult['rows'] = rows.map((r: any) => this.row(r));
@@ -630,7 +656,12 @@ class SqlResourceStore implements ResourceStore {
       const m = await new SqlMemberStore(this.db, this.tenantId).listMany(out.map((r) => r.id));
       for (const r of out) r.members = m.get(r.id) ?? [];
     }
-    return nextCursor === undefined ? { totalResults, rows: out } : { totalResults, rows: out, nextCursor };
+    return {
+      totalResults,
+      rows: out,
+      ...(nextCursor !== undefined ? { nextCursor } : {}),
+      ...(lastPosition !== undefined ? { lastPosition } : {}),
+    };
   }
 }
 

@@ -131,4 +131,34 @@ export const sqliteMigrations: Record<string, Migration> = {
       await sql`ANALYZE sqlite_schema`.execute(db);
     },
   },
+  '0004_resource_counts': {
+    /**
+     * Users and groups per tenant, kept by triggers in the same transaction as every insert and delete (so no
+     * write path, bulk load or copy can forget it). An unfiltered list page (Account Discovery walks every user)
+     * then reads its `totalResults` from one row instead of counting the tenant.
+     */
+    async up(db: Kysely<any>) {
+      await sql`CREATE TABLE resource_counts (
+          tenant_id TEXT NOT NULL,
+          resource_type TEXT NOT NULL,
+          n INTEGER NOT NULL,
+          PRIMARY KEY (tenant_id, resource_type)) WITHOUT ROWID`.execute(db);
+      await sql`INSERT INTO resource_counts (tenant_id, resource_type, n)
+          SELECT tenant_id, 'User', count(*) FROM users GROUP BY tenant_id`.execute(db);
+      await sql`INSERT INTO resource_counts (tenant_id, resource_type, n)
+          SELECT tenant_id, 'Group', count(*) FROM groups GROUP BY tenant_id`.execute(db);
+      for (const [table, rt] of [
+        ['users', 'User'],
+        ['groups', 'Group'],
+      ] as const) {
+        await sql`CREATE TRIGGER ${sql.raw(`${table}_counted`)} AFTER INSERT ON ${sql.raw(table)} BEGIN
+            INSERT OR IGNORE INTO resource_counts (tenant_id, resource_type, n) VALUES (new.tenant_id, ${sql.lit(rt)}, 0);
+            UPDATE resource_counts SET n = n + 1 WHERE tenant_id = new.tenant_id AND resource_type = ${sql.lit(rt)};
+          END`.execute(db);
+        await sql`CREATE TRIGGER ${sql.raw(`${table}_uncounted`)} AFTER DELETE ON ${sql.raw(table)} BEGIN
+            UPDATE resource_counts SET n = n - 1 WHERE tenant_id = old.tenant_id AND resource_type = ${sql.lit(rt)};
+          END`.execute(db);
+      }
+    },
+  },
 };
