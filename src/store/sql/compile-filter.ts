@@ -320,7 +320,24 @@ export function compileFilter(filter: Filter, ctx: FilterContext): Sql {
       expr = ctx.hooks.jsonText(doc, path);
     }
     if (f.kind === 'present') return presentText(expr, kind);
-    return leafText(expr, def, f.op, f.value, preLowered, kind);
+    const leaf = leafText(expr, def, f.op, f.value, preLowered, kind);
+    // Substring filters on an indexed lower-cased column: narrow with the dialect's text index first.
+    if (
+      col?.kind === 'lower-column' &&
+      (f.op === 'co' || f.op === 'ew') &&
+      typeof f.value === 'string' &&
+      ctx.hooks.substringSeek
+    ) {
+      const seek = ctx.hooks.substringSeek(
+        ctx.rt,
+        col.column,
+        f.value.toLowerCase(),
+        ctx.tenantId,
+        ctx.alias,
+      );
+      if (seek) return sql`(${seek} AND ${leaf})`;
+    }
+    return leaf;
   }
 
   return compileTop(filter);

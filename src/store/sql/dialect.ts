@@ -32,6 +32,18 @@ export interface DialectHooks {
   fromJson(v: unknown): any;
   /** Is this driver error a unique-constraint violation? */
   isUniqueViolation(e: unknown): boolean;
+  /**
+   * Optional: a condition that holds for (at least) every row of `rt` whose lower-cased `column` contains `needle`,
+   * served by a text index, so `co`/`ew` need not read the whole tenant. The compiler ANDs it with the exact LIKE,
+   * so it may match more rows but never fewer. Undefined when the dialect has nothing better than the LIKE.
+   */
+  substringSeek?(
+    rt: 'User' | 'Group',
+    column: string,
+    needle: string,
+    tenantId: string,
+    alias: string,
+  ): Sql | undefined;
   /** Row lock clause for read-modify-write (`FOR UPDATE` on PostgreSQL, '' on SQLite where writes are serialised). */
   readonly forUpdate: string;
 }

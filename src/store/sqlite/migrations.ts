@@ -161,4 +161,38 @@ export const sqliteMigrations: Record<string, Migration> = {
       }
     },
   },
+  '0005_users_text_index': {
+    /**
+     * `userName co "…"`, `displayName co "…"` (and `ew`) are `LIKE '%…%'`, which no B-tree serves: on a large tenant
+     * they read every row (≈1.4 s at 1M users, docs/benchmarks.md). An FTS5 trigram index of the two lower-cased
+     * columns finds the rows containing a needle of three or more characters; users_text_keys maps its integer
+     * rowids to (tenant_id, id), since users is WITHOUT ROWID. Kept by triggers, like resource_counts.
+     */
+    async up(db: Kysely<any>) {
+      for (const stmt of [
+        sql`CREATE TABLE users_text_keys (seq INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, id TEXT NOT NULL)`,
+        sql`CREATE UNIQUE INDEX users_text_keys_id ON users_text_keys(tenant_id, id)`,
+        sql`CREATE VIRTUAL TABLE users_text USING fts5(user_name_lc, display_name_lc, tokenize = 'trigram case_sensitive 1')`,
+        sql`INSERT INTO users_text_keys (tenant_id, id) SELECT tenant_id, id FROM users`,
+        sql`INSERT INTO users_text (rowid, user_name_lc, display_name_lc)
+            SELECT k.seq, u.user_name_lc, u.display_name_lc FROM users AS u
+            JOIN users_text_keys AS k ON k.tenant_id = u.tenant_id AND k.id = u.id`,
+        sql`CREATE TRIGGER users_text_inserted AFTER INSERT ON users BEGIN
+            INSERT INTO users_text_keys (tenant_id, id) VALUES (new.tenant_id, new.id);
+            INSERT INTO users_text (rowid, user_name_lc, display_name_lc)
+              VALUES (last_insert_rowid(), new.user_name_lc, new.display_name_lc);
+          END`,
+        sql`CREATE TRIGGER users_text_updated AFTER UPDATE OF user_name_lc, display_name_lc ON users BEGIN
+            UPDATE users_text SET user_name_lc = new.user_name_lc, display_name_lc = new.display_name_lc
+              WHERE rowid = (SELECT seq FROM users_text_keys WHERE tenant_id = new.tenant_id AND id = new.id);
+          END`,
+        sql`CREATE TRIGGER users_text_deleted AFTER DELETE ON users BEGIN
+            DELETE FROM users_text
+              WHERE rowid = (SELECT seq FROM users_text_keys WHERE tenant_id = old.tenant_id AND id = old.id);
+            DELETE FROM users_text_keys WHERE tenant_id = old.tenant_id AND id = old.id;
+          END`,
+      ])
+        await stmt.execute(db);
+    },
+  },
 };
