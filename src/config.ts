@@ -63,7 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       poolSize: int(env, 'DATABASE_POOL_SIZE', 10),
       statementTimeoutMs: int(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30000),
       ssl,
-      sqliteMmapMiB: int(env, 'SQLITE_MMAP_MB', 1024),
+      sqliteMmapMiB: int(env, 'SQLITE_MMAP_MB', 2047),
     },
     tokenCacheMs: int(env, 'TOKEN_CACHE_SECONDS', 5) * 1000,
     adminToken: env.ADMIN_TOKEN || undefined,

@@ -14,14 +14,14 @@ after(() => db.drop());
 const pragma = (store: ReturnType<typeof openStore>, name: string): unknown =>
   store.conn.sqlite!.pragma(name, { simple: true });
 
-test('the server opens SQLite in WAL mode, synchronous=FULL, with a 64 MiB cache and a 1 GiB mmap window by default', async () => {
+test('the server opens SQLite in WAL mode, synchronous=FULL, with a 64 MiB cache and a 2047 MiB mmap window (the bundled SQLite maximum) by default', async () => {
   const store = openStore(loadConfig({ DATABASE_URL: db.url }));
   try {
     await store.migrate();
     assert.equal(pragma(store, 'journal_mode'), 'wal');
     assert.equal(pragma(store, 'synchronous'), 2); // FULL
     assert.equal(pragma(store, 'cache_size'), -65536);
-    assert.equal(pragma(store, 'mmap_size'), 1024 * 1024 * 1024);
+    assert.equal(pragma(store, 'mmap_size'), 2047 * 1024 * 1024);
   } finally {
     await store.close();
   }
