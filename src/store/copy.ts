@@ -10,7 +10,16 @@ import { migrateSyncState } from '../engine/state/migrations.js';
 import { createStore } from './index.js';
 import type { SqlStore } from './sql/sql-store.js';
 
-const TABLES: { name: string; order: string[]; json?: string[]; bool?: string[]; skip?: string[] }[] = [
+/** A table to copy: its key order, and the columns converted between the dialects (or left out). */
+interface TableSpec {
+  name: string;
+  order: string[];
+  json?: string[];
+  bool?: string[];
+  skip?: string[];
+}
+
+const TABLES: TableSpec[] = [
   { name: 'tenants', order: ['id'] },
   { name: 'tokens', order: ['id'] },
   { name: 'users', order: ['tenant_id', 'id'], json: ['data'], bool: ['active'] },
@@ -21,7 +30,7 @@ const TABLES: { name: string; order: string[]; json?: string[]; bool?: string[];
 ];
 
 /** The engine's tables: portable types only (text, integer), so rows copy as they are. */
-const SYNC_TABLES: { name: string; order: string[] }[] = [
+const SYNC_TABLES: TableSpec[] = [
   { name: 'sync_jobs', order: ['name'] },
   { name: 'sync_watermarks', order: ['job'] },
   { name: 'sync_links', order: ['job', 'kind', 'source_id'] },
@@ -66,9 +75,7 @@ export async function copyStore(
     await to.migrate();
     if ((await to.listTenants()).length)
       throw new Error(`the destination ${to.describe} already holds tenants; copy only into an empty store`);
-    const tables: { name: string; order: string[]; json?: string[]; bool?: string[]; skip?: string[] }[] = [
-      ...TABLES,
-    ];
+    const tables: TableSpec[] = [...TABLES];
     if (await hasSyncState(from)) {
       await migrateSyncState(from.db);
       await migrateSyncState(to.db);

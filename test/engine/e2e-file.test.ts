@@ -10,11 +10,10 @@ import { generateDirectory, type DirectoryExport } from '../../src/engine/source
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/stores.js';
 import {
+  assertInitialCycleProvisioned,
   assertOnlyChangedAttributesPatched,
-  actualUserResource,
-  expectedUserResource,
   expectedUsers,
-  listAll,
+  loggedSourceIds,
   scimGet,
   type Resource,
 } from './e2e-helpers.js';
@@ -56,46 +55,14 @@ for (const dialect of DIALECTS) {
 
     test('initial cycle creates every in-scope user and group with exactly the mapped values', async () => {
       const out = await job.runner.runCycleNow();
-      assert.equal(
-        out.cycle.stats.failed,
-        0,
-        JSON.stringify(
-          (await job.state.queryLogs({ job: 'test-job', status: 'failure', limit: 3 })).map((l) => l.reason),
-        ),
-      );
-      const want = expectedUsers(dir);
-      const users = await listAll(server.tenantUrl, server.token, 'Users');
-      assert.equal(users.length, want.length);
-      for (const u of users) byUserName.set(String(u.userName), u);
-      for (const u of want) {
-        const got = byUserName.get(String(u.userPrincipalName));
-        assert.ok(got, `user ${String(u.userPrincipalName)} missing`);
-        assert.deepEqual(actualUserResource(got), expectedUserResource(u));
-      }
-      const assigned = new Set(dir.assignments);
-      const wantGroups = dir.groups!.filter((g) => assigned.has(g.id));
-      const groups = await listAll(server.tenantUrl, server.token, 'Groups');
-      assert.equal(groups.length, wantGroups.length);
-      // Memberships: every direct member that was provisioned (users, and assigned nested groups).
-      const groupByName = new Map(groups.map((g) => [String(g.displayName), g]));
-      const userIdBySource = new Map(
-        dir.users.map((u) => [u.id, byUserName.get(String(u.userPrincipalName))?.id]),
-      );
-      const groupIdBySource = new Map(
-        wantGroups.map((g) => [g.id, groupByName.get(String(g.displayName))?.id]),
-      );
-      for (const g of wantGroups.slice(0, 40)) {
-        const target = groupByName.get(String(g.displayName))!;
-        assert.equal(target.externalId, g.id);
-        const { body } = await scimGet(server.tenantUrl, server.token, `/Groups/${target.id}`);
-        const got = new Set(((body.members ?? []) as { value: string }[]).map((m) => m.value));
-        const expected = new Set(
-          (g.members ?? [])
-            .map((m) => userIdBySource.get(m) ?? groupIdBySource.get(m))
-            .filter((x): x is string => !!x),
-        );
-        assert.deepEqual(got, expected, `members of ${String(g.displayName)}`);
-      }
+      await assertInitialCycleProvisioned({
+        job,
+        out,
+        dir,
+        byUserName,
+        tenantUrl: server.tenantUrl,
+        token: server.token,
+      });
     });
 
     test('100 changed users: the next cycle PATCHes only those, and only the changed attributes', async () => {
@@ -164,11 +131,7 @@ for (const dialect of DIALECTS) {
       const out = await job.runner.runCycleNow();
       assert.equal(out.stagedDeletes, 60);
       assert.equal(out.quarantine?.reason, 'TooManyDeletes');
-      assert.equal(
-        (await job.state.queryLogs({ job: 'test-job', cycleId: out.cycle.id, action: 'stagedDelete' }))
-          .length,
-        60,
-      );
+      assert.equal((await loggedSourceIds(job, out, 'stagedDelete')).size, 60);
       const first = byUserName.get(String(unassigned[0]!.userPrincipalName))!;
       assert.equal((await scimGet(server.tenantUrl, server.token, `/Users/${first.id}`)).body.active, true);
       assert.equal((await job.runner.job()).state, 'quarantined');

@@ -1,5 +1,6 @@
 /** Reading a tenant back over SCIM and computing the expected mapped values independently of the engine. */
 import assert from 'node:assert/strict';
+import type { ProvisioningAction } from '../../src/engine/log-types.js';
 import type { DirectoryExport, DirectoryExportUser } from '../../src/engine/source/index.js';
 import type { TestJob } from './setup.js';
 
@@ -149,5 +150,71 @@ export async function assertOnlyChangedAttributesPatched(opts: {
       );
     }
     assert.deepEqual(actualUserResource(body as Resource), expectedUserResource(u));
+  }
+}
+
+type CycleOutcome = Awaited<ReturnType<TestJob['runner']['runCycleNow']>>;
+
+/** The source ids of a cycle's provisioning-log records with this action. */
+export async function loggedSourceIds(
+  job: TestJob,
+  out: CycleOutcome,
+  action: ProvisioningAction,
+): Promise<Set<string>> {
+  const logs = await job.state.queryLogs({ job: 'test-job', cycleId: out.cycle.id, action });
+  return new Set(logs.map((l) => l.sourceIdentity.id));
+}
+
+/**
+ * The initial-cycle check shared by the file and LDAP runs: no failures; exactly the in-scope users, each with the
+ * mapped values; exactly the assigned groups, and (for the first 40) exactly the provisioned direct members (users
+ * and assigned nested groups; unprovisioned members and placeholders must not appear). Fills `byUserName`.
+ */
+export async function assertInitialCycleProvisioned(opts: {
+  job: TestJob;
+  out: CycleOutcome;
+  dir: DirectoryExport;
+  byUserName: Map<string, Resource>;
+  tenantUrl: string;
+  token: string;
+}): Promise<void> {
+  const { job, out, dir, byUserName, tenantUrl, token } = opts;
+  assert.equal(
+    out.cycle.stats.failed,
+    0,
+    JSON.stringify(
+      (await job.state.queryLogs({ job: 'test-job', status: 'failure', limit: 3 })).map((l) => l.reason),
+    ),
+  );
+  const want = expectedUsers(dir);
+  const users = await listAll(tenantUrl, token, 'Users');
+  assert.equal(users.length, want.length);
+  for (const u of users) byUserName.set(String(u.userName), u);
+  for (const u of want) {
+    const got = byUserName.get(String(u.userPrincipalName));
+    assert.ok(got, `user ${String(u.userPrincipalName)} missing`);
+    assert.deepEqual(actualUserResource(got), expectedUserResource(u));
+  }
+  const assigned = new Set(dir.assignments);
+  const wantGroups = dir.groups!.filter((g) => assigned.has(g.id));
+  const groups = await listAll(tenantUrl, token, 'Groups');
+  assert.equal(groups.length, wantGroups.length);
+  const groupByName = new Map(groups.map((g) => [String(g.displayName), g]));
+  const userIdBySource = new Map(
+    dir.users.map((u) => [u.id, byUserName.get(String(u.userPrincipalName))?.id]),
+  );
+  const groupIdBySource = new Map(wantGroups.map((g) => [g.id, groupByName.get(String(g.displayName))?.id]));
+  for (const g of wantGroups.slice(0, 40)) {
+    const target = groupByName.get(String(g.displayName));
+    assert.ok(target, `group ${String(g.displayName)} missing`);
+    assert.equal(target.externalId, g.id);
+    const { body } = await scimGet(tenantUrl, token, `/Groups/${target.id}`);
+    const got = new Set(((body.members ?? []) as { value: string }[]).map((m) => m.value));
+    const expected = new Set(
+      (g.members ?? [])
+        .map((m) => userIdBySource.get(m) ?? groupIdBySource.get(m))
+        .filter((x): x is string => !!x),
+    );
+    assert.deepEqual(got, expected, `members of ${String(g.displayName)}`);
   }
 }

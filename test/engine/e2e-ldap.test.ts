@@ -23,11 +23,11 @@ import {
 import { startSlapd, type SlapdHandle } from '../helpers/slapd.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import {
+  assertInitialCycleProvisioned,
   assertOnlyChangedAttributesPatched,
-  actualUserResource,
-  expectedUserResource,
   expectedUsers,
   listAll,
+  loggedSourceIds,
   scimGet,
   type Resource,
 } from './e2e-helpers.js';
@@ -132,48 +132,14 @@ describe(`end to end: LDAP source (slapd), ${USERS} users → real server`, () =
 
   test('initial cycle creates every in-scope user and group with exactly the mapped values', async () => {
     const out = await job.runner.runCycleNow();
-    assert.equal(
-      out.cycle.stats.failed,
-      0,
-      JSON.stringify(
-        (await job.state.queryLogs({ job: 'test-job', status: 'failure', limit: 3 })).map((l) => l.reason),
-      ),
-    );
-    const want = expectedUsers(dir);
-    const users = await listAll(server.tenantUrl, server.token, 'Users');
-    assert.equal(users.length, want.length);
-    for (const u of users) byUserName.set(String(u.userName), u);
-    for (const u of want) {
-      const got = byUserName.get(String(u.userPrincipalName));
-      assert.ok(got, `user ${String(u.userPrincipalName)} missing`);
-      assert.deepEqual(actualUserResource(got), expectedUserResource(u));
-    }
-    const assigned = new Set(dir.assignments);
-    const wantGroups = dir.groups!.filter((g) => assigned.has(g.id));
-    const groups = await listAll(server.tenantUrl, server.token, 'Groups');
-    assert.equal(groups.length, wantGroups.length);
-    // Memberships: every direct member that was provisioned (users, and assigned nested groups); the empty-group
-    // placeholder and unprovisioned members must not appear.
-    const groupByName = new Map(groups.map((g) => [String(g.displayName), g]));
-    const userIdBySource = new Map(
-      dir.users.map((u) => [u.id, byUserName.get(String(u.userPrincipalName))?.id]),
-    );
-    const groupIdBySource = new Map(
-      wantGroups.map((g) => [g.id, groupByName.get(String(g.displayName))?.id]),
-    );
-    for (const g of wantGroups.slice(0, 40)) {
-      const target = groupByName.get(String(g.displayName));
-      assert.ok(target, `group ${String(g.displayName)} missing`);
-      assert.equal(target.externalId, g.id);
-      const { body } = await scimGet(server.tenantUrl, server.token, `/Groups/${target.id}`);
-      const got = new Set(((body.members ?? []) as { value: string }[]).map((m) => m.value));
-      const expected = new Set(
-        (g.members ?? [])
-          .map((m) => userIdBySource.get(m) ?? groupIdBySource.get(m))
-          .filter((x): x is string => !!x),
-      );
-      assert.deepEqual(got, expected, `members of ${String(g.displayName)}`);
-    }
+    await assertInitialCycleProvisioned({
+      job,
+      out,
+      dir,
+      byUserName,
+      tenantUrl: server.tenantUrl,
+      token: server.token,
+    });
   });
 
   test('100 changed entries: the next cycle PATCHes only those, and only the changed attributes', async () => {
@@ -221,21 +187,8 @@ describe(`end to end: LDAP source (slapd), ${USERS} users → real server`, () =
     assert.equal(out.cycle.stats.disabled, 10);
     assert.equal(out.cycle.stats.deleted, 5);
     assert.equal(out.cycle.stats.created + out.cycle.stats.failed, 0);
-    const disabledLogs = await job.state.queryLogs({
-      job: 'test-job',
-      cycleId: out.cycle.id,
-      action: 'disable',
-    });
-    assert.deepEqual(
-      new Set(disabledLogs.map((l) => l.sourceIdentity.id)),
-      new Set(unassigned.map((u) => u.id)),
-    );
-    const deleteLogs = await job.state.queryLogs({
-      job: 'test-job',
-      cycleId: out.cycle.id,
-      action: 'delete',
-    });
-    assert.deepEqual(new Set(deleteLogs.map((l) => l.sourceIdentity.id)), new Set(del.map((u) => u.id)));
+    assert.deepEqual(await loggedSourceIds(job, out, 'disable'), new Set(unassigned.map((u) => u.id)));
+    assert.deepEqual(await loggedSourceIds(job, out, 'delete'), new Set(del.map((u) => u.id)));
     for (const u of unassigned) {
       // Disabled, not deleted: still readable (§2.1).
       const { status, body } = await userResource(u);
@@ -259,13 +212,8 @@ describe(`end to end: LDAP source (slapd), ${USERS} users → real server`, () =
     assert.equal(out.stagedDeletes, total);
     assert.equal(out.quarantine?.reason, 'TooManyDeletes');
     assert.equal(out.cycle.stats.disabled + out.cycle.stats.deleted, 0);
-    const staged = await job.state.queryLogs({
-      job: 'test-job',
-      cycleId: out.cycle.id,
-      action: 'stagedDelete',
-    });
     assert.deepEqual(
-      new Set(staged.map((l) => l.sourceIdentity.id)),
+      await loggedSourceIds(job, out, 'stagedDelete'),
       new Set([...unassigned, ...del].map((u) => u.id)),
     );
     // Nothing was carried out: all 60 still exist and are active.

@@ -99,39 +99,41 @@ for (const dialect of DIALECTS) {
       await db.drop();
     });
 
-    test('TOKEN_CACHE_SECONDS=1: another connection’s revocation is refused within about a second', async () => {
-      const s = await startTestServer({ databaseUrl: db.url, env: { TOKEN_CACHE_SECONDS: '1' } });
+    /**
+     * A server with this TOKEN_CACHE_SECONDS and a fresh tenant whose token is cached; `other` revokes it, then
+     * `check` sees what the server does with it.
+     */
+    const revokedElsewhere = async (
+      seconds: string,
+      check: (tenantUrl: string, token: string) => Promise<void>,
+    ) => {
+      const s = await startTestServer({ databaseUrl: db.url, env: { TOKEN_CACHE_SECONDS: seconds } });
       try {
         const t = await s.newTenant();
         const [row] = await s.server.store.listTokens(t.tenantId);
         assert.equal(await get(t.tenantUrl, t.token), 200);
-        const revokedAt = Date.now();
         assert.ok(await other.revokeToken(row!.id, new Date().toISOString()));
-        let status = await get(t.tenantUrl, t.token);
+        await check(t.tenantUrl, t.token);
+      } finally {
+        await s.close();
+      }
+    };
+
+    test('TOKEN_CACHE_SECONDS=1: another connection’s revocation is refused within about a second', async () =>
+      revokedElsewhere('1', async (tenantUrl, token) => {
+        const revokedAt = Date.now();
+        let status = await get(tenantUrl, token);
         while (status === 200 && Date.now() - revokedAt < 5000) {
           await new Promise((r) => setTimeout(r, 50));
-          status = await get(t.tenantUrl, t.token);
+          status = await get(tenantUrl, token);
         }
         assert.equal(status, 401);
         assert.ok(Date.now() - revokedAt < 2500, `refused only after ${Date.now() - revokedAt} ms`);
         // Once refused, never accepted again.
-        for (let i = 0; i < 5; i++) assert.equal(await get(t.tenantUrl, t.token), 401);
-      } finally {
-        await s.close();
-      }
-    });
+        for (let i = 0; i < 5; i++) assert.equal(await get(tenantUrl, token), 401);
+      }));
 
-    test('TOKEN_CACHE_SECONDS=0: every request asks the database', async () => {
-      const s = await startTestServer({ databaseUrl: db.url, env: { TOKEN_CACHE_SECONDS: '0' } });
-      try {
-        const t = await s.newTenant();
-        const [row] = await s.server.store.listTokens(t.tenantId);
-        assert.equal(await get(t.tenantUrl, t.token), 200);
-        assert.ok(await other.revokeToken(row!.id, new Date().toISOString()));
-        assert.equal(await get(t.tenantUrl, t.token), 401);
-      } finally {
-        await s.close();
-      }
-    });
+    test('TOKEN_CACHE_SECONDS=0: every request asks the database', async () =>
+      revokedElsewhere('0', async (tenantUrl, token) => assert.equal(await get(tenantUrl, token), 401)));
   });
 }

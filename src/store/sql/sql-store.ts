@@ -30,6 +30,9 @@ export class SqlStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly describe: string;
   readonly db: Kysely<any>;
+  /** Bumped after every revocation or tenant deletion through this store (see tokenStateMarker). */
+  private tokenEpoch = 0;
+  private dataVersion: { get(): unknown } | undefined;
   constructor(
     readonly conn: Connection,
     readonly hooks: DialectHooks,
@@ -172,9 +175,6 @@ export class SqlStore implements Store {
       this.tokenEpoch++;
     }
   }
-
-  private tokenEpoch = 0;
-  private dataVersion: { get(): unknown } | undefined;
 
   tokenStateMarker(): string {
     const raw = this.conn.sqlite;
@@ -632,11 +632,13 @@ class SqlResourceStore implements ResourceStore {
     let nextCursor: string | undefined;
     let lastPosition: string | undefined;
     let totalResults: number | undefined;
+    // A row's place in the page order, for the next page to seek past (RFC 9865 cursors and startIndex walks).
+    const positionOf = (row: any): string =>
+      encodeCursor({ k: st.hasKey ? String(row.sort_key ?? '') : null, id: row.id });
     if (q.cursor !== undefined) {
       if (rows.length > q.count) {
         rows = rows.slice(0, q.count);
-        const last = rows[rows.length - 1];
-        nextCursor = encodeCursor({ k: st.hasKey ? String(last.sort_key ?? '') : null, id: last.id });
+        nextCursor = positionOf(rows[rows.length - 1]);
       } else if (q.cursor === '') totalResults = rows.length; // the first page holds everything
     } else {
       // A page that is not full ends the result set, so its position gives the total without a COUNT:
@@ -645,10 +647,7 @@ class SqlResourceStore implements ResourceStore {
       const offset = Math.max(0, (q.startIndex ?? 1) - 1);
       if (q.after === undefined && (rows.length > 0 || offset === 0) && rows.length < q.count)
         totalResults = offset + rows.length;
-      if (rows.length === q.count && rows.length > 0) {
-        const last = rows[rows.length - 1];
-        lastPosition = encodeCursor({ k: st.hasKey ? String(last.sort_key ?? '') : null, id: last.id });
-      }
+      if (rows.length === q.count && rows.length > 0) lastPosition = positionOf(rows[rows.length - 1]);
     }
     totalResults ??= await countAll();
     const out: QueryResult['rows'] = rows.map((r: any) => this.row(r));
