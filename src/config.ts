@@ -18,6 +18,10 @@ export interface Config {
     ssl: 'disable' | 'require' | 'verify-full' | undefined;
     /** SQLite: memory-mapped read window in MiB (0 = off). */
     sqliteMmapMiB: number;
+    /** How long a write waits for its turn (another process's SQLite write lock, PostgreSQL retries) before 503. */
+    busyWaitMs: number;
+    /** PostgreSQL: how long to wait for a connection before the store counts as unavailable (503). */
+    connectTimeoutMs: number;
   };
   /**
    * How long a verified Secret Token is trusted without asking the database again (0 = ask on every request).
@@ -64,6 +68,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       statementTimeoutMs: int(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30000),
       ssl,
       sqliteMmapMiB: int(env, 'SQLITE_MMAP_MB', 2047),
+      busyWaitMs: int(env, 'STORE_BUSY_WAIT_MS', 5000),
+      connectTimeoutMs: int(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5000),
     },
     tokenCacheMs: int(env, 'TOKEN_CACHE_SECONDS', 5) * 1000,
     adminToken: env.ADMIN_TOKEN || undefined,

@@ -17,6 +17,8 @@ export function openStore(config: Config): SqlStore {
     poolSize: config.db.poolSize,
     statementTimeoutMs: config.db.statementTimeoutMs,
     sqliteMmapBytes: config.db.sqliteMmapMiB * 1024 * 1024,
+    busyWaitMs: config.db.busyWaitMs,
+    connectTimeoutMs: config.db.connectTimeoutMs,
     ...(config.db.ssl ? { ssl: config.db.ssl } : {}),
   });
 }

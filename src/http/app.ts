@@ -113,7 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await store.health();
       return { status: 'ok', store: store.dialect };
     } catch {
-      return reply.code(503).send({ status: 'unavailable', store: store.dialect });
+      return reply.code(503).header('Retry-After', '5').send({ status: 'unavailable', store: store.dialect });
     }
   });
   app.get('/metrics', async (req, reply) => {

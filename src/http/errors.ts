@@ -1,6 +1,7 @@
 /** Renders every failure as an RFC 7644 §3.12 error body; nothing reaches the client as a bare 500 page. */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ScimError } from '../scim/errors.js';
+import { storeFaultError } from '../store/faults.js';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
@@ -42,8 +43,15 @@ export function sendScimError(reply: FastifyReply, err: ScimError): FastifyReply
 }
 
 export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const scim = toScimError(err);
-  if (scim) return sendScimError(reply, scim);
+  const scim = toScimError(err) ?? storeFaultError(err);
+  if (scim) {
+    if (scim.status === 503)
+      req.log.warn(
+        { err, tenant: (req.params as { tenantId?: string } | undefined)?.tenantId },
+        'store fault',
+      );
+    return sendScimError(reply, scim);
+  }
   // Unknown failure: log the cause with tenant, method and path; tell the client only that it failed.
   req.log.error(
     {

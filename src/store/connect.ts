@@ -6,8 +6,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import { isPgRetryable, isSqliteBusy, storeFaultError } from './faults.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -20,7 +21,18 @@ export interface ConnectOptions {
   ssl?: 'disable' | 'require' | 'verify-full';
   /** SQLite memory-mapped read window in bytes (0 = off). */
   sqliteMmapBytes?: number;
+  /**
+   * How long one write transaction may wait for its turn (SQLite: for the write lock another process holds;
+   * PostgreSQL: across serialization-failure / deadlock retries) before failing with 503 (default 5000 ms,
+   * STORE_BUSY_WAIT_MS).
+   */
+  busyWaitMs?: number;
+  /** PostgreSQL: how long to wait for a new connection before the store counts as unavailable (default 5000 ms). */
+  connectTimeoutMs?: number;
 }
+
+/** A Kysely instance bound to one connection inside a transaction. */
+export type WriteTx = Kysely<any>;
 
 export interface Connection {
   readonly db: Kysely<any>;
@@ -31,6 +43,84 @@ export interface Connection {
   readonly sqlite?: SQLite.Database;
   /** For PostgreSQL only: the pool. */
   readonly pool?: pg.Pool;
+  /**
+   * Runs `fn` in one write transaction and commits before resolving. Every writer of the database goes through
+   * here, so writers in several processes never collide:
+   * - SQLite: `BEGIN IMMEDIATE` takes the write lock up front (a deferred transaction that read first cannot
+   *   upgrade once another process has committed: "database is locked"). While another process holds the lock,
+   *   the attempt is repeated asynchronously (the event loop keeps serving) until `busyWaitMs`.
+   * - PostgreSQL: a serialization failure or deadlock reruns `fn` in a new transaction, a bounded number of times.
+   * When the wait or the retries are exhausted, or the store is unreachable, it throws a ScimError 503 with
+   * Retry-After. `fn` may run more than once, so it must not have effects outside the transaction.
+   */
+  writeTransaction<T>(fn: (trx: WriteTx) => Promise<T>): Promise<T>;
+}
+
+/** Default STORE_BUSY_WAIT_MS. */
+export const DEFAULT_BUSY_WAIT_MS = 5000;
+/** SQLite's own (synchronous, event-loop-blocking) busy handler waits only this long per statement. */
+const SQLITE_BUSY_TIMEOUT_MS = 50;
+const PG_MAX_ATTEMPTS = 6;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function rethrowAsFault(e: unknown): never {
+  const fault = storeFaultError(e);
+  if (!fault) throw e;
+  // Kept for the log (the client sees only the SCIM body).
+  Object.defineProperty(fault, 'cause', { value: e, enumerable: false });
+  throw fault;
+}
+
+async function sqliteWriteTransaction<T>(
+  db: Kysely<any>,
+  fn: (trx: WriteTx) => Promise<T>,
+  busyWaitMs: number,
+): Promise<T> {
+  const deadline = Date.now() + busyWaitMs;
+  let delay = 2;
+  for (;;) {
+    // The connection is taken per attempt and released while waiting, so this process's reads are not held up.
+    const outcome = await db.connection().execute(async (c) => {
+      try {
+        await sql`BEGIN IMMEDIATE`.execute(c);
+      } catch (e) {
+        if (isSqliteBusy(e) && Date.now() < deadline) return { busy: true as const };
+        rethrowAsFault(e);
+      }
+      try {
+        const value = await fn(c);
+        await sql`COMMIT`.execute(c);
+        return { busy: false as const, value };
+      } catch (e) {
+        // A failed COMMIT may already have ended the transaction; ROLLBACK then has nothing to undo.
+        await sql`ROLLBACK`.execute(c).catch(() => undefined);
+        rethrowAsFault(e);
+      }
+    });
+    if (!outcome.busy) return outcome.value;
+    await sleep(delay + Math.random() * delay);
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+async function pgWriteTransaction<T>(
+  db: Kysely<any>,
+  fn: (trx: WriteTx) => Promise<T>,
+  busyWaitMs: number,
+): Promise<T> {
+  const deadline = Date.now() + busyWaitMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute((trx) => fn(trx));
+    } catch (e) {
+      if (isPgRetryable(e) && attempt < PG_MAX_ATTEMPTS && Date.now() < deadline) {
+        await sleep(5 * 2 ** attempt * (0.5 + Math.random()));
+        continue;
+      }
+      rethrowAsFault(e);
+    }
+  }
 }
 
 export function dialectOf(url: string): DialectName {
@@ -62,32 +152,44 @@ export function connect(url: string, opts: ConnectOptions = {}): Connection {
       max: opts.poolSize ?? 10,
       ssl: sslmode === 'disable' ? undefined : { rejectUnauthorized: sslmode === 'verify-full' },
       statement_timeout: opts.statementTimeoutMs ?? 30000,
+      // Without it a request waits forever for a connection to a stopped server; with it, 503 in bounded time.
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
     });
     // An idle pooled connection can be terminated (failover, restart, pg_terminate_backend): pg then emits
     // 'error' on the pool, which without a listener would crash the process. The pool replaces the client.
     pool.on('error', (err) =>
       process.emitWarning(`PostgreSQL connection lost (the pool will reconnect): ${err.message}`),
     );
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+    const wait = opts.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS;
     return {
-      db: new Kysely<any>({ dialect: new PostgresDialect({ pool }) }),
+      db,
       dialect: 'postgres',
       describe: redactUrl(url),
       pool,
+      writeTransaction: (fn) => pgWriteTransaction(db, fn, wait),
     };
   }
   const path = sqlitePathOf(url);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SQLite(path);
+  // Opening beside another process that is creating the file or switching it to WAL may wait for its lock.
+  sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('journal_mode = WAL');
   // FULL: a 2xx means the write survived a power cut, not only a process crash.
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
+  // Short on purpose: better-sqlite3 waits synchronously. Longer waits for the write lock are asynchronous, in
+  // writeTransaction; a read in WAL mode never waits for a writer.
+  sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const wait = opts.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS;
   return {
-    db: new Kysely<any>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }),
+    db,
     dialect: 'sqlite',
     describe: path,
     sqlite,
+    writeTransaction: (fn) => sqliteWriteTransaction(db, fn, wait),
   };
 }
 

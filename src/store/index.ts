@@ -10,5 +10,5 @@ export type { Store, TenantStore } from './types.js';
 export function createStore(url: string, opts: ConnectOptions = {}): SqlStore {
   return dialectOf(url) === 'postgres'
     ? createPostgresStore(url, opts)
-    : createSqliteStore(url, opts.sqliteMmapBytes ?? 0);
+    : createSqliteStore(url, opts.sqliteMmapBytes ?? 0, opts);
 }

@@ -3,7 +3,8 @@
  * store. One set serves SQLite and PostgreSQL: only portable column types are used (text, integer, bigint),
  * timestamps are ISO-8601 text (they sort as text) and JSON is text.
  */
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely';
+import type { Connection } from '../../store/connect.js';
 
 const migrations: Record<string, Migration> = {
   '0001_sync_tables': {
@@ -119,7 +120,19 @@ const migrations: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-export async function migrateSyncState(db: Kysely<any>): Promise<void> {
+/**
+ * Brings the sync_ tables up to date. Given a Connection to SQLite, the migrations run inside one write
+ * transaction: atomic, and serialised with another process (the server, a second engine) migrating the same file.
+ */
+export async function migrateSyncState(target: Kysely<any> | Connection): Promise<void> {
+  if (!(target instanceof Kysely)) {
+    if (target.dialect === 'sqlite') return target.writeTransaction((db) => runMigrations(db));
+    return runMigrations(target.db);
+  }
+  return runMigrations(target);
+}
+
+async function runMigrations(db: Kysely<any>): Promise<void> {
   const migrator = new Migrator({
     db,
     provider,

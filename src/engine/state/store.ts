@@ -124,30 +124,42 @@ export const emptyStats = (): CycleStats => ({
 
 export class SyncState {
   private constructor(
-    readonly db: Kysely<any>,
-    private readonly conn?: Connection,
-  ) {}
+    private readonly conn: Connection,
+    /** Whether close() closes the connection (open) or leaves it to its owner (attach). */
+    private readonly owned: boolean,
+  ) {
+    this.db = conn.db;
+  }
+  readonly db: Kysely<any>;
 
   /** Opens DATABASE_URL and brings the sync_ tables up to date. */
   static async open(databaseUrl: string): Promise<SyncState> {
     const conn = connect(databaseUrl);
-    const s = new SyncState(conn.db, conn);
-    await migrateSyncState(conn.db);
+    const s = new SyncState(conn, true);
+    await migrateSyncState(conn);
     return s;
   }
 
-  /** Uses an already open Kysely instance (caller owns it). */
-  static async attach(db: Kysely<any>): Promise<SyncState> {
-    await migrateSyncState(db);
-    return new SyncState(db);
+  /** Uses an already open connection (caller owns it). */
+  static async attach(conn: Connection): Promise<SyncState> {
+    await migrateSyncState(conn);
+    return new SyncState(conn, false);
   }
 
   get describe(): string {
-    return this.conn?.describe ?? 'attached database';
+    return this.conn.describe;
   }
 
   async close(): Promise<void> {
-    if (this.conn) await this.conn.db.destroy();
+    if (this.owned) await this.conn.db.destroy();
+  }
+
+  /**
+   * Every write is a write transaction that waits out the SCIM server and other writers of the same database
+   * (connect.ts writeTransaction): the engine often shares an SQLite file with the server.
+   */
+  private write<T>(fn: (db: Kysely<any>) => Promise<T>): Promise<T> {
+    return this.conn.writeTransaction(fn);
   }
 
   // ---- jobs -----------------------------------------------------------------------------------------
@@ -171,19 +183,21 @@ export class SyncState {
     if (existing) return existing;
     const iso = now.toISOString();
     const status: JobStatus = { countSuccessiveCompleteFailures: 0 };
-    await this.db
-      .insertInto('sync_jobs')
-      .values({
-        name,
-        state: 'notRun',
-        scope_hash: null,
-        force_deletes: 0,
-        status: JSON.stringify(status),
-        created_at: iso,
-        updated_at: iso,
-      })
-      .onConflict((oc) => oc.column('name').doNothing())
-      .execute();
+    await this.write((db) =>
+      db
+        .insertInto('sync_jobs')
+        .values({
+          name,
+          state: 'notRun',
+          scope_hash: null,
+          force_deletes: 0,
+          status: JSON.stringify(status),
+          created_at: iso,
+          updated_at: iso,
+        })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .execute(),
+    );
     return (await this.getJob(name))!;
   }
 
@@ -197,7 +211,7 @@ export class SyncState {
     if (patch.scopeHash !== undefined) set.scope_hash = patch.scopeHash;
     if (patch.forceDeletes !== undefined) set.force_deletes = patch.forceDeletes ? 1 : 0;
     if (patch.status !== undefined) set.status = JSON.stringify(patch.status);
-    await this.db.updateTable('sync_jobs').set(set).where('name', '=', name).execute();
+    await this.write((db) => db.updateTable('sync_jobs').set(set).where('name', '=', name).execute());
   }
 
   // ---- watermarks -----------------------------------------------------------------------------------
@@ -212,15 +226,17 @@ export class SyncState {
   }
 
   async setWatermark(job: string, watermark: string, now: Date): Promise<void> {
-    await this.db
-      .insertInto('sync_watermarks')
-      .values({ job, watermark, updated_at: now.toISOString() })
-      .onConflict((oc) => oc.column('job').doUpdateSet({ watermark, updated_at: now.toISOString() }))
-      .execute();
+    await this.write((db) =>
+      db
+        .insertInto('sync_watermarks')
+        .values({ job, watermark, updated_at: now.toISOString() })
+        .onConflict((oc) => oc.column('job').doUpdateSet({ watermark, updated_at: now.toISOString() }))
+        .execute(),
+    );
   }
 
   async clearWatermark(job: string): Promise<void> {
-    await this.db.deleteFrom('sync_watermarks').where('job', '=', job).execute();
+    await this.write((db) => db.deleteFrom('sync_watermarks').where('job', '=', job).execute());
   }
 
   // ---- links ----------------------------------------------------------------------------------------
@@ -262,7 +278,7 @@ export class SyncState {
   ): Promise<void> {
     if (!upserts.length && !deletes.length) return;
     const iso = now.toISOString();
-    await this.db.transaction().execute(async (trx) => {
+    await this.write(async (trx) => {
       for (let i = 0; i < upserts.length; i += CHUNK) {
         const rows = upserts.slice(i, i + CHUNK).map((l) => ({
           job,
@@ -301,7 +317,7 @@ export class SyncState {
   }
 
   async clearLinks(job: string): Promise<void> {
-    await this.db.deleteFrom('sync_links').where('job', '=', job).execute();
+    await this.write((db) => db.deleteFrom('sync_links').where('job', '=', job).execute());
   }
 
   // ---- escrows --------------------------------------------------------------------------------------
@@ -328,7 +344,7 @@ export class SyncState {
     deletes: readonly { kind: ObjectKind; sourceId: string }[],
   ): Promise<void> {
     if (!upserts.length && !deletes.length) return;
-    await this.db.transaction().execute(async (trx) => {
+    await this.write(async (trx) => {
       for (let i = 0; i < upserts.length; i += CHUNK) {
         const rows = upserts.slice(i, i + CHUNK).map((e) => ({
           job,
@@ -364,27 +380,29 @@ export class SyncState {
   }
 
   async clearEscrows(job: string): Promise<void> {
-    await this.db.deleteFrom('sync_escrows').where('job', '=', job).execute();
+    await this.write((db) => db.deleteFrom('sync_escrows').where('job', '=', job).execute());
   }
 
   // ---- cycles ---------------------------------------------------------------------------------------
 
   async startCycle(c: CycleRow): Promise<void> {
-    await this.db
-      .insertInto('sync_cycles')
-      .values({
-        id: c.id,
-        job: c.job,
-        kind: c.kind,
-        state: c.state,
-        started_at: c.startedAt,
-        ended_at: c.endedAt,
-        total_units: c.totalUnits,
-        completed_units: c.completedUnits,
-        stats: JSON.stringify(c.stats),
-        error: c.error,
-      })
-      .execute();
+    await this.write((db) =>
+      db
+        .insertInto('sync_cycles')
+        .values({
+          id: c.id,
+          job: c.job,
+          kind: c.kind,
+          state: c.state,
+          started_at: c.startedAt,
+          ended_at: c.endedAt,
+          total_units: c.totalUnits,
+          completed_units: c.completedUnits,
+          stats: JSON.stringify(c.stats),
+          error: c.error,
+        })
+        .execute(),
+    );
   }
 
   async updateCycle(
@@ -399,7 +417,7 @@ export class SyncState {
     if (patch.stats !== undefined) set.stats = JSON.stringify(patch.stats);
     if (patch.error !== undefined) set.error = patch.error;
     if (Object.keys(set).length)
-      await this.db.updateTable('sync_cycles').set(set).where('id', '=', id).execute();
+      await this.write((db) => db.updateTable('sync_cycles').set(set).where('id', '=', id).execute());
   }
 
   async listCycles(job: string, limit = 10): Promise<CycleRow[]> {
@@ -429,7 +447,7 @@ export class SyncState {
 
   async insertLogs(logs: readonly ProvisioningLog[]): Promise<void> {
     if (!logs.length) return;
-    await this.db.transaction().execute(async (trx) => {
+    await this.write(async (trx) => {
       for (let i = 0; i < logs.length; i += CHUNK) {
         await trx
           .insertInto('sync_logs')
@@ -512,11 +530,13 @@ export class SyncState {
 
   /** Drops records older than `before` (Entra keeps them 30 days, §7.2). Returns how many went. */
   async pruneLogs(job: string, before: Date): Promise<number> {
-    const r = await this.db
-      .deleteFrom('sync_logs')
-      .where('job', '=', job)
-      .where('activity_at', '<', before.toISOString())
-      .executeTakeFirst();
+    const r = await this.write((db) =>
+      db
+        .deleteFrom('sync_logs')
+        .where('job', '=', job)
+        .where('activity_at', '<', before.toISOString())
+        .executeTakeFirst(),
+    );
     return Number(r.numDeletedRows ?? 0);
   }
 }

@@ -44,8 +44,19 @@ export class SqlStore implements Store {
   }
 
   async migrate(): Promise<void> {
+    if (this.dialect === 'sqlite') {
+      // Kysely runs SQLite migrations without a transaction. Inside one write transaction they are atomic (a
+      // crash mid-way leaves the previous schema) and serialised with another process migrating the same file.
+      await this.write((db) => this.runMigrations(db));
+      return;
+    }
+    // PostgreSQL: Kysely wraps them in a transaction under an advisory lock.
+    await this.runMigrations(this.db);
+  }
+
+  private async runMigrations(db: Kysely<any>): Promise<void> {
     const migrator = new Migrator({
-      db: this.db,
+      db,
       provider: { getMigrations: async () => this.migrations },
       migrationTableName: 'scim_migration',
       migrationLockTableName: 'scim_migration_lock',
@@ -64,16 +75,31 @@ export class SqlStore implements Store {
   }
 
   tenant(tenantId: string): TenantStore {
-    return new SqlTenantStore(this.db, tenantId, this.hooks);
+    return new SqlTenantStore(this.db, tenantId, this.hooks, this.write);
   }
 
   async transaction<T>(tenantId: string, fn: (tx: TenantStore) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => fn(new SqlTenantStore(trx, tenantId, this.hooks)));
+    return this.write((trx) => fn(new SqlTenantStore(trx, tenantId, this.hooks)));
   }
+
+  /** Every write of this store: one transaction that waits out other writers (connect.ts writeTransaction). */
+  private readonly write = async <T>(fn: (trx: Kysely<any>) => Promise<T>): Promise<T> => {
+    try {
+      return await this.conn.writeTransaction(fn);
+    } catch (e) {
+      if (e instanceof ScimError && e.status === 503 && /unavailable/.test(e.detail))
+        this.writeFaultAt = Date.now();
+      throw e;
+    }
+  };
+  /** When a write last failed because the store could not be written (health() then probes with a write). */
+  private writeFaultAt = 0;
 
   async createTenant(t: { id: string; name: string }, now: string): Promise<TenantRow> {
     try {
-      await this.db.insertInto('tenants').values({ id: t.id, name: t.name, created_at: now }).execute();
+      await this.write((db) =>
+        db.insertInto('tenants').values({ id: t.id, name: t.name, created_at: now }).execute(),
+      );
     } catch (e) {
       if (this.hooks.isUniqueViolation(e))
         throw new ScimError(409, 'uniqueness', `a tenant named '${t.name}' already exists`);
@@ -102,35 +128,34 @@ export class SqlStore implements Store {
   }
 
   async deleteTenant(id: string): Promise<boolean> {
-    return this.db
-      .transaction()
-      .execute(async (trx) => {
-        // Explicit order (children first) so this works without relying on cascades for side tables.
-        for (const t of [
-          'group_members',
-          'user_values',
-          'users',
-          'groups',
-          'resource_counts',
-          'activity',
-          'tokens',
-        ]) {
-          await trx.deleteFrom(t).where('tenant_id', '=', id).execute();
-        }
-        const r = await trx.deleteFrom('tenants').where('id', '=', id).executeTakeFirst();
-        return Number(r.numDeletedRows) > 0;
-      })
-      .finally(() => this.tokenEpoch++);
+    return this.write(async (trx) => {
+      // Explicit order (children first) so this works without relying on cascades for side tables.
+      for (const t of [
+        'group_members',
+        'user_values',
+        'users',
+        'groups',
+        'resource_counts',
+        'activity',
+        'tokens',
+      ]) {
+        await trx.deleteFrom(t).where('tenant_id', '=', id).execute();
+      }
+      const r = await trx.deleteFrom('tenants').where('id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    }).finally(() => this.tokenEpoch++);
   }
 
   async createToken(
     t: { id: string; tenantId: string; hash: string; hint: string },
     now: string,
   ): Promise<TokenRow> {
-    await this.db
-      .insertInto('tokens')
-      .values({ id: t.id, tenant_id: t.tenantId, hash: t.hash, hint: t.hint, created_at: now })
-      .execute();
+    await this.write((db) =>
+      db
+        .insertInto('tokens')
+        .values({ id: t.id, tenant_id: t.tenantId, hash: t.hash, hint: t.hint, created_at: now })
+        .execute(),
+    );
     return {
       id: t.id,
       tenantId: t.tenantId,
@@ -163,12 +188,14 @@ export class SqlStore implements Store {
 
   async revokeToken(id: string, now: string): Promise<boolean> {
     try {
-      const r = await this.db
-        .updateTable('tokens')
-        .set({ revoked_at: now })
-        .where('id', '=', id)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
+      const r = await this.write((db) =>
+        db
+          .updateTable('tokens')
+          .set({ revoked_at: now })
+          .where('id', '=', id)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst(),
+      );
       return Number(r.numUpdatedRows) > 0;
     } finally {
       // After the commit: a lookup that read the marker before it cannot be cached under the new value.
@@ -185,7 +212,9 @@ export class SqlStore implements Store {
   }
 
   async markTokenUsed(id: string, now: string): Promise<void> {
-    await this.db.updateTable('tokens').set({ last_used_at: now }).where('id', '=', id).execute();
+    await this.write((db) =>
+      db.updateTable('tokens').set({ last_used_at: now }).where('id', '=', id).execute(),
+    );
   }
 
   /**
@@ -215,6 +244,16 @@ export class SqlStore implements Store {
 
   async health(): Promise<void> {
     await sql`SELECT 1`.execute(this.db);
+    // A full disk or a read-only SQLite file still answers reads: after a failed write, ready means writable.
+    if (this.writeFaultAt) {
+      await this.write((db) =>
+        db
+          .updateTable('scim_migration_lock')
+          .set({ is_locked: sql`is_locked` })
+          .execute(),
+      );
+      this.writeFaultAt = 0;
+    }
   }
 
   /**
@@ -270,14 +309,16 @@ export class SqlStore implements Store {
         );
         let current: string | undefined;
         try {
-          raw.transaction(() => {
-            for (const r of rows) {
-              current = r.user_name;
-              insUser.run(r);
-            }
-            current = undefined;
-            for (const v of values) insValue.run(v);
-          })();
+          raw
+            .transaction(() => {
+              for (const r of rows) {
+                current = r.user_name;
+                insUser.run(r);
+              }
+              current = undefined;
+              for (const v of values) insValue.run(v);
+            })
+            .immediate();
         } catch (e) {
           clash(e, current);
         }
@@ -286,7 +327,7 @@ export class SqlStore implements Store {
     }
     // Other drivers: multi-row INSERTs in one transaction, sized well under PostgreSQL's 65,535 bound parameters.
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await this.write(async (trx) => {
         for (let i = 0; i < rows.length; i += 2000)
           await trx
             .insertInto('users')
@@ -323,6 +364,8 @@ class SqlTenantStore implements TenantStore {
     private readonly db: Db,
     readonly tenantId: string,
     private readonly hooks: DialectHooks,
+    /** Outside a transaction: runs an autocommit write as its own write transaction. */
+    private readonly write?: <T>(fn: (trx: Kysely<any>) => Promise<T>) => Promise<T>,
   ) {
     this.users = new SqlResourceStore(db, tenantId, hooks, 'User');
     this.groups = new SqlResourceStore(db, tenantId, hooks, 'Group');
@@ -330,20 +373,22 @@ class SqlTenantStore implements TenantStore {
   }
 
   async appendActivity(e: ActivityEntry): Promise<void> {
-    await this.db
-      .insertInto('activity')
-      .values({
-        tenant_id: this.tenantId,
-        at: e.at,
-        method: e.method,
-        path: e.path,
-        status: e.status,
-        resource_type: e.resourceType ?? null,
-        resource_id: e.resourceId ?? null,
-        summary: e.summary,
-        duration_ms: e.durationMs ?? null,
-      })
-      .execute();
+    const insert = (db: Db) =>
+      db
+        .insertInto('activity')
+        .values({
+          tenant_id: this.tenantId,
+          at: e.at,
+          method: e.method,
+          path: e.path,
+          status: e.status,
+          resource_type: e.resourceType ?? null,
+          resource_id: e.resourceId ?? null,
+          summary: e.summary,
+          duration_ms: e.durationMs ?? null,
+        })
+        .execute();
+    await (this.write ? this.write(insert) : insert(this.db));
   }
 
   async listActivity(opts: { limit: number; before?: number }): Promise<(ActivityEntry & { seq: number })[]> {
