@@ -146,7 +146,10 @@ export class TenantService {
       );
     if ((this.lastUseWrite.get(row.id) ?? 0) < now - 60_000) {
       this.lastUseWrite.set(row.id, now);
-      await this.store.markTokenUsed(row.id, new Date(now).toISOString());
+      // Bookkeeping: a store that cannot be written (a full disk) must not fail reads that need no write.
+      await this.store
+        .markTokenUsed(row.id, new Date(now).toISOString())
+        .catch(() => this.lastUseWrite.delete(row.id));
     }
     return row;
   }

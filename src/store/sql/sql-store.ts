@@ -246,12 +246,15 @@ export class SqlStore implements Store {
     await sql`SELECT 1`.execute(this.db);
     // A full disk or a read-only SQLite file still answers reads: after a failed write, ready means writable.
     if (this.writeFaultAt) {
-      await this.write((db) =>
-        db
-          .updateTable('scim_migration_lock')
-          .set({ is_locked: sql`is_locked` })
-          .execute(),
-      );
+      await this.write(async (db) => {
+        if (this.dialect === 'sqlite') {
+          // Rewriting the header's user_version (to the value it has) is a real page write, in a transaction.
+          const v = await sql<{ user_version: number }>`PRAGMA user_version`.execute(db);
+          await sql.raw(`PRAGMA user_version = ${Number(v.rows[0]?.user_version ?? 0)}`).execute(db);
+        } else {
+          await sql`SELECT pg_current_xact_id()`.execute(db); // assigns a transaction id: a write
+        }
+      });
       this.writeFaultAt = 0;
     }
   }
