@@ -31,6 +31,21 @@ export interface Config {
   tokenCacheMs: number;
   /** Token for /admin and /metrics (operator API and console); unset = admin API disabled. */
   adminToken: string | undefined;
+  /** Directory events (docs/events.md). */
+  events: {
+    /** Write an event with every change (EVENTS_ENABLED, default true). */
+    enabled: boolean;
+    /** Events older than this many days are pruned (EVENTS_RETENTION_DAYS, default 30). */
+    retentionDays: number;
+  };
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
+  const v = env[name];
+  if (v === undefined || v === '') return dflt;
+  if (/^(true|1|on|yes)$/i.test(v)) return true;
+  if (/^(false|0|off|no)$/i.test(v)) return false;
+  throw new Error(`${name} must be true or false, got '${v}'`);
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
@@ -73,5 +88,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     tokenCacheMs: int(env, 'TOKEN_CACHE_SECONDS', 5) * 1000,
     adminToken: env.ADMIN_TOKEN || undefined,
+    events: {
+      enabled: bool(env, 'EVENTS_ENABLED', true),
+      retentionDays: int(env, 'EVENTS_RETENTION_DAYS', 30),
+    },
   };
 }

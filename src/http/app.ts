@@ -47,7 +47,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { store, config } = deps;
   const clock = deps.clock ?? (() => new Date());
   const tenants = new TenantService(store, () => config.publicUrl, clock, config.tokenCacheMs);
-  const resources = new ResourceService(store, config.limits, (t) => tenants.tenantUrl(t), clock);
+  const resources = new ResourceService(
+    store,
+    config.limits,
+    (t) => tenants.tenantUrl(t),
+    clock,
+    config.events.enabled,
+  );
   const metrics = new Metrics();
   const pendingActivity = new Set<Promise<unknown>>();
 

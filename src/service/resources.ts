@@ -19,6 +19,8 @@ import {
 } from '../scim/types.js';
 import type { ResourceRow, Store, TenantStore } from '../store/types.js';
 import { newId } from '../store/sql/ids.js';
+import { MembershipChanges, previousValues, userUpdateType } from '../events/diff.js';
+import type { EventDraft } from '../events/types.js';
 import {
   parseListParams,
   parseProjection,
@@ -74,7 +76,40 @@ export class ResourceService {
     private readonly limits: Limits,
     private readonly baseUrl: (tenantId: string) => string,
     private readonly clock: () => Date = () => new Date(),
+    /** Write directory events with every change (the outbox; EVENTS_ENABLED). */
+    private readonly eventsEnabled = true,
   ) {}
+
+  /** Appends the events of one write in its transaction. */
+  private async emit(tx: TenantStore, drafts: EventDraft[], now: string): Promise<void> {
+    if (this.eventsEnabled && drafts.length) await tx.appendEvents(drafts, now);
+  }
+
+  /** One event per member whose membership changed, in the request's order. */
+  private async memberEvents(
+    tx: TenantStore,
+    group: JsonObject,
+    groupId: string,
+    changes: MembershipChanges,
+    types: Map<string, string | undefined>,
+  ): Promise<EventDraft[]> {
+    if (!this.eventsEnabled || !changes.count) return [];
+    const unknown = changes.entries().filter(([id]) => !types.get(id));
+    if (unknown.length) {
+      const kinds = await tx.members.resolveMembers(unknown.map(([id]) => id));
+      for (const [id] of unknown) types.set(id, kinds.get(id));
+    }
+    return changes.entries().map(([value, how]) => {
+      const type = types.get(value);
+      return {
+        type: how === 'added' ? 'group.member_added' : 'group.member_removed',
+        resourceType: 'Group',
+        resourceId: groupId,
+        data: group,
+        member: type ? { value, type } : { value },
+      };
+    });
+  }
 
   private now(): string {
     return this.clock().toISOString();
@@ -131,16 +166,65 @@ export class ResourceService {
     });
   }
 
+  /** The events of an update: one for the attributes (if any changed), one per member whose membership changed. */
+  private async updateEvents(
+    tx: TenantStore,
+    tenantId: string,
+    rt: ResourceTypeName,
+    before: ResourceRow,
+    after: ResourceRow,
+    changes: MembershipChanges | undefined,
+    stored: Member[] | undefined,
+    types = new Map<string, string | undefined>(),
+  ): Promise<EventDraft[]> {
+    if (!this.eventsEnabled) return [];
+    const rendered = this.render(tenantId, rt, after, undefined);
+    const drafts: EventDraft[] = [];
+    const previous = previousValues(before.data, after.data);
+    if (previous)
+      drafts.push({
+        type: rt === 'User' ? userUpdateType(before.data, after.data) : 'group.updated',
+        resourceType: rt,
+        resourceId: after.id,
+        data: rendered,
+        previous,
+      });
+    if (changes) {
+      for (const m of stored ?? []) types.set(m.value, m.type);
+      drafts.push(...(await this.memberEvents(tx, rendered, after.id, changes, types)));
+    }
+    return drafts;
+  }
+
   async create(tenantId: string, rt: ResourceTypeName, body: unknown): Promise<WriteResult> {
     const { data, members } = this.splitMembers(rt, this.withoutPassword(normalizeResource(rt, body)));
     const id = newId();
     return this.store.transaction(tenantId, async (tx) => {
       const repo = rt === 'User' ? tx.users : tx.groups;
-      const row = await repo.insert(id, data, this.now());
+      const now = this.now();
+      const row = await repo.insert(id, data, now);
       let stored: Member[] | undefined;
+      const changes = new MembershipChanges();
       if (rt === 'Group') {
         stored = members?.length ? await this.typedMembers(tx, id, members) : [];
-        if (stored.length) await tx.members.add(id, stored);
+        if (stored.length) changes.added(await tx.members.add(id, stored));
+      }
+      if (this.eventsEnabled) {
+        const rendered = this.render(tenantId, rt, row, undefined);
+        const types = new Map((stored ?? []).map((m) => [m.value, m.type]));
+        await this.emit(
+          tx,
+          [
+            {
+              type: rt === 'User' ? 'user.created' : 'group.created',
+              resourceType: rt,
+              resourceId: id,
+              data: rendered,
+            },
+            ...(await this.memberEvents(tx, rendered, id, changes, types)),
+          ],
+          now,
+        );
       }
       return {
         resource: this.render(tenantId, rt, row, stored),
@@ -218,14 +302,17 @@ export class ResourceService {
       const before = await repo.getForUpdate(id);
       if (!before) throw notFound(rt, id);
       checkIfMatch(ifMatch, before.version, rt, id);
-      const row = (await repo.update(id, data, this.now()))!;
+      const now = this.now();
+      const row = (await repo.update(id, data, now))!;
       let stored: Member[] | undefined;
+      const changes = new MembershipChanges();
       if (rt === 'Group') {
         // PUT replaces the whole resource, membership included (RFC 7644 §3.5.1).
         stored = members?.length ? await this.typedMembers(tx, id, members) : [];
-        await tx.members.removeAll(id);
-        if (stored.length) await tx.members.add(id, stored);
+        changes.removed(await tx.members.removeAll(id));
+        if (stored.length) changes.added(await tx.members.add(id, stored));
       }
+      await this.emit(tx, await this.updateEvents(tx, tenantId, rt, before, row, changes, stored), now);
       return {
         resource: this.render(tenantId, rt, row, stored),
         id,
@@ -256,9 +343,14 @@ export class ResourceService {
         if (!before) throw notFound(rt, id);
         checkIfMatch(ifMatch, before.version, rt, id);
         const data = this.withoutPassword(applyPatch('User', before.data, ops));
-        const row = isDeepStrictEqual(data, before.data)
-          ? before
-          : (await tx.users.update(id, data, this.now()))!;
+        const now = this.now();
+        const row = isDeepStrictEqual(data, before.data) ? before : (await tx.users.update(id, data, now))!;
+        if (row !== before)
+          await this.emit(
+            tx,
+            await this.updateEvents(tx, tenantId, rt, before, row, undefined, undefined),
+            now,
+          );
         return {
           resource: this.render(tenantId, rt, row, undefined, projection),
           id,
@@ -270,24 +362,30 @@ export class ResourceService {
       if (!before) throw notFound(rt, id);
       checkIfMatch(ifMatch, before.version, rt, id);
       let data = before.data;
-      let membersChanged = 0;
+      const changes = new MembershipChanges();
+      const types = new Map<string, string | undefined>();
+      const add = async (members: readonly Member[]) => {
+        const typed = await this.typedMembers(tx, id, members);
+        for (const m of typed) types.set(m.value, m.type);
+        changes.added(await tx.members.add(id, typed));
+      };
       for (const step of planGroupPatch(ops).steps) {
         switch (step.kind) {
           case 'attributes':
             data = applyPatch('Group', data, step.ops);
             break;
           case 'addMembers':
-            membersChanged += await tx.members.add(id, await this.typedMembers(tx, id, step.members));
+            await add(step.members);
             break;
           case 'removeMembers':
-            membersChanged += await tx.members.remove(id, step.ids);
+            changes.removed(await tx.members.remove(id, step.ids));
             break;
           case 'removeAllMembers':
-            membersChanged += await tx.members.removeAll(id);
+            changes.removed(await tx.members.removeAll(id));
             break;
           case 'replaceMembers': {
-            membersChanged += await tx.members.removeAll(id);
-            membersChanged += await tx.members.add(id, await this.typedMembers(tx, id, step.members));
+            changes.removed(await tx.members.removeAll(id));
+            await add(step.members);
             break;
           }
           case 'removeMembersWhere': {
@@ -296,11 +394,12 @@ export class ResourceService {
             const ids = current
               .filter((m) => matchesFilter(step.filter, m as unknown as Record<string, unknown>))
               .map((m) => m.value);
-            membersChanged += await tx.members.remove(id, ids);
+            changes.removed(await tx.members.remove(id, ids));
             break;
           }
         }
       }
+      const membersChanged = changes.count;
       const changed = !isDeepStrictEqual(data, before.data);
       const now = this.now();
       const row = changed
@@ -308,6 +407,12 @@ export class ResourceService {
         : membersChanged
           ? (await tx.groups.touch(id, now))!
           : before;
+      if (row !== before)
+        await this.emit(
+          tx,
+          await this.updateEvents(tx, tenantId, rt, before, row, changes, undefined, types),
+          now,
+        );
       const wantMembers = projection ? wantsMembers(projection) : false;
       const members = wantMembers ? await tx.members.list(id) : undefined;
       return {
@@ -322,12 +427,38 @@ export class ResourceService {
   async delete(tenantId: string, rt: ResourceTypeName, id: string, ifMatch?: string): Promise<void> {
     await this.store.transaction(tenantId, async (tx) => {
       const repo = rt === 'User' ? tx.users : tx.groups;
+      const before = ifMatch !== undefined || this.eventsEnabled ? await repo.getForUpdate(id) : undefined;
       if (ifMatch !== undefined) {
-        const before = await repo.getForUpdate(id);
         if (!before) throw notFound(rt, id);
         checkIfMatch(ifMatch, before.version, rt, id);
       }
+      const now = this.now();
+      const drafts: EventDraft[] = [];
+      if (before && this.eventsEnabled) {
+        if (rt === 'User') {
+          // Deleting a user ends its memberships: the application hears of each, like any member removal.
+          const groups = (await tx.members.groupsOf([id])).get(id) ?? [];
+          for (const g of groups) {
+            const grow = await tx.groups.get(g.value);
+            if (!grow) continue;
+            drafts.push({
+              type: 'group.member_removed',
+              resourceType: 'Group',
+              resourceId: g.value,
+              data: this.render(tenantId, 'Group', grow, undefined),
+              member: { value: id, type: 'User' },
+            });
+          }
+        }
+        drafts.push({
+          type: rt === 'User' ? 'user.deleted' : 'group.deleted',
+          resourceType: rt,
+          resourceId: id,
+          data: this.render(tenantId, rt, before, undefined),
+        });
+      }
       if (!(await repo.delete(id))) throw notFound(rt, id);
+      await this.emit(tx, drafts, now);
     });
   }
 }

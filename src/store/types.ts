@@ -6,6 +6,8 @@
  */
 import type { Filter } from '../scim/filter/ast.js';
 import type { Member, ResourceData, ResourceTypeName } from '../scim/types.js';
+import type { DirectoryEvent, EventDraft, EventPage, EventQuery } from '../events/types.js';
+import type { ApiKeyRow, ApiKeyScope } from './sql/events-store.js';
 
 export interface TenantRow {
   id: string;
@@ -100,10 +102,12 @@ export interface ResourceStore {
 
 export interface MemberStore {
   list(groupId: string): Promise<Member[]>;
-  /** Adds members that are not there yet; returns how many were added. Unknown member ids are the caller's concern. */
-  add(groupId: string, members: readonly Member[]): Promise<number>;
-  remove(groupId: string, ids: readonly string[]): Promise<number>;
-  removeAll(groupId: string): Promise<number>;
+  /** Adds members that are not there yet; returns the ids added. Unknown member ids are the caller's concern. */
+  add(groupId: string, members: readonly Member[]): Promise<string[]>;
+  /** Removes those of `ids` that are members; returns the ids removed. */
+  remove(groupId: string, ids: readonly string[]): Promise<string[]>;
+  /** Removes every member; returns the ids removed. */
+  removeAll(groupId: string): Promise<string[]>;
   /** Which of `ids` exist as users (u) or groups (g) of this tenant. */
   resolveMembers(ids: readonly string[]): Promise<Map<string, 'User' | 'Group'>>;
   /** Groups a user or group belongs to (for the User `groups` attribute). */
@@ -116,6 +120,8 @@ export interface TenantStore {
   readonly groups: ResourceStore;
   readonly members: MemberStore;
   appendActivity(e: ActivityEntry): Promise<void>;
+  /** Appends directory events; inside a transaction they commit (or roll back) with the change. */
+  appendEvents(drafts: readonly EventDraft[], now: string): Promise<DirectoryEvent[]>;
   listActivity(opts: { limit: number; before?: number }): Promise<(ActivityEntry & { seq: number })[]>;
   counts(): Promise<{ users: number; groups: number }>;
 }
@@ -153,6 +159,41 @@ export interface Store {
    */
   tokenStateMarker(): string;
   health(): Promise<void>;
+
+  // Directory events (the outbox) and the application API keys that read them.
+  readonly events: {
+    list(q: EventQuery): Promise<EventPage>;
+    prune(before: string): Promise<number>;
+  };
+  readonly apiKeys: {
+    create(
+      k: {
+        id: string;
+        tenantId: string | null;
+        name: string;
+        hash: string;
+        hint: string;
+        scopes: ApiKeyScope[];
+      },
+      now: string,
+    ): Promise<ApiKeyRow>;
+    list(tenantId?: string): Promise<ApiKeyRow[]>;
+    get(id: string): Promise<ApiKeyRow | undefined>;
+    findActiveByHash(hash: string): Promise<ApiKeyRow | undefined>;
+    revoke(id: string, now: string): Promise<boolean>;
+    markUsed(id: string, now: string): Promise<void>;
+  };
+  /**
+   * Sets a tenant's mark (`connected_at`, `credentials_rejected_at`) to `now` unless it is already set at or after
+   * `notBefore` ('' = only when unset), and appends the event with it; true when this call set it.
+   */
+  markTenant(
+    tenantId: string,
+    mark: 'connected_at' | 'credentials_rejected_at',
+    now: string,
+    notBefore: string | undefined,
+    draft: EventDraft,
+  ): Promise<boolean>;
 }
 
 export type { Member, ResourceData, ResourceTypeName };

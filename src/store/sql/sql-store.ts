@@ -23,6 +23,8 @@ import type { DialectHooks, Sql } from './dialect.js';
 import { groupColumns, userColumns, userValueRows } from './derived.js';
 import { lookupFor } from './lookup.js';
 import { columnFor } from './columns.js';
+import type { DirectoryEvent, EventDraft } from '../../events/types.js';
+import { appendEvents, SqlApiKeys, SqlEventReader } from './events-store.js';
 
 type Db = Kysely<any> | Transaction<any>;
 
@@ -41,6 +43,34 @@ export class SqlStore implements Store {
     this.db = conn.db;
     this.dialect = conn.dialect;
     this.describe = conn.describe;
+    this.events = new SqlEventReader(this.db, this.dialect);
+    this.apiKeys = new SqlApiKeys(this.db, this.write);
+  }
+  readonly events: SqlEventReader;
+  readonly apiKeys: SqlApiKeys;
+
+  async markTenant(
+    tenantId: string,
+    mark: 'connected_at' | 'credentials_rejected_at',
+    now: string,
+    notBefore: string | undefined,
+    draft: EventDraft,
+  ): Promise<boolean> {
+    return this.write(async (db) => {
+      const r = await db
+        .updateTable('tenants')
+        .set({ [mark]: now })
+        .where('id', '=', tenantId)
+        .where((eb) =>
+          notBefore === undefined
+            ? eb(mark, 'is', null)
+            : eb.or([eb(mark, 'is', null), eb(mark, '<', notBefore)]),
+        )
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      await appendEvents(db, tenantId, [draft], now);
+      return true;
+    });
   }
 
   async migrate(): Promise<void> {
@@ -131,6 +161,9 @@ export class SqlStore implements Store {
     return this.write(async (trx) => {
       // Explicit order (children first) so this works without relying on cascades for side tables.
       for (const t of [
+        'events',
+        'event_streams',
+        'api_keys',
         'group_members',
         'user_values',
         'users',
@@ -392,6 +425,12 @@ class SqlTenantStore implements TenantStore {
         })
         .execute();
     await (this.write ? this.write(insert) : insert(this.db));
+  }
+
+  async appendEvents(drafts: readonly EventDraft[], now: string): Promise<DirectoryEvent[]> {
+    return this.write
+      ? this.write((db) => appendEvents(db, this.tenantId, drafts, now))
+      : appendEvents(this.db, this.tenantId, drafts, now);
   }
 
   async listActivity(opts: { limit: number; before?: number }): Promise<(ActivityEntry & { seq: number })[]> {
@@ -773,8 +812,8 @@ class SqlMemberStore implements MemberStore {
     return out;
   }
 
-  async add(groupId: string, members: readonly Member[]): Promise<number> {
-    let added = 0;
+  async add(groupId: string, members: readonly Member[]): Promise<string[]> {
+    const added: string[] = [];
     const unique = [...new Map(members.map((m) => [m.value, m])).values()];
     for (let i = 0; i < unique.length; i += 300) {
       const r = await this.db
@@ -790,33 +829,36 @@ class SqlMemberStore implements MemberStore {
         )
         // Re-adding a member is a no-op (entra-scim-client.md §1.20), also under concurrent PATCHes.
         .onConflict((oc) => oc.columns(['tenant_id', 'group_id', 'member_id']).doNothing())
-        .executeTakeFirst();
-      added += Number(r.numInsertedOrUpdatedRows ?? 0);
+        .returning('member_id')
+        .execute();
+      for (const row of r) added.push(String(row.member_id));
     }
     return added;
   }
 
-  async remove(groupId: string, ids: readonly string[]): Promise<number> {
-    let removed = 0;
+  async remove(groupId: string, ids: readonly string[]): Promise<string[]> {
+    const removed: string[] = [];
     for (let i = 0; i < ids.length; i += 500) {
       const r = await this.db
         .deleteFrom('group_members')
         .where('tenant_id', '=', this.tenantId)
         .where('group_id', '=', groupId)
         .where('member_id', 'in', ids.slice(i, i + 500))
-        .executeTakeFirst();
-      removed += Number(r.numDeletedRows);
+        .returning('member_id')
+        .execute();
+      for (const row of r) removed.push(String(row.member_id));
     }
     return removed;
   }
 
-  async removeAll(groupId: string): Promise<number> {
+  async removeAll(groupId: string): Promise<string[]> {
     const r = await this.db
       .deleteFrom('group_members')
       .where('tenant_id', '=', this.tenantId)
       .where('group_id', '=', groupId)
-      .executeTakeFirst();
-    return Number(r.numDeletedRows);
+      .returning('member_id')
+      .execute();
+    return r.map((row) => String(row.member_id)).sort();
   }
 
   async resolveMembers(ids: readonly string[]): Promise<Map<string, 'User' | 'Group'>> {

@@ -3,6 +3,7 @@
  * Ids are time-ordered (UUIDv7), so primary-key order is creation order and paging by id is an index walk.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
+import { eventsMigration } from '../sql/events-schema.js';
 
 export const sqliteMigrations: Record<string, Migration> = {
   '0001_initial': {
@@ -195,4 +196,5 @@ export const sqliteMigrations: Record<string, Migration> = {
         await stmt.execute(db);
     },
   },
+  '0010_events': eventsMigration('sqlite'),
 };

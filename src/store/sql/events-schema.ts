@@ -1,0 +1,68 @@
+/**
+ * Schema of the events outbox, the per-resource event sequences, application API keys and the tenant's
+ * connection marks (migration 0010 of both dialects).
+ *
+ * PostgreSQL: every event row carries the id of the transaction that wrote it (`txid`, xid8). Sequence values are
+ * handed out when a row is inserted, but transactions commit in any order, so a reader that saw event 10 may
+ * later see event 9 appear: a cursor of "seq > 10" would skip it. Readers therefore only return events of
+ * transactions older than the oldest one still running (`pg_snapshot_xmin`) and order by (txid, seq): an event
+ * that becomes visible later always has a txid at or above that horizon, hence above every returned position.
+ * SQLite has one writer at a time, so `seq` order is commit order and `seq` alone is a safe position.
+ */
+import { sql, type Kysely, type Migration } from 'kysely';
+
+export function eventsMigration(dialect: 'sqlite' | 'postgres'): Migration {
+  const pg = dialect === 'postgres';
+  const text = pg ? sql.raw('TEXT COLLATE "C"') : sql.raw('TEXT');
+  return {
+    async up(db: Kysely<any>) {
+      const stmts = [
+        pg
+          ? sql`CREATE TABLE events (
+              seq BIGSERIAL PRIMARY KEY,
+              txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+              id ${text} NOT NULL UNIQUE,
+              tenant_id ${text} NOT NULL,
+              type ${text} NOT NULL,
+              occurred_at ${text} NOT NULL,
+              resource_type ${text} NOT NULL,
+              resource_id ${text} NOT NULL,
+              payload TEXT NOT NULL)`
+          : sql`CREATE TABLE events (
+              seq INTEGER PRIMARY KEY AUTOINCREMENT,
+              id TEXT NOT NULL UNIQUE,
+              tenant_id TEXT NOT NULL,
+              type TEXT NOT NULL,
+              occurred_at TEXT NOT NULL,
+              resource_type TEXT NOT NULL,
+              resource_id TEXT NOT NULL,
+              payload TEXT NOT NULL)`,
+        pg
+          ? sql`CREATE INDEX events_position ON events (txid, seq)`
+          : sql`CREATE INDEX events_occurred ON events (occurred_at)`,
+        pg
+          ? sql`CREATE INDEX events_tenant_position ON events (tenant_id, txid, seq)`
+          : sql`CREATE INDEX events_tenant_position ON events (tenant_id, seq)`,
+        ...(pg ? [sql`CREATE INDEX events_occurred ON events (occurred_at)`] : []),
+        sql`CREATE TABLE event_streams (
+            tenant_id ${text} NOT NULL,
+            resource_id ${text} NOT NULL,
+            last_seq BIGINT NOT NULL,
+            PRIMARY KEY (tenant_id, resource_id))`,
+        sql`CREATE TABLE api_keys (
+            id ${text} PRIMARY KEY,
+            tenant_id ${text} REFERENCES tenants(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE,
+            hint TEXT NOT NULL,
+            scopes TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            last_used_at TEXT,
+            revoked_at TEXT)`,
+        sql`ALTER TABLE tenants ADD COLUMN connected_at TEXT`,
+        sql`ALTER TABLE tenants ADD COLUMN credentials_rejected_at TEXT`,
+      ];
+      for (const s of stmts) await s.execute(db);
+    },
+  };
+}

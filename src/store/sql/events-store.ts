@@ -1,0 +1,268 @@
+/**
+ * The events outbox (events-schema.ts) over Kysely: appending inside a resource write's transaction, reading a
+ * page after a cursor that never skips or repeats an event, pruning past the retention, and application API keys.
+ */
+import { sql, type Kysely } from 'kysely';
+import { ScimError } from '../../scim/errors.js';
+import type {
+  DirectoryEvent,
+  EventDraft,
+  EventPage,
+  EventQuery,
+  EventResourceType,
+} from '../../events/types.js';
+import { newId } from './ids.js';
+
+type Db = Kysely<any>;
+type Dialect = 'sqlite' | 'postgres';
+
+/** A position in the stream: (transaction id, sequence) on PostgreSQL, (0, sequence) on SQLite. */
+interface Position {
+  txid: string;
+  seq: string;
+}
+
+const START: Position = { txid: '0', seq: '0' };
+
+export function encodeCursor(p: Position): string {
+  return 'c1.' + Buffer.from(`${p.txid}.${p.seq}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined): Position {
+  if (!cursor) return START;
+  const m = /^c1\.([A-Za-z0-9_-]{1,64})$/.exec(cursor);
+  const inner = m ? Buffer.from(m[1]!, 'base64url').toString() : '';
+  const parts = /^(\d{1,20})\.(\d{1,20})$/.exec(inner);
+  if (!parts)
+    throw new ScimError(
+      400,
+      'invalidCursor',
+      `'after' is not a cursor this API returned; pass the 'cursor' of a previous page, or omit it to start from the oldest event`,
+    );
+  return { txid: parts[1]!, seq: parts[2]! };
+}
+
+/** Appends events in the caller's transaction (db is the transaction). */
+export async function appendEvents(
+  db: Db,
+  tenantId: string,
+  drafts: readonly EventDraft[],
+  now: string,
+): Promise<DirectoryEvent[]> {
+  if (!drafts.length) return [];
+  // One sequence per resource, counted in event_streams: a row lock on the resource's stream (PostgreSQL) or
+  // the single writer (SQLite) makes the numbers of one resource gapless and in commit order.
+  const perResource = new Map<string, number>();
+  for (const d of drafts) perResource.set(d.resourceId, (perResource.get(d.resourceId) ?? 0) + 1);
+  const next = new Map<string, number>();
+  for (const [resourceId, n] of perResource) {
+    const r = await db
+      .insertInto('event_streams')
+      .values({ tenant_id: tenantId, resource_id: resourceId, last_seq: n })
+      .onConflict((oc) =>
+        oc.columns(['tenant_id', 'resource_id']).doUpdateSet({
+          last_seq: sql`event_streams.last_seq + ${n}`,
+        }),
+      )
+      .returning('last_seq')
+      .executeTakeFirstOrThrow();
+    next.set(resourceId, Number(r.last_seq) - n + 1);
+  }
+  const events: DirectoryEvent[] = drafts.map((d) => {
+    const sequence = next.get(d.resourceId)!;
+    next.set(d.resourceId, sequence + 1);
+    const e: DirectoryEvent = {
+      id: `evt_${newId()}`,
+      type: d.type,
+      tenant: tenantId,
+      occurredAt: now,
+      resource: { type: d.resourceType, id: d.resourceId, sequence },
+      data: d.data,
+    };
+    if (d.previous) e.previous = d.previous;
+    if (d.member) e.member = d.member;
+    return e;
+  });
+  for (let i = 0; i < events.length; i += 200)
+    await db
+      .insertInto('events')
+      .values(
+        events.slice(i, i + 200).map((e) => ({
+          id: e.id,
+          tenant_id: tenantId,
+          type: e.type,
+          occurred_at: e.occurredAt,
+          resource_type: e.resource.type,
+          resource_id: e.resource.id,
+          payload: JSON.stringify(e),
+        })),
+      )
+      .execute();
+  return events;
+}
+
+export class SqlEventReader {
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: Dialect,
+  ) {}
+
+  async list(q: EventQuery): Promise<EventPage> {
+    const from = decodeCursor(q.after);
+    const pg = this.dialect === 'postgres';
+    let query = this.db
+      .selectFrom('events')
+      .select(['seq', 'payload'])
+      .$if(pg, (b) => b.select(sql<string>`txid::text`.as('txid')))
+      .where(
+        pg
+          ? sql<boolean>`(txid, seq) > (${from.txid}::xid8, ${from.seq}::bigint)`
+          : sql<boolean>`seq > ${Number(from.seq)}`,
+      )
+      .$if(pg, (b) =>
+        // Only transactions that can no longer commit "behind" a position already returned (see events-schema.ts).
+        b.where(sql<boolean>`txid < pg_snapshot_xmin(pg_current_snapshot())`),
+      )
+      .$if(q.tenant !== undefined, (b) => b.where('tenant_id', '=', q.tenant!))
+      .$if(!!q.types?.length, (b) => b.where('type', 'in', [...q.types!]))
+      .$if(q.since !== undefined, (b) => b.where('occurred_at', '>=', q.since!))
+      .$if(q.until !== undefined, (b) => b.where('occurred_at', '<', q.until!));
+    query = pg ? query.orderBy('txid').orderBy('seq') : query.orderBy('seq');
+    const rows = await query.limit(q.limit + 1).execute();
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return {
+      events: page.map((r) => JSON.parse(String(r.payload)) as DirectoryEvent),
+      cursor: last
+        ? encodeCursor({ txid: pg ? String(last.txid) : '0', seq: String(last.seq) })
+        : (q.after ?? ''),
+      hasMore: rows.length > q.limit,
+    };
+  }
+
+  /** Deletes events that occurred before `before`, in batches; returns how many went. */
+  async prune(before: string, batch = 5000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const r = await this.db
+        .deleteFrom('events')
+        .where(
+          'seq',
+          'in',
+          this.db.selectFrom('events').select('seq').where('occurred_at', '<', before).limit(batch),
+        )
+        .executeTakeFirst();
+      const n = Number(r.numDeletedRows ?? 0);
+      total += n;
+      if (n < batch) return total;
+    }
+  }
+}
+
+// ---- application API keys --------------------------------------------------------------------------------
+
+export const API_KEY_SCOPES = ['events:read', 'directory:read'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+export interface ApiKeyRow {
+  id: string;
+  /** null: every tenant. */
+  tenantId: string | null;
+  name: string;
+  hint: string;
+  scopes: ApiKeyScope[];
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+const apiKeyRow = (r: any): ApiKeyRow => ({
+  id: r.id,
+  tenantId: r.tenant_id ?? null,
+  name: r.name,
+  hint: r.hint,
+  scopes: String(r.scopes).split(',').filter(Boolean) as ApiKeyScope[],
+  createdAt: r.created_at,
+  lastUsedAt: r.last_used_at ?? null,
+  revokedAt: r.revoked_at ?? null,
+});
+
+export class SqlApiKeys {
+  constructor(
+    private readonly db: Db,
+    private readonly write: <T>(fn: (trx: Db) => Promise<T>) => Promise<T>,
+  ) {}
+
+  async create(
+    k: {
+      id: string;
+      tenantId: string | null;
+      name: string;
+      hash: string;
+      hint: string;
+      scopes: ApiKeyScope[];
+    },
+    now: string,
+  ): Promise<ApiKeyRow> {
+    await this.write((db) =>
+      db
+        .insertInto('api_keys')
+        .values({
+          id: k.id,
+          tenant_id: k.tenantId,
+          name: k.name,
+          hash: k.hash,
+          hint: k.hint,
+          scopes: k.scopes.join(','),
+          created_at: now,
+        })
+        .execute(),
+    );
+    return { ...k, createdAt: now, lastUsedAt: null, revokedAt: null };
+  }
+
+  async list(tenantId?: string): Promise<ApiKeyRow[]> {
+    const rows = await this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .$if(tenantId !== undefined, (b) => b.where('tenant_id', '=', tenantId!))
+      .orderBy('created_at')
+      .execute();
+    return rows.map(apiKeyRow);
+  }
+
+  async get(id: string): Promise<ApiKeyRow | undefined> {
+    const r = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? apiKeyRow(r) : undefined;
+  }
+
+  async findActiveByHash(hash: string): Promise<ApiKeyRow | undefined> {
+    const r = await this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('hash', '=', hash)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return r ? apiKeyRow(r) : undefined;
+  }
+
+  async revoke(id: string, now: string): Promise<boolean> {
+    const r = await this.write((db) =>
+      db
+        .updateTable('api_keys')
+        .set({ revoked_at: now })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst(),
+    );
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async markUsed(id: string, now: string): Promise<void> {
+    await this.write((db) =>
+      db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', id).execute(),
+    );
+  }
+}
+
+export type { EventResourceType };
