@@ -19,6 +19,10 @@ export function buildProgram(): Command {
   return program;
 }
 
+// An operator command is not answering a client that times out: it may wait longer for a busy SQLite file than
+// the server does (STORE_BUSY_WAIT_MS still overrides). `serve` is the server and keeps the server's default.
+if (process.argv[2] !== 'serve') process.env.STORE_BUSY_WAIT_MS ??= '30000';
+
 buildProgram()
   .parseAsync(process.argv)
   .catch((err) => {

@@ -100,7 +100,7 @@ async function sqliteWriteTransaction<T>(
     });
     if (!outcome.busy) return outcome.value;
     await sleep(delay + Math.random() * delay);
-    delay = Math.min(delay * 2, 100);
+    delay = Math.min(delay * 2, 25);
   }
 }
 

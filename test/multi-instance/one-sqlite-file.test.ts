@@ -49,7 +49,7 @@ setInterval(() => {
   spin(8);
   db.exec('COMMIT');
   if (n % 50 === 0) process.stdout.write(n + '\\n');
-}, 4);
+}, 12);
 `;
 
 describe('one SQLite file, many writers: two servers, the engine, the CLI and a lock-holding process', () => {

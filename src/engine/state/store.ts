@@ -134,7 +134,8 @@ export class SyncState {
 
   /** Opens DATABASE_URL and brings the sync_ tables up to date. */
   static async open(databaseUrl: string): Promise<SyncState> {
-    const conn = connect(databaseUrl);
+    // A provisioning cycle can wait for a busy SQLite file longer than a SCIM request would.
+    const conn = connect(databaseUrl, { busyWaitMs: 30_000 });
     const s = new SyncState(conn, true);
     await migrateSyncState(conn);
     return s;
