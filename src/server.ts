@@ -50,9 +50,22 @@ export async function startServer(
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
   });
+  // Events past the retention are pruned every hour (and shortly after start), by every instance: deleting
+  // what another instance already deleted costs nothing.
+  const prune = () => {
+    const before = new Date(Date.now() - config.events.retentionDays * 86_400_000).toISOString();
+    void store.events
+      .prune(before)
+      .then((n) => n && built.app.log.info({ pruned: n, before }, 'pruned events past the retention'))
+      .catch((err) => built.app.log.warn({ err }, 'could not prune events'));
+  };
+  const pruneTimer = setInterval(prune, 60 * 60_000).unref();
+  const firstPrune = setTimeout(prune, 10_000).unref();
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      clearInterval(pruneTimer);
+      clearTimeout(firstPrune);
       // Stop accepting, let in-flight requests finish, then close the pool / database file.
       for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
       const closed = built.app.close();

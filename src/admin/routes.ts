@@ -26,6 +26,8 @@ export interface AdminDeps {
   resources: ResourceService;
   config: Config;
   store: Store;
+  /** More admin API routes (same authentication and error format), e.g. the events capability's. */
+  extend?: (api: FastifyInstance) => void;
 }
 
 /** An error the admin API renders as `{error, detail}`. */
@@ -331,6 +333,7 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
           tenants: tenantCounts,
         });
       });
+      deps.extend?.(api);
     },
     { prefix: '/admin/api' },
   );

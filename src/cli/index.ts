@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerAdmin } from './admin.js';
 import { registerCheck } from './check.js';
+import { registerEvents } from './events.js';
 import { registerSync } from './sync.js';
 
 export function buildProgram(): Command {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerAdmin(program);
   registerCheck(program);
+  registerEvents(program);
   registerSync(program);
   return program;
 }

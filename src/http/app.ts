@@ -15,6 +15,9 @@ import { errorHandler, sendScimError, SCIM_CONTENT_TYPE } from './errors.js';
 import { registerDiscovery } from './discovery.js';
 import { Metrics } from './metrics.js';
 import { adminTokenMatches, registerAdmin } from '../admin/routes.js';
+import { ApiKeyService } from '../events/api-keys.js';
+import { adminApiKeyRoutes, registerEventsApi } from '../events/routes.js';
+import { TenantSignals } from '../events/tenant-signals.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -33,6 +36,8 @@ export interface App {
   app: FastifyInstance;
   tenants: TenantService;
   resources: ResourceService;
+  apiKeys: ApiKeyService;
+  signals: TenantSignals;
   metrics: Metrics;
   /** Resolves when every activity-log write already started has finished (graceful shutdown awaits it). */
   drain(): Promise<void>;
@@ -54,6 +59,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     clock,
     config.events.enabled,
   );
+  const apiKeys = new ApiKeyService(store, clock, config.tokenCacheMs);
+
   const metrics = new Metrics();
   const pendingActivity = new Set<Promise<unknown>>();
 
@@ -102,6 +109,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   app.setErrorHandler(errorHandler);
+  const signals = new TenantSignals(store, clock, config.events.enabled, (err, msg) =>
+    app.log.warn({ err }, msg),
+  );
   app.setNotFoundHandler((req, reply) =>
     sendScimError(
       reply,
@@ -139,7 +149,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       // Authentication for every SCIM request, before the body is parsed.
       scim.addHook('onRequest', async (req: FastifyRequest) => {
         const tenantId = (req.params as { tenantId: string }).tenantId;
-        await tenants.authenticate(tenantId, req.headers.authorization);
+        try {
+          await tenants.authenticate(tenantId, req.headers.authorization);
+        } catch (err) {
+          if (err instanceof ScimError && err.status === 401)
+            signals.rejected(tenantId, req.headers['user-agent']);
+          throw err;
+        }
+        signals.authenticated(tenantId);
         req.tenantId = tenantId;
       });
       if (config.rateLimitPerMinute > 0) {
@@ -280,11 +297,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     { prefix: '/scim/:tenantId/v2' },
   );
   // The operator API and web console (/admin); answers 404 unless ADMIN_TOKEN is set.
-  await registerAdmin(app, { tenants, resources, config, store });
+  await registerAdmin(app, {
+    tenants,
+    resources,
+    config,
+    store,
+    extend: (api) => adminApiKeyRoutes(api, apiKeys),
+  });
+  await registerEventsApi(app, { store, apiKeys, resources });
   const drain = async () => {
     while (pendingActivity.size) await Promise.allSettled([...pendingActivity]);
+    await signals.drain();
   };
-  return { app, tenants, resources, metrics, drain };
+  return { app, tenants, resources, apiKeys, signals, metrics, drain };
 }
 
 /** The If-Match header (RFC 7644 §3.14), when the client sent one. */

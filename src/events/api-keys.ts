@@ -1,0 +1,124 @@
+/**
+ * Application API keys: how the Joyn FSM application reads events and the directory (docs/events.md).
+ * `jak_` + 32 random bytes (base64url); only a SHA-256 hash is stored, as for Secret Tokens (tokens.ts), and the
+ * key is shown once. A key reads one tenant or every tenant, with the scopes it was created with.
+ */
+import { randomBytes } from 'node:crypto';
+import { ScimError } from '../scim/errors.js';
+import { hashToken } from '../service/tokens.js';
+import { newId } from '../store/sql/ids.js';
+import { API_KEY_SCOPES, type ApiKeyRow, type ApiKeyScope } from '../store/sql/events-store.js';
+import type { Store } from '../store/types.js';
+
+export const API_KEY_PREFIX = 'jak_';
+
+export interface IssuedApiKey extends ApiKeyRow {
+  /** The secret, shown only in the response that created it. */
+  key: string;
+}
+
+export function parseScopes(s: string | readonly string[] | undefined): ApiKeyScope[] {
+  if (s === undefined) return [...API_KEY_SCOPES];
+  const list = (typeof s === 'string' ? s.split(',') : [...s]).map((x) => x.trim()).filter(Boolean);
+  const bad = list.filter((x) => !(API_KEY_SCOPES as readonly string[]).includes(x));
+  if (bad.length || !list.length)
+    throw new ScimError(
+      400,
+      'invalidValue',
+      `unknown scope '${bad.join(',') || s}': use one or more of ${API_KEY_SCOPES.join(', ')}`,
+    );
+  return [...new Set(list)] as ApiKeyScope[];
+}
+
+export class ApiKeyService {
+  /** Keys verified recently (by hash), so a polling application does not cost a query per request. */
+  private readonly verified = new Map<string, { row: ApiKeyRow; at: number }>();
+  private readonly lastUseWrite = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: () => Date = () => new Date(),
+    private readonly cacheMs = 5000,
+  ) {}
+
+  async create(
+    name: string,
+    opts: { tenant?: string | undefined; scopes?: string | readonly string[] | undefined } = {},
+  ): Promise<IssuedApiKey> {
+    if (!name.trim() || name.length > 100)
+      throw new ScimError(400, 'invalidValue', 'an API key needs a name of 1 to 100 characters');
+    let tenantId: string | null = null;
+    if (opts.tenant !== undefined) {
+      const t = await this.store.getTenant(opts.tenant);
+      if (!t) throw new ScimError(404, undefined, `no tenant '${opts.tenant}'`);
+      tenantId = t.id;
+    }
+    const scopes = parseScopes(opts.scopes);
+    const key = API_KEY_PREFIX + randomBytes(32).toString('base64url');
+    const row = await this.store.apiKeys.create(
+      {
+        id: newId(),
+        tenantId,
+        name: name.trim(),
+        hash: hashToken(key),
+        hint: key.slice(0, API_KEY_PREFIX.length + 4) + '…',
+        scopes,
+      },
+      this.clock().toISOString(),
+    );
+    return { ...row, key };
+  }
+
+  list(tenantId?: string): Promise<ApiKeyRow[]> {
+    return this.store.apiKeys.list(tenantId);
+  }
+
+  /** Revokes a key; with `tenantId`, only a key of that tenant (a caller scoped to one tenant). */
+  async revoke(id: string, tenantId?: string): Promise<void> {
+    const row = await this.store.apiKeys.get(id);
+    if (!row || (tenantId !== undefined && row.tenantId !== tenantId))
+      throw new ScimError(404, undefined, `no API key '${id}'${tenantId ? ' for this tenant' : ''}`);
+    if (row.revokedAt) throw new ScimError(409, undefined, `API key '${id}' is already revoked`);
+    await this.store.apiKeys.revoke(id, this.clock().toISOString());
+    for (const [h, v] of this.verified) if (v.row.id === id) this.verified.delete(h);
+  }
+
+  /** `Authorization: Bearer jak_…` → the key; any failure is the same 401. */
+  async authenticate(authorization: string | undefined, scope: ApiKeyScope): Promise<ApiKeyRow> {
+    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? '');
+    const refuse = () =>
+      new ScimError(
+        401,
+        undefined,
+        'send Authorization: Bearer <API key> with a valid, unrevoked application API key',
+        {
+          'WWW-Authenticate': 'Bearer realm="joyn-scim-api"',
+        },
+      );
+    if (!m || !m[1]!.startsWith(API_KEY_PREFIX)) throw refuse();
+    const hash = hashToken(m[1]!);
+    const now = this.clock().getTime();
+    const hit = this.verified.get(hash);
+    let row = hit && now - hit.at < this.cacheMs && now >= hit.at ? hit.row : undefined;
+    if (!row) {
+      row = await this.store.apiKeys.findActiveByHash(hash);
+      if (!row) {
+        this.verified.delete(hash);
+        throw refuse();
+      }
+      if (this.cacheMs > 0) {
+        if (this.verified.size > 1000) this.verified.clear();
+        this.verified.set(hash, { row, at: now });
+      }
+    }
+    if (!row.scopes.includes(scope))
+      throw new ScimError(403, undefined, `this API key lacks the '${scope}' scope; create one that has it`);
+    if ((this.lastUseWrite.get(row.id) ?? 0) < now - 60_000) {
+      this.lastUseWrite.set(row.id, now);
+      await this.store.apiKeys
+        .markUsed(row.id, new Date(now).toISOString())
+        .catch(() => this.lastUseWrite.delete(row.id));
+    }
+    return row;
+  }
+}
