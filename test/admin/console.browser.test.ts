@@ -5,15 +5,17 @@
  * /tmp/console.png for a person to look at.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startAdminServer, type AdminServer } from './helpers.js';
+import { describeIfAvailable, isExecutable } from '../helpers/services.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+// JOYN_CHROMIUM_PATH names another browser binary (or a missing one, to try the skip).
+const CHROMIUM = process.env.JOYN_CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ADMIN = 'browser-admin-token-7f3c1e9a5b2d4086a1c3e5f7091b2d4f';
-const haveChromium = existsSync(CHROMIUM);
-const inCI = process.env.CI === 'true';
+const chromiumMissing = isExecutable(CHROMIUM)
+  ? undefined
+  : `Chromium is not installed (${CHROMIUM}; install Debian's chromium package: apt-get install chromium)`;
 
 async function scim(tenantUrl: string, token: string, method: string, path: string, body?: unknown) {
   const res = await fetch(tenantUrl + path, {
@@ -37,15 +39,13 @@ const pageSecrets = (page: Page) =>
 const storedAdminToken = (page: Page) =>
   page.evaluate<string | null>("sessionStorage.getItem('joyn-scim-admin-token')");
 
-describe('web console in Chromium', { skip: !haveChromium && !inCI && `${CHROMIUM} is missing` }, () => {
+describeIfAvailable('web console in Chromium', { unavailable: chromiumMissing }, () => {
   let server: AdminServer;
   let browser: Browser;
   let page: Page;
   const problems: string[] = [];
 
   before(async () => {
-    if (!haveChromium)
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
     server = await startAdminServer('sqlite', ADMIN);
     browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -8,16 +8,19 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { DIALECTS } from '../helpers/stores.js';
+import { describeIfAvailable } from '../helpers/services.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
+// The suites live in shared/, beside the repository (as CI lays it out), wherever the clone is; or where
+// JOYN_CONFORMANCE_DIR says. Not found, each dialect's suite is one loudly skipped test (a failure with CI=true).
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const suites = process.env.JOYN_CONFORMANCE_DIR ?? resolve(root, '../shared/conformance');
+const suites = process.env.JOYN_CONFORMANCE_DIR || resolve(root, '..', 'shared', 'conformance');
 const newman = join(root, 'node_modules/.bin/newman');
-const available = existsSync(join(suites, 'run-okta-spec-test.sh'));
-if (!available && process.env.CI === 'true')
-  throw new Error(`conformance suites not found at ${suites} (set JOYN_CONFORMANCE_DIR)`);
+const conformanceMissing = existsSync(join(suites, 'run-okta-spec-test.sh'))
+  ? undefined
+  : `the conformance suites are not at ${suites} (put shared/ beside the repository or set JOYN_CONFORMANCE_DIR)`;
 
 function run(script: string, args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((res, rej) => {
@@ -37,9 +40,9 @@ function summary(out: string): { passed: number; failed: number } {
 }
 
 for (const dialect of DIALECTS) {
-  describe(
+  describeIfAvailable(
     `independent conformance suites (${dialect})`,
-    { skip: available ? false : `suites not found at ${suites}` },
+    { unavailable: conformanceMissing },
     () => {
       let s: TestServer;
       before(async () => {

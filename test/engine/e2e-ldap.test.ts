@@ -10,7 +10,7 @@
  * as the file test (e2e-helpers.ts), never from the engine.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { Attribute, Change, Client } from 'ldapts';
 import { allowDeletes } from '../../src/engine/control.js';
 import {
@@ -20,7 +20,7 @@ import {
   type DirectoryExportUser,
   type LoadIntoLdapResult,
 } from '../../src/engine/source/index.js';
-import { startSlapd, type SlapdHandle } from '../helpers/slapd.js';
+import { describeWithSlapd, startSlapd, type SlapdHandle } from '../helpers/slapd.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import {
   assertInitialCycleProvisioned,
@@ -36,7 +36,7 @@ import { makeJob, type TestJob } from './setup.js';
 const USERS = Number(process.env.JOYN_E2E_LDAP_USERS ?? 10_000);
 const THRESHOLD = 50;
 
-describe(`end to end: LDAP source (slapd), ${USERS} users → real server`, () => {
+describeWithSlapd(`end to end: LDAP source (slapd), ${USERS} users → real server`, () => {
   let slapd: SlapdHandle;
   let server: TestServer;
   let job: TestJob;

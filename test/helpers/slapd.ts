@@ -6,6 +6,9 @@
  * port, and is killed on stop() or when the test process exits. Operational attributes (entryUUID,
  * modifyTimestamp, entryCSN) are maintained by slapd itself. The suffix entry and `ou=people` / `ou=groups`
  * are created so tests can add users and groups straight away.
+ *
+ * Where slapd is not installed, describeWithSlapd() stands in one skipped test for the suite (a failure with
+ * CI=true): see services.ts. JOYN_SLAPD_PATH names the binary (set it to a missing path to try that).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +16,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'ldapts';
+import { describeIfAvailable, findExecutable } from './services.js';
 
 export interface SlapdHandle {
   url: string;
@@ -22,9 +26,25 @@ export interface SlapdHandle {
   stop(): Promise<void>;
 }
 
-const SLAPD = process.env.JOYN_SLAPD_PATH ?? '/usr/sbin/slapd';
+// Debian installs slapd in /usr/sbin, which is not on a non-root user's PATH.
+const SLAPD = process.env.JOYN_SLAPD_PATH ?? findExecutable('slapd', ['/usr/sbin']);
 const SCHEMA_DIR = '/etc/ldap/schema';
 const MODULE_DIR = '/usr/lib/ldap';
+
+/** Why slapd cannot be started here, or undefined when it can. */
+export function slapdMissing(): string | undefined {
+  const install = "install Debian's slapd package: apt-get install slapd ldap-utils";
+  if (SLAPD === undefined || !existsSync(SLAPD))
+    return `slapd is not installed (${SLAPD ?? 'not on PATH'}; ${install})`;
+  if (!existsSync(join(SCHEMA_DIR, 'core.schema')))
+    return `slapd's schemas are missing (${SCHEMA_DIR}; ${install})`;
+  return undefined;
+}
+
+/** A suite that needs a real slapd: describe() when there is one, else one skipped test saying why. */
+export function describeWithSlapd(name: string, fn: () => void): void {
+  describeIfAvailable(name, { unavailable: slapdMissing() }, fn);
+}
 
 const running = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
@@ -71,11 +91,8 @@ async function tryBind(url: string, dn: string, password: string): Promise<boole
 }
 
 export async function startSlapd(opts: { suffix?: string } = {}): Promise<SlapdHandle> {
-  if (!existsSync(SLAPD)) {
-    throw new Error(
-      `slapd not found at ${SLAPD}: install Debian's slapd package (apt-get install slapd ldap-utils)`,
-    );
-  }
+  const missing = slapdMissing();
+  if (SLAPD === undefined || missing) throw new Error(missing);
   const suffix = opts.suffix ?? 'dc=example,dc=org';
   const bindDN = `cn=admin,${suffix}`;
   const bindPassword = 'test-admin-secret';

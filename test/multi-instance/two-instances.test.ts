@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { freshDatabase, type TestDatabase } from '../helpers/stores.js';
+import { freshDatabase, postgresMissing, type TestDatabase } from '../helpers/stores.js';
+import { describeIfAvailable } from '../helpers/services.js';
 import { postgresMigrations } from '../../src/store/postgres/migrations.js';
 import {
   cliOk,
@@ -20,7 +21,6 @@ import {
   type ServerProcess,
 } from '../ops/processes.js';
 
-const PG = process.env.JOYN_TEST_PG_URL;
 const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 
@@ -42,9 +42,9 @@ async function refusedWithinCacheLifetime(c: (m: string, p: string) => Promise<{
 }
 const user = (userName: string) => ({ schemas: [CORE_USER], userName, active: true });
 
-describe(
+describeIfAvailable(
   'two server instances on one PostgreSQL database',
-  { skip: PG ? false : 'JOYN_TEST_PG_URL is not set: PostgreSQL not tested' },
+  { unavailable: postgresMissing() },
   () => {
     let db: TestDatabase;
     let a: ServerProcess;

@@ -2,7 +2,7 @@ import { describe, test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve, join } from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
-import { startSlapd, type SlapdHandle } from '../../../test/helpers/slapd.js';
+import { describeWithSlapd, startSlapd, type SlapdHandle } from '../../../test/helpers/slapd.js';
 import type { SourceDelta, SourceObject, SourceSnapshot } from '../types.js';
 import {
   createSource,
@@ -54,7 +54,7 @@ describe('ldap helpers', () => {
   });
 });
 
-describe('ldap source against a real slapd', () => {
+describeWithSlapd('ldap source against a real slapd', () => {
   // A fresh server per test keeps the tests independent (slapd starts in well under a second).
   let slapd: SlapdHandle;
   let admin: Client;
