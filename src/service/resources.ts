@@ -4,6 +4,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { ScimError } from '../scim/errors.js';
+import { etagMatches } from '../scim/etag.js';
+import { checkMemberLimits, checkResourceLimits } from '../scim/limits.js';
 import { matchesFilter } from '../scim/filter/index.js';
 import { applyPatch, parsePatchRequest } from '../scim/patch/index.js';
 import { planGroupPatch } from '../scim/patch/members.js';
@@ -41,9 +43,7 @@ export interface WriteResult {
  * Entra never sends it; other clients use it to avoid lost updates.
  */
 function checkIfMatch(ifMatch: string | undefined, version: number, rt: ResourceTypeName, id: string): void {
-  if (ifMatch === undefined) return;
-  const tags = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, ''));
-  if (tags.includes('*') || tags.includes(`"${version}"`)) return;
+  if (ifMatch === undefined || etagMatches(ifMatch, version)) return;
   throw new ScimError(
     412,
     undefined,
@@ -114,6 +114,21 @@ export class ResourceService {
     return { data: rest, members: (members as unknown as Member[] | undefined) ?? [] };
   }
 
+  /** The request limits (src/scim/limits.ts) on data about to be stored and the members it sets. */
+  private checked<T extends { data: ResourceData; members: Member[] | undefined }>(
+    rt: ResourceTypeName,
+    r: T,
+  ): T {
+    checkResourceLimits(rt, r.data, this.limits, this.limits.maxPayloadSize);
+    if (r.members)
+      checkMemberLimits(
+        r.members.length,
+        r.members.map((m) => m.value),
+        this.limits,
+      );
+    return r;
+  }
+
   private async typedMembers(
     tx: TenantStore,
     groupId: string,
@@ -132,7 +147,10 @@ export class ResourceService {
   }
 
   async create(tenantId: string, rt: ResourceTypeName, body: unknown): Promise<WriteResult> {
-    const { data, members } = this.splitMembers(rt, this.withoutPassword(normalizeResource(rt, body)));
+    const { data, members } = this.checked(
+      rt,
+      this.splitMembers(rt, this.withoutPassword(normalizeResource(rt, body))),
+    );
     const id = newId();
     return this.store.transaction(tenantId, async (tx) => {
       const repo = rt === 'User' ? tx.users : tx.groups;
@@ -212,7 +230,10 @@ export class ResourceService {
     body: unknown,
     ifMatch?: string,
   ): Promise<WriteResult> {
-    const { data, members } = this.splitMembers(rt, this.withoutPassword(normalizeResource(rt, body)));
+    const { data, members } = this.checked(
+      rt,
+      this.splitMembers(rt, this.withoutPassword(normalizeResource(rt, body))),
+    );
     return this.store.transaction(tenantId, async (tx) => {
       const repo = rt === 'User' ? tx.users : tx.groups;
       const before = await repo.getForUpdate(id);
@@ -256,9 +277,9 @@ export class ResourceService {
         if (!before) throw notFound(rt, id);
         checkIfMatch(ifMatch, before.version, rt, id);
         const data = this.withoutPassword(applyPatch('User', before.data, ops));
-        const row = isDeepStrictEqual(data, before.data)
-          ? before
-          : (await tx.users.update(id, data, this.now()))!;
+        const same = isDeepStrictEqual(data, before.data);
+        if (!same) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
+        const row = same ? before : (await tx.users.update(id, data, this.now()))!;
         return {
           resource: this.render(tenantId, rt, row, undefined, projection),
           id,
@@ -271,7 +292,12 @@ export class ResourceService {
       checkIfMatch(ifMatch, before.version, rt, id);
       let data = before.data;
       let membersChanged = 0;
-      for (const step of planGroupPatch(ops).steps) {
+      const { steps } = planGroupPatch(ops);
+      const ids = steps.flatMap((s) =>
+        'members' in s ? s.members.map((m) => m.value) : 'ids' in s ? s.ids : [],
+      );
+      checkMemberLimits(ids.length, ids, this.limits);
+      for (const step of steps) {
         switch (step.kind) {
           case 'attributes':
             data = applyPatch('Group', data, step.ops);
@@ -302,6 +328,7 @@ export class ResourceService {
         }
       }
       const changed = !isDeepStrictEqual(data, before.data);
+      if (changed) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
       const now = this.now();
       const row = changed
         ? (await tx.groups.update(id, data, now))!
