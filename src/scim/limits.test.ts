@@ -7,7 +7,7 @@ import {
   checkResourceLimits,
   DEFAULT_RESOURCE_LIMITS,
 } from './limits.js';
-import { ENTERPRISE_USER, JOYN_USER } from './types.js';
+import { ENTERPRISE_USER, JOYN_USER, type JsonObject } from './types.js';
 
 const L = {
   ...DEFAULT_RESOURCE_LIMITS,
@@ -66,13 +66,14 @@ test('checkResourceLimits: values per attribute, identifier lengths, resource si
     'invalidValue',
     /enterprise:2\.0:User:x has 3 values/,
   );
-  for (const data of [
+  const identifiers: JsonObject[] = [
     { userName: 'abcdef' },
     { userName: 'u', externalId: 'abcdef' },
     { userName: 'u', emails: [{ value: 'abcdef' }] },
     { userName: 'u', [JOYN_USER]: { xid: 'abcdef' } },
     { userName: 'u', [ENTERPRISE_USER]: { manager: { value: 'abcdef' } } },
-  ])
+  ];
+  for (const data of identifiers)
     rejects(
       () => checkResourceLimits('User', data, L, 1000),
       400,
