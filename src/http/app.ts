@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import rateLimit from '@fastify/rate-limit';
 import type { Config } from '../config.js';
 import { ScimError } from '../scim/errors.js';
-import { etagMatches } from '../scim/etag.js';
+import { etagMatches, versionTag } from '../scim/etag.js';
 import { checkJsonLimits } from '../scim/limits.js';
 import type { ResourceTypeName } from '../scim/types.js';
 import type { Store } from '../store/types.js';
@@ -262,15 +262,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         });
         scim.get(`/${path}/:id`, async (req, reply) => {
           const { id } = req.params as { id: string };
-          const res = await resources.get(req.tenantId!, rt, id, req.query as ListParams);
-          const v = (res.meta as { version?: string } | undefined)?.version;
-          if (v) reply.header('ETag', v);
-          // RFC 7232 §3.2 / RFC 9110 §13.1.2: the client's copy is current → 304, no body (weak comparison).
+          const r = await resources.getVersioned(req.tenantId!, rt, id, req.query as ListParams);
+          reply.header('ETag', versionTag(r.version));
+          // RFC 9110 §13.1.2: the client's copy is current → 304 without a body (weak comparison).
           const inm = req.headers['if-none-match'];
-          const version = v ? /^W\/"(\d+)"$/.exec(v)?.[1] : undefined;
-          if (inm !== undefined && version !== undefined && etagMatches(inm, Number(version)))
-            return reply.code(304).send();
-          return res;
+          if (inm !== undefined && etagMatches(inm, r.version)) return reply.code(304).send();
+          return r.resource;
         });
         scim.put(`/${path}/:id`, async (req, reply) => {
           const { id } = req.params as { id: string };

@@ -178,12 +178,22 @@ export class ResourceService {
     id: string,
     params: Pick<ListParams, 'attributes' | 'excludedAttributes'> = {},
   ): Promise<JsonObject> {
+    return (await this.getVersioned(tenantId, rt, id, params)).resource;
+  }
+
+  /** get() with the resource's version, which a projection may leave out of the body (for ETag, If-None-Match). */
+  async getVersioned(
+    tenantId: string,
+    rt: ResourceTypeName,
+    id: string,
+    params: Pick<ListParams, 'attributes' | 'excludedAttributes'> = {},
+  ): Promise<{ resource: JsonObject; version: number }> {
     const projection = parseProjection(params);
     const t = this.store.tenant(tenantId);
     const row = await (rt === 'User' ? t.users : t.groups).get(id);
     if (!row) throw notFound(rt, id);
     const members = rt === 'Group' && wantsMembers(projection) ? await t.members.list(id) : undefined;
-    return this.render(tenantId, rt, row, members, projection);
+    return { resource: this.render(tenantId, rt, row, members, projection), version: row.version };
   }
 
   async list(tenantId: string, rt: ResourceTypeName, params: ListParams): Promise<JsonObject> {
