@@ -33,8 +33,16 @@ export async function startServer(
 ): Promise<RunningServer> {
   const store = openStore(config);
   await store.migrate();
-  const built = await buildApp({ store, config });
-  const address = await built.app.listen({ port: config.port, host: config.host });
+  let built: App;
+  let address: string;
+  try {
+    built = await buildApp({ store, config });
+    address = await built.app.listen({ port: config.port, host: config.host });
+  } catch (e) {
+    // An unreadable TLS certificate or a busy port: do not leave the store open behind the error.
+    await store.close();
+    throw e;
+  }
   // With PORT=0 (tests) the real port is known only now; PUBLIC_URL, when set, always wins.
   if (!config.publicUrlExplicit && config.port === 0) config.publicUrl = address;
   let firstRun: RunningServer['firstRun'];
