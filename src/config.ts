@@ -38,6 +38,19 @@ export interface Config {
     /** Events older than this many days are pruned (EVENTS_RETENTION_DAYS, default 30). */
     retentionDays: number;
   };
+  /** What a client must do within bounded size and time (docs/security.md "Limits"). */
+  http: {
+    /** Longest request URL (path and query) accepted; past it 414 and "use POST /.search". */
+    maxUrlBytes: number;
+    /** The whole header block a request may send: URL plus HEADER_ALLOWANCE_BYTES for headers. */
+    maxHeaderBytes: number;
+    /** Time a client has to send the request line and headers (slow-header clients get 408). */
+    headersTimeoutMs: number;
+    /** Time a client has to send the whole request, body included (slow-body clients get 408). */
+    requestTimeoutMs: number;
+  };
+  /** Built-in HTTPS: PEM files read at start and again on SIGHUP; unset = plain HTTP (TLS at a proxy). */
+  tls: { certFile: string; keyFile: string } | undefined;
 }
 
 function bool(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
@@ -48,6 +61,9 @@ function bool(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
   throw new Error(`${name} must be true or false, got '${v}'`);
 }
 
+/** Room for the headers beside the URL: Node's own default limit for the whole header block. */
+export const HEADER_ALLOWANCE_BYTES = 16 * 1024;
+
 function int(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
   const v = env[name];
   if (v === undefined || v === '') return dflt;
@@ -56,9 +72,44 @@ function int(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
   return n;
 }
 
+function positive(env: NodeJS.ProcessEnv, name: string, dflt: number, min = 1): number {
+  const n = int(env, name, dflt);
+  if (n < min) throw new Error(`${name} must be at least ${min}, got '${env[name]}'`);
+  return n;
+}
+
+function tlsFiles(env: NodeJS.ProcessEnv): Config['tls'] {
+  const certFile = env.TLS_CERT || undefined;
+  const keyFile = env.TLS_KEY || undefined;
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile)
+    throw new Error('TLS_CERT and TLS_KEY go together: set both (PEM file paths) or neither');
+  return { certFile, keyFile };
+}
+
+function httpLimits(env: NodeJS.ProcessEnv): Config['http'] {
+  // 64 KiB of URL holds the longest filter the server accepts (maxFilterLength characters) even when every
+  // character is percent-encoded UTF-8 (up to 9 bytes each), with room for the other query parameters.
+  const maxUrlBytes = positive(env, 'MAX_URL_BYTES', 64 * 1024, 8 * 1024);
+  const headersTimeoutMs = positive(env, 'HEADERS_TIMEOUT_MS', 30_000, 100);
+  const requestTimeoutMs = positive(env, 'REQUEST_TIMEOUT_MS', 60_000, 100);
+  // Node refuses a header timeout longer than the request timeout (the headers are part of the request).
+  if (headersTimeoutMs > requestTimeoutMs)
+    throw new Error(
+      `HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`,
+    );
+  return {
+    maxUrlBytes,
+    maxHeaderBytes: maxUrlBytes + HEADER_ALLOWANCE_BYTES,
+    headersTimeoutMs,
+    requestTimeoutMs,
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = int(env, 'PORT', 8080);
   const host = env.HOST || '127.0.0.1';
+  const tls = tlsFiles(env);
   const ssl = env.DATABASE_SSL as Config['db']['ssl'];
   if (ssl && !['disable', 'require', 'verify-full'].includes(ssl))
     throw new Error(`DATABASE_SSL must be disable, require or verify-full, got '${ssl}'`);
@@ -66,10 +117,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port,
     host,
     databaseUrl: env.DATABASE_URL || './data/joyn-scim.db',
-    publicUrl: (env.PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(
-      /\/+$/,
-      '',
-    ),
+    publicUrl: (
+      env.PUBLIC_URL || `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`
+    ).replace(/\/+$/, ''),
     publicUrlExplicit: Boolean(env.PUBLIC_URL),
     logLevel: env.LOG_LEVEL || (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     limits: {
@@ -92,5 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       enabled: bool(env, 'EVENTS_ENABLED', true),
       retentionDays: int(env, 'EVENTS_RETENTION_DAYS', 30),
     },
+    http: httpLimits(env),
+    tls,
   };
 }

@@ -44,6 +44,16 @@ export async function serve(): Promise<void> {
       },
     );
   };
+  // A renewed certificate takes effect without a restart (docs/security.md "TLS").
+  process.on('SIGHUP', () => {
+    if (!config.tls) return log.info('SIGHUP: no TLS_CERT/TLS_KEY configured, nothing to reload');
+    try {
+      server.reloadTls();
+      log.info({ cert: config.tls.certFile }, 'SIGHUP: TLS certificate reloaded');
+    } catch (err) {
+      log.error({ err }, 'SIGHUP: TLS certificate not reloaded; the previous one stays in use');
+    }
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

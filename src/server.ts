@@ -1,6 +1,7 @@
 /** Starting and stopping a server process: store, migrations, first-run tenant, HTTP, graceful shutdown. */
 import type { Config } from './config.js';
 import { buildApp, type App } from './http/app.js';
+import { reloadCertificate } from './http/tls.js';
 import { createStore } from './store/index.js';
 import type { SqlStore } from './store/sql/sql-store.js';
 
@@ -9,6 +10,11 @@ export interface RunningServer extends App {
   url: string;
   /** Present only on the very first start: the `default` tenant's Tenant URL and its token (shown once). */
   firstRun?: { tenantUrl: string; token: string };
+  /**
+   * Re-reads TLS_CERT and TLS_KEY for new connections (main.ts calls it on SIGHUP). Throws, keeping the
+   * certificate in use, when the files are unreadable or not a matching pair; does nothing without TLS.
+   */
+  reloadTls(): void;
   close(): Promise<void>;
 }
 
@@ -29,8 +35,16 @@ export async function startServer(
 ): Promise<RunningServer> {
   const store = openStore(config);
   await store.migrate();
-  const built = await buildApp({ store, config });
-  const address = await built.app.listen({ port: config.port, host: config.host });
+  let built: App;
+  let address: string;
+  try {
+    built = await buildApp({ store, config });
+    address = await built.app.listen({ port: config.port, host: config.host });
+  } catch (e) {
+    // An unreadable TLS certificate or a busy port: do not leave the store open behind the error.
+    await store.close();
+    throw e;
+  }
   // With PORT=0 (tests) the real port is known only now; PUBLIC_URL, when set, always wins.
   if (!config.publicUrlExplicit && config.port === 0) config.publicUrl = address;
   let firstRun: RunningServer['firstRun'];
@@ -79,5 +93,8 @@ export async function startServer(
       await built.drain();
       await store.close();
     })());
-  return { ...built, store, url: address, ...(firstRun ? { firstRun } : {}), close };
+  const reloadTls = () => {
+    if (config.tls) reloadCertificate(built.app.server as unknown as import('node:tls').Server, config.tls);
+  };
+  return { ...built, store, url: address, ...(firstRun ? { firstRun } : {}), reloadTls, close };
 }

@@ -6,6 +6,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import rateLimit from '@fastify/rate-limit';
 import type { Config } from '../config.js';
 import { ScimError } from '../scim/errors.js';
+import { etagMatches, versionTag } from '../scim/etag.js';
+import { checkJsonLimits } from '../scim/limits.js';
 import type { ResourceTypeName } from '../scim/types.js';
 import type { Store } from '../store/types.js';
 import { ResourceService } from '../service/resources.js';
@@ -14,6 +16,13 @@ import { parseProjection, type ListParams } from '../service/query.js';
 import { errorHandler, sendScimError, SCIM_CONTENT_TYPE } from './errors.js';
 import { registerDiscovery } from './discovery.js';
 import { Metrics } from './metrics.js';
+import { AllowedMethods } from './allowed-methods.js';
+import {
+  answerOutsideRouting,
+  checkRequestTarget,
+  clientErrorHandler,
+  nodeServerOptions,
+} from './node-server.js';
 import { adminTokenMatches, registerAdmin } from '../admin/routes.js';
 import { ApiKeyService } from '../events/api-keys.js';
 import { adminApiKeyRoutes, registerEventsApi } from '../events/routes.js';
@@ -74,11 +83,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       },
     },
     bodyLimit: config.limits.maxPayloadSize,
+    // Header size and timeouts against slow or oversized clients, HTTPS when TLS_CERT/TLS_KEY are set.
+    ...(nodeServerOptions(config) as { http?: import('node:http').ServerOptions; requestTimeout: number }),
+    // What Node rejects before routing (malformed HTTP, oversized headers, timeouts) gets a SCIM body too.
+    clientErrorHandler: clientErrorHandler(config.http),
+    frameworkErrors: (err, _req, reply) => sendScimError(reply, frameworkError(err)),
     // Entra appends /Users etc. to whatever Tenant URL the admin pasted: tolerate // and case (spec §0).
     routerOptions: {
       caseSensitive: false,
       ignoreDuplicateSlashes: true,
       ignoreTrailingSlash: true,
+      // Ids are UUIDs; a longer path segment is refused (414) before any lookup.
+      maxParamLength: MAX_PARAM_LENGTH,
       // `+` is a space in Entra's queries (spec §1.3): parse the query string as a form.
       querystringParser: (s: string) => {
         const out: Record<string, string | string[]> = {};
@@ -93,18 +109,30 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return503OnClosing: true,
   });
 
-  // Bodies: application/scim+json and application/json (with or without charset); anything else is tried as JSON.
+  answerOutsideRouting(app);
+  // Bodies: JSON in UTF-8 (RFC 8259 §8.1) as application/scim+json, application/json or another +json type,
+  // with or without charset; a body without Content-Type is tried as JSON. Every body meets checkJsonLimits
+  // before anything else reads it.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = String(body);
-    if (text.trim() === '') return done(null, undefined);
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
     try {
-      done(null, JSON.parse(text));
+      checkMediaType(req.headers['content-type']);
+      const text = decodeUtf8(body as Buffer);
+      if (text.trim() === '') return done(null, undefined);
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (e) {
+        throw new ScimError(
+          400,
+          'invalidSyntax',
+          `the request body is not valid JSON: ${(e as Error).message}`,
+        );
+      }
+      checkJsonLimits(value, config.limits);
+      done(null, value);
     } catch (e) {
-      done(
-        new ScimError(400, 'invalidSyntax', `the request body is not valid JSON: ${(e as Error).message}`),
-        undefined,
-      );
+      done(e as Error, undefined);
     }
   });
 
@@ -112,16 +140,33 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const signals = new TenantSignals(store, clock, config.events.enabled, (err, msg) =>
     app.log.warn({ err }, msg),
   );
-  app.setNotFoundHandler((req, reply) =>
-    sendScimError(
+  const allowed = new AllowedMethods();
+  app.addHook('onRoute', (route) => allowed.add(route.url, route.method));
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!;
+    const methods = allowed.for(path);
+    if (methods.length)
+      return sendScimError(
+        reply,
+        new ScimError(
+          405,
+          undefined,
+          `${req.method} is not allowed on this endpoint; use ${methods.join(', ')}`,
+          {
+            Allow: methods.join(', '),
+          },
+        ),
+      );
+    return sendScimError(
       reply,
       new ScimError(
         404,
         undefined,
-        `no such endpoint: ${req.method} ${req.url.split('?')[0]}. SCIM endpoints live under /scim/<tenant-id>/v2 (/Users, /Groups, /Schemas, /ResourceTypes, /ServiceProviderConfig)`,
+        `no such endpoint: ${req.method} ${path.slice(0, 300)}. SCIM endpoints live under /scim/<tenant-id>/v2 (/Users, /Groups, /Schemas, /ResourceTypes, /ServiceProviderConfig)`,
       ),
-    ),
-  );
+    );
+  });
+  app.addHook('onRequest', checkRequestTarget(config.http));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -240,10 +285,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         });
         scim.get(`/${path}/:id`, async (req, reply) => {
           const { id } = req.params as { id: string };
-          const res = await resources.get(req.tenantId!, rt, id, req.query as ListParams);
-          const v = (res.meta as { version?: string } | undefined)?.version;
-          if (v) reply.header('ETag', v);
-          return res;
+          const r = await resources.getVersioned(req.tenantId!, rt, id, req.query as ListParams);
+          reply.header('ETag', versionTag(r.version));
+          // RFC 9110 §13.1.2: the client's copy is current → 304 without a body (weak comparison).
+          const inm = req.headers['if-none-match'];
+          if (inm !== undefined && etagMatches(inm, r.version)) return reply.code(304).send();
+          return r.resource;
         });
         scim.put(`/${path}/:id`, async (req, reply) => {
           const { id } = req.params as { id: string };
@@ -278,8 +325,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
           note(req, id, `deleted ${rt.toLowerCase()} ${id}`);
           return reply.code(204).send();
         });
-        methodNotAllowed(scim, `/${path}`, ['GET', 'POST']);
-        methodNotAllowed(scim, `/${path}/:id`, ['GET', 'PUT', 'PATCH', 'DELETE']);
       }
 
       // POST /.search at the root searches Users, then Groups, as one result list (RFC 7644 §3.4.3).
@@ -323,20 +368,55 @@ function requireBody(body: unknown): unknown {
   return body;
 }
 
-function methodNotAllowed(app: FastifyInstance, url: string, allowed: string[]): void {
-  const all = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
-  app.route({
-    method: all.filter((m) => !allowed.includes(m)) as any,
-    url,
-    handler: async (req, reply) => {
-      reply.header('Allow', allowed.join(', '));
-      throw new ScimError(
-        405,
-        undefined,
-        `${req.method} is not allowed on this endpoint; use ${allowed.join(', ')}`,
-      );
-    },
-  });
+const MAX_PARAM_LENGTH = 100;
+
+/** Fastify's routing errors (bad percent-escapes, overlong path segments) as SCIM errors. */
+function frameworkError(err: { code?: string }): ScimError {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH')
+    return new ScimError(
+      414,
+      undefined,
+      `a path segment is longer than ${MAX_PARAM_LENGTH} characters; tenant ids and resource ids are far shorter: check the URL`,
+    );
+  return new ScimError(
+    400,
+    undefined,
+    'the URL path holds an invalid percent-escape (like %ZZ) or percent-encoded bytes that are not UTF-8: encode each UTF-8 byte as %XX',
+  );
+}
+
+const JSON_TYPES = new Set(['application/scim+json', 'application/json']);
+
+/** 415 unless the body is JSON; a charset other than UTF-8 is refused too (RFC 8259 §8.1). */
+function checkMediaType(header: string | undefined): void {
+  if (header === undefined) return;
+  const [type = '', ...params] = header.split(';').map((p) => p.trim().toLowerCase());
+  const charset = params
+    .find((p) => p.startsWith('charset='))
+    ?.slice(8)
+    .replace(/"/g, '');
+  const json = JSON_TYPES.has(type) || /^application\/[a-z0-9.!#$&^_-]+\+json$/.test(type);
+  if (json && (charset === undefined || charset === 'utf-8' || charset === 'utf8')) return;
+  throw new ScimError(
+    415,
+    undefined,
+    `the body is sent as '${header.slice(0, 100)}'; send JSON as application/scim+json (or application/json) in UTF-8`,
+  );
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The body as text; bytes that are not UTF-8 are refused rather than silently replaced with U+FFFD. */
+function decodeUtf8(body: Buffer): string {
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw new ScimError(
+      400,
+      'invalidSyntax',
+      'the request body is not valid UTF-8; send JSON encoded as UTF-8',
+    );
+  }
 }
 
 /** The body of POST /.search (RFC 7644 §3.4.3) as list parameters. */

@@ -8,8 +8,9 @@ import { resolveFilter, resolvePath } from '../scim/schema/resolve.js';
 import { parseAttributeList } from '../scim/schema/project.js';
 import type { ResourceTypeName } from '../scim/types.js';
 import type { QuerySpec, SortSpec } from '../store/types.js';
+import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from '../scim/limits.js';
 
-export interface Limits {
+export interface Limits extends ResourceLimits {
   /** Largest page (`count`) a request may ask for: ServiceProviderConfig filter.maxResults. */
   maxResults: number;
   /** Page size when `count` is absent. */
@@ -21,6 +22,7 @@ export interface Limits {
 }
 
 export const DEFAULT_LIMITS: Limits = {
+  ...DEFAULT_RESOURCE_LIMITS,
   maxResults: 1000,
   defaultCount: 100,
   maxFilterLength: 4096,

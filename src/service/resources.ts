@@ -4,6 +4,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { ScimError } from '../scim/errors.js';
+import { etagMatches } from '../scim/etag.js';
+import { checkMemberLimits, checkResourceLimits } from '../scim/limits.js';
 import { matchesFilter } from '../scim/filter/index.js';
 import { applyPatch, parsePatchRequest } from '../scim/patch/index.js';
 import { planGroupPatch } from '../scim/patch/members.js';
@@ -43,9 +45,7 @@ export interface WriteResult {
  * Entra never sends it; other clients use it to avoid lost updates.
  */
 function checkIfMatch(ifMatch: string | undefined, version: number, rt: ResourceTypeName, id: string): void {
-  if (ifMatch === undefined) return;
-  const tags = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, ''));
-  if (tags.includes('*') || tags.includes(`"${version}"`)) return;
+  if (ifMatch === undefined || etagMatches(ifMatch, version)) return;
   throw new ScimError(
     412,
     undefined,
@@ -149,6 +149,21 @@ export class ResourceService {
     return { data: rest, members: (members as unknown as Member[] | undefined) ?? [] };
   }
 
+  /** The request limits (src/scim/limits.ts) on data about to be stored and the members it sets. */
+  private checked<T extends { data: ResourceData; members: Member[] | undefined }>(
+    rt: ResourceTypeName,
+    r: T,
+  ): T {
+    checkResourceLimits(rt, r.data, this.limits, this.limits.maxPayloadSize);
+    if (r.members)
+      checkMemberLimits(
+        r.members.length,
+        r.members.map((m) => m.value),
+        this.limits,
+      );
+    return r;
+  }
+
   private async typedMembers(
     tx: TenantStore,
     groupId: string,
@@ -197,7 +212,10 @@ export class ResourceService {
   }
 
   async create(tenantId: string, rt: ResourceTypeName, body: unknown): Promise<WriteResult> {
-    const { data, members } = this.splitMembers(rt, this.withoutPassword(normalizeResource(rt, body)));
+    const { data, members } = this.checked(
+      rt,
+      this.splitMembers(rt, this.withoutPassword(normalizeResource(rt, body))),
+    );
     const id = newId();
     return this.store.transaction(tenantId, async (tx) => {
       const repo = rt === 'User' ? tx.users : tx.groups;
@@ -244,12 +262,22 @@ export class ResourceService {
     id: string,
     params: Pick<ListParams, 'attributes' | 'excludedAttributes'> = {},
   ): Promise<JsonObject> {
+    return (await this.getVersioned(tenantId, rt, id, params)).resource;
+  }
+
+  /** get() with the resource's version, which a projection may leave out of the body (for ETag, If-None-Match). */
+  async getVersioned(
+    tenantId: string,
+    rt: ResourceTypeName,
+    id: string,
+    params: Pick<ListParams, 'attributes' | 'excludedAttributes'> = {},
+  ): Promise<{ resource: JsonObject; version: number }> {
     const projection = parseProjection(params);
     const t = this.store.tenant(tenantId);
     const row = await (rt === 'User' ? t.users : t.groups).get(id);
     if (!row) throw notFound(rt, id);
     const members = rt === 'Group' && wantsMembers(projection) ? await t.members.list(id) : undefined;
-    return this.render(tenantId, rt, row, members, projection);
+    return { resource: this.render(tenantId, rt, row, members, projection), version: row.version };
   }
 
   async list(tenantId: string, rt: ResourceTypeName, params: ListParams): Promise<JsonObject> {
@@ -296,7 +324,10 @@ export class ResourceService {
     body: unknown,
     ifMatch?: string,
   ): Promise<WriteResult> {
-    const { data, members } = this.splitMembers(rt, this.withoutPassword(normalizeResource(rt, body)));
+    const { data, members } = this.checked(
+      rt,
+      this.splitMembers(rt, this.withoutPassword(normalizeResource(rt, body))),
+    );
     return this.store.transaction(tenantId, async (tx) => {
       const repo = rt === 'User' ? tx.users : tx.groups;
       const before = await repo.getForUpdate(id);
@@ -343,8 +374,10 @@ export class ResourceService {
         if (!before) throw notFound(rt, id);
         checkIfMatch(ifMatch, before.version, rt, id);
         const data = this.withoutPassword(applyPatch('User', before.data, ops));
+        const same = isDeepStrictEqual(data, before.data);
+        if (!same) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
         const now = this.now();
-        const row = isDeepStrictEqual(data, before.data) ? before : (await tx.users.update(id, data, now))!;
+        const row = same ? before : (await tx.users.update(id, data, now))!;
         if (row !== before)
           await this.emit(
             tx,
@@ -369,7 +402,12 @@ export class ResourceService {
         for (const m of typed) types.set(m.value, m.type);
         changes.added(await tx.members.add(id, typed));
       };
-      for (const step of planGroupPatch(ops).steps) {
+      const { steps } = planGroupPatch(ops);
+      const ids = steps.flatMap((s) =>
+        'members' in s ? s.members.map((m) => m.value) : 'ids' in s ? s.ids : [],
+      );
+      checkMemberLimits(ids.length, ids, this.limits);
+      for (const step of steps) {
         switch (step.kind) {
           case 'attributes':
             data = applyPatch('Group', data, step.ops);
@@ -401,6 +439,7 @@ export class ResourceService {
       }
       const membersChanged = changes.count;
       const changed = !isDeepStrictEqual(data, before.data);
+      if (changed) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
       const now = this.now();
       const row = changed
         ? (await tx.groups.update(id, data, now))!
