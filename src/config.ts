@@ -27,6 +27,8 @@ export interface Config {
   tokenCacheMs: number;
   /** Token for /admin and /metrics (operator API and console); unset = admin API disabled. */
   adminToken: string | undefined;
+  /** Where this service's documentation is published (ServiceProviderConfig documentationUri); unset = omitted. */
+  documentationUrl: string | undefined;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
@@ -35,6 +37,19 @@ function int(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got '${v}'`);
   return n;
+}
+
+function absoluteHttpUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  let ok = false;
+  try {
+    ok = ['http:', 'https:'].includes(new URL(v).protocol);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new Error(`${name} must be an absolute http(s) URL, got '${v}'`);
+  return v;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -67,5 +82,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     tokenCacheMs: int(env, 'TOKEN_CACHE_SECONDS', 5) * 1000,
     adminToken: env.ADMIN_TOKEN || undefined,
+    documentationUrl: absoluteHttpUrl(env, 'DOCUMENTATION_URL'),
   };
 }

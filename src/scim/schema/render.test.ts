@@ -9,6 +9,9 @@ import {
   CORE_USER,
   ENTERPRISE_USER,
   JOYN_USER,
+  RESOURCE_TYPE_SCHEMA,
+  SCHEMA_SCHEMA,
+  SERVICE_PROVIDER_CONFIG,
   type JsonObject,
   type JsonValue,
 } from '../types.js';
@@ -195,6 +198,19 @@ describe('discovery', () => {
     const scheme = (spc.authenticationSchemes as JsonObject[])[0];
     assert.equal(scheme?.type, 'oauthbearertoken');
     assert.equal(scheme?.primary, true);
+    // Nothing private: only the RFC 7643 §5 schema, so a strict client can resolve every URN (issue 11).
+    assert.deepEqual(spc.schemas, [SERVICE_PROVIDER_CONFIG]);
+    assert.equal(spc.documentationUri, undefined, 'no documentation URL configured: omitted, not invented');
+    assert.equal(
+      serviceProviderConfig(BASE, {
+        maxResults: 1,
+        maxOperations: 1,
+        maxPayloadSize: 1,
+        cursor: false,
+        documentationUri: 'https://docs.example/scim',
+      }).documentationUri,
+      'https://docs.example/scim',
+    );
     const noNulls = (v: JsonValue): boolean =>
       v !== null && (typeof v !== 'object' || Object.values(v).every((x) => noNulls(x)));
     assert.ok(noNulls(spc));
@@ -205,7 +221,15 @@ describe('discovery', () => {
     const schemas = schemaResources(BASE);
     assert.deepEqual(
       schemas.map((s) => s.id),
-      [CORE_USER, CORE_GROUP, ENTERPRISE_USER, JOYN_USER],
+      [
+        CORE_USER,
+        CORE_GROUP,
+        ENTERPRISE_USER,
+        JOYN_USER,
+        SERVICE_PROVIDER_CONFIG,
+        RESOURCE_TYPE_SCHEMA,
+        SCHEMA_SCHEMA,
+      ],
     );
     const joyn = schemas.find((s) => s.id === JOYN_USER)!;
     assert.deepEqual(
