@@ -9,12 +9,16 @@ import { loadConfig } from '../../src/config.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { DIALECTS } from '../helpers/stores.js';
 import { LIST_RESPONSE, expectScimError, expectStatus, send, type Target } from './client.js';
+import { validateEveryResponse } from './strict-validator.js';
 import {
   RESOURCE_TYPE_SCHEMA,
   SCHEMA_SCHEMA,
   SERVICE_PROVIDER_CONFIG,
   CORE_USER,
 } from '../../src/scim/types.js';
+
+// Every response in this file must satisfy a strict client (RFC 7643 models, unknown attributes forbidden).
+validateEveryResponse();
 
 const DISCOVERY_PATHS = [
   '/ServiceProviderConfig',
@@ -66,7 +70,10 @@ for (const dialect of DIALECTS) {
       // Every URN a resource type names resolves too.
       const rts = expectStatus(await send(t, 'GET', '/ResourceTypes'), 200).body.Resources;
       for (const rt of rts)
-        for (const urn of [rt.schema, ...rt.schemaExtensions.map((e: { schema: string }) => e.schema)])
+        for (const urn of [
+          rt.schema,
+          ...(rt.schemaExtensions ?? []).map((e: { schema: string }) => e.schema),
+        ])
           expectStatus(await send(t, 'GET', `/Schemas/${urn}`), 200);
     });
 

@@ -24,8 +24,12 @@ import {
   unique,
   type Target,
 } from './client.js';
+import { validateEveryResponse } from './strict-validator.js';
 import { CORE_USER, ENTERPRISE_USER as ENTERPRISE } from '../../src/scim/types.js';
 import type { TenantStore } from '../../src/store/types.js';
+
+// Every response in this file must satisfy a strict client (RFC 7643 models, unknown attributes forbidden).
+validateEveryResponse();
 
 const MANAGER = `${ENTERPRISE}:manager`;
 const sortedGroups = (u: { groups?: { value: string }[] }) =>

@@ -110,7 +110,10 @@ export function resourceTypeResources(baseUrl: string): JsonObject[] {
     endpoint: t.endpoint,
     description: t.description,
     schema: t.schema,
-    schemaExtensions: t.schemaExtensions.map((e) => ({ schema: e.schema, required: e.required })),
+    // RFC 7643 §2.5: no extensions → no `schemaExtensions` (an empty array would be "unassigned" anyway).
+    ...(t.schemaExtensions.length
+      ? { schemaExtensions: t.schemaExtensions.map((e) => ({ schema: e.schema, required: e.required })) }
+      : {}),
     meta: { resourceType: 'ResourceType', location: `${base}/ResourceTypes/${t.name}` },
   }));
 }
