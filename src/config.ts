@@ -51,6 +51,8 @@ export interface Config {
   };
   /** Built-in HTTPS: PEM files read at start and again on SIGHUP; unset = plain HTTP (TLS at a proxy). */
   tls: { certFile: string; keyFile: string } | undefined;
+  /** Where this service's documentation is published (ServiceProviderConfig documentationUri); unset = omitted. */
+  documentationUrl: string | undefined;
 }
 
 function bool(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
@@ -106,6 +108,19 @@ function httpLimits(env: NodeJS.ProcessEnv): Config['http'] {
   };
 }
 
+function absoluteHttpUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  let ok = false;
+  try {
+    ok = ['http:', 'https:'].includes(new URL(v).protocol);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new Error(`${name} must be an absolute http(s) URL, got '${v}'`);
+  return v;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = int(env, 'PORT', 8080);
   const host = env.HOST || '127.0.0.1';
@@ -144,5 +159,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     http: httpLimits(env),
     tls,
+    documentationUrl: absoluteHttpUrl(env, 'DOCUMENTATION_URL'),
   };
 }

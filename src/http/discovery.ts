@@ -5,6 +5,24 @@ import { ScimError } from '../scim/errors.js';
 import { resourceTypeResources, schemaResources, serviceProviderConfig } from '../scim/schema/discovery.js';
 import { LIST_RESPONSE } from '../scim/types.js';
 
+const WRITES = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/** RFC 7644 §4: discovery endpoints are read-only, so a write is 405 with `Allow: GET` and a SCIM body. */
+function readOnly(scim: FastifyInstance, url: string): void {
+  scim.route({
+    method: [...WRITES],
+    url,
+    handler: async (req, reply) => {
+      reply.header('Allow', 'GET');
+      throw new ScimError(
+        405,
+        undefined,
+        `${req.method} is not allowed on ${url.replace(/\/:id$/, '/<id>')}: discovery endpoints are read-only (RFC 7644 §4); use GET`,
+      );
+    },
+  });
+}
+
 export function registerDiscovery(scim: FastifyInstance, config: Config): void {
   const base = (req: FastifyRequest) => `${config.publicUrl}/scim/${req.tenantId}/v2`;
   const spc = async (req: FastifyRequest) =>
@@ -14,8 +32,7 @@ export function registerDiscovery(scim: FastifyInstance, config: Config): void {
       maxPayloadSize: config.limits.maxPayloadSize,
       cursor: true,
       defaultPageSize: config.limits.defaultCount,
-      maxFilterLength: config.limits.maxFilterLength,
-      maxFilterDepth: config.limits.maxFilterDepth,
+      ...(config.documentationUrl ? { documentationUri: config.documentationUrl } : {}),
     });
   scim.get('/ServiceProviderConfig', spc);
   // Microsoft's reference Postman collection asks for /serviceConfiguration (conformance/README.md).
@@ -42,4 +59,13 @@ export function registerDiscovery(scim: FastifyInstance, config: Config): void {
     if (!s) throw new ScimError(404, undefined, `no resource type '${id}'; GET /ResourceTypes lists them`);
     return s;
   });
+  for (const url of [
+    '/ServiceProviderConfig',
+    '/serviceConfiguration',
+    '/Schemas',
+    '/Schemas/:id',
+    '/ResourceTypes',
+    '/ResourceTypes/:id',
+  ])
+    readOnly(scim, url);
 }

@@ -10,9 +10,11 @@ import { matchesFilter } from '../scim/filter/index.js';
 import { applyPatch, parsePatchRequest } from '../scim/patch/index.js';
 import { planGroupPatch } from '../scim/patch/members.js';
 import { normalizeResource } from '../scim/schema/normalize.js';
-import { projectResource } from '../scim/schema/project.js';
-import { renderResource } from '../scim/schema/render.js';
+import { projectResource, projectionKeeps } from '../scim/schema/project.js';
+import { managerValue, renderResource, type StoredResource } from '../scim/schema/render.js';
 import {
+  CORE_USER,
+  ENTERPRISE_USER,
   LIST_RESPONSE,
   type JsonObject,
   type Member,
@@ -52,6 +54,9 @@ function checkIfMatch(ifMatch: string | undefined, version: number, rt: Resource
     `${rt} '${id}' is at version W/"${version}", not ${ifMatch}: it changed since you read it; GET it again and retry`,
   );
 }
+
+/** Data a rendering takes from outside the resource's own row (memberships, reference checks). */
+type RenderExtras = Pick<StoredResource, 'members' | 'groups' | 'danglingManager'>;
 
 const notFound = (rt: ResourceTypeName, id: string) =>
   new ScimError(404, undefined, `${rt} '${id}' not found in this tenant`);
@@ -119,14 +124,65 @@ export class ResourceService {
     tenantId: string,
     rt: ResourceTypeName,
     row: ResourceRow,
-    members: Member[] | undefined,
+    extras: RenderExtras,
     projection?: Projection,
   ): JsonObject {
-    const full = renderResource(rt, { ...row, ...(members ? { members } : {}) }, this.baseUrl(tenantId));
+    const full = renderResource(rt, { ...row, ...extras }, this.baseUrl(tenantId));
     // Without attributes/excludedAttributes the full resource is already what RFC 7644 §3.9 returns.
     return projection && (projection.attributes.length || projection.excludedAttributes.length)
       ? projectResource(rt, full, projection)
       : full;
+  }
+
+  /**
+   * What rendering users needs beyond their rows: their groups (RFC 7643 §4.1.2, from the membership table) and
+   * whether their manager still exists. One batched query each for a whole page, and none when the projection
+   * drops the attribute (Entra's `attributes=id` reference check loads neither).
+   */
+  private async userExtras(
+    t: TenantStore,
+    rows: readonly ResourceRow[],
+    projection?: Projection,
+  ): Promise<(row: ResourceRow) => RenderExtras> {
+    if (rows.length === 0) return () => ({});
+    const groups = projectionKeeps('User', projection, CORE_USER, 'groups')
+      ? await t.members.groupsOf(rows.map((r) => r.id))
+      : undefined;
+    let users: Set<string> | undefined;
+    if (projectionKeeps('User', projection, ENTERPRISE_USER, 'manager')) {
+      const ids = [...new Set(rows.map((r) => managerValue(r.data)).filter((v) => v !== undefined))];
+      if (ids.length) {
+        const kinds = await t.members.resolveMembers(ids);
+        users = new Set([...kinds].filter(([, kind]) => kind === 'User').map(([id]) => id));
+      }
+    }
+    return (row) => {
+      const out: RenderExtras = {};
+      if (groups) out.groups = groups.get(row.id) ?? [];
+      const manager = users && managerValue(row.data);
+      if (manager !== undefined && users && !users.has(manager)) out.danglingManager = true;
+      return out;
+    };
+  }
+
+  /**
+   * A manager the write sets must be a user of this tenant (a reference to no one renders a `$ref` that answers
+   * 404). An unchanged value is not re-checked, so a PATCH of another attribute of a user whose manager was
+   * deleted still applies (that manager is simply no longer rendered).
+   */
+  private async checkManager(
+    tx: TenantStore,
+    before: ResourceData | undefined,
+    after: ResourceData,
+  ): Promise<void> {
+    const value = managerValue(after);
+    if (value === undefined || (before && managerValue(before) === value)) return;
+    if (await tx.users.get(value)) return;
+    throw new ScimError(
+      400,
+      'invalidValue',
+      `${ENTERPRISE_USER}:manager.value '${value.length > 80 ? value.slice(0, 80) + '…' : value}' is not the id of a user in this tenant; give the id of an existing user (create the manager first)`,
+    );
   }
 
   /**
@@ -193,7 +249,7 @@ export class ResourceService {
     types = new Map<string, string | undefined>(),
   ): Promise<EventDraft[]> {
     if (!this.eventsEnabled) return [];
-    const rendered = this.render(tenantId, rt, after, undefined);
+    const rendered = this.render(tenantId, rt, after, {});
     const drafts: EventDraft[] = [];
     const previous = previousValues(before.data, after.data);
     if (previous)
@@ -219,6 +275,7 @@ export class ResourceService {
     const id = newId();
     return this.store.transaction(tenantId, async (tx) => {
       const repo = rt === 'User' ? tx.users : tx.groups;
+      if (rt === 'User') await this.checkManager(tx, undefined, data);
       const now = this.now();
       const row = await repo.insert(id, data, now);
       let stored: Member[] | undefined;
@@ -228,7 +285,7 @@ export class ResourceService {
         if (stored.length) changes.added(await tx.members.add(id, stored));
       }
       if (this.eventsEnabled) {
-        const rendered = this.render(tenantId, rt, row, undefined);
+        const rendered = this.render(tenantId, rt, row, {});
         const types = new Map((stored ?? []).map((m) => [m.value, m.type]));
         await this.emit(
           tx,
@@ -245,7 +302,8 @@ export class ResourceService {
         );
       }
       return {
-        resource: this.render(tenantId, rt, row, stored),
+        // A new user belongs to no group yet and its manager was just checked: nothing more to load.
+        resource: this.render(tenantId, rt, row, stored ? { members: stored } : {}),
         id,
         version: row.version,
         summary:
@@ -276,8 +334,13 @@ export class ResourceService {
     const t = this.store.tenant(tenantId);
     const row = await (rt === 'User' ? t.users : t.groups).get(id);
     if (!row) throw notFound(rt, id);
-    const members = rt === 'Group' && wantsMembers(projection) ? await t.members.list(id) : undefined;
-    return { resource: this.render(tenantId, rt, row, members, projection), version: row.version };
+    const extras: RenderExtras =
+      rt === 'User'
+        ? (await this.userExtras(t, [row], projection))(row)
+        : wantsMembers(projection)
+          ? { members: await t.members.list(id) }
+          : {};
+    return { resource: this.render(tenantId, rt, row, extras, projection), version: row.version };
   }
 
   async list(tenantId: string, rt: ResourceTypeName, params: ListParams): Promise<JsonObject> {
@@ -305,7 +368,10 @@ export class ResourceService {
         this.continuations.delete(this.continuations.keys().next().value!);
       this.continuations.set(next, { position: result.lastPosition, at: now });
     }
-    const resources = result.rows.map((r) => this.render(tenantId, rt, r, r.members, projection));
+    const extras = rt === 'User' ? await this.userExtras(t, result.rows, projection) : undefined;
+    const resources = result.rows.map((r) =>
+      this.render(tenantId, rt, r, extras ? extras(r) : r.members ? { members: r.members } : {}, projection),
+    );
     const out: JsonObject = {
       schemas: [LIST_RESPONSE],
       totalResults: result.totalResults,
@@ -333,8 +399,10 @@ export class ResourceService {
       const before = await repo.getForUpdate(id);
       if (!before) throw notFound(rt, id);
       checkIfMatch(ifMatch, before.version, rt, id);
+      if (rt === 'User') await this.checkManager(tx, before.data, data);
       const now = this.now();
       const row = (await repo.update(id, data, now))!;
+      let extras: RenderExtras;
       let stored: Member[] | undefined;
       const changes = new MembershipChanges();
       if (rt === 'Group') {
@@ -342,10 +410,11 @@ export class ResourceService {
         stored = members?.length ? await this.typedMembers(tx, id, members) : [];
         changes.removed(await tx.members.removeAll(id));
         if (stored.length) changes.added(await tx.members.add(id, stored));
-      }
+        extras = { members: stored };
+      } else extras = (await this.userExtras(tx, [row]))(row);
       await this.emit(tx, await this.updateEvents(tx, tenantId, rt, before, row, changes, stored), now);
       return {
-        resource: this.render(tenantId, rt, row, stored),
+        resource: this.render(tenantId, rt, row, extras),
         id,
         version: row.version,
         summary: `replaced ${rt.toLowerCase()} ${id}`,
@@ -374,6 +443,7 @@ export class ResourceService {
         if (!before) throw notFound(rt, id);
         checkIfMatch(ifMatch, before.version, rt, id);
         const data = this.withoutPassword(applyPatch('User', before.data, ops));
+        await this.checkManager(tx, before.data, data);
         const same = isDeepStrictEqual(data, before.data);
         if (!same) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
         const now = this.now();
@@ -384,8 +454,10 @@ export class ResourceService {
             await this.updateEvents(tx, tenantId, rt, before, row, undefined, undefined),
             now,
           );
+        // No projection: the route answers 204 without a body, so nothing is loaded for it.
+        const extras = projection ? (await this.userExtras(tx, [row], projection))(row) : {};
         return {
-          resource: this.render(tenantId, rt, row, undefined, projection),
+          resource: this.render(tenantId, rt, row, extras, projection),
           id,
           version: row.version,
           summary: `patched user ${String(row.data.userName)} (${ops.length} operation${ops.length === 1 ? '' : 's'}${row === before ? ', no change' : ''})`,
@@ -455,7 +527,7 @@ export class ResourceService {
       const wantMembers = projection ? wantsMembers(projection) : false;
       const members = wantMembers ? await tx.members.list(id) : undefined;
       return {
-        resource: this.render(tenantId, rt, row, members, projection),
+        resource: this.render(tenantId, rt, row, members ? { members } : {}, projection),
         id,
         version: row.version,
         summary: `patched group ${String(row.data.displayName)} (${ops.length} operation${ops.length === 1 ? '' : 's'}, ${membersChanged} membership change${membersChanged === 1 ? '' : 's'})`,
@@ -484,7 +556,7 @@ export class ResourceService {
               type: 'group.member_removed',
               resourceType: 'Group',
               resourceId: g.value,
-              data: this.render(tenantId, 'Group', grow, undefined),
+              data: this.render(tenantId, 'Group', grow, {}),
               member: { value: id, type: 'User' },
             });
           }
@@ -493,7 +565,7 @@ export class ResourceService {
           type: rt === 'User' ? 'user.deleted' : 'group.deleted',
           resourceType: rt,
           resourceId: id,
-          data: this.render(tenantId, rt, before, undefined),
+          data: this.render(tenantId, rt, before, {}),
         });
       }
       if (!(await repo.delete(id))) throw notFound(rt, id);

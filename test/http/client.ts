@@ -31,6 +31,19 @@ export interface RequestOptions {
   headers?: Record<string, string | null>;
 }
 
+/** Sees every exchange `send` completes; may throw to fail the test (the strict-client validator does). */
+export type ExchangeObserver = (
+  request: { method: string; path: string; body: string | undefined },
+  response: ScimResponse,
+) => void;
+const observers = new Set<ExchangeObserver>();
+
+/** Registers an observer for every later `send`; returns its removal. */
+export function observeExchanges(fn: ExchangeObserver): () => void {
+  observers.add(fn);
+  return () => observers.delete(fn);
+}
+
 /**
  * Sends `method <tenantUrl><path>` where `path` already carries its query string, encoded the way the
  * test wants it on the wire (for example `+` for spaces, as Entra does: §1.3).
@@ -66,7 +79,9 @@ export async function send(
       parsed = undefined;
     }
   }
-  return { status: res.status, headers: res.headers, text, body: parsed };
+  const response: ScimResponse = { status: res.status, headers: res.headers, text, body: parsed };
+  for (const observe of observers) observe({ method, path, body }, response);
+  return response;
 }
 
 /** Query-string value encoded as a form (spaces become `+`), the way Entra's logs show it (§1.3). */

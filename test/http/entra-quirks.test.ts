@@ -20,12 +20,16 @@ import {
   unique,
   type Target,
 } from './client.js';
+import { validateEveryResponse } from './strict-validator.js';
 import {
   CORE_USER,
   CORE_GROUP,
   ENTERPRISE_USER as ENTERPRISE,
   JOYN_USER as JOYN,
 } from '../../src/scim/types.js';
+
+// Every response in this file must satisfy a strict client (RFC 7643 models, unknown attributes forbidden).
+validateEveryResponse();
 
 const memberIds = (g: { members?: { value: string }[] }) => (g.members ?? []).map((m) => m.value).sort();
 

@@ -8,7 +8,7 @@
 import { CORE_GROUP, CORE_USER, ENTERPRISE_USER, JOYN_USER } from '../types.js';
 import type { AttributeDef, AttributeType, Mutability, Returned, SchemaDef, Uniqueness } from './types.js';
 
-interface AttrOptions {
+export interface AttrOptions {
   multiValued?: boolean;
   required?: boolean;
   caseExact?: boolean;
@@ -20,7 +20,12 @@ interface AttrOptions {
   subAttributes?: readonly AttributeDef[];
 }
 
-function attr(name: string, type: AttributeType, description: string, o: AttrOptions = {}): AttributeDef {
+export function attr(
+  name: string,
+  type: AttributeType,
+  description: string,
+  o: AttrOptions = {},
+): AttributeDef {
   const def: AttributeDef = {
     name,
     type,
@@ -38,7 +43,7 @@ function attr(name: string, type: AttributeType, description: string, o: AttrOpt
   return Object.freeze(def);
 }
 
-const str = (name: string, description: string, o: AttrOptions = {}): AttributeDef =>
+export const str = (name: string, description: string, o: AttrOptions = {}): AttributeDef =>
   attr(name, 'string', description, o);
 
 /** `type`, `primary`, `display`, `value` as used by the RFC 7643 §2.4 multi-valued attributes. */

@@ -10,6 +10,7 @@ import {
   type JsonValue,
 } from '../types.js';
 import { RESOURCE_TYPES, SCHEMAS } from './registry.js';
+import { SERVICE_PROVIDER_SCHEMAS } from './service-provider-schemas.js';
 import type { AttributeDef } from './types.js';
 
 export interface DiscoveryLimits {
@@ -17,34 +18,26 @@ export interface DiscoveryLimits {
   maxOperations: number;
   maxPayloadSize: number;
   cursor: boolean;
-  /** Longest filter accepted, in characters, and deepest nesting (400 invalidFilter beyond either). */
-  maxFilterLength?: number;
-  maxFilterDepth?: number;
   /** Page size when the client gives no `count` (defaults to min(100, maxResults)). */
   defaultPageSize?: number;
   /** Seconds a cursor stays valid (RFC 9865 `cursorTimeout`; default 3600). */
   cursorTimeout?: number;
+  /** Where this service's documentation is published (RFC 7643 §5 `documentationUri`); omitted when unknown. */
+  documentationUri?: string;
 }
 
 const trimSlash = (u: string): string => u.replace(/\/+$/, '');
 
 /**
- * RFC 7643 §5 has no place for the filter limits, so they are published under an extension of ours
- * (listed in `schemas`, as RFC 7643 §3 asks) rather than as unknown keys inside `filter`.
+ * Only RFC 7643 §5 attributes and RFC 9865's `pagination`: strict clients (scim2-models) reject unknown
+ * attributes and unresolvable schema URNs, so limits SCIM has no place for (filter length and depth) are
+ * documented in docs/conformance.md and named in the 400 that enforces them, not published here.
  */
-export const JOYN_SPC_EXTENSION = 'urn:ietf:params:scim:schemas:extension:joynfsm:2.0:ServiceProviderConfig';
-
 export function serviceProviderConfig(baseUrl: string, limits: DiscoveryLimits): JsonObject {
   const base = trimSlash(baseUrl);
-  const ext: JsonObject = {};
-  if (limits.maxFilterLength !== undefined) ext.maxFilterLength = limits.maxFilterLength;
-  if (limits.maxFilterDepth !== undefined) ext.maxFilterDepth = limits.maxFilterDepth;
-  if (Object.keys(ext).length) ext.maxPatchOperations = limits.maxOperations;
   return {
-    schemas: Object.keys(ext).length
-      ? [SERVICE_PROVIDER_CONFIG, JOYN_SPC_EXTENSION]
-      : [SERVICE_PROVIDER_CONFIG],
-    documentationUri: 'https://www.rfc-editor.org/rfc/rfc7644',
+    schemas: [SERVICE_PROVIDER_CONFIG],
+    ...(limits.documentationUri ? { documentationUri: limits.documentationUri } : {}),
     patch: { supported: true },
     bulk: { supported: false, maxOperations: limits.maxOperations, maxPayloadSize: limits.maxPayloadSize },
     filter: { supported: true, maxResults: limits.maxResults },
@@ -70,7 +63,6 @@ export function serviceProviderConfig(baseUrl: string, limits: DiscoveryLimits):
       maxPageSize: limits.maxResults,
       cursorTimeout: limits.cursorTimeout ?? 3600,
     },
-    ...(Object.keys(ext).length ? { [JOYN_SPC_EXTENSION]: ext } : {}),
     meta: {
       resourceType: 'ServiceProviderConfig',
       location: `${base}/ServiceProviderConfig`,
@@ -99,7 +91,7 @@ function attributeJson(a: AttributeDef): JsonObject {
 
 export function schemaResources(baseUrl: string): JsonObject[] {
   const base = trimSlash(baseUrl);
-  return SCHEMAS.map((s) => ({
+  return [...SCHEMAS, ...SERVICE_PROVIDER_SCHEMAS].map((s) => ({
     schemas: [SCHEMA_SCHEMA],
     id: s.id,
     name: s.name,
@@ -118,7 +110,10 @@ export function resourceTypeResources(baseUrl: string): JsonObject[] {
     endpoint: t.endpoint,
     description: t.description,
     schema: t.schema,
-    schemaExtensions: t.schemaExtensions.map((e) => ({ schema: e.schema, required: e.required })),
+    // RFC 7643 §2.5: no extensions → no `schemaExtensions` (an empty array would be "unassigned" anyway).
+    ...(t.schemaExtensions.length
+      ? { schemaExtensions: t.schemaExtensions.map((e) => ({ schema: e.schema, required: e.required })) }
+      : {}),
     meta: { resourceType: 'ResourceType', location: `${base}/ResourceTypes/${t.name}` },
   }));
 }

@@ -10,7 +10,7 @@
 import { parsePath } from '../filter/index.js';
 import type { JsonObject, JsonValue, ResourceTypeName } from '../types.js';
 import { isObject } from './normalize.js';
-import { coreAttributes, extensionSchemas } from './registry.js';
+import { coreAttributes, coreSchema, extensionSchemas } from './registry.js';
 import { resolvePath } from './resolve.js';
 import type { AttributeDef } from './types.js';
 
@@ -162,4 +162,25 @@ export function projectResource(
     schemas.push(s);
   }
   return out;
+}
+
+/**
+ * Whether `attributes`/`excludedAttributes` keep (any part of) the attribute `name` of schema `urn`, decided by
+ * projecting a one-attribute probe so the answer follows exactly the rules above (URN-qualified names,
+ * sub-attribute paths, case). Lets the caller skip loading data that the response would drop.
+ */
+export function projectionKeeps(
+  rt: ResourceTypeName,
+  q: { attributes?: string[]; excludedAttributes?: string[] } | undefined,
+  urn: string,
+  name: string,
+): boolean {
+  if (!q || (!q.attributes?.length && !q.excludedAttributes?.length)) return true;
+  const core = urn === coreSchema(rt).id;
+  const value: JsonObject = { value: 'p', display: 'p', displayName: 'p', $ref: 'p', type: 'p' };
+  const probe: JsonObject = core
+    ? { schemas: [urn], [name]: [value] }
+    : { schemas: [coreSchema(rt).id, urn], [urn]: { [name]: value } };
+  const out = projectResource(rt, probe, q);
+  return core ? out[name] !== undefined : isObject(out[urn]) && (out[urn] as JsonObject)[name] !== undefined;
 }

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderResource } from './render.js';
-import { parseAttributeList, projectResource } from './project.js';
+import { parseAttributeList, projectResource, projectionKeeps } from './project.js';
 import { resourceTypeResources, schemaResources, serviceProviderConfig } from './discovery.js';
 import { normalizeResource } from './normalize.js';
 import {
@@ -9,6 +9,9 @@ import {
   CORE_USER,
   ENTERPRISE_USER,
   JOYN_USER,
+  RESOURCE_TYPE_SCHEMA,
+  SCHEMA_SCHEMA,
+  SERVICE_PROVIDER_CONFIG,
   type JsonObject,
   type JsonValue,
 } from '../types.js';
@@ -69,6 +72,43 @@ describe('renderResource', () => {
     assert.deepEqual(u.schemas, [CORE_USER, ENTERPRISE_USER]);
   });
 
+  test('user groups from memberships (type direct); a dangling manager is not rendered; $ref is always ours', () => {
+    const row = {
+      id: 'u3',
+      data: {
+        userName: 'c',
+        [ENTERPRISE_USER]: { manager: { value: 'm3', $ref: 'http://.../scim/Users/m3' } },
+      },
+      created: '2024-01-01T00:00:00Z',
+      lastModified: '2024-01-01T00:00:00Z',
+      version: 1,
+    };
+    const u = renderResource('User', { ...row, groups: [{ value: 'g1', display: 'Ops' }] }, BASE);
+    assert.deepEqual(u.groups, [{ value: 'g1', $ref: `${BASE}/Groups/g1`, display: 'Ops', type: 'direct' }]);
+    assert.deepEqual((u[ENTERPRISE_USER] as JsonObject).manager, { value: 'm3', $ref: `${BASE}/Users/m3` });
+    const none = renderResource('User', { ...row, groups: [], danglingManager: true }, BASE);
+    assert.equal('groups' in none, false);
+    assert.equal(ENTERPRISE_USER in none, false);
+    assert.deepEqual(none.schemas, [CORE_USER]);
+  });
+
+  test('projectionKeeps follows the projection rules', () => {
+    const keeps = (q: { attributes?: string[]; excludedAttributes?: string[] }, urn: string, name: string) =>
+      projectionKeeps('User', q, urn, name);
+    assert.equal(keeps({}, CORE_USER, 'groups'), true);
+    assert.equal(keeps({ attributes: ['GROUPS.display'] }, CORE_USER, 'groups'), true);
+    assert.equal(keeps({ attributes: ['userName'] }, CORE_USER, 'groups'), false);
+    assert.equal(keeps({ excludedAttributes: ['groups'] }, CORE_USER, 'groups'), false);
+    assert.equal(keeps({ excludedAttributes: ['groups.display'] }, CORE_USER, 'groups'), true);
+    assert.equal(
+      keeps({ attributes: [`${ENTERPRISE_USER}:manager.value`] }, ENTERPRISE_USER, 'manager'),
+      true,
+    );
+    assert.equal(keeps({ attributes: ['manager'] }, ENTERPRISE_USER, 'manager'), true);
+    assert.equal(keeps({ excludedAttributes: [ENTERPRISE_USER] }, ENTERPRISE_USER, 'manager'), false);
+    assert.equal(keeps({ attributes: ['id'] }, ENTERPRISE_USER, 'manager'), false);
+  });
+
   test('group members with $ref and type; omitted when not loaded', () => {
     const g = renderResource(
       'Group',
@@ -97,6 +137,20 @@ describe('renderResource', () => {
       BASE,
     );
     assert.equal('members' in noMembers, false);
+    // Loaded but empty: still absent (RFC 7643 §2.5: an empty multi-valued attribute is unassigned).
+    const emptied = renderResource(
+      'Group',
+      {
+        id: 'g1',
+        data: { displayName: 'G' },
+        created: '2024-01-01T00:00:00Z',
+        lastModified: '2024-01-01T00:00:00Z',
+        version: 2,
+        members: [],
+      },
+      BASE,
+    );
+    assert.equal('members' in emptied, false);
   });
 
   test('round trip: render → normalize gives the stored data back (minus password)', () => {
@@ -195,6 +249,19 @@ describe('discovery', () => {
     const scheme = (spc.authenticationSchemes as JsonObject[])[0];
     assert.equal(scheme?.type, 'oauthbearertoken');
     assert.equal(scheme?.primary, true);
+    // Nothing private: only the RFC 7643 §5 schema, so a strict client can resolve every URN (issue 11).
+    assert.deepEqual(spc.schemas, [SERVICE_PROVIDER_CONFIG]);
+    assert.equal(spc.documentationUri, undefined, 'no documentation URL configured: omitted, not invented');
+    assert.equal(
+      serviceProviderConfig(BASE, {
+        maxResults: 1,
+        maxOperations: 1,
+        maxPayloadSize: 1,
+        cursor: false,
+        documentationUri: 'https://docs.example/scim',
+      }).documentationUri,
+      'https://docs.example/scim',
+    );
     const noNulls = (v: JsonValue): boolean =>
       v !== null && (typeof v !== 'object' || Object.values(v).every((x) => noNulls(x)));
     assert.ok(noNulls(spc));
@@ -205,7 +272,15 @@ describe('discovery', () => {
     const schemas = schemaResources(BASE);
     assert.deepEqual(
       schemas.map((s) => s.id),
-      [CORE_USER, CORE_GROUP, ENTERPRISE_USER, JOYN_USER],
+      [
+        CORE_USER,
+        CORE_GROUP,
+        ENTERPRISE_USER,
+        JOYN_USER,
+        SERVICE_PROVIDER_CONFIG,
+        RESOURCE_TYPE_SCHEMA,
+        SCHEMA_SCHEMA,
+      ],
     );
     const joyn = schemas.find((s) => s.id === JOYN_USER)!;
     assert.deepEqual(

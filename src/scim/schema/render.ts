@@ -6,7 +6,14 @@
  * Entra fail to deserialize the user), booleans are JSON booleans (§2.3), `password` never appears (RFC 7643
  * §4.1.1 `returned: never`).
  */
-import type { JsonObject, JsonValue, Member, ResourceData, ResourceTypeName } from '../types.js';
+import {
+  ENTERPRISE_USER,
+  type JsonObject,
+  type JsonValue,
+  type Member,
+  type ResourceData,
+  type ResourceTypeName,
+} from '../types.js';
 import { isObject } from './normalize.js';
 import { coreSchema, extensionSchemas, resourceType } from './registry.js';
 import type { AttributeDef } from './types.js';
@@ -19,6 +26,28 @@ export interface StoredResource {
   version: number;
   /** Group members, when loaded (omitted entirely when the caller did not load them). */
   members?: Member[];
+  /** User: the groups that list this user as a member (RFC 7643 §4.1.2 `groups`), when loaded. */
+  groups?: GroupRef[];
+  /**
+   * User: true when the stored `manager.value` names no user of the tenant (the manager was deleted). Such a
+   * reference is not rendered: a `$ref` that answers 404 breaks clients that follow it.
+   */
+  danglingManager?: boolean;
+}
+
+/** One direct group membership of a user. */
+export interface GroupRef {
+  value: string;
+  display: string;
+}
+
+/** The stored `manager.value` of a user, whatever shape it was stored in (entra-scim-client.md §1.12). */
+export function managerValue(data: ResourceData): string | undefined {
+  const ext = data[ENTERPRISE_USER];
+  if (!isObject(ext)) return undefined;
+  const m = (ext as JsonObject).manager;
+  if (typeof m === 'string') return m;
+  return isObject(m) && typeof m.value === 'string' ? m.value : undefined;
 }
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -64,10 +93,9 @@ function presentOne(
     const obj: JsonObject =
       typeof v === 'string' ? { value: v } : isObject(v) ? { ...(v as JsonObject) } : {};
     if (typeof obj.value !== 'string') return undefined;
-    const out: JsonObject = {
-      value: obj.value,
-      $ref: typeof obj.$ref === 'string' ? obj.$ref : `${baseUrl}/Users/${obj.value}`,
-    };
+    // `$ref` is always this service's location of the manager: the value is a user of this tenant (checked on
+    // write), and a client's `$ref` may be a placeholder such as Microsoft's "http://.../scim/Users/<id>".
+    const out: JsonObject = { value: obj.value, $ref: `${baseUrl}/Users/${obj.value}` };
     if (typeof obj.displayName === 'string') out.displayName = obj.displayName;
     return out;
   }
@@ -116,13 +144,25 @@ export function renderResource(rt: ResourceTypeName, stored: StoredResource, bas
     // `id`, `externalId` and `meta` are placed above; Group members come from the membership table, below.
     if (def.name === 'id' || def.name === 'externalId' || def.name === 'meta') continue;
     if (rt === 'Group' && def.name === 'members') continue;
+    if (rt === 'User' && def.name === 'groups') {
+      // readOnly and derived from the membership table (RFC 7643 §4.1.2); only direct memberships are kept.
+      if (stored.groups?.length)
+        result.groups = stored.groups.map((g) => ({
+          value: g.value,
+          $ref: `${base}/Groups/${g.value}`,
+          display: g.display,
+          type: 'direct',
+        }));
+      continue;
+    }
     if (!has(data, def.name)) continue;
     const v = data[def.name];
     if (v === undefined) continue;
     const p = present(def, v, base, false);
     if (p !== undefined) result[def.name] = p;
   }
-  if (rt === 'Group' && stored.members !== undefined) {
+  // RFC 7643 §2.5: an empty multi-valued attribute is unassigned, so a group without members has no `members`.
+  if (rt === 'Group' && stored.members?.length) {
     result.members = stored.members.map((m) => renderMember(m, base));
   }
   for (const ext of extensionSchemas(rt)) {
@@ -134,7 +174,9 @@ export function renderResource(rt: ResourceTypeName, stored: StoredResource, bas
       if (!has(raw, def.name)) continue;
       const v = (raw as JsonObject)[def.name];
       if (v === undefined) continue;
-      const p = present(def, v, base, def.name === 'manager' && def.type === 'complex');
+      const isManager = ext.id === ENTERPRISE_USER && def.name === 'manager';
+      if (isManager && stored.danglingManager) continue;
+      const p = present(def, v, base, isManager);
       if (p !== undefined) {
         out[def.name] = p;
         any = true;
