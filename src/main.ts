@@ -13,6 +13,27 @@ export async function serve(): Promise<void> {
     { url: server.url, store: server.store.describe, dialect: server.store.dialect },
     'joyn-scim listening',
   );
+  // The CLI runs in another environment: it prints Tenant URLs from the PUBLIC_URL recorded here (`tenants list`).
+  try {
+    await server.tenants.recordServerPublicUrl(config.publicUrl, config.publicUrlExplicit);
+  } catch (err) {
+    log.warn({ err }, 'could not record PUBLIC_URL for the CLI');
+  }
+  // Entra ID accepts only a public HTTPS Tenant URL: say so before anyone pastes a loopback http:// one.
+  const https = /^https:\/\//i.test(config.publicUrl);
+  const entraHint = !config.publicUrlExplicit
+    ? [
+        `PUBLIC_URL is not set, so Tenant URLs use ${config.publicUrl}: Entra ID refuses that (it needs public HTTPS).`,
+        'For Entra, serve HTTPS (a TLS proxy, docs/deployment.md) and restart with PUBLIC_URL=https://<public host>;',
+        'then `npx joyn-scim tenants list` prints the Tenant URL to paste. The token below stays valid.',
+      ]
+    : !https
+      ? [
+          `PUBLIC_URL ${config.publicUrl} is not HTTPS: Entra ID accepts only a public HTTPS Tenant URL (docs/deployment.md).`,
+        ]
+      : [];
+  if (!config.publicUrlExplicit || !https)
+    log.warn({ publicUrl: config.publicUrl }, 'Entra ID needs a public HTTPS PUBLIC_URL');
   if (server.firstRun) {
     // Printed to stdout once, never logged: the token is not stored anywhere in clear.
     process.stdout.write(
@@ -22,6 +43,7 @@ export async function serve(): Promise<void> {
         'Paste these into Microsoft Entra ID → Provisioning → Admin Credentials:',
         `  Tenant URL:   ${server.firstRun.tenantUrl}`,
         `  Secret Token: ${server.firstRun.token}`,
+        ...entraHint,
         'The token is shown only this once. Issue another with: npx joyn-scim tokens issue default',
         '',
       ].join('\n') + '\n',

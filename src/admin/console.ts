@@ -253,7 +253,8 @@ export const CONSOLE_JS = String.raw`'use strict';
     }
   }
   async function api(method, path, body) {
-    const headers = { Authorization: 'Bearer ' + state.token, Accept: 'application/json' };
+    // X-Joyn-Client: the audit log records console actions as such.
+    const headers = { Authorization: 'Bearer ' + state.token, Accept: 'application/json', 'X-Joyn-Client': 'console' };
     const init = { method: method, headers: headers, cache: 'no-store' };
     if (body !== undefined) {
       headers['Content-Type'] = 'application/json';
@@ -570,7 +571,13 @@ export const CONSOLE_JS = String.raw`'use strict';
           h('td', { class: 'mono', text: k.hint }),
           h('td', { text: when(k.createdAt) }),
           h('td', { text: when(k.lastUsedAt) }),
-          h('td', {}, k.active ? h('span', { class: 'badge ok', text: 'active' }) : h('span', { class: 'badge off', text: 'revoked ' + when(k.revokedAt) })),
+          h(
+            'td',
+            {},
+            k.active
+              ? h('span', { class: 'badge ok', text: k.revokedAt ? 'active until ' + when(k.revokedAt) : k.expiresAt ? 'active, expires ' + when(k.expiresAt) : 'active' })
+              : h('span', { class: 'badge off', text: k.state === 'expired' ? 'expired ' + when(k.expiresAt) : 'revoked ' + when(k.revokedAt) }),
+          ),
           h(
             'td',
             {},
@@ -596,7 +603,7 @@ export const CONSOLE_JS = String.raw`'use strict';
                     onclick: async () => {
                       if (!confirm('Revoke ' + k.hint + '? Requests with it get 401 at once.')) return;
                       try {
-                        await api('DELETE', '/tokens/' + enc(k.id));
+                        await api('DELETE', '/tenants/' + enc(t.id) + '/tokens/' + enc(k.id));
                         await loadTenants();
                         say('Token ' + k.hint + ' revoked.');
                         render();

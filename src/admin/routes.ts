@@ -17,8 +17,8 @@ import type { JsonObject } from '../scim/types.js';
 import type { ListParams } from '../service/query.js';
 import type { ResourceService } from '../service/resources.js';
 import type { IssuedToken, TenantService } from '../service/tenants.js';
-import { hashesEqual, hashToken } from '../service/tokens.js';
-import type { Store, TokenRow } from '../store/types.js';
+import { hashesEqual, hashToken, parseDuration, tokenState } from '../service/tokens.js';
+import type { Actor, AuditEntry, Store, TokenRow } from '../store/types.js';
 import { CONSOLE_CSS, CONSOLE_HTML, CONSOLE_JS } from './console.js';
 
 export interface AdminDeps {
@@ -122,15 +122,41 @@ function stringField(body: Record<string, unknown>, name: string, required: bool
   return v;
 }
 
-/** A token as listed: never the secret or its hash, only the hint the operator can recognise. */
-function tokenView(t: TokenRow): JsonObject {
+/** A duration field such as "90d" or "24h" (the CLI's --expires-in / --overlap), in milliseconds. */
+function durationField(body: Record<string, unknown>, name: string): number | undefined {
+  const v = stringField(body, name, false);
+  if (v === undefined) return undefined;
+  try {
+    return parseDuration(v, `"${name}"`);
+  } catch (e) {
+    throw new AdminError(400, 'bad_request', (e as Error).message);
+  }
+}
+
+/**
+ * Who is acting, for the audit log: the console marks its requests (X-Joyn-Client: console); anything else with the
+ * admin token is an API client. The address is the only identity a shared admin token has.
+ */
+function actorOf(req: FastifyRequest): Actor {
+  const via = req.headers['x-joyn-client'] === 'console' ? 'console' : 'admin-api';
+  return { via, name: `admin token from ${req.ip}` };
+}
+
+/**
+ * A token as listed: never the secret or its hash, only the hint the operator can recognise. `revokedAt` in the
+ * future is the end of a rotation's overlap window: the token is still active until then.
+ */
+function tokenView(t: TokenRow, now: Date): JsonObject {
+  const state = tokenState(t, now);
   return {
     id: t.id,
     hint: t.hint,
     createdAt: t.createdAt,
     lastUsedAt: t.lastUsedAt,
+    expiresAt: t.expiresAt,
     revokedAt: t.revokedAt,
-    active: t.revokedAt === null,
+    state,
+    active: state === 'active',
   };
 }
 
@@ -141,7 +167,22 @@ function issuedView(t: IssuedToken): JsonObject {
     tenantUrl: t.tenantUrl,
     tokenId: t.tokenId,
     token: t.token,
+    expiresAt: t.expiresAt,
     notice: 'The Secret Token is shown only this once: copy it into the Entra ID provisioning settings now.',
+  };
+}
+
+function auditView(e: AuditEntry): JsonObject {
+  return {
+    seq: e.seq,
+    at: e.at,
+    via: e.actor.via,
+    actor: e.actor.name,
+    action: e.action,
+    tenantId: e.tenantId,
+    tenantName: e.tenantName,
+    target: e.target,
+    detail: e.detail,
   };
 }
 
@@ -201,7 +242,7 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
           tenantUrl: tenants.tenantUrl(t.id),
           users: counts.users,
           groups: counts.groups,
-          activeTokens: tokens.filter((k) => k.revokedAt === null).length,
+          activeTokens: tokens.filter((k) => tokenState(k, new Date()) === 'active').length,
         };
       };
 
@@ -214,45 +255,86 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
 
       api.post('/tenants', async (req, reply) => {
         // The store answers 409 (uniqueness) for a name already taken.
-        const name = stringField(objectBody(req.body), 'name', true);
-        return reply.code(201).send(issuedView(await tenants.createTenant(name)));
+        const body = objectBody(req.body);
+        const name = stringField(body, 'name', true);
+        const expiresInMs = durationField(body, 'expiresIn');
+        const created = await tenants.createTenant(name, {
+          actor: actorOf(req),
+          ...(expiresInMs !== undefined ? { expiresInMs } : {}),
+        });
+        return reply.code(201).send(issuedView(created));
       });
 
       api.get('/tenants/:id', async (req) => summary(await tenants.getTenant(tenantParam(req))));
 
       api.delete('/tenants/:id', async (req, reply) => {
-        await tenants.deleteTenant(tenantParam(req));
+        await tenants.deleteTenant(tenantParam(req), { actor: actorOf(req) });
         return reply.code(204).send();
       });
 
-      api.get('/tenants/:id/tokens', async (req) => ({
-        tokens: (await tenants.listTokens(tenantParam(req))).map(tokenView),
-      }));
+      api.get('/tenants/:id/tokens', async (req) => {
+        const now = new Date();
+        return { tokens: (await tenants.listTokens(tenantParam(req))).map((t) => tokenView(t, now)) };
+      });
 
-      api.post('/tenants/:id/tokens', async (req, reply) =>
-        reply.code(201).send(issuedView(await tenants.issueToken(tenantParam(req)))),
-      );
+      api.post('/tenants/:id/tokens', async (req, reply) => {
+        const expiresInMs = durationField(objectBody(req.body), 'expiresIn');
+        const issued = await tenants.issueToken(tenantParam(req), {
+          actor: actorOf(req),
+          ...(expiresInMs !== undefined ? { expiresInMs } : {}),
+        });
+        return reply.code(201).send(issuedView(issued));
+      });
 
-      // Rotation issues a new token and optionally revokes an old one of the SAME tenant; the check comes
-      // first so a wrong id changes nothing.
+      // Rotation issues a new token and optionally revokes an old one of the SAME tenant, at once or after the
+      // overlap window. The service checks the old one before issuing, so a wrong id changes nothing.
       api.post('/tenants/:id/tokens/rotate', async (req, reply) => {
-        const revokeTokenId = stringField(objectBody(req.body), 'revokeTokenId', false);
-        if (revokeTokenId !== undefined) {
-          const own = await tenants.listTokens(tenantParam(req));
-          if (!own.some((t) => t.id === revokeTokenId && t.revokedAt === null))
-            throw new AdminError(
-              404,
-              'not_found',
-              `no active token '${revokeTokenId}' in this tenant; list its tokens with GET tenants/:id/tokens`,
-            );
-        }
-        const issued = await tenants.rotateToken(tenantParam(req), revokeTokenId);
-        return reply.code(201).send({ ...issuedView(issued), revokedTokenId: revokeTokenId ?? null });
+        const body = objectBody(req.body);
+        const revoke = stringField(body, 'revokeTokenId', false);
+        const overlapMs = durationField(body, 'overlap');
+        const expiresInMs = durationField(body, 'expiresIn');
+        if (overlapMs !== undefined && revoke === undefined)
+          throw new AdminError(
+            400,
+            'bad_request',
+            '"overlap" needs "revokeTokenId": the token that keeps working',
+          );
+        const rotated = await tenants.rotateToken(tenantParam(req), {
+          actor: actorOf(req),
+          ...(revoke !== undefined ? { revoke } : {}),
+          ...(overlapMs !== undefined ? { overlapMs } : {}),
+          ...(expiresInMs !== undefined ? { expiresInMs } : {}),
+        });
+        return reply.code(201).send({
+          ...issuedView(rotated),
+          revokedTokenId: rotated.revokedTokenId,
+          revokesAt: rotated.revokesAt,
+        });
       });
 
-      api.delete('/tokens/:tokenId', async (req, reply) => {
-        await tenants.revokeToken((req.params as { tokenId: string }).tokenId);
+      // A token is addressed within its tenant: another tenant's token id is unknown here.
+      api.delete('/tenants/:id/tokens/:tokenId', async (req, reply) => {
+        const { tokenId } = req.params as { tokenId: string };
+        await tenants.revokeToken(tenantParam(req), tokenId, { actor: actorOf(req) });
         return reply.code(204).send();
+      });
+
+      // The audit log of tenant and token operations, newest first; `tenant` (id or name) also finds a deleted one's.
+      api.get('/audit', async (req) => {
+        const q = req.query as Record<string, unknown>;
+        const limit = intParam(q, 'limit', 50, 1, 500);
+        const beforeRaw = first(q.before);
+        const before = beforeRaw ? intParam(q, 'before', 0, 1, Number.MAX_SAFE_INTEGER) : undefined;
+        const tenant = first(q.tenant) || undefined;
+        const entries = await tenants.auditLog(tenant, {
+          limit,
+          ...(before !== undefined ? { before } : {}),
+        });
+        const last = entries[entries.length - 1];
+        return {
+          entries: entries.map(auditView),
+          nextBefore: entries.length === limit && last ? last.seq : null,
+        };
       });
 
       const listParams = (q: Record<string, unknown>): ListParams => {

@@ -1,12 +1,14 @@
 /**
  * `joyn-scim check <tenant-url> --token <t>`: replays Entra ID against a SCIM endpoint (issue 5).
- * Exit code 1 when a check fails; the last line is `N passed, M failed[, K skipped]`.
+ * Exit code 1 when a check fails, 2 for a usage error (also a missing argument), 130 when interrupted; the last line
+ * is `N passed, M failed[, K skipped]`.
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runChecks } from '../checker/run.js';
 import { formatResult, summaryLine, toJUnit } from '../checker/report.js';
 import { CHECK_GROUPS, type CheckGroup, type CheckResult } from '../checker/types.js';
+import { withEnvironment } from './common.js';
 
 interface CheckOptions {
   token?: string;
@@ -26,10 +28,10 @@ const GROUP_TITLES: Record<CheckGroup, string> = {
 };
 
 export function registerCheck(program: Command): void {
-  program
+  const check = program
     .command('check')
     .description(
-      'Replay what Microsoft Entra ID sends against a SCIM endpoint and report what Entra would do with each answer',
+      'replay what Microsoft Entra ID sends against a SCIM endpoint and report what Entra would do with each answer',
     )
     .argument('<tenant-url>', 'the Tenant URL, e.g. https://host/scim/<tenant>/v2')
     .option('--token <token>', 'the Secret Token (default: $JOYN_SCIM_TOKEN)')
@@ -79,6 +81,7 @@ Example:
       );
       process.exitCode = exitCode;
     });
+  withEnvironment(check, ['JOYN_SCIM_TOKEN']);
 }
 
 interface RunArgs {

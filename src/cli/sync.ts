@@ -15,6 +15,7 @@ import { smtpNotifier } from '../engine/notify.js';
 import { formatOnDemand, provisionOnDemand } from '../engine/on-demand.js';
 import { formatStatus, getStatus, progressBar } from '../engine/status.js';
 import { SyncState } from '../engine/state/store.js';
+import { intOption, UsageError, withEnvironment } from './common.js';
 
 interface Common {
   config: string;
@@ -54,7 +55,7 @@ export function registerSync(program: Command): void {
   const sync = program
     .command('sync')
     .description(
-      'The provisioning engine: read a directory, map, match and provision users and groups into a SCIM target (like Entra ID)',
+      'the provisioning engine: read a directory, map, match and provision users and groups into a SCIM target (like Entra ID)',
     )
     .addHelpText(
       'after',
@@ -64,7 +65,7 @@ export function registerSync(program: Command): void {
   sync
     .command('run')
     .description(
-      'Run provisioning cycles every intervalMinutes (default 40) until stopped; --once runs one cycle',
+      'run provisioning cycles every intervalMinutes (default 40) until stopped; --once runs one cycle',
     )
     .requiredOption('--config <file>', CONFIG_HELP)
     .option('--once', 'run a single cycle now and exit (exit code 1 when it failed or quarantined the job)')
@@ -111,7 +112,7 @@ export function registerSync(program: Command): void {
 
   sync
     .command('status')
-    .description('Show the job state, current cycle progress, linked counts and the last cycle statistics')
+    .description('show the job state, current cycle progress, linked counts and the last cycle statistics')
     .requiredOption('--config <file>', CONFIG_HELP)
     .option('--json', 'print the status as JSON')
     .action(async (o: Common & { json?: boolean }) => {
@@ -126,7 +127,7 @@ export function registerSync(program: Command): void {
   sync
     .command('logs')
     .description(
-      'Show or export the provisioning logs (one record per object per cycle, kept logRetentionDays)',
+      'show or export the provisioning logs (one record per object per cycle, kept logRetentionDays)',
     )
     .requiredOption('--config <file>', CONFIG_HELP)
     .option('--status <status>', 'success | failure | skipped | warning')
@@ -134,7 +135,7 @@ export function registerSync(program: Command): void {
     .option('--cycle <id>', 'only this cycle id')
     .option('--search <text>', 'source or target id or display name contains <text>')
     .option('--since <time>', 'ISO date/time, or a duration like 2h / 3d')
-    .option('--limit <n>', 'at most n records', (v) => Number(v))
+    .option('--limit <n>', 'at most n records (1-1000000)', intOption(1, 1_000_000))
     .option('--format <format>', 'text | json | csv', 'text')
     .option('--output <file>', 'write to a file instead of stdout')
     .action(
@@ -153,11 +154,11 @@ export function registerSync(program: Command): void {
         const statuses = ['success', 'failure', 'skipped', 'warning'];
         const actions = ['create', 'update', 'disable', 'delete', 'stagedDelete', 'other'];
         if (o.status && !statuses.includes(o.status))
-          throw new Error(`--status must be one of ${statuses.join(', ')}`);
+          throw new UsageError(`--status must be one of ${statuses.join(', ')}`);
         if (o.action && !actions.includes(o.action))
-          throw new Error(`--action must be one of ${actions.join(', ')}`);
+          throw new UsageError(`--action must be one of ${actions.join(', ')}`);
         if (!['text', 'json', 'csv'].includes(o.format))
-          throw new Error('--format must be text, json or csv');
+          throw new UsageError('--format must be text, json or csv');
         await withJob(o.config, async (cfg, state) => {
           const q: LogQuery = { job: cfg.name };
           if (o.status) q.status = o.status as ProvisioningStatus;
@@ -182,7 +183,7 @@ export function registerSync(program: Command): void {
   sync
     .command('test-connection')
     .description(
-      "Entra's Test Connection: query the target for a random GUID and expect an empty ListResponse",
+      "run Entra's Test Connection: query the target for a random GUID and expect an empty ListResponse",
     )
     .requiredOption('--config <file>', CONFIG_HELP)
     .action(async (o: Common) => {
@@ -195,7 +196,7 @@ export function registerSync(program: Command): void {
   sync
     .command('provision')
     .description(
-      'Provision one user on demand (id, userPrincipalName, mail or mailNickname) and print the steps',
+      'provision one user on demand (id, userPrincipalName, mail or mailNickname) and print the steps',
     )
     .argument('<user>', 'the user in the source')
     .requiredOption('--config <file>', CONFIG_HELP)
@@ -227,34 +228,42 @@ export function registerSync(program: Command): void {
 
   admin(
     'pause',
-    'Stop the job: the current cycle finishes, no new cycle starts until resume',
+    'stop the job: the current cycle finishes, no new cycle starts until resume',
     async (s, j) => {
       await pauseJob(s, j, new Date());
       return `job '${j}' paused`;
     },
   );
-  admin('resume', 'Start the job again where it stopped (also lifts a quarantine)', async (s, j) => {
+  admin('resume', 'start the job again where it stopped (also lifts a quarantine)', async (s, j) => {
     await resumeJob(s, j, new Date());
     return `job '${j}' resumed; the next cycle runs at once`;
   });
   admin(
     'restart',
-    'Clear the watermark, escrows and quarantine (next cycle is an initial one); --reset full also drops links',
+    'clear the watermark, escrows and quarantine (next cycle is an initial one); --reset full also drops links',
     async (s, j, o) => {
       const reset = o.reset === 'full' ? 'full' : 'default';
-      if (o.reset !== undefined && o.reset !== 'full') throw new Error("--reset accepts only 'full'");
+      if (o.reset !== undefined && o.reset !== 'full') throw new UsageError("--reset accepts only 'full'");
       await restartJob(s, j, reset, new Date());
       return `job '${j}' restarted${reset === 'full' ? ' (links dropped: every object is matched again)' : ''}`;
     },
   ).option('--reset <scope>', "'full' also breaks the links between source and target objects");
   admin(
     'allow-deletes',
-    'Carry out the disables and deletes held back by the accidental-deletion threshold in the next cycle',
+    'carry out the disables and deletes held back by the accidental-deletion threshold in the next cycle',
     async (s, j) => {
       await allowDeletes(s, j, new Date());
       return `job '${j}': held-back deletions will be carried out in the next cycle`;
     },
   );
+
+  // Every subcommand but test-connection keeps the job state in DATABASE_URL; all may read the variables the job
+  // file names for its secrets.
+  for (const c of sync.commands)
+    withEnvironment(c, c.name() === 'test-connection' ? [] : ['DATABASE_URL'], [
+      'variables the job file names for its secrets: target.tokenEnv, the LDAP source',
+      'bindPasswordEnv, notifications.smtp.passwordEnv (docs/engine.md)',
+    ]);
 }
 
 /** `--since`: an ISO timestamp or a duration back from now (30m, 2h, 3d). */
@@ -266,6 +275,7 @@ export function parseSince(v: string, now: Date): string {
     return new Date(now.getTime() - ms).toISOString();
   }
   const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new Error(`--since: '${v}' is neither an ISO date/time nor a duration like 2h`);
+  if (Number.isNaN(t))
+    throw new UsageError(`--since: '${v}' is neither an ISO date/time nor a duration like 2h`);
   return new Date(t).toISOString();
 }

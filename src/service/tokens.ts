@@ -26,3 +26,39 @@ export function hashesEqual(a: string, b: string): boolean {
   const y = Buffer.from(b, 'hex');
   return x.length === y.length && timingSafeEqual(x, y);
 }
+
+/** Units of a duration such as `90d`, `24h`, `30m`, `45s` or `2w` (`--expires-in`, `--overlap`). */
+const DURATION_UNITS: Record<string, number> = {
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/** Ten years: a longer expiry is a typo (or "never", which is the default without `--expires-in`). */
+export const MAX_DURATION_MS = 3650 * 86_400_000;
+
+/**
+ * A positive duration `<n><unit>` (s, m, h, d, w), e.g. `90d` or `24h`, in milliseconds. Throws an Error whose
+ * message says what to write instead; callers turn it into their usage error.
+ */
+export function parseDuration(text: string, what: string): number {
+  const m = /^\s*(\d{1,7})\s*([smhdw])\s*$/i.exec(text);
+  const ms = m ? Number(m[1]) * DURATION_UNITS[m[2]!.toLowerCase()]! : NaN;
+  if (!m || !(ms > 0) || ms > MAX_DURATION_MS)
+    throw new Error(
+      `${what} must be a positive duration up to 3650d such as 90d, 24h, 30m, 45s or 2w, got '${text}'`,
+    );
+  return ms;
+}
+
+export type TokenState = 'active' | 'revoked' | 'expired';
+
+/** Whether a token works at `now`: a revocation time in the future (a rotation's overlap window) still works. */
+export function tokenState(t: { revokedAt: string | null; expiresAt: string | null }, now: Date): TokenState {
+  const iso = now.toISOString();
+  if (t.revokedAt !== null && t.revokedAt <= iso) return 'revoked';
+  if (t.expiresAt !== null && t.expiresAt <= iso) return 'expired';
+  return 'active';
+}

@@ -1,12 +1,16 @@
 /**
  * `joyn-scim copy-store`: moves every tenant from one store to another (SQLite ⇄ PostgreSQL) and verifies
- * per-table counts. The destination must be empty of tenants; it is migrated first. Rows are copied in
+ * per-table counts. Refused before anything is written (CopyRefused): a source that does not exist or is not a
+ * joyn-scim store (opening a missing SQLite path would create an empty database and "copy" nothing), the same store
+ * as both source and destination, and a destination that holds any data. Both are then migrated. Rows are copied in
  * key order in batches, with JSON and boolean columns converted through each side's dialect hooks.
  * The provisioning engine's state (`sync_*` tables: jobs, links to target objects, escrows, cycles, provisioning
  * logs) lives in the same database and is copied too when the source has it, so a moved job resumes with
  * incremental cycles instead of starting over.
  */
+import { existsSync, statSync } from 'node:fs';
 import { migrateSyncState } from '../engine/state/migrations.js';
+import { dialectOf, redactUrl, sqlitePathOf } from './connect.js';
 import { createStore } from './index.js';
 import type { SqlStore } from './sql/sql-store.js';
 
@@ -27,6 +31,7 @@ const TABLES: TableSpec[] = [
   { name: 'groups', order: ['tenant_id', 'id'], json: ['data'] },
   { name: 'group_members', order: ['tenant_id', 'group_id', 'member_id'] },
   { name: 'activity', order: ['seq'], skip: ['seq'] },
+  { name: 'audit', order: ['seq'], skip: ['seq'] },
 ];
 
 /** The engine's tables: portable types only (text, integer), so rows copy as they are. */
@@ -44,6 +49,70 @@ async function hasSyncState(s: SqlStore): Promise<boolean> {
   return tables.some((t) => t.name === 'sync_jobs');
 }
 
+/** Why a copy was refused before anything was written; `same-store` is a mistake in the command line itself. */
+export class CopyRefused extends Error {
+  constructor(
+    readonly reason: 'missing-source' | 'not-a-store' | 'same-store' | 'not-empty',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CopyRefused';
+  }
+}
+
+/** What makes two URLs the same store: the SQLite file (also through a symlink or hard link), or host/port/database. */
+function sameStore(a: string, b: string): boolean {
+  if (dialectOf(a) !== dialectOf(b)) return false;
+  if (dialectOf(a) === 'postgres') {
+    const key = (url: string) => {
+      const u = new URL(url);
+      const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || decodeURIComponent(u.username);
+      return `${u.hostname.toLowerCase()}:${u.port || '5432'}/${database}`;
+    };
+    return key(a) === key(b);
+  }
+  const [p, q] = [sqlitePathOf(a), sqlitePathOf(b)];
+  if (p === ':memory:' || q === ':memory:') return false;
+  if (p === q) return true;
+  if (!existsSync(p) || !existsSync(q)) return false;
+  const [x, y] = [statSync(p), statSync(q)];
+  return x.dev === y.dev && x.ino === y.ino;
+}
+
+const BOOKKEEPING = /^(sqlite_|scim_migration|sync_migration)/;
+
+/** The first table of the destination that holds rows (before it is migrated): any table means "not empty". */
+async function firstNonEmptyTable(s: SqlStore): Promise<string | undefined> {
+  const tables = (await s.db.introspection.getTables()).filter((t) => !t.isView);
+  const ours = tables.some((t) => t.name === 'scim_migration');
+  // A joyn-scim store has index tables that always hold a row (SQLite FTS5 configuration): look at its data only.
+  const candidates = ours
+    ? tables.filter((t) => [...TABLES, ...SYNC_TABLES].some((c) => c.name === t.name))
+    : tables.filter((t) => !BOOKKEEPING.test(t.name));
+  for (const name of ['tenants', ...candidates.map((t) => t.name).filter((n) => n !== 'tenants')]) {
+    if (!candidates.some((t) => t.name === name)) continue;
+    const r = await s.db.selectFrom(name).select(s.db.fn.countAll().as('n')).limit(1).executeTakeFirst();
+    if (Number(r?.n ?? 0) > 0) return name;
+  }
+  return undefined;
+}
+
+async function refuseUnlessCopyable(fromUrl: string, toUrl: string): Promise<void> {
+  if (sameStore(fromUrl, toUrl))
+    throw new CopyRefused(
+      'same-store',
+      `--from and --to name the same store (${redactUrl(toUrl)}): the destination must be another, empty store`,
+    );
+  if (dialectOf(fromUrl) === 'sqlite') {
+    const path = sqlitePathOf(fromUrl);
+    if (path === ':memory:' || !existsSync(path) || statSync(path).size === 0)
+      throw new CopyRefused(
+        'missing-source',
+        `the source ${path} does not exist or is empty: --from must name an existing joyn-scim store`,
+      );
+  }
+}
+
 export interface CopyReport {
   tenants: number;
   tokens: number;
@@ -51,6 +120,7 @@ export interface CopyReport {
   groups: number;
   members: number;
   activity: number;
+  audit: number;
   /** Rows of the engine's sync_* tables (0 when the source never ran the engine). */
   syncRows: number;
 }
@@ -68,13 +138,25 @@ export async function copyStore(
   toUrl: string,
   log: (line: string) => void = () => {},
 ): Promise<CopyReport> {
+  await refuseUnlessCopyable(fromUrl, toUrl);
   const from = createStore(fromUrl);
   const to = createStore(toUrl);
   try {
+    if (!(await from.db.introspection.getTables()).some((t) => t.name === 'scim_migration'))
+      throw new CopyRefused(
+        'not-a-store',
+        `the source ${from.describe} is not a joyn-scim store (it has no scim_migration table)`,
+      );
+    const busy = await firstNonEmptyTable(to);
+    if (busy)
+      throw new CopyRefused(
+        'not-empty',
+        busy === 'tenants'
+          ? `the destination ${to.describe} already holds tenants; copy only into an empty store`
+          : `the destination ${to.describe} is not empty (table ${busy} holds rows); copy only into an empty store`,
+      );
     await from.migrate();
     await to.migrate();
-    if ((await to.listTenants()).length)
-      throw new Error(`the destination ${to.describe} already holds tenants; copy only into an empty store`);
     const tables: TableSpec[] = [...TABLES];
     if (await hasSyncState(from)) {
       await migrateSyncState(from.db);
@@ -130,6 +212,7 @@ export async function copyStore(
       groups: counts.groups ?? 0,
       members: counts.group_members ?? 0,
       activity: counts.activity ?? 0,
+      audit: counts.audit ?? 0,
       syncRows: SYNC_TABLES.reduce((n, t) => n + (counts[t.name] ?? 0), 0),
     };
   } finally {

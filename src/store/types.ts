@@ -22,7 +22,49 @@ export interface TokenRow {
   hint: string;
   createdAt: string;
   lastUsedAt: string | null;
+  /**
+   * When the token stops working: set at once by a revocation, or ahead of time by a rotation with an overlap
+   * window (the old token keeps working until then). A token is valid while this is null or in the future.
+   */
   revokedAt: string | null;
+  /** Optional expiry chosen when the token was issued (`--expires-in`); null = never expires. */
+  expiresAt: string | null;
+}
+
+/** Who did an operator action, through which surface. */
+export interface Actor {
+  via: 'cli' | 'admin-api' | 'console' | 'server';
+  /** e.g. the OS user and host running the CLI, or the admin API client's address. */
+  name: string;
+}
+
+/**
+ * One audit record of a tenant or token operation, written in the same transaction as the operation. Never holds a
+ * secret. Records outlive the tenant they name (a deletion is audited too), hence tenant name and id as text.
+ */
+export interface AuditInput {
+  actor: Actor;
+  /** tenant.create, tenant.delete, token.issue, token.rotate, token.revoke. */
+  action: string;
+  tenantId: string;
+  tenantName: string;
+  /** What the action was done to: a token id or the tenant id. */
+  target: string;
+  /** A short secret-free description ("expires 2026-01-01T00:00:00.000Z", "replaced by <id>"). */
+  detail: string;
+}
+
+export interface AuditEntry extends AuditInput {
+  seq: number;
+  at: string;
+}
+
+export interface NewToken {
+  id: string;
+  tenantId: string;
+  hash: string;
+  hint: string;
+  expiresAt?: string | null;
 }
 
 export interface ResourceRow {
@@ -136,20 +178,37 @@ export interface Store {
   /** Runs fn in one transaction; the write is committed (durably) before the promise resolves. */
   transaction<T>(tenantId: string, fn: (tx: TenantStore) => Promise<T>): Promise<T>;
 
-  // Operator-level (not tenant-scoped) methods: tenants and tokens.
-  createTenant(t: { id: string; name: string }, now: string): Promise<TenantRow>;
+  // Operator-level methods: tenants and tokens. A write with an `audit` record writes it in the same transaction.
+  // Every method that takes a token id also takes its tenant and never touches another tenant's token.
+  createTenant(t: { id: string; name: string }, now: string, audit?: AuditInput): Promise<TenantRow>;
   listTenants(): Promise<TenantRow[]>;
   getTenant(idOrName: string): Promise<TenantRow | undefined>;
-  deleteTenant(id: string): Promise<boolean>;
-  createToken(
-    t: { id: string; tenantId: string; hash: string; hint: string },
-    now: string,
-  ): Promise<TokenRow>;
+  deleteTenant(id: string, now?: string, audit?: AuditInput): Promise<boolean>;
+  createToken(t: NewToken, now: string, audit?: AuditInput): Promise<TokenRow>;
   listTokens(tenantId: string): Promise<TokenRow[]>;
-  /** Active (not revoked) token by hash, with its tenant. */
-  findTokenByHash(hash: string): Promise<TokenRow | undefined>;
-  revokeToken(id: string, now: string): Promise<boolean>;
+  /** One token of this tenant (undefined for an unknown id or another tenant's). */
+  getToken(tenantId: string, id: string): Promise<TokenRow | undefined>;
+  /** The token with this hash if it is valid at `now` (not revoked, not expired), with its tenant. */
+  findTokenByHash(hash: string, now: string): Promise<TokenRow | undefined>;
+  /** Revokes at `now` a token of this tenant that is still valid then; false (and no change) otherwise. */
+  revokeToken(tenantId: string, id: string, now: string, audit?: AuditInput): Promise<boolean>;
+  /**
+   * Rotation in one transaction: the tenant's token `replace.id`, which must be valid at `now`, stops working at
+   * `replace.at` (now, or the end of an overlap window; an earlier scheduled revocation is kept), and `t` is
+   * created. Undefined, with nothing changed, when `replace.id` is not a valid token of this tenant.
+   */
+  rotateToken(
+    t: NewToken,
+    replace: { id: string; at: string },
+    now: string,
+    audit?: readonly AuditInput[],
+  ): Promise<TokenRow | undefined>;
   markTokenUsed(id: string, now: string): Promise<void>;
+  /** Audit records, newest first; `tenant` matches a tenant id or name (also of a deleted tenant). */
+  listAudit(opts: { tenant?: string; limit: number; before?: number }): Promise<AuditEntry[]>;
+  /** A small server-wide setting (e.g. the PUBLIC_URL the server last started with, for the CLI). */
+  getSetting(key: string): Promise<{ value: string; updatedAt: string } | undefined>;
+  setSetting(key: string, value: string, now: string): Promise<void>;
   /**
    * Changes whenever a token may have stopped being valid: on every revocation or tenant deletion made through
    * this store, and on SQLite on any commit by another connection (`PRAGMA data_version`, e.g. the CLI revoking

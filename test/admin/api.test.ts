@@ -90,7 +90,8 @@ for (const dialect of DIALECTS) {
         ['GET', `/tenants/${id}/tokens`],
         ['POST', `/tenants/${id}/tokens`],
         ['POST', `/tenants/${id}/tokens/rotate`, {}],
-        ['DELETE', `/tokens/${t.body.tokenId}`],
+        ['DELETE', `/tenants/${id}/tokens/${t.body.tokenId}`],
+        ['GET', '/audit'],
         ['GET', `/tenants/${id}/users`],
         ['GET', `/tenants/${id}/groups`],
         ['GET', `/tenants/${id}/activity`],
@@ -160,10 +161,12 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(Object.keys(tok).sort(), [
         'active',
         'createdAt',
+        'expiresAt',
         'hint',
         'id',
         'lastUsedAt',
         'revokedAt',
+        'state',
       ]);
       // The token works against SCIM, and using it shows up as "last used".
       assert.equal((await scim(c.body.tenantUrl, secret, 'GET', '/Users')).status, 200);
@@ -189,7 +192,7 @@ for (const dialect of DIALECTS) {
         ['GET', '/tenants/nope/users'],
         ['GET', '/tenants/nope/groups'],
         ['GET', '/tenants/nope/activity'],
-        ['DELETE', '/tokens/nope'],
+        ['DELETE', '/tenants/nope/tokens/nope'],
         ['GET', '/no-such-endpoint'],
       ] as const)
         assertError(await admin(s, m, p), 404, 'not_found');
@@ -340,10 +343,21 @@ for (const dialect of DIALECTS) {
       assert.equal(soft.body.revokedTokenId, null);
       assert.equal((await scim(url, rotated.body.token, 'GET', '/Users')).status, 200);
 
-      const revoke = await call(s.base, 'DELETE', `/admin/api/tokens/${issued.body.tokenId}`);
+      // A token is revoked within its tenant: another tenant's token id is unknown there, and nothing changes.
+      assertError(
+        await admin(s, 'DELETE', `/tenants/${other.tenantId}/tokens/${issued.body.tokenId}`),
+        404,
+        'not_found',
+      );
+      assert.equal((await scim(url, issued.body.token, 'GET', '/Users')).status, 200);
+      const revoke = await admin(s, 'DELETE', `/tenants/${c.tenantId}/tokens/${issued.body.tokenId}`);
       assert.equal(revoke.status, 204);
       assert.equal((await scim(url, issued.body.token, 'GET', '/Users')).status, 401);
-      assertError(await admin(s, 'DELETE', `/tokens/${issued.body.tokenId}`), 404, 'not_found');
+      const again = await admin(s, 'DELETE', `/tenants/${c.tenantId}/tokens/${issued.body.tokenId}`);
+      assertError(again, 409);
+      assert.match(again.body.detail, /already revoked at /);
+      // The old tenant-less route is gone: it could not check whose token it revoked.
+      assertError(await admin(s, 'DELETE', `/tokens/${rotated.body.tokenId}`), 404, 'not_found');
 
       const list = await admin(s, 'GET', `/tenants/${c.tenantId}/tokens`);
       const byId = new Map(list.body.tokens.map((t: { id: string }) => [t.id, t]));
@@ -354,13 +368,123 @@ for (const dialect of DIALECTS) {
         [rotated.body.tokenId, true],
         [soft.body.tokenId, true],
       ] as const) {
-        const t = byId.get(id) as { active: boolean; revokedAt: string | null };
+        const t = byId.get(id) as { active: boolean; state: string; revokedAt: string | null };
         assert.equal(t.active, active, id);
+        assert.equal(t.state, active ? 'active' : 'revoked', id);
         assert.equal(t.revokedAt === null, active);
       }
       for (const secret of [c.token, issued.body.token, rotated.body.token, soft.body.token])
         assert.ok(!list.text.includes(secret));
       assert.equal((await admin(s, 'GET', `/tenants/${c.tenantId}`)).body.activeTokens, 2);
+    });
+
+    test('tokens: expiry, rotation with an overlap window, refusals that change nothing', async () => {
+      const c = (await admin(s, 'POST', '/tenants', { name: 'Adventure Works', expiresIn: '90d' })).body;
+      const url = c.tenantUrl as string;
+      const in90d = Date.now() + 90 * 86_400_000;
+      assert.ok(Math.abs(Date.parse(c.expiresAt) - in90d) < 60_000, c.expiresAt);
+      const before = (await admin(s, 'GET', `/tenants/${c.tenantId}/tokens`)).body.tokens;
+      assert.equal(before[0].expiresAt, c.expiresAt);
+
+      for (const body of [{ expiresIn: 'soon' }, { expiresIn: '0d' }, { expiresIn: 90 }])
+        assertError(await admin(s, 'POST', `/tenants/${c.tenantId}/tokens`, body), 400, 'bad_request');
+      assertError(
+        await admin(s, 'POST', `/tenants/${c.tenantId}/tokens/rotate`, { overlap: '24h' }),
+        400,
+        'bad_request',
+      );
+      // An unknown id and a revoked one: refused before anything is issued.
+      const spare = (await admin(s, 'POST', `/tenants/${c.tenantId}/tokens`)).body;
+      assert.equal((await admin(s, 'DELETE', `/tenants/${c.tenantId}/tokens/${spare.tokenId}`)).status, 204);
+      for (const [revokeTokenId, status] of [
+        ['00000000-0000-7000-8000-000000000000', 404],
+        [spare.tokenId, 409],
+      ] as const)
+        assertError(
+          await admin(s, 'POST', `/tenants/${c.tenantId}/tokens/rotate`, { revokeTokenId, overlap: '1h' }),
+          status,
+        );
+      assert.equal((await admin(s, 'GET', `/tenants/${c.tenantId}/tokens`)).body.tokens.length, 2);
+
+      const rotated = await admin(s, 'POST', `/tenants/${c.tenantId}/tokens/rotate`, {
+        revokeTokenId: c.tokenId,
+        overlap: '24h',
+      });
+      assert.equal(rotated.status, 201, rotated.text);
+      assert.equal(rotated.body.revokedTokenId, c.tokenId);
+      assert.ok(Math.abs(Date.parse(rotated.body.revokesAt) - (Date.now() + 86_400_000)) < 60_000);
+      assert.equal(rotated.body.expiresAt, null);
+      // Both work during the overlap; the old one is listed as active until the end of it.
+      assert.equal((await scim(url, c.token, 'GET', '/Users')).status, 200);
+      assert.equal((await scim(url, rotated.body.token, 'GET', '/Users')).status, 200);
+      const old = (await admin(s, 'GET', `/tenants/${c.tenantId}/tokens`)).body.tokens.find(
+        (t: { id: string }) => t.id === c.tokenId,
+      );
+      assert.deepEqual([old.state, old.active, old.revokedAt], ['active', true, rotated.body.revokesAt]);
+    });
+
+    test('audit log: every tenant and token operation, who and what, never a secret', async () => {
+      const c = (await admin(s, 'POST', '/tenants', { name: 'Audited' })).body;
+      const issued = (await admin(s, 'POST', `/tenants/${c.tenantId}/tokens`)).body;
+      const rotated = (
+        await admin(s, 'POST', `/tenants/${c.tenantId}/tokens/rotate`, { revokeTokenId: issued.tokenId })
+      ).body;
+      // The console marks its requests, so the record says which surface was used.
+      const byConsole = await call(
+        s.base,
+        'DELETE',
+        `/admin/api/tenants/${c.tenantId}/tokens/${c.tokenId}`,
+        {},
+      );
+      assert.equal(byConsole.status, 204);
+      const consoleRevoke = await fetch(
+        `${s.base}/admin/api/tenants/${c.tenantId}/tokens/${rotated.tokenId}`,
+        {
+          method: 'DELETE',
+          headers: { Authorization: `Bearer ${ADMIN}`, 'X-Joyn-Client': 'console' },
+        },
+      );
+      assert.equal(consoleRevoke.status, 204);
+      assert.equal((await admin(s, 'DELETE', `/tenants/${c.tenantId}`)).status, 204);
+
+      // The records outlive the tenant, and are found by its id or name.
+      for (const key of [c.tenantId, 'Audited']) {
+        const log = await admin(s, 'GET', `/audit?tenant=${encodeURIComponent(key)}`);
+        assert.equal(log.status, 200, log.text);
+        assert.deepEqual(
+          log.body.entries.map((e: { action: string; target: string; via: string }) => [
+            e.action,
+            e.target,
+            e.via,
+          ]),
+          [
+            ['tenant.delete', c.tenantId, 'admin-api'],
+            ['token.revoke', rotated.tokenId, 'console'],
+            ['token.revoke', c.tokenId, 'admin-api'],
+            ['token.revoke', issued.tokenId, 'admin-api'],
+            ['token.rotate', rotated.tokenId, 'admin-api'],
+            ['token.issue', issued.tokenId, 'admin-api'],
+            ['token.issue', c.tokenId, 'admin-api'],
+            ['tenant.create', c.tenantId, 'admin-api'],
+          ],
+        );
+        for (const e of log.body.entries) {
+          assert.equal(e.tenantName, 'Audited');
+          assert.match(e.actor, /^admin token from /);
+          assert.ok(!Number.isNaN(Date.parse(e.at)));
+        }
+        for (const secret of [c.token, issued.token, rotated.token, ADMIN])
+          assert.ok(!log.text.includes(secret));
+      }
+      const page = await admin(s, 'GET', `/audit?tenant=${c.tenantId}&limit=3`);
+      assert.equal(page.body.entries.length, 3);
+      const rest = await admin(s, 'GET', `/audit?tenant=${c.tenantId}&before=${page.body.nextBefore}`);
+      assert.equal(rest.body.entries.length, 5);
+      assert.deepEqual(
+        [rest.body.entries[0].action, rest.body.entries[0].target],
+        ['token.revoke', issued.tokenId],
+      );
+      assertError(await admin(s, 'GET', '/audit?limit=abc'), 400, 'bad_request');
     });
 
     test('test connection runs the checker against the Tenant URL with the pasted token', async () => {

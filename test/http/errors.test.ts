@@ -192,7 +192,7 @@ for (const dialect of DIALECTS) {
       const other = await srv.newTenant();
       const issued = await srv.server.tenants.issueToken(srv.tenantId);
       expectStatus(await send({ tenantUrl: t.tenantUrl, token: issued.token }, 'GET', `/Users/${u.id}`), 200);
-      await srv.server.tenants.revokeToken(issued.tokenId);
+      await srv.server.tenants.revokeToken(srv.tenantId, issued.tokenId);
       const cases: [string, Record<string, string | null>][] = [
         ['missing', { Authorization: null }],
         ['not bearer', { Authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }],

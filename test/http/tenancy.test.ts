@@ -127,7 +127,7 @@ for (const dialect of DIALECTS) {
       assert.equal(r.status, 401);
       const extra = await s.server.tenants.issueToken(other.tenantId);
       assert.equal((await call(other.tenantUrl, extra.token, 'GET', '/Users')).status, 200);
-      await s.server.tenants.revokeToken(extra.tokenId);
+      await s.server.tenants.revokeToken(other.tenantId, extra.tokenId);
       assert.equal((await call(other.tenantUrl, extra.token, 'GET', '/Users')).status, 401);
       assert.equal((await call(other.tenantUrl, other.token, 'GET', '/Users')).status, 200);
     });

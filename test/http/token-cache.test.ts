@@ -48,7 +48,7 @@ for (const dialect of DIALECTS) {
 
     test('a token revoked through this server is refused on the next request', async () => {
       const t = await issue();
-      await s.server.tenants.revokeToken(t.tokenId);
+      await s.server.tenants.revokeToken(t.tenantId, t.tokenId);
       assert.equal(await get(t.tenantUrl, t.token), 401);
     });
 
@@ -69,7 +69,7 @@ for (const dialect of DIALECTS) {
     if (dialect === 'sqlite') {
       test('a token revoked by another connection (the CLI) is refused at once', async () => {
         const t = await issue();
-        assert.ok(await other.revokeToken(t.tokenId, new Date().toISOString()));
+        assert.ok(await other.revokeToken(t.tenantId, t.tokenId, new Date().toISOString()));
         assert.equal(await get(t.tenantUrl, t.token), 401);
       });
       test('a tenant deleted by another connection loses access at once', async () => {
@@ -80,7 +80,7 @@ for (const dialect of DIALECTS) {
     } else {
       test('another instance’s revocation is seen when the cached entry expires, not before', async () => {
         const t = await issue();
-        assert.ok(await other.revokeToken(t.tokenId, new Date().toISOString()));
+        assert.ok(await other.revokeToken(t.tenantId, t.tokenId, new Date().toISOString()));
         // Still cached (TOKEN_CACHE_SECONDS=60): this instance has not asked PostgreSQL again.
         assert.equal(await get(t.tenantUrl, t.token), 200);
       });
@@ -112,7 +112,7 @@ for (const dialect of DIALECTS) {
         const t = await s.newTenant();
         const [row] = await s.server.store.listTokens(t.tenantId);
         assert.equal(await get(t.tenantUrl, t.token), 200);
-        assert.ok(await other.revokeToken(row!.id, new Date().toISOString()));
+        assert.ok(await other.revokeToken(t.tenantId, row!.id, new Date().toISOString()));
         await check(t.tenantUrl, t.token);
       } finally {
         await s.close();

@@ -76,7 +76,8 @@ for (const dialect of DIALECTS) {
       const out = await cliOk(['tenants', 'create', 'Contoso Ltd', '--json'], env);
       assert.equal(out.trim().split('\n').length, 1);
       const t = JSON.parse(out);
-      assert.deepEqual(Object.keys(t).sort(), ['id', 'name', 'tenantUrl', 'token']);
+      assert.deepEqual(Object.keys(t).sort(), ['expiresAt', 'id', 'name', 'tenantUrl', 'token', 'tokenId']);
+      assert.equal(t.expiresAt, null);
       assert.equal(t.name, 'Contoso Ltd');
       assert.equal(t.tenantUrl, `https://scim.example.test/scim/${t.id}/v2`);
       assert.match(t.token, /^jsk_[A-Za-z0-9_-]{43}$/);
@@ -129,7 +130,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await scimClient(base, t.token)('GET', '/Users')).status, 401);
 
       assert.equal(
-        (await cliOk(['tokens', 'revoke', secondRow!.id], env)).trim(),
+        (await cliOk(['tokens', 'revoke', t.id, secondRow!.id], env)).trim(),
         `revoked ${secondRow!.id}`,
       );
       assert.equal((await scimClient(base, second.token)('GET', '/Users')).status, 401);
@@ -142,7 +143,10 @@ for (const dialect of DIALECTS) {
       );
 
       // Errors: non-zero exit, one line that says what to fix.
-      oneLineError(await runCli(['tokens', 'revoke', secondRow!.id], env), /no active token with id/);
+      oneLineError(
+        await runCli(['tokens', 'revoke', t.id, secondRow!.id], env),
+        /token '.+' of tenant 'Contoso Ltd' was already revoked at /,
+      );
       oneLineError(await runCli(['tokens', 'issue', 'nobody'], env), /no tenant with id or name 'nobody'/);
       oneLineError(await runCli(['tenants', 'create', 'Contoso Ltd'], env), /already exists/);
       oneLineError(await runCli(['tenants', 'create', 'bad/name'], env), /tenant name 'bad\/name' must be/);

@@ -54,15 +54,118 @@ for (const dialect of DIALECTS) {
     test('tokens: found by hash until revoked; listed without secrets', async () => {
       const id = newId();
       await store.createToken({ id, tenantId: a, hash: 'h-' + id, hint: 'jsk_abcd…' }, now());
-      assert.equal((await store.findTokenByHash('h-' + id))?.tenantId, a);
+      assert.equal((await store.findTokenByHash('h-' + id, now()))?.tenantId, a);
       await store.markTokenUsed(id, now());
       const listed = await store.listTokens(a);
-      assert.ok(listed.some((t) => t.id === id && t.lastUsedAt !== null));
+      assert.ok(listed.some((t) => t.id === id && t.lastUsedAt !== null && t.expiresAt === null));
       assert.ok(listed.every((t) => !('hash' in t)));
-      assert.equal(await store.revokeToken(id, now()), true);
-      assert.equal(await store.revokeToken(id, now()), false);
-      assert.equal(await store.findTokenByHash('h-' + id), undefined);
+      // Another tenant can neither read nor revoke it.
+      assert.equal(await store.getToken(b, id), undefined);
+      assert.equal(await store.revokeToken(b, id, now()), false);
+      assert.equal((await store.getToken(a, id))?.revokedAt, null);
+      assert.equal(await store.revokeToken(a, id, now()), true);
+      assert.equal(await store.revokeToken(a, id, now()), false);
+      assert.equal(await store.findTokenByHash('h-' + id, now()), undefined);
       assert.deepEqual(await store.listTokens(b), []);
+    });
+
+    test('tokens: an expiry and a scheduled revocation end validity at their time, not before', async () => {
+      const t0 = '2030-01-01T00:00:00.000Z';
+      const t1 = '2030-01-01T01:00:00.000Z';
+      const t2 = '2030-01-01T02:00:00.000Z';
+      const exp = newId();
+      await store.createToken({ id: exp, tenantId: a, hash: 'h-' + exp, hint: 'jsk_e…', expiresAt: t1 }, t0);
+      assert.equal((await store.findTokenByHash('h-' + exp, t0))?.expiresAt, t1);
+      assert.equal(await store.findTokenByHash('h-' + exp, t1), undefined);
+      assert.equal(await store.revokeToken(a, exp, t2), false, 'an expired token is not valid to revoke');
+
+      const old = newId();
+      const fresh = newId();
+      await store.createToken({ id: old, tenantId: a, hash: 'h-' + old, hint: 'jsk_o…' }, t0);
+      // Rotation naming another tenant's token (or an unknown one) creates nothing and touches nothing.
+      for (const [tenantId, id] of [
+        [b, old],
+        [a, newId()],
+      ] as const)
+        assert.equal(
+          await store.rotateToken(
+            { id: fresh, tenantId, hash: 'h-' + fresh, hint: 'jsk_f…' },
+            { id, at: t2 },
+            t0,
+          ),
+          undefined,
+        );
+      assert.equal(await store.getToken(a, fresh), undefined);
+      assert.equal(await store.getToken(b, fresh), undefined);
+      assert.equal((await store.getToken(a, old))?.revokedAt, null);
+
+      const rotated = await store.rotateToken(
+        { id: fresh, tenantId: a, hash: 'h-' + fresh, hint: 'jsk_f…' },
+        { id: old, at: t2 },
+        t0,
+      );
+      assert.equal(rotated?.id, fresh);
+      assert.equal((await store.findTokenByHash('h-' + old, t1))?.id, old, 'valid during the overlap');
+      assert.equal(await store.findTokenByHash('h-' + old, t2), undefined, 'revoked at its end');
+      assert.equal((await store.getToken(a, old))?.revokedAt, t2);
+      // A later rotation never extends an overlap that is already running.
+      const third = newId();
+      await store.rotateToken(
+        { id: third, tenantId: a, hash: 'h-' + third, hint: 'jsk_t…' },
+        { id: old, at: '2030-01-02T00:00:00.000Z' },
+        t1,
+      );
+      assert.equal((await store.getToken(a, old))?.revokedAt, t2);
+    });
+
+    test('audit records: written with the operation, newest first, kept after the tenant is deleted', async () => {
+      const gone = (await store.createTenant({ id: newId(), name: 'gamma' }, now())).id;
+      const actor = { via: 'cli' as const, name: 'ops@host' };
+      const record = (action: string, target: string) => ({
+        actor,
+        action,
+        tenantId: gone,
+        tenantName: 'gamma',
+        target,
+        detail: `${action} ${target}`,
+      });
+      const tok = newId();
+      await store.createToken(
+        { id: tok, tenantId: gone, hash: 'h-' + tok, hint: 'jsk_g…' },
+        now(),
+        record('token.issue', tok),
+      );
+      assert.equal(await store.revokeToken(gone, tok, now(), record('token.revoke', tok)), true);
+      // A refused revocation writes no record.
+      assert.equal(await store.revokeToken(gone, tok, now(), record('token.revoke', 'again')), false);
+      assert.equal(await store.deleteTenant(gone, now(), record('tenant.delete', gone)), true);
+      for (const key of [gone, 'gamma']) {
+        const log = await store.listAudit({ tenant: key, limit: 10 });
+        assert.deepEqual(
+          log.map((e) => [e.action, e.target, e.actor.via, e.actor.name, e.tenantName]),
+          [
+            ['tenant.delete', gone, 'cli', 'ops@host', 'gamma'],
+            ['token.revoke', tok, 'cli', 'ops@host', 'gamma'],
+            ['token.issue', tok, 'cli', 'ops@host', 'gamma'],
+          ],
+        );
+      }
+      const [newest, ...rest] = await store.listAudit({ tenant: gone, limit: 10 });
+      assert.deepEqual(
+        (await store.listAudit({ tenant: gone, limit: 10, before: newest!.seq })).map((e) => e.seq),
+        rest.map((e) => e.seq),
+      );
+      assert.deepEqual(await store.listAudit({ tenant: a, limit: 10 }), []);
+    });
+
+    test('settings: set, read back, overwrite', async () => {
+      assert.equal(await store.getSetting('contract'), undefined);
+      await store.setSetting('contract', 'one', '2030-01-01T00:00:00.000Z');
+      await store.setSetting('contract', 'two', '2030-01-02T00:00:00.000Z');
+      assert.deepEqual(await store.getSetting('contract'), {
+        value: 'two',
+        updatedAt: '2030-01-02T00:00:00.000Z',
+      });
     });
 
     test('users: insert, get, update bumps version, case-insensitive userName uniqueness, delete', async () => {

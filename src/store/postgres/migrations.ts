@@ -151,5 +151,30 @@ export const postgresMigrations: Record<string, Migration> = {
       }
     },
   },
+  '0006_token_expiry_audit': {
+    /**
+     * Token expiry, the audit log of tenant and token operations and the server's settings: see the SQLite migration
+     * of the same name. Numbered like it (0004 and 0005 exist only on SQLite), so one number means one change.
+     */
+    async up(db: Kysely<any>) {
+      for (const stmt of [
+        sql`ALTER TABLE tokens ADD COLUMN expires_at TEXT`,
+        sql`CREATE TABLE audit (
+          seq BIGSERIAL PRIMARY KEY,
+          at TEXT NOT NULL,
+          tenant_id TEXT COLLATE "C" NOT NULL,
+          tenant_name TEXT NOT NULL,
+          via TEXT NOT NULL,
+          actor TEXT NOT NULL,
+          action TEXT NOT NULL,
+          target TEXT NOT NULL,
+          detail TEXT NOT NULL)`,
+        sql`CREATE INDEX audit_tenant ON audit(tenant_id, seq)`,
+        sql`CREATE INDEX audit_tenant_name ON audit(tenant_name, seq)`,
+        sql`CREATE TABLE settings (key TEXT COLLATE "C" PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)`,
+      ])
+        await stmt.execute(db);
+    },
+  },
   '0010_events': eventsMigration('postgres'),
 };

@@ -2,13 +2,24 @@
  * The store, written once for both dialects over Kysely. Dialect differences are DialectHooks and the
  * migration list; sqlite/sqlite-store.ts and postgres/postgres-store.ts only wire those in.
  */
-import { Migrator, sql, type Kysely, type Migration, type RawBuilder, type Transaction } from 'kysely';
+import {
+  Migrator,
+  sql,
+  type ExpressionBuilder,
+  type Kysely,
+  type Migration,
+  type RawBuilder,
+  type Transaction,
+} from 'kysely';
 import { ScimError } from '../../scim/errors.js';
 import type { Member, ResourceData } from '../../scim/types.js';
 import type { Connection } from '../connect.js';
 import type {
   ActivityEntry,
+  AuditEntry,
+  AuditInput,
   MemberStore,
+  NewToken,
   QueryResult,
   QuerySpec,
   ResourceRow,
@@ -125,11 +136,12 @@ export class SqlStore implements Store {
   /** When a write last failed because the store could not be written (health() then probes with a write). */
   private writeFaultAt = 0;
 
-  async createTenant(t: { id: string; name: string }, now: string): Promise<TenantRow> {
+  async createTenant(t: { id: string; name: string }, now: string, audit?: AuditInput): Promise<TenantRow> {
     try {
-      await this.write((db) =>
-        db.insertInto('tenants').values({ id: t.id, name: t.name, created_at: now }).execute(),
-      );
+      await this.write(async (trx) => {
+        await trx.insertInto('tenants').values({ id: t.id, name: t.name, created_at: now }).execute();
+        if (audit) await insertAudit(trx, audit, now);
+      });
     } catch (e) {
       if (this.hooks.isUniqueViolation(e))
         throw new ScimError(409, 'uniqueness', `a tenant named '${t.name}' already exists`);
@@ -157,9 +169,10 @@ export class SqlStore implements Store {
     return r ? { id: r.id, name: r.name, createdAt: r.created_at } : undefined;
   }
 
-  async deleteTenant(id: string): Promise<boolean> {
+  async deleteTenant(id: string, now?: string, audit?: AuditInput): Promise<boolean> {
     return this.write(async (trx) => {
       // Explicit order (children first) so this works without relying on cascades for side tables.
+      // The audit log is kept: it records this deletion too.
       for (const t of [
         'events',
         'event_streams',
@@ -175,28 +188,18 @@ export class SqlStore implements Store {
         await trx.deleteFrom(t).where('tenant_id', '=', id).execute();
       }
       const r = await trx.deleteFrom('tenants').where('id', '=', id).executeTakeFirst();
-      return Number(r.numDeletedRows) > 0;
+      const deleted = Number(r.numDeletedRows) > 0;
+      if (deleted && audit) await insertAudit(trx, audit, now ?? new Date().toISOString());
+      return deleted;
     }).finally(() => this.tokenEpoch++);
   }
 
-  async createToken(
-    t: { id: string; tenantId: string; hash: string; hint: string },
-    now: string,
-  ): Promise<TokenRow> {
-    await this.write((db) =>
-      db
-        .insertInto('tokens')
-        .values({ id: t.id, tenant_id: t.tenantId, hash: t.hash, hint: t.hint, created_at: now })
-        .execute(),
-    );
-    return {
-      id: t.id,
-      tenantId: t.tenantId,
-      hint: t.hint,
-      createdAt: now,
-      lastUsedAt: null,
-      revokedAt: null,
-    };
+  async createToken(t: NewToken, now: string, audit?: AuditInput): Promise<TokenRow> {
+    await this.write(async (trx) => {
+      await insertToken(trx, t, now);
+      if (audit) await insertAudit(trx, audit, now);
+    });
+    return newTokenRow(t, now);
   }
 
   async listTokens(tenantId: string): Promise<TokenRow[]> {
@@ -205,33 +208,79 @@ export class SqlStore implements Store {
       .selectAll()
       .where('tenant_id', '=', tenantId)
       .orderBy('created_at')
+      .orderBy('id')
       .execute();
     return rows.map(tokenRow);
   }
 
-  async findTokenByHash(hash: string): Promise<TokenRow | undefined> {
+  async getToken(tenantId: string, id: string): Promise<TokenRow | undefined> {
     const r = await this.db
       .selectFrom('tokens')
       .selectAll()
-      .where('hash', '=', hash)
-      .where('revoked_at', 'is', null)
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
       .executeTakeFirst();
     return r ? tokenRow(r) : undefined;
   }
 
-  async revokeToken(id: string, now: string): Promise<boolean> {
+  async findTokenByHash(hash: string, now: string): Promise<TokenRow | undefined> {
+    // Unknown, revoked and expired tokens are all "no row" from this one index lookup: the caller cannot tell them
+    // apart, and neither can a client timing its 401s. Timestamps are ISO 8601 UTC strings: they sort as times.
+    const r = await this.db
+      .selectFrom('tokens')
+      .selectAll()
+      .where('hash', '=', hash)
+      .where(validAt(now))
+      .executeTakeFirst();
+    return r ? tokenRow(r) : undefined;
+  }
+
+  async revokeToken(tenantId: string, id: string, now: string, audit?: AuditInput): Promise<boolean> {
     try {
-      const r = await this.write((db) =>
-        db
+      return await this.write(async (trx) => {
+        // The write comes first, so a SQLite transaction takes the write lock on its first statement.
+        const r = await trx
           .updateTable('tokens')
           .set({ revoked_at: now })
+          .where('tenant_id', '=', tenantId)
           .where('id', '=', id)
-          .where('revoked_at', 'is', null)
-          .executeTakeFirst(),
-      );
-      return Number(r.numUpdatedRows) > 0;
+          .where(validAt(now))
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) === 0) return false;
+        if (audit) await insertAudit(trx, audit, now);
+        return true;
+      });
     } finally {
       // After the commit: a lookup that read the marker before it cannot be cached under the new value.
+      this.tokenEpoch++;
+    }
+  }
+
+  async rotateToken(
+    t: NewToken,
+    replace: { id: string; at: string },
+    now: string,
+    audit: readonly AuditInput[] = [],
+  ): Promise<TokenRow | undefined> {
+    try {
+      return await this.write(async (trx) => {
+        // Validate by writing: the old token is updated only if it is a valid token of the same tenant, and the new
+        // one is created only if it was. An earlier scheduled revocation stays (the overlap only ever shrinks).
+        const r = await trx
+          .updateTable('tokens')
+          .set({
+            revoked_at: sql`CASE WHEN revoked_at IS NOT NULL AND revoked_at < ${replace.at} THEN revoked_at ELSE ${replace.at} END`,
+          })
+          .where('tenant_id', '=', t.tenantId)
+          .where('id', '=', replace.id)
+          .where(validAt(now))
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) === 0) return undefined;
+        await insertToken(trx, t, now);
+        for (const a of audit) await insertAudit(trx, a, now);
+        return newTokenRow(t, now);
+      });
+    } finally {
       this.tokenEpoch++;
     }
   }
@@ -248,6 +297,39 @@ export class SqlStore implements Store {
     await this.write((db) =>
       db.updateTable('tokens').set({ last_used_at: now }).where('id', '=', id).execute(),
     );
+  }
+
+  async listAudit(opts: { tenant?: string; limit: number; before?: number }): Promise<AuditEntry[]> {
+    let q = this.db.selectFrom('audit').selectAll();
+    if (opts.tenant !== undefined) {
+      const key = opts.tenant;
+      q = q.where((eb) => eb.or([eb('tenant_id', '=', key), eb('tenant_name', '=', key)]));
+    }
+    if (opts.before !== undefined) q = q.where('seq', '<', opts.before);
+    const rows = await q.orderBy('seq', 'desc').limit(opts.limit).execute();
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      at: r.at,
+      actor: { via: r.via, name: r.actor },
+      action: r.action,
+      tenantId: r.tenant_id,
+      tenantName: r.tenant_name,
+      target: r.target,
+      detail: r.detail,
+    }));
+  }
+
+  async getSetting(key: string): Promise<{ value: string; updatedAt: string } | undefined> {
+    const r = await this.db.selectFrom('settings').selectAll().where('key', '=', key).executeTakeFirst();
+    return r ? { value: r.value, updatedAt: r.updated_at } : undefined;
+  }
+
+  async setSetting(key: string, value: string, now: string): Promise<void> {
+    await this.db
+      .insertInto('settings')
+      .values({ key, value, updated_at: now })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: now }))
+      .execute();
   }
 
   /**
@@ -389,7 +471,59 @@ function tokenRow(r: any): TokenRow {
     createdAt: r.created_at,
     lastUsedAt: r.last_used_at ?? null,
     revokedAt: r.revoked_at ?? null,
+    expiresAt: r.expires_at ?? null,
   };
+}
+
+function newTokenRow(t: NewToken, now: string): TokenRow {
+  return {
+    id: t.id,
+    tenantId: t.tenantId,
+    hint: t.hint,
+    createdAt: now,
+    lastUsedAt: null,
+    revokedAt: null,
+    expiresAt: t.expiresAt ?? null,
+  };
+}
+
+/** A token valid at `now`: not revoked by then (a scheduled revocation is in the future) and not expired. */
+function validAt(now: string) {
+  return (eb: ExpressionBuilder<any, 'tokens'>) =>
+    eb.and([
+      eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', now)]),
+      eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]),
+    ]);
+}
+
+async function insertToken(db: Db, t: NewToken, now: string): Promise<void> {
+  await db
+    .insertInto('tokens')
+    .values({
+      id: t.id,
+      tenant_id: t.tenantId,
+      hash: t.hash,
+      hint: t.hint,
+      created_at: now,
+      expires_at: t.expiresAt ?? null,
+    })
+    .execute();
+}
+
+async function insertAudit(db: Db, a: AuditInput, now: string): Promise<void> {
+  await db
+    .insertInto('audit')
+    .values({
+      at: now,
+      tenant_id: a.tenantId,
+      tenant_name: a.tenantName,
+      via: a.actor.via,
+      actor: a.actor.name,
+      action: a.action,
+      target: a.target,
+      detail: a.detail,
+    })
+    .execute();
 }
 
 class SqlTenantStore implements TenantStore {

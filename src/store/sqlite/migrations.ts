@@ -196,5 +196,32 @@ export const sqliteMigrations: Record<string, Migration> = {
         await stmt.execute(db);
     },
   },
+  '0006_token_expiry_audit': {
+    /**
+     * Token expiry (`tokens issue --expires-in`), and the audit log of tenant and token operations (who, through
+     * which surface, what, when; never a secret). Audit rows carry the tenant's id and name as plain text with no
+     * foreign key, so the record of a tenant's deletion outlives the tenant. `settings` holds the PUBLIC_URL the
+     * server last started with, so the CLI prints the Tenant URLs the server serves.
+     */
+    async up(db: Kysely<any>) {
+      for (const stmt of [
+        sql`ALTER TABLE tokens ADD COLUMN expires_at TEXT`,
+        sql`CREATE TABLE audit (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          at TEXT NOT NULL,
+          tenant_id TEXT NOT NULL,
+          tenant_name TEXT NOT NULL,
+          via TEXT NOT NULL,
+          actor TEXT NOT NULL,
+          action TEXT NOT NULL,
+          target TEXT NOT NULL,
+          detail TEXT NOT NULL)`,
+        sql`CREATE INDEX audit_tenant ON audit(tenant_id, seq)`,
+        sql`CREATE INDEX audit_tenant_name ON audit(tenant_name, seq)`,
+        sql`CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)`,
+      ])
+        await stmt.execute(db);
+    },
+  },
   '0010_events': eventsMigration('sqlite'),
 };

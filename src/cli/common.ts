@@ -1,0 +1,118 @@
+/**
+ * What every `joyn-scim` command shares: exit codes, usage errors, validated option values, the environment
+ * section of each help text, and who the CLI acts as in the audit log.
+ *
+ * Exit codes (README "Operator CLI", root help): 0 success, 1 the command ran and failed, 2 usage error.
+ */
+import { hostname, userInfo } from 'node:os';
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseDuration } from '../service/tokens.js';
+import type { Actor } from '../store/types.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export const EXIT_CODES_HELP = `
+Exit codes (every command):
+  0  success
+  1  the command ran and failed: not found, refused, a database or network error (check: a check failed)
+  2  usage error: unknown command or option, missing or invalid argument or option value`;
+
+/** The invocation is wrong (exit 2): the message says what to write instead. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** An option value that must be an integer in [min, max] (`activity -n abc` is a usage error). */
+export function intOption(min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+/** A duration option such as `90d`, `24h`, `30m` (milliseconds). */
+export function durationOption(what: string): (value: string) => number {
+  return (value: string) => {
+    try {
+      return parseDuration(value, what);
+    } catch (e) {
+      throw new InvalidArgumentError(`${(e as Error).message}.`);
+    }
+  };
+}
+
+/**
+ * What each environment variable means to the CLI. A command's help lists exactly the ones it reads
+ * (test/ops/cli.test.ts checks that `serve` lists every variable src/config.ts reads).
+ */
+const ENVIRONMENT: Record<string, string> = {
+  DATABASE_URL: 'the store: an SQLite path (default ./data/joyn-scim.db) or postgres://…',
+  DATABASE_SSL: 'PostgreSQL TLS: disable, require or verify-full (default from sslmode)',
+  DATABASE_POOL_SIZE: 'PostgreSQL pool size (default 10)',
+  DATABASE_STATEMENT_TIMEOUT_MS: 'PostgreSQL statement timeout (default 30000)',
+  SQLITE_MMAP_MB: 'SQLite memory-mapped read window in MiB (default 2047)',
+  PUBLIC_URL:
+    'base of Tenant URLs: the public HTTPS origin Entra ID reaches (unset: the one the server last started with)',
+  HOST: 'listening address (default 127.0.0.1); with PORT the Tenant URL base when PUBLIC_URL is unset',
+  PORT: 'listening port (default 8080)',
+  ADMIN_TOKEN: 'enables /admin (console and admin API) and protects /metrics',
+  LOG_LEVEL: 'pino log level (default info)',
+  RATE_LIMIT_PER_MINUTE: 'requests per minute per tenant before 429 (default 6000, 0 = off)',
+  TOKEN_CACHE_SECONDS: 'how long a verified Secret Token is trusted without a database query (default 5)',
+  MAX_RESULTS: 'largest count per page (default 1000)',
+  MAX_PAYLOAD_BYTES: 'largest request body (default 2097152)',
+  JOYN_SCIM_TOKEN: 'the Secret Token when --token is not given',
+};
+
+/** The variables that choose and tune the store: every command that opens it reads them. */
+export const STORE_ENV = [
+  'DATABASE_URL',
+  'DATABASE_SSL',
+  'DATABASE_POOL_SIZE',
+  'DATABASE_STATEMENT_TIMEOUT_MS',
+  'SQLITE_MMAP_MB',
+];
+/** Commands that print Tenant URLs also read these. */
+export const URL_ENV = ['PUBLIC_URL', 'HOST', 'PORT'];
+/** Everything the server reads (src/config.ts). */
+export const SERVER_ENV = [
+  ...STORE_ENV,
+  ...URL_ENV,
+  'ADMIN_TOKEN',
+  'LOG_LEVEL',
+  'RATE_LIMIT_PER_MINUTE',
+  'TOKEN_CACHE_SECONDS',
+  'MAX_RESULTS',
+  'MAX_PAYLOAD_BYTES',
+];
+
+/** Adds the "Environment:" section to a command's help; `extra` lines describe variables named elsewhere. */
+export function withEnvironment(cmd: Command, names: readonly string[], extra: string[] = []): Command {
+  const width = Math.max(0, ...names.map((n) => n.length));
+  const lines = names.map((n) => `  ${n.padEnd(width)}  ${ENVIRONMENT[n] ?? ''}`.trimEnd());
+  const body = lines.length || extra.length ? [...lines, ...extra.map((l) => `  ${l}`)] : ['  none'];
+  return cmd.addHelpText('after', `\nEnvironment:\n${body.join('\n')}`);
+}
+
+/** The CLI's identity in the audit log: the OS user and host running it. */
+export function cliActor(): Actor {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry for this uid (some containers): keep 'unknown'.
+  }
+  return { via: 'cli', name: `${user}@${hostname()}` };
+}
+
+export const print = (s: string): void => {
+  process.stdout.write(s + '\n');
+};
+
+export const warn = (s: string): void => {
+  process.stderr.write(`joyn-scim: warning: ${s}\n`);
+};
