@@ -170,20 +170,16 @@ export class ResourceService {
    * 404). An unchanged value is not re-checked, so a PATCH of another attribute of a user whose manager was
    * deleted still applies (that manager is simply no longer rendered).
    */
+  /**
+   * A `manager.value` that names no user of this tenant (yet) is kept, so nothing a client sent is lost, but it is
+   * never rendered: no client sees a dangling reference (rendering checks every manager against the tenant's users).
+   * Refusing it would break Microsoft's reference collection, which POSTs a user whose manager is "SuzzyQ".
+   */
   private async checkManager(
-    tx: TenantStore,
-    before: ResourceData | undefined,
-    after: ResourceData,
-  ): Promise<void> {
-    const value = managerValue(after);
-    if (value === undefined || (before && managerValue(before) === value)) return;
-    if (await tx.users.get(value)) return;
-    throw new ScimError(
-      400,
-      'invalidValue',
-      `${ENTERPRISE_USER}:manager.value '${value.length > 80 ? value.slice(0, 80) + '…' : value}' is not the id of a user in this tenant; give the id of an existing user (create the manager first)`,
-    );
-  }
+    _tx: TenantStore,
+    _before: ResourceData | undefined,
+    _after: ResourceData,
+  ): Promise<void> {}
 
   /**
    * Joyn FSM users sign in through the customer's identity provider, never with a SCIM password: a `password`
@@ -302,8 +298,13 @@ export class ResourceService {
         );
       }
       return {
-        // A new user belongs to no group yet and its manager was just checked: nothing more to load.
-        resource: this.render(tenantId, rt, row, stored ? { members: stored } : {}),
+        // A new user belongs to no group yet; its manager is rendered only if it names a user of the tenant.
+        resource: this.render(
+          tenantId,
+          rt,
+          row,
+          stored ? { members: stored } : (await this.userExtras(tx, [row]))(row),
+        ),
         id,
         version: row.version,
         summary:

@@ -268,7 +268,10 @@ for (const dialect of DIALECTS) {
         (e) => e instanceof ScimError && e.status === 409,
       );
       const t = store.tenant(a);
-      assert.deepEqual((await t.members.add(g1, [{ value: u1, type: 'User' }, { value: u2 }])).sort(), [u1, u2].sort());
+      assert.deepEqual(
+        (await t.members.add(g1, [{ value: u1, type: 'User' }, { value: u2 }])).sort(),
+        [u1, u2].sort(),
+      );
       assert.deepEqual(await t.members.add(g1, [{ value: u1, type: 'User' }]), []); // re-add is a no-op
       await t.members.add(g2, [{ value: u1 }, { value: g1, type: 'Group' }]);
       assert.deepEqual((await t.members.list(g1)).map((m) => m.value).sort(), [u1, u2].sort());
