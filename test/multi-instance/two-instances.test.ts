@@ -281,7 +281,7 @@ describeIfAvailable(
         await cliOk(['tokens', 'list', 'x', '--json'], cliEnv()),
       );
       assert.ok(listed.some((t) => t.id === issued.tokenId && t.revokedAt === null));
-      await cliOk(['tokens', 'revoke', issued.tokenId], cliEnv());
+      await cliOk(['tokens', 'revoke', 'x', issued.tokenId], cliEnv());
       // Neither instance made the change, so each notices when its cached entry expires.
       for (const c of [onA, onB]) await refusedWithinCacheLifetime(c);
       for (const c of [onA, onB]) assert.equal((await c('GET', '/Users?count=1')).status, 401);
@@ -298,7 +298,7 @@ describeIfAvailable(
       const onA = scimClient(issued.tenantUrl, issued.token);
       const onB = scimClient(onInstance(issued.tenantUrl, b.url), issued.token);
       for (const c of [onA, onB]) assert.equal((await c('GET', '/Users?count=1')).status, 200); // both cached
-      const del = await fetch(`${a.url}/admin/api/tokens/${issued.tokenId}`, {
+      const del = await fetch(`${a.url}/admin/api/tenants/${tenant.id}/tokens/${issued.tokenId}`, {
         method: 'DELETE',
         headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
       });

@@ -255,7 +255,7 @@ for (const dialect of DIALECTS) {
             !t.token.startsWith(x.hint.replace(/…$/, '')),
         );
         assert.ok(secondId, 'found the second token');
-        await cliOk(['tokens', 'revoke', secondId.id], env);
+        await cliOk(['tokens', 'revoke', name, secondId.id], env);
         tenants.push({ id: t.id, name, token: t.token, revokedToken: second.token });
       }
       await fillEngineState(source.url);
