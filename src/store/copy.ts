@@ -18,6 +18,8 @@ import type { SqlStore } from './sql/sql-store.js';
 interface TableSpec {
   name: string;
   order: string[];
+  /** Key order when the source is PostgreSQL, where it differs (the events outbox: commit order is (txid, seq)). */
+  pgOrder?: string[];
   json?: string[];
   bool?: string[];
   skip?: string[];
@@ -32,6 +34,11 @@ const TABLES: TableSpec[] = [
   { name: 'group_members', order: ['tenant_id', 'group_id', 'member_id'] },
   { name: 'activity', order: ['seq'], skip: ['seq'] },
   { name: 'audit', order: ['seq'], skip: ['seq'] },
+  // Events keep their order; the destination numbers them anew (a consumer's cursor does not carry over: it
+  // resumes with `since`, docs/events.md). Per-resource sequences continue from event_streams.
+  { name: 'events', order: ['seq'], pgOrder: ['txid', 'seq'], skip: ['seq', 'txid'] },
+  { name: 'event_streams', order: ['tenant_id', 'resource_id'] },
+  { name: 'api_keys', order: ['id'] },
 ];
 
 /** The engine's tables: portable types only (text, integer), so rows copy as they are. */
@@ -121,6 +128,8 @@ export interface CopyReport {
   members: number;
   activity: number;
   audit: number;
+  events: number;
+  apiKeys: number;
   /** Rows of the engine's sync_* tables (0 when the source never ran the engine). */
   syncRows: number;
 }
@@ -176,7 +185,7 @@ export async function copyStore(
         const batch = 500;
         for (;;) {
           let q = from.db.selectFrom(t.name).selectAll();
-          for (const c of t.order) q = q.orderBy(c);
+          for (const c of (from.dialect === 'postgres' && t.pgOrder) || t.order) q = q.orderBy(c);
           const rows = await q.limit(batch).offset(offset).execute();
           if (!rows.length) break;
           offset += rows.length;
@@ -213,6 +222,8 @@ export async function copyStore(
       members: counts.group_members ?? 0,
       activity: counts.activity ?? 0,
       audit: counts.audit ?? 0,
+      events: counts.events ?? 0,
+      apiKeys: counts.api_keys ?? 0,
       syncRows: SYNC_TABLES.reduce((n, t) => n + (counts[t.name] ?? 0), 0),
     };
   } finally {

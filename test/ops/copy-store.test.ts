@@ -115,8 +115,28 @@ async function snapshot(s: RunningServer, t: TenantInfo, env: Record<string, str
     // last use is written by the servers that read the store during this test: not part of the copy's identity.
     ({ lastUsedAt: _l, ...rest }) => rest,
   );
+  // The tenant's directory events, in order, without their ids' store-local positions (cursors are per store).
+  const events = (await cliOk(['events', 'tail', '--tenant', t.id, '--json'], env))
+    .trim()
+    .split('\n')
+    // An event holds the resource as the server that wrote it rendered it, locations included.
+    .map((l) => JSON.parse(l.replace(/http:\/\/127\.0\.0\.1:\d+/g, 'BASE')))
+    .filter((e) => !('cursor' in e));
+  const apiKeys = (
+    JSON.parse(await cliOk(['api-keys', 'list', '--tenant', t.id, '--json'], env)) as {
+      lastUsedAt?: unknown;
+    }[]
+  ).map(({ lastUsedAt: _l, ...rest }) => rest);
   return JSON.parse(
-    JSON.stringify({ users: users.body, groups: groups.body, one: one.body, activity, tokens }).replaceAll(
+    JSON.stringify({
+      users: users.body,
+      groups: groups.body,
+      one: one.body,
+      activity,
+      tokens,
+      events,
+      apiKeys,
+    }).replaceAll(
       s.url,
       'BASE',
     ),
@@ -256,6 +276,7 @@ for (const dialect of DIALECTS) {
         );
         assert.ok(secondId, 'found the second token');
         await cliOk(['tokens', 'revoke', name, secondId.id], env);
+        await cliOk(['api-keys', 'create', `${name}-app`, '--tenant', name, '--json'], env);
         tenants.push({ id: t.id, name, token: t.token, revokedToken: second.token });
       }
       await fillEngineState(source.url);
@@ -266,6 +287,9 @@ for (const dialect of DIALECTS) {
         for (const t of tenants) out.push(await snapshot(s, t, { DATABASE_URL: source.url }));
         return out;
       });
+      // Every create, update, delete and membership change left its event: the copy has something to carry.
+      for (const o of original as { events: { type: string }[] }[])
+        assert.ok(o.events.filter((e) => e.type === 'group.member_added').length >= 15, 'events recorded');
     });
 
     after(async () => {
@@ -319,7 +343,7 @@ for (const dialect of DIALECTS) {
       const out = await cliOk(['copy-store', '--from', source.url, '--to', middle.url], {});
       assert.match(
         out,
-        /copied 2 tenants, 22 users, 6 groups, \d+ memberships, 4 tokens, \d+ activity entries, 8 provisioning-engine rows; counts verified/,
+        /copied 2 tenants, 22 users, 6 groups, \d+ memberships, 4 tokens, \d+ activity entries, \d+ audit records, \d+ events, 2 API keys, 8 provisioning-engine rows; counts verified/,
       );
       await verify(middle.url);
       // The engine's job resumes on the copy where it left off (links, escrows, watermark, history).
@@ -328,7 +352,7 @@ for (const dialect of DIALECTS) {
 
     test('copies back into a new SQLite file and reads back identically again', async () => {
       const out = await cliOk(['copy-store', '--from', middle.url, '--to', back.url], {});
-      assert.match(out, /copied 2 tenants, 22 users, 6 groups.*8 provisioning-engine rows/);
+      assert.match(out, /copied 2 tenants, 22 users, 6 groups.*2 API keys, 8 provisioning-engine rows/);
       await verify(back.url, true);
       assert.deepEqual(await engineState(back.url), originalEngine);
     });
