@@ -136,10 +136,7 @@ async function snapshot(s: RunningServer, t: TenantInfo, env: Record<string, str
       tokens,
       events,
       apiKeys,
-    }).replaceAll(
-      s.url,
-      'BASE',
-    ),
+    }).replaceAll(s.url, 'BASE'),
   );
 }
 
