@@ -6,9 +6,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import { isPgRetryable, isSqliteBusy, storeFaultError } from './faults.js';
+import { isPgRetryable } from './faults.js';
+import { asFault, GroupCommit } from './sqlite/group-commit.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -46,9 +47,11 @@ export interface Connection {
   /**
    * Runs `fn` in one write transaction and commits before resolving. Every writer of the database goes through
    * here, so writers in several processes never collide:
-   * - SQLite: `BEGIN IMMEDIATE` takes the write lock up front (a deferred transaction that read first cannot
-   *   upgrade once another process has committed: "database is locked"). While another process holds the lock,
-   *   the attempt is repeated asynchronously (the event loop keeps serving) until `busyWaitMs`.
+   * - SQLite: concurrent write transactions share one transaction and one fsync (group commit, sqlite/group-commit.ts),
+   *   each in a savepoint of its own, and each resolves only after that COMMIT. `BEGIN IMMEDIATE` takes the write
+   *   lock up front (a deferred transaction that read first cannot upgrade once another process has committed:
+   *   "database is locked"). While another process holds the lock, the attempt is repeated asynchronously (the
+   *   event loop keeps serving) until `busyWaitMs`.
    * - PostgreSQL: a serialization failure or deadlock reruns `fn` in a new transaction, a bounded number of times.
    * When the wait or the retries are exhausted, or the store is unreachable, it throws a ScimError 503 with
    * Retry-After. `fn` may run more than once, so it must not have effects outside the transaction.
@@ -65,43 +68,7 @@ const PG_MAX_ATTEMPTS = 6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function rethrowAsFault(e: unknown): never {
-  const fault = storeFaultError(e);
-  if (!fault) throw e;
-  // Kept for the log (the client sees only the SCIM body).
-  Object.defineProperty(fault, 'cause', { value: e, enumerable: false });
-  throw fault;
-}
-
-async function sqliteWriteTransaction<T>(
-  db: Kysely<any>,
-  fn: (trx: WriteTx) => Promise<T>,
-  busyWaitMs: number,
-): Promise<T> {
-  const deadline = Date.now() + busyWaitMs;
-  let delay = 2;
-  for (;;) {
-    // The connection is taken per attempt and released while waiting, so this process's reads are not held up.
-    const outcome = await db.connection().execute(async (c) => {
-      try {
-        await sql`BEGIN IMMEDIATE`.execute(c);
-      } catch (e) {
-        if (isSqliteBusy(e) && Date.now() < deadline) return { busy: true as const };
-        rethrowAsFault(e);
-      }
-      try {
-        const value = await fn(c);
-        await sql`COMMIT`.execute(c);
-        return { busy: false as const, value };
-      } catch (e) {
-        // A failed COMMIT may already have ended the transaction; ROLLBACK then has nothing to undo.
-        await sql`ROLLBACK`.execute(c).catch(() => undefined);
-        rethrowAsFault(e);
-      }
-    });
-    if (!outcome.busy) return outcome.value;
-    await sleep(delay + Math.random() * delay);
-    delay = Math.min(delay * 2, 25);
-  }
+  throw asFault(e);
 }
 
 async function pgWriteTransaction<T>(
@@ -183,13 +150,13 @@ export function connect(url: string, opts: ConnectOptions = {}): Connection {
   // writeTransaction; a read in WAL mode never waits for a writer.
   sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  const wait = opts.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS;
+  const writer = new GroupCommit(db, sqlite, opts.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS);
   return {
     db,
     dialect: 'sqlite',
     describe: path,
     sqlite,
-    writeTransaction: (fn) => sqliteWriteTransaction(db, fn, wait),
+    writeTransaction: (fn) => writer.run(fn),
   };
 }
 
