@@ -199,7 +199,15 @@ export const entraSection: BenchSection = {
         const data = await loadJoyn(db.url, users, GROUPS, SEED_GROUPS_PER_USER);
         ctx.log(`  loaded in ${data.seconds.toFixed(1)} s`);
         const common = { root: ctx.root, cpu: serverCpu, dir: db.dir, databaseUrl: db.url, data, users };
-        const joyn = await startJoyn({ ...common, name: 'joyn' });
+        const profileDir = ctx.flags.get('cpu-prof');
+        const joyn = await startJoyn({
+          ...common,
+          name: 'joyn',
+          // --cpu-prof <dir>: a V8 CPU profile of the events-on instance, written when it stops.
+          ...(typeof profileDir === 'string'
+            ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir)}`] }
+            : {}),
+        });
         targets.push(joyn);
         const joynOff = await startJoyn({
           ...common,
@@ -256,7 +264,35 @@ export const entraSection: BenchSection = {
           logLines: 0,
           results: [],
         };
+        // --dev N: joyn-scim alone, N short runs per workload, the least CPU per request (the run the rest of a
+        // busy machine disturbed least): a guide while changing the code, not a result (nothing is written).
+        // --ab <root>: also another checkout's build (its dist/, e.g. a git worktree of the previous commit) on the
+        // same database, alternating with this one run by run.
+        const dev = ctx.flags.has('dev') ? flagNumber(ctx, 'dev', 5) : 0;
+        const abRoot = ctx.flags.get('ab');
+        const other =
+          dev && typeof abRoot === 'string'
+            ? await startJoyn({ ...common, name: 'joyn-ab', codeRoot: resolve(abRoot) })
+            : undefined;
+        if (other) targets.push(other);
         for (const w of workloads) {
+          if (dev) {
+            const contenders = other ? [joyn, other] : [joyn];
+            for (const t of contenders) await once(t, w, warmup);
+            const runs = new Map<Target, Run[]>(contenders.map((t) => [t, []]));
+            for (let i = 0; i < dev; i++)
+              for (const t of i % 2 ? [...contenders].reverse() : contenders)
+                runs.get(t)!.push(await once(t, w, ctx.seconds));
+            for (const t of contenders) {
+              const rs = runs.get(t)!;
+              const cpu = rs.map((r) => r.cpuMicros / r.result.requests).sort((a, b) => a - b);
+              const rps = rs.map((r) => r.result.rps).sort((a, b) => b - a);
+              ctx.log(
+                `  ${w.id.padEnd(2)} ${t === joyn ? 'this' : 'ab  '} dev: CPU µs/req min ${us(cpu[0]!)} median ${us(cpu[Math.floor(cpu.length / 2)]!)} · req/s max ${num(rps[0]!)} median ${num(rps[Math.floor(rps.length / 2)]!)} · p99 ${rs.map((r) => ms(r.result.p99)).join(' ')}`,
+              );
+            }
+            continue;
+          }
           const order: Target[] = w.eventsOff
             ? [ref, joyn, joynOff, joynOff, joyn, ref]
             : [ref, joyn, joyn, ref];
@@ -283,6 +319,7 @@ export const entraSection: BenchSection = {
       }
     }
 
+    if (ctx.flags.has('dev')) return;
     const refText = readFileSync(reference.path);
     writeReport(ctx, measured, {
       wrk: wrkVersion(wrk),

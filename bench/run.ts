@@ -57,6 +57,7 @@ if (flags.has('help')) {
       '  --quick               a short smoke run',
       '  --out <file>          default docs/benchmarks.md',
       '  entra: --workloads L,G,P,MA,MR,C --users 10000 --connections 16 --threads 1 --rounds 1 --warmup 2 --server-cpu 0 --load-cpu 1',
+      '         --cpu-prof <dir> (a V8 CPU profile of the joyn-scim server)',
       '         --reference <path> (or JOYN_BENCH_REFERENCE; default ../shared/bench/reference-scim.mjs)',
       '  scale: --sizes 1000,100000,1000000 --concurrency 8 --cycle-users 2000 --scale-seconds 3',
       'sections:',

@@ -250,6 +250,9 @@ export async function startJoyn(opts: {
   data: JoynData;
   users: number;
   env?: Record<string, string>;
+  nodeArgs?: string[];
+  /** Another checkout's root to run instead of this one (bench --ab). */
+  codeRoot?: string;
 }): Promise<Target & { logFile: string }> {
   const port = await freePort();
   const logFile = join(opts.dir, `${opts.name}.log`);
@@ -262,7 +265,12 @@ export async function startJoyn(opts: {
     RATE_LIMIT_PER_MINUTE: '0',
     ...opts.env,
   };
-  const child = startNode([join(opts.root, 'dist', 'main.js')], env, opts.cpu, logFile);
+  const child = startNode(
+    [...(opts.nodeArgs ?? []), join(opts.codeRoot ?? opts.root, 'dist', 'main.js')],
+    env,
+    opts.cpu,
+    logFile,
+  );
   const origin = `http://127.0.0.1:${port}`;
   await waitForHttp(`${origin}/healthz`, child, `joyn-scim (${opts.name})`, logFile);
   const pid = pidOf(child, 'joyn-scim');

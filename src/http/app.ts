@@ -27,13 +27,8 @@ import { adminTokenMatches, registerAdmin } from '../admin/routes.js';
 import { ApiKeyService } from '../events/api-keys.js';
 import { adminApiKeyRoutes, registerEventsApi } from '../events/routes.js';
 import { TenantSignals } from '../events/tenant-signals.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    tenantId?: string;
-    activity?: { resourceType?: string; resourceId?: string; summary?: string };
-  }
-}
+import { ActivityLog } from '../service/activity-log.js';
+import { recordActivity } from './activity.js';
 
 export interface AppDeps {
   store: Store;
@@ -48,7 +43,8 @@ export interface App {
   apiKeys: ApiKeyService;
   signals: TenantSignals;
   metrics: Metrics;
-  /** Resolves when every activity-log write already started has finished (graceful shutdown awaits it). */
+  activity: ActivityLog;
+  /** Resolves when every activity entry recorded so far is written (graceful shutdown awaits it). */
   drain(): Promise<void>;
 }
 
@@ -60,7 +56,10 @@ const RESOURCE_ROUTES: { path: string; rt: ResourceTypeName }[] = [
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { store, config } = deps;
   const clock = deps.clock ?? (() => new Date());
-  const tenants = new TenantService(store, () => config.publicUrl, clock, config.tokenCacheMs);
+  // The activity log warns through the app's logger, which exists only below: bind it late.
+  let warn: (err: unknown, msg: string) => void = () => undefined;
+  const activity = new ActivityLog(store, (err, msg) => warn(err, msg));
+  const tenants = new TenantService(store, () => config.publicUrl, clock, config.tokenCacheMs, activity);
   const resources = new ResourceService(
     store,
     config.limits,
@@ -71,7 +70,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const apiKeys = new ApiKeyService(store, clock, config.tokenCacheMs);
 
   const metrics = new Metrics();
-  const pendingActivity = new Set<Promise<unknown>>();
 
   const app = Fastify({
     logger: {
@@ -109,6 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return503OnClosing: true,
   });
 
+  warn = (err, msg) => app.log.warn({ err }, msg);
   answerOutsideRouting(app);
   // Bodies: JSON in UTF-8 (RFC 8259 §8.1) as application/scim+json, application/json or another +json type,
   // with or without charset; a body without Content-Type is tried as JSON. Every body meets checkJsonLimits
@@ -231,28 +230,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       });
       // The tenant's provisioning activity log: every write and every failure (never the body or a token).
       scim.addHook('onResponse', (req, reply, done) => {
-        if (!req.tenantId) return done();
-        const write = req.method !== 'GET' && req.method !== 'HEAD' && !req.url.includes('.search');
-        if (!write && reply.statusCode < 400) return done();
-        const write$ = store
-          .tenant(req.tenantId)
-          .appendActivity({
-            at: clock().toISOString(),
-            method: req.method,
-            path: req.url.replace(/^\/scim\/[^/]+\/v2/i, '').slice(0, 500),
-            status: reply.statusCode,
-            resourceType: req.activity?.resourceType,
-            resourceId: req.activity?.resourceId,
-            summary: (req.activity?.summary ?? '').slice(0, 500),
-            durationMs: Math.round(reply.elapsedTime),
-          })
-          .catch((err) => req.log.warn({ err }, 'could not record activity'));
-        // onResponse runs after the reply: shutdown must wait for these writes before closing the store.
-        pendingActivity.add(write$);
-        void write$.finally(() => {
-          pendingActivity.delete(write$);
-          done();
-        });
+        recordActivity(activity, req, reply, clock());
+        done();
       });
       scim.addHook('onError', async (req, _reply, err) => {
         req.activity = { ...req.activity, summary: (err as Error).message };
@@ -351,10 +330,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await registerEventsApi(app, { store, apiKeys, resources });
   const drain = async () => {
-    while (pendingActivity.size) await Promise.allSettled([...pendingActivity]);
+    await activity.drain();
     await signals.drain();
   };
-  return { app, tenants, resources, apiKeys, signals, metrics, drain };
+  return { app, tenants, resources, apiKeys, signals, metrics, activity, drain };
 }
 
 /** The If-Match header (RFC 7644 §3.14), when the client sent one. */

@@ -79,6 +79,8 @@ export class TenantService {
     private readonly publicUrl: string | (() => string),
     private readonly clock: () => Date = () => new Date(),
     private readonly tokenCacheMs = 0,
+    /** The buffered activity log of this process: a reader of the log first waits for what it holds. */
+    private readonly activityLog?: { flush(): Promise<void> },
   ) {}
 
   tenantUrl(tenantId: string): string {
@@ -286,6 +288,7 @@ export class TenantService {
     opts: { limit: number; before?: number },
   ): Promise<(ActivityEntry & { seq: number })[]> {
     const t = await this.getTenant(idOrName);
+    await this.activityLog?.flush();
     return this.store.tenant(t.id).listActivity(opts);
   }
 

@@ -125,6 +125,11 @@ export interface ActivityEntry {
   durationMs?: number | undefined;
 }
 
+/** An activity entry with the tenant it belongs to (Store.appendActivity writes many at once). */
+export interface ActivityRecord extends ActivityEntry {
+  tenantId: string;
+}
+
 export interface ResourceStore {
   /** Inserts; throws ScimError 409 uniqueness on a clash. */
   insert(id: string, data: ResourceData, now: string): Promise<ResourceRow>;
@@ -177,6 +182,9 @@ export interface Store {
   tenant(tenantId: string): TenantStore;
   /** Runs fn in one transaction; the write is committed (durably) before the promise resolves. */
   transaction<T>(tenantId: string, fn: (tx: TenantStore) => Promise<T>): Promise<T>;
+
+  /** Appends activity entries of any tenants in one write transaction (the buffered log, service/activity-log.ts). */
+  appendActivity(records: readonly ActivityRecord[]): Promise<void>;
 
   // Operator-level methods: tenants and tokens. A write with an `audit` record writes it in the same transaction.
   // Every method that takes a token id also takes its tenant and never touches another tenant's token.

@@ -16,6 +16,7 @@ import type { Member, ResourceData } from '../../scim/types.js';
 import type { Connection } from '../connect.js';
 import type {
   ActivityEntry,
+  ActivityRecord,
   AuditEntry,
   AuditInput,
   MemberStore,
@@ -135,6 +136,10 @@ export class SqlStore implements Store {
   };
   /** When a write last failed because the store could not be written (health() then probes with a write). */
   private writeFaultAt = 0;
+
+  async appendActivity(records: readonly ActivityRecord[]): Promise<void> {
+    if (records.length) await this.write((db) => insertActivity(db, records));
+  }
 
   async createTenant(t: { id: string; name: string }, now: string, audit?: AuditInput): Promise<TenantRow> {
     try {
@@ -510,6 +515,27 @@ async function insertToken(db: Db, t: NewToken, now: string): Promise<void> {
     .execute();
 }
 
+/** Activity entries as multi-row INSERTs (9 columns: 100 rows stay far below every bound-parameter limit). */
+async function insertActivity(db: Db, records: readonly ActivityRecord[]): Promise<void> {
+  for (let i = 0; i < records.length; i += 100)
+    await db
+      .insertInto('activity')
+      .values(
+        records.slice(i, i + 100).map((e) => ({
+          tenant_id: e.tenantId,
+          at: e.at,
+          method: e.method,
+          path: e.path,
+          status: e.status,
+          resource_type: e.resourceType ?? null,
+          resource_id: e.resourceId ?? null,
+          summary: e.summary,
+          duration_ms: e.durationMs ?? null,
+        })),
+      )
+      .execute();
+}
+
 async function insertAudit(db: Db, a: AuditInput, now: string): Promise<void> {
   await db
     .insertInto('audit')
@@ -543,22 +569,8 @@ class SqlTenantStore implements TenantStore {
   }
 
   async appendActivity(e: ActivityEntry): Promise<void> {
-    const insert = (db: Db) =>
-      db
-        .insertInto('activity')
-        .values({
-          tenant_id: this.tenantId,
-          at: e.at,
-          method: e.method,
-          path: e.path,
-          status: e.status,
-          resource_type: e.resourceType ?? null,
-          resource_id: e.resourceId ?? null,
-          summary: e.summary,
-          duration_ms: e.durationMs ?? null,
-        })
-        .execute();
-    await (this.write ? this.write(insert) : insert(this.db));
+    const records = [{ ...e, tenantId: this.tenantId }];
+    await (this.write ? this.write((db) => insertActivity(db, records)) : insertActivity(this.db, records));
   }
 
   async appendEvents(drafts: readonly EventDraft[], now: string): Promise<DirectoryEvent[]> {
