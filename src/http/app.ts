@@ -2,7 +2,12 @@
  * The HTTP server: SCIM routes under /scim/:tenantId/v2, health, metrics. Built as a function so tests
  * drive the real server (inject or a real port) over a real store.
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { Config } from '../config.js';
 import { ScimError } from '../scim/errors.js';
@@ -29,6 +34,7 @@ import { adminApiKeyRoutes, registerEventsApi } from '../events/routes.js';
 import { TenantSignals } from '../events/tenant-signals.js';
 import { ActivityLog } from '../service/activity-log.js';
 import { recordActivity } from './activity.js';
+import { loggerOptions, logRequest } from './request-log.js';
 
 export interface AppDeps {
   store: Store;
@@ -72,14 +78,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const metrics = new Metrics();
 
   const app = Fastify({
-    logger: {
-      level: config.logLevel,
-      // No secret in any log: the Authorization header never reaches a log line.
-      redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'],
-        censor: '[redacted]',
-      },
-    },
+    logger: loggerOptions(config.logLevel),
+    // One line per request (request-log.ts) instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.limits.maxPayloadSize,
     // Header size and timeouts against slow or oversized clients, HTTPS when TLS_CERT/TLS_KEY are set.
     ...(nodeServerOptions(config) as { http?: import('node:http').ServerOptions; requestTimeout: number }),
@@ -185,6 +186,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Hooks on every request's path are callback-style where they do not wait for anything (no promise each).
   app.addHook('onResponse', (req, reply, done) => {
     metrics.observe(req.method, req.routeOptions?.url ?? 'unknown', reply.statusCode, reply.elapsedTime);
+    logRequest(req, reply);
     done();
   });
 
