@@ -10,6 +10,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { isPgRetryable } from './faults.js';
 import { asFault, GroupCommit } from './sqlite/group-commit.js';
+import { PgExec, registerExec, SqliteExec } from './sql/exec.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -71,23 +72,63 @@ function rethrowAsFault(e: unknown): never {
   throw asFault(e);
 }
 
+/**
+ * One PostgreSQL write transaction on a pooled client, rerun after a serialization failure or deadlock. `fn`
+ * gets a Kysely instance bound to that client (one per pooled client, kept), with the client's Exec registered
+ * for the store's prepared statements (sql/exec.ts).
+ */
 async function pgWriteTransaction<T>(
-  db: Kysely<any>,
+  pool: pg.Pool,
   fn: (trx: WriteTx) => Promise<T>,
   busyWaitMs: number,
 ): Promise<T> {
   const deadline = Date.now() + busyWaitMs;
   for (let attempt = 1; ; attempt++) {
+    let client: pg.PoolClient;
     try {
-      return await db.transaction().execute((trx) => fn(trx));
+      client = await pool.connect();
     } catch (e) {
+      rethrowAsFault(e);
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const value = await fn(kyselyOnClient(client));
+      await client.query('COMMIT');
+      return value;
+    } catch (e) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        // The connection is unusable (it died mid-transaction): the pool must not hand it out again.
+        broken = rollbackError;
+      });
       if (isPgRetryable(e) && attempt < PG_MAX_ATTEMPTS && Date.now() < deadline) {
         await sleep(5 * 2 ** attempt * (0.5 + Math.random()));
         continue;
       }
       rethrowAsFault(e);
+    } finally {
+      client.release(broken);
     }
   }
+}
+
+const clientKysely = new WeakMap<pg.PoolClient, Kysely<any>>();
+
+/** A Kysely instance whose every query runs on this client (inside the transaction the caller holds). */
+function kyselyOnClient(client: pg.PoolClient): Kysely<any> {
+  let db = clientKysely.get(client);
+  if (!db) {
+    // Kysely releases a connection after each query: here that must not return the client to the pool.
+    const held = { query: client.query.bind(client), release: () => undefined };
+    db = new Kysely<any>({
+      dialect: new PostgresDialect({
+        pool: { connect: async () => held, end: async () => undefined } as unknown as pg.Pool,
+      }),
+    });
+    registerExec(db, new PgExec(client));
+    clientKysely.set(client, db);
+  }
+  return db;
 }
 
 export function dialectOf(url: string): DialectName {
@@ -128,13 +169,14 @@ export function connect(url: string, opts: ConnectOptions = {}): Connection {
       process.emitWarning(`PostgreSQL connection lost (the pool will reconnect): ${err.message}`),
     );
     const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+    registerExec(db, new PgExec(pool));
     const wait = opts.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS;
     return {
       db,
       dialect: 'postgres',
       describe: redactUrl(url),
       pool,
-      writeTransaction: (fn) => pgWriteTransaction(db, fn, wait),
+      writeTransaction: (fn) => pgWriteTransaction(pool, fn, wait),
     };
   }
   const path = sqlitePathOf(url);
@@ -150,7 +192,9 @@ export function connect(url: string, opts: ConnectOptions = {}): Connection {
   // writeTransaction; a read in WAL mode never waits for a writer.
   sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  const writer = new GroupCommit(db, sqlite, opts.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS);
+  const exec = new SqliteExec(sqlite, db);
+  registerExec(db, exec);
+  const writer = new GroupCommit(db, sqlite, opts.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS, exec.inTransaction());
   return {
     db,
     dialect: 'sqlite',

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { DIALECTS } from '../helpers/stores.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -34,8 +35,24 @@ for (const dialect of DIALECTS) {
       assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${text}`);
       return text ? JSON.parse(text) : undefined;
     };
+    /**
+     * PostgreSQL serves an event once no transaction older than it is still running anywhere on the cluster
+     * (events-schema.ts), and other test files run transactions on the same cluster in parallel: wait, as a
+     * consumer would, until every event committed so far is past that horizon.
+     */
+    const horizon = async () => {
+      if (dialect !== 'postgres') return;
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline) {
+        const r = await sql<{ n: string }>`SELECT count(*) AS n FROM events
+          WHERE txid >= pg_snapshot_xmin(pg_current_snapshot())`.execute(s.server.store.db);
+        if (Number(r.rows[0]?.n) === 0) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
     /** The events written since the previous call, through the Events API. */
     const newEvents = async () => {
+      await horizon();
       const out: any[] = [];
       for (;;) {
         const r = await fetch(`${s.baseUrl}/api/v1/events?limit=100${cursor ? `&after=${cursor}` : ''}`, {

@@ -18,6 +18,7 @@
 import type SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { isSqliteBusy, storeFaultError } from '../faults.js';
+import { registerExec, type Exec } from '../sql/exec.js';
 
 export type WriteFn<T> = (trx: Kysely<any>) => Promise<T>;
 
@@ -61,6 +62,8 @@ export class GroupCommit {
     private readonly db: Kysely<any>,
     private readonly raw: SQLite.Database,
     private readonly busyWaitMs: number,
+    /** Statements on the raw handle inside the batch's transaction (the store's prepared statements). */
+    private readonly exec: Exec,
   ) {
     this.stmt = {
       begin: raw.prepare('BEGIN IMMEDIATE'),
@@ -129,6 +132,7 @@ export class GroupCommit {
 
   /** One try at the batch: 'done' (every transaction settled or sent back to the queue), or busy. */
   private async attempt(c: Kysely<any>, batch: Pending[]): Promise<'done' | { busy: unknown }> {
+    registerExec(c, this.exec);
     try {
       this.stmt.begin.run();
     } catch (e) {

@@ -1,0 +1,133 @@
+/**
+ * The prepared statements of Entra's request path (sql/exec.ts), one text per table and shape. Column lists are
+ * literals here: no name in them ever comes from a request.
+ */
+import { marks, Stmt, stmtFor } from './exec.js';
+
+type Table = 'users' | 'groups';
+
+const ROW = 'id, data, created, last_modified, version';
+
+const byTable = <T>(make: (t: Table) => T): Record<Table, T> => ({
+  users: make('users'),
+  groups: make('groups'),
+});
+
+export const getRow = byTable((t) => new Stmt(`SELECT ${ROW} FROM ${t} WHERE tenant_id = ? AND id = ?`));
+
+/** The row, locked until the transaction ends (PostgreSQL; SQLite's single writer needs no lock). */
+export const getRowForUpdate = byTable(
+  (t) =>
+    new Stmt(
+      `SELECT ${ROW} FROM ${t} WHERE tenant_id = ? AND id = ?`,
+      `SELECT ${ROW} FROM ${t} WHERE tenant_id = ? AND id = ? FOR UPDATE`,
+    ),
+);
+
+export const insertUser = new Stmt(
+  `INSERT INTO users (tenant_id, id, user_name, user_name_lc, external_id, display_name_lc, active, xid, data, created, last_modified, version)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+);
+export const insertGroup = new Stmt(
+  `INSERT INTO groups (tenant_id, id, display_name_lc, external_id, data, created, last_modified, version)
+   VALUES (?, ?, ?, ?, ?, ?, ?, 1)`,
+);
+
+export const updateUser = new Stmt(
+  `UPDATE users SET user_name = ?, user_name_lc = ?, external_id = ?, display_name_lc = ?, active = ?, xid = ?,
+     data = ?, last_modified = ?, version = version + 1
+   WHERE tenant_id = ? AND id = ? RETURNING created, last_modified, version`,
+);
+export const updateGroup = new Stmt(
+  `UPDATE groups SET display_name_lc = ?, external_id = ?, data = ?, last_modified = ?, version = version + 1
+   WHERE tenant_id = ? AND id = ? RETURNING created, last_modified, version`,
+);
+
+export const touchRow = byTable(
+  (t) =>
+    new Stmt(
+      `UPDATE ${t} SET last_modified = ?, version = version + 1 WHERE tenant_id = ? AND id = ? RETURNING ${ROW}`,
+    ),
+);
+
+export const deleteUserValues = new Stmt('DELETE FROM user_values WHERE tenant_id = ? AND user_id = ?');
+export const insertUserValues = (n: number) =>
+  stmtFor(
+    `user_values:${n}`,
+    () =>
+      `INSERT INTO user_values (tenant_id, user_id, attr, ord, type_lc, value_lc) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`,
+  );
+
+export const listMembers = new Stmt(
+  'SELECT member_id, member_type, display FROM group_members WHERE tenant_id = ? AND group_id = ? ORDER BY member_id',
+);
+
+export const addMembers = (n: number) =>
+  stmtFor(
+    `members+:${n}`,
+    () =>
+      `INSERT INTO group_members (tenant_id, group_id, member_id, member_type, display) VALUES ${Array(n).fill('(?, ?, ?, ?, ?)').join(', ')}
+       ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING RETURNING member_id`,
+  );
+
+export const removeMembers = (n: number) =>
+  stmtFor(
+    `members-:${n}`,
+    () =>
+      `DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_id IN (${marks(n)}) RETURNING member_id`,
+  );
+
+/** Which of these ids are users and which are groups of the tenant, in one statement. */
+export const resolveMembers = (n: number) =>
+  stmtFor(
+    `resolve:${n}`,
+    () =>
+      `SELECT id, 'User' AS kind FROM users WHERE tenant_id = ? AND id IN (${marks(n)})
+       UNION ALL SELECT id, 'Group' AS kind FROM groups WHERE tenant_id = ? AND id IN (${marks(n)})`,
+  );
+
+/** The groups of these members, with each group's displayName read in SQL (not by parsing the whole document). */
+export const groupsOf = (n: number) =>
+  stmtFor(`groupsOf:${n}`, () => {
+    const q = (display: string) =>
+      `SELECT m.member_id, g.id, ${display} AS display FROM group_members AS m
+       JOIN groups AS g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
+       WHERE m.tenant_id = ? AND m.member_id IN (${marks(n)}) ORDER BY g.id`;
+    return [q(`json_extract(g.data, '$.displayName')`), q(`(g.data ->> 'displayName')`)];
+  });
+
+export const upsertEventStream = new Stmt(
+  `INSERT INTO event_streams (tenant_id, resource_id, last_seq) VALUES (?, ?, ?)
+   ON CONFLICT (tenant_id, resource_id) DO UPDATE SET last_seq = event_streams.last_seq + excluded.last_seq
+   RETURNING last_seq`,
+);
+export const insertEvents = (n: number) =>
+  stmtFor(
+    `events:${n}`,
+    () =>
+      `INSERT INTO events (id, tenant_id, type, occurred_at, resource_type, resource_id, payload) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+  );
+
+export const insertActivity = (n: number) =>
+  stmtFor(
+    `activity:${n}`,
+    () =>
+      `INSERT INTO activity (tenant_id, at, method, path, status, resource_type, resource_id, summary, duration_ms) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+  );
+
+/** A token valid at `now` (not revoked by then, not expired), by its hash. */
+export const tokenByHash = new Stmt(
+  `SELECT id, tenant_id, hint, created_at, last_used_at, revoked_at, expires_at FROM tokens
+   WHERE hash = ? AND (revoked_at IS NULL OR revoked_at > ?) AND (expires_at IS NULL OR expires_at > ?)`,
+);
+
+/**
+ * Entra's lookups (`filter=userName eq "…"`, `externalId eq`, `id eq`, a group's `displayName eq`): one indexed
+ * column, the first page. The column comes from the allow-list in columns.ts; the limit is a literal.
+ */
+export const lookupBy = (table: Table, column: string, limit: number) =>
+  stmtFor(
+    `lookup:${table}:${column}:${limit}`,
+    () =>
+      `SELECT ${ROW} FROM ${table} AS r WHERE r.tenant_id = ? AND r.${column} = ? ORDER BY r.id LIMIT ${limit}`,
+  );
