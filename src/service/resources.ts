@@ -402,7 +402,7 @@ export class ResourceService {
       checkIfMatch(ifMatch, before.version, rt, id);
       if (rt === 'User') await this.checkManager(tx, before.data, data);
       const now = this.now();
-      const row = (await repo.update(id, data, now))!;
+      const row = (await repo.update(id, data, now, before.data))!;
       let extras: RenderExtras;
       let stored: Member[] | undefined;
       const changes = new MembershipChanges();
@@ -448,7 +448,7 @@ export class ResourceService {
         const same = isDeepStrictEqual(data, before.data);
         if (!same) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
         const now = this.now();
-        const row = same ? before : (await tx.users.update(id, data, now))!;
+        const row = same ? before : (await tx.users.update(id, data, now, before.data))!;
         if (row !== before)
           await this.emit(
             tx,
@@ -515,7 +515,7 @@ export class ResourceService {
       if (changed) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
       const now = this.now();
       const row = changed
-        ? (await tx.groups.update(id, data, now))!
+        ? (await tx.groups.update(id, data, now, before.data))!
         : membersChanged
           ? (await tx.groups.touch(id, now))!
           : before;

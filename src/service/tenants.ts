@@ -7,7 +7,7 @@ import { ScimError } from '../scim/errors.js';
 import type { Actor, AuditEntry, AuditInput, Store } from '../store/types.js';
 import type { ActivityEntry, TenantRow, TokenRow } from '../store/types.js';
 import { newId } from '../store/sql/ids.js';
-import { generateToken, hashesEqual, hashToken, tokenHint, tokenState } from './tokens.js';
+import { generateToken, hashToken, sameText, tokenHint, tokenState } from './tokens.js';
 
 export interface IssuedToken {
   /** The tenant's id. */
@@ -318,12 +318,13 @@ export class TenantService {
           ? 'the Authorization header must be "Bearer <Secret Token>"'
           : 'missing Authorization: Bearer <Secret Token>',
       );
+    // One hash per request: the token's, by which it is looked up (and cached).
     const hash = hashToken(m[1]!);
     const now = this.clock();
     const row = await this.verify(hash, now);
-    // The lookup is by hash; compare the tenant too, in constant time over equal-length values. One detail for every
-    // cause, so a caller learns nothing about which one it was.
-    if (!row || !hashesEqual(hashToken(row.tenantId), hashToken(tenantId)))
+    // Compare the tenant too, in constant time over equal-length values (tenant ids are not secret; a token is).
+    // One detail for every cause, so a caller learns nothing about which one it was.
+    if (!row || !sameText(row.tenantId, tenantId))
       throw unauthorized(
         'the Secret Token is not valid for this Tenant URL (revoked, expired, mistyped, or issued for another tenant)',
       );

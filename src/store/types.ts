@@ -139,8 +139,17 @@ export interface ResourceStore {
    * so that concurrent PATCHes of one resource apply one after the other.
    */
   getForUpdate(id: string): Promise<ResourceRow | undefined>;
-  /** Replaces data, bumps version and lastModified; throws 409 on a uniqueness clash; false if gone. */
-  update(id: string, data: ResourceData, now: string): Promise<ResourceRow | undefined>;
+  /**
+   * Replaces data, bumps version and lastModified; throws 409 on a uniqueness clash; undefined if gone. With the
+   * stored data it replaces (`before`, read in the same transaction), only what changed is rewritten: the derived
+   * columns that differ (and so only their indexes and triggers) and the email rows when the emails differ.
+   */
+  update(
+    id: string,
+    data: ResourceData,
+    now: string,
+    before?: ResourceData,
+  ): Promise<ResourceRow | undefined>;
   /** Bumps version/lastModified only (membership change). */
   touch(id: string, now: string): Promise<ResourceRow | undefined>;
   delete(id: string): Promise<boolean>;

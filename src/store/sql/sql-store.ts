@@ -3,6 +3,7 @@
  * migration list; sqlite/sqlite-store.ts and postgres/postgres-store.ts only wire those in.
  */
 import { Migrator, sql, type ExpressionBuilder, type Kysely, type Migration, type Transaction } from 'kysely';
+import { isDeepStrictEqual } from 'node:util';
 import { ScimError } from '../../scim/errors.js';
 import type { Member, ResourceData } from '../../scim/types.js';
 import type { Connection } from '../connect.js';
@@ -41,6 +42,8 @@ export class SqlStore implements Store {
   /** Bumped after every revocation or tenant deletion through this store (see tokenStateMarker). */
   private tokenEpoch = 0;
   private dataVersion: { get(): unknown } | undefined;
+  /** tokenStateMarker() of this event-loop turn. */
+  private marker: { epoch: number; value: string } | undefined;
   constructor(
     readonly conn: Connection,
     readonly hooks: DialectHooks,
@@ -279,12 +282,23 @@ export class SqlStore implements Store {
     }
   }
 
+  /**
+   * On SQLite the marker includes `PRAGMA data_version`, read once per event-loop turn (it costs a read transaction
+   * on the file), not once per request. That keeps "at once" for another process's revocation: the requests a
+   * turn serves are those whose bytes had arrived when the turn's poll began, before the read, so a request sent
+   * after the revoking commit is served in a later turn, which reads the marker again. A revocation through this
+   * store changes the epoch, which takes effect immediately.
+   */
   tokenStateMarker(): string {
     const raw = this.conn.sqlite;
     if (!raw) return String(this.tokenEpoch);
-    // A statement of its own on the raw handle: synchronous, no other statement can interleave with it.
-    this.dataVersion ??= raw.prepare('PRAGMA data_version').pluck();
-    return `${this.tokenEpoch}:${String(this.dataVersion.get())}`;
+    if (this.marker === undefined || this.marker.epoch !== this.tokenEpoch) {
+      // A statement of its own on the raw handle: synchronous, no other statement can interleave with it.
+      this.dataVersion ??= raw.prepare('PRAGMA data_version').pluck();
+      this.marker = { epoch: this.tokenEpoch, value: `${this.tokenEpoch}:${String(this.dataVersion.get())}` };
+      setImmediate(() => (this.marker = undefined));
+    }
+    return this.marker.value;
   }
 
   async markTokenUsed(id: string, now: string): Promise<void> {
@@ -706,37 +720,48 @@ class SqlResourceStore implements ResourceStore {
     return r ? this.row(r) : undefined;
   }
 
-  async update(id: string, data: ResourceData, now: string): Promise<ResourceRow | undefined> {
-    const json = this.hooks.toJson(data);
+  /** The derived column values of a document, in the order of S.USER_COLUMNS / S.GROUP_COLUMNS. */
+  private columnValues(data: ResourceData): unknown[] {
+    if (this.rt === 'User') {
+      const c = userColumns(data);
+      return [
+        c.user_name,
+        c.user_name_lc,
+        c.external_id,
+        c.display_name_lc,
+        c.active === null ? null : this.hooks.booleanValue(c.active),
+        c.xid,
+      ];
+    }
+    const c = groupColumns(data);
+    return [c.display_name_lc, c.external_id];
+  }
+
+  async update(
+    id: string,
+    data: ResourceData,
+    now: string,
+    before?: ResourceData,
+  ): Promise<ResourceRow | undefined> {
+    const values = this.columnValues(data);
+    const old = before ? this.columnValues(before) : undefined;
+    let mask = 0;
+    const params: unknown[] = [];
+    values.forEach((v, i) => {
+      if (old && old[i] === v) return;
+      mask |= 1 << i;
+      params.push(v);
+    });
+    params.push(this.hooks.toJson(data), now, this.tenantId, id);
     let r: any;
     try {
-      if (this.rt === 'User') {
-        const c = userColumns(data);
-        r = (
-          await this.x.all(S.updateUser, [
-            c.user_name,
-            c.user_name_lc,
-            c.external_id,
-            c.display_name_lc,
-            c.active === null ? null : this.hooks.booleanValue(c.active),
-            c.xid,
-            json,
-            now,
-            this.tenantId,
-            id,
-          ])
-        )[0];
-      } else {
-        const c = groupColumns(data);
-        r = (
-          await this.x.all(S.updateGroup, [c.display_name_lc, c.external_id, json, now, this.tenantId, id])
-        )[0];
-      }
+      r = (await this.x.all(S.updateRow(this.table, mask), params))[0];
     } catch (e) {
       this.uniqueness(e, data);
     }
     if (!r) return undefined;
-    await this.writeValues(id, data, true);
+    // The email rows (user_values) follow the emails; unchanged emails keep their rows.
+    if (!before || !isDeepStrictEqual(before.emails, data.emails)) await this.writeValues(id, data, true);
     return { id, data, created: r.created, lastModified: r.last_modified, version: Number(r.version) };
   }
 

@@ -33,15 +33,28 @@ export const insertGroup = new Stmt(
    VALUES (?, ?, ?, ?, ?, ?, ?, 1)`,
 );
 
-export const updateUser = new Stmt(
-  `UPDATE users SET user_name = ?, user_name_lc = ?, external_id = ?, display_name_lc = ?, active = ?, xid = ?,
-     data = ?, last_modified = ?, version = version + 1
-   WHERE tenant_id = ? AND id = ? RETURNING created, last_modified, version`,
-);
-export const updateGroup = new Stmt(
-  `UPDATE groups SET display_name_lc = ?, external_id = ?, data = ?, last_modified = ?, version = version + 1
-   WHERE tenant_id = ? AND id = ? RETURNING created, last_modified, version`,
-);
+/** The derived columns of each table, in the order update statements set them. */
+export const USER_COLUMNS = [
+  'user_name',
+  'user_name_lc',
+  'external_id',
+  'display_name_lc',
+  'active',
+  'xid',
+] as const;
+export const GROUP_COLUMNS = ['display_name_lc', 'external_id'] as const;
+
+/**
+ * An update that sets the document, lastModified, version and the derived columns named by `mask` (bit i =
+ * columns[i]): an index or trigger (the users_text trigram index) is maintained only for a column that is set.
+ */
+export const updateRow = (table: Table, mask: number) =>
+  stmtFor(`update:${table}:${mask}`, () => {
+    const columns = table === 'users' ? USER_COLUMNS : GROUP_COLUMNS;
+    const set = columns.filter((_, i) => mask & (1 << i)).map((c) => `${c} = ?`);
+    return `UPDATE ${table} SET ${[...set, 'data = ?', 'last_modified = ?', 'version = version + 1'].join(', ')}
+      WHERE tenant_id = ? AND id = ? RETURNING created, last_modified, version`;
+  });
 
 export const touchRow = byTable(
   (t) =>
