@@ -841,10 +841,11 @@ class SqlResourceStore implements ResourceStore {
       );
     const whereSql = sql.join(where, sql` AND `);
     const table = sql.table(this.table);
-    // Without a filter the total is the tenant's maintained count (resource_counts, kept by triggers).
+    // Without a filter the total is the tenant's maintained count (resource_counts, kept by triggers; PostgreSQL
+    // spreads it over stripes since 0014_perf).
     const count = q.filter
       ? sql`SELECT count(*) AS n FROM ${table} AS r WHERE ${whereSql}`
-      : sql`SELECT COALESCE((SELECT n FROM resource_counts WHERE tenant_id = ${this.tenantId} AND resource_type = ${this.rt}), 0) AS n`;
+      : sql`SELECT COALESCE(SUM(n), 0) AS n FROM resource_counts WHERE tenant_id = ${this.tenantId} AND resource_type = ${this.rt}`;
 
     const key = this.sortKey(q);
     const desc = q.sort?.order === 'descending';
