@@ -36,7 +36,7 @@ interface Workload {
 // Creates last, so every other workload sees exactly the loaded tenant.
 const WORKLOADS: Workload[] = [
   { id: 'L', name: 'L `filter=userName eq`', write: false },
-  { id: 'G', name: 'G list page of 100 (random startIndex)', write: false },
+  { id: 'G', name: 'G list page of 100 (Account Discovery walk: startIndex 1, 101, 201, …)', write: false },
   { id: 'P', name: 'P Entra PATCH Replace (3 operations)', eventsOff: true, write: true },
   {
     id: 'MA',
@@ -381,8 +381,11 @@ function writeReport(
       "multi-valued attribute, the nearest request it serves). P is Entra's legacy-dialect PATCH with three Replace " +
       'operations on plain paths (displayName, name.givenName, name.familyName), because the reference refuses filtered ' +
       'paths such as `emails[type eq "work"].value`. C is Entra\'s create body (entra-scim-client.md §1.5), a unique ' +
-      "userName per request. L looks up a random loaded user with Entra's encoding (`+` for spaces); G asks for " +
-      '`startIndex=<random>&count=100`.',
+      "userName per request. L looks up a random loaded user with Entra's encoding (`+` for spaces). G pages through " +
+      "the users as Entra's Account Discovery does (§1.24: `count=100`, `startIndex` 1, 101, 201, …, each request " +
+      "asking for the page after the previous request's): joyn-scim serves the next page by seeking past the previous " +
+      'one, the reference by iterating its Map; a random deep `startIndex` costs joyn-scim a walk over the rows ' +
+      'before it (the scale section below measures that).',
     '- **Events on vs off**: a second joyn-scim instance on the same database with `EVENTS_ENABLED=false`, measured ' +
       'between the events-on runs for P and C (issue 12: events may cost at most 10%).',
     `- **Targets**: every workload ≥ ${TARGET_RATIO.sqlite}× the reference on SQLite and ≥ ${TARGET_RATIO.postgres}× on PostgreSQL; ` +

@@ -4,7 +4,7 @@
 --
 --   wrk ... -s bench/wrk/entra.lua <url> -- <workload> <dataDir> <basePath> <token> <start> <tag> <mode> <threads>
 --
--- workload: L (filter=userName eq), G (list page of 100), P (PATCH Replace, Entra's legacy dialect, three
+-- workload: L (filter=userName eq), G (list pages of 100, walked in order), P (PATCH Replace, Entra's legacy dialect, three
 --           operations), C (create, a unique userName each), MA (member add), MR (member remove)
 -- dataDir:  user-names.txt (one userName per line, user i on line i+1), user-ids.txt, group-ids.txt (ids on this
 --           server, same order)
@@ -77,8 +77,10 @@ function request()
   if workload == "L" then
     return lookups[math.random(#lookups)]
   elseif workload == "G" then
-    local s = math.random(math.max(1, #userIds - 99))
-    return wrk.format("GET", base .. "/Users?startIndex=" .. s .. "&count=100", headers)
+    -- Account Discovery (entra-scim-client.md §1.24): pages of 100 in order, startIndex 1, 101, 201, …, from
+    -- the first page again after the last. Each request asks for the page after the previous request's.
+    local pages = math.ceil(#userIds / 100)
+    return wrk.format("GET", base .. "/Users?startIndex=" .. (1 + 100 * (n % pages)) .. "&count=100", headers)
   elseif workload == "P" then
     local id = userIds[math.random(#userIds)]
     local v = tag .. "-" .. (tid or 0) .. "-" .. n

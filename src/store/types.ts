@@ -102,11 +102,13 @@ export interface QuerySpec {
   after?: string;
   /** Skip loading group members (excludedAttributes=members or not requested). */
   withMembers?: boolean;
+  /** Users: load each row's groups (RFC 7643 §4.1.2) in the same statement (QueryResult rows carry `groups`). */
+  withGroups?: boolean;
 }
 
 export interface QueryResult {
   totalResults: number;
-  rows: (ResourceRow & { members?: Member[] })[];
+  rows: (ResourceRow & { members?: Member[]; groups?: { value: string; display: string }[] })[];
   /** RFC 9865: present when there are more results after this page (cursor mode only). */
   nextCursor?: string;
   /** startIndex mode, full page: the last row's position, for QuerySpec.after of the next page. */

@@ -700,14 +700,17 @@ class SqlResourceStore implements ResourceStore {
     return { id, data, created: now, lastModified: now, version: 1 };
   }
 
-  private row(r: any): ResourceRow {
-    return {
+  private row(r: any): ResourceRow & { groups?: { value: string; display: string }[] } {
+    const row: ResourceRow & { groups?: { value: string; display: string }[] } = {
       id: r.id,
       data: this.hooks.fromJson(r.data),
       created: r.created,
       lastModified: r.last_modified,
       version: Number(r.version),
     };
+    if (r.groups_json !== undefined)
+      row.groups = this.hooks.fromJson(r.groups_json) as unknown as typeof row.groups;
+    return row;
   }
 
   async get(id: string): Promise<ResourceRow | undefined> {
@@ -876,7 +879,9 @@ class SqlResourceStore implements ResourceStore {
     const selectKey = key ? sql`, ${key} AS sort_key` : sql``;
     // In cursor mode fetch one extra row to know whether a next page exists.
     const limit = q.cursor !== undefined ? q.count + 1 : q.count;
-    const columns = sql`r.id, r.data, r.created, r.last_modified, r.version${selectKey}`;
+    const groups =
+      this.rt === 'User' && q.withGroups ? sql`, ${sql.raw(S.GROUPS_COLUMN[this.hooks.name])}` : sql``;
+    const columns = sql`r.id, r.data, r.created, r.last_modified, r.version${selectKey}${groups}`;
     // A deep startIndex (Entra's Account Discovery pages through every user) walks `offset` rows: walk
     // them in a narrow index on ids only, then read the page's 100 full rows by primary key ("deferred join").
     const page =
@@ -913,7 +918,7 @@ class SqlResourceStore implements ResourceStore {
     if (!col || (col.kind !== 'column' && col.kind !== 'lower-column')) return undefined;
     if ((col.kind === 'lower-column') !== !def.caseExact) return undefined;
     return {
-      stmt: S.lookupBy(this.table, col.column, q.count),
+      stmt: S.lookupBy(this.table, col.column, q.count, this.rt === 'User' && !!q.withGroups),
       value: def.caseExact ? f.value : f.value.toLowerCase(),
     };
   }

@@ -135,12 +135,26 @@ export const tokenByHash = new Stmt(
 );
 
 /**
- * Entra's lookups (`filter=userName eq "…"`, `externalId eq`, `id eq`, a group's `displayName eq`): one indexed
- * column, the first page. The column comes from the allow-list in columns.ts; the limit is a literal.
+ * A user's groups as one JSON array (`[{"value", "display"}]`, ordered by group id) for a row `r` of users: read
+ * in the statement that reads the user, instead of a second statement for the page's ids.
  */
-export const lookupBy = (table: Table, column: string, limit: number) =>
-  stmtFor(
-    `lookup:${table}:${column}:${limit}`,
-    () =>
-      `SELECT ${ROW} FROM ${table} AS r WHERE r.tenant_id = ? AND r.${column} = ? ORDER BY r.id LIMIT ${limit}`,
-  );
+export const GROUPS_COLUMN = {
+  sqlite: `(SELECT json_group_array(json_object('value', g.id, 'display', COALESCE(json_extract(g.data, '$.displayName'), '')) ORDER BY g.id)
+    FROM group_members AS m JOIN groups AS g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
+    WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id) AS groups_json`,
+  postgres: `(SELECT COALESCE(json_agg(json_build_object('value', g.id, 'display', COALESCE(g.data ->> 'displayName', '')) ORDER BY g.id), '[]')
+    FROM group_members AS m JOIN groups AS g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
+    WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id) AS groups_json`,
+};
+
+/**
+ * Entra's lookups (`filter=userName eq "…"`, `externalId eq`, `id eq`, a group's `displayName eq`): one indexed
+ * column, the first page, with a user's groups when asked. The column comes from the allow-list in columns.ts;
+ * the limit is a literal.
+ */
+export const lookupBy = (table: Table, column: string, limit: number, groups: boolean) =>
+  stmtFor(`lookup:${table}:${column}:${limit}:${groups}`, () => {
+    const q = (extra: string) =>
+      `SELECT r.id, r.data, r.created, r.last_modified, r.version${extra} FROM ${table} AS r WHERE r.tenant_id = ? AND r.${column} = ? ORDER BY r.id LIMIT ${limit}`;
+    return groups ? [q(`, ${GROUPS_COLUMN.sqlite}`), q(`, ${GROUPS_COLUMN.postgres}`)] : q('');
+  });
