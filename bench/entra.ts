@@ -10,7 +10,7 @@
  * events outbox costs on creates and PATCHes, in the same run (runs on, off, off, on between the reference's).
  */
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -200,15 +200,41 @@ export const entraSection: BenchSection = {
         ctx.log(`  loaded in ${data.seconds.toFixed(1)} s`);
         const common = { root: ctx.root, cpu: serverCpu, dir: db.dir, databaseUrl: db.url, data, users };
         const profileDir = ctx.flags.get('cpu-prof');
+        const perfFile = ctx.flags.get('perf');
         const joyn = await startJoyn({
           ...common,
           name: 'joyn',
           // --cpu-prof <dir>: a V8 CPU profile of the events-on instance, written when it stops.
           ...(typeof profileDir === 'string'
             ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir)}`] }
-            : {}),
+            : perfFile
+              ? { nodeArgs: ['--perf-basic-prof'] }
+              : {}),
         });
         targets.push(joyn);
+        // --perf <file>: Linux perf samples of the events-on instance while it is on the CPU (cpu-clock), for
+        // `perf report -i <file>`: unlike V8's profile, time spent off the CPU inside a system call is not counted.
+        const perf =
+          typeof perfFile === 'string'
+            ? spawn(
+                'perf',
+                [
+                  'record',
+                  '-e',
+                  'cpu-clock',
+                  '-F',
+                  '1999',
+                  '-g',
+                  '-p',
+                  String(joyn.pid),
+                  '-o',
+                  resolve(perfFile),
+                ],
+                {
+                  stdio: 'ignore',
+                },
+              )
+            : undefined;
         const joynOff = await startJoyn({
           ...common,
           name: 'joyn-events-off',
@@ -272,7 +298,18 @@ export const entraSection: BenchSection = {
         const abRoot = ctx.flags.get('ab');
         const other =
           dev && typeof abRoot === 'string'
-            ? await startJoyn({ ...common, name: 'joyn-ab', codeRoot: resolve(abRoot) })
+            ? await startJoyn({
+                ...common,
+                name: 'joyn-ab',
+                codeRoot: resolve(abRoot),
+                // --ab-env K=V,K=V: settings of that instance only (e.g. the same build with another setting).
+                env: Object.fromEntries(
+                  String(ctx.flags.get('ab-env') ?? '')
+                    .split(',')
+                    .filter(Boolean)
+                    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+                ),
+              })
             : undefined;
         if (other) targets.push(other);
         for (const w of workloads) {
@@ -307,6 +344,11 @@ export const entraSection: BenchSection = {
               );
             }
           result.results.push({ workload: w, runs });
+        }
+        if (perf) {
+          const stopped = new Promise((r) => perf.once('exit', r));
+          perf.kill('SIGINT');
+          await stopped;
         }
         for (const t of [...targets].reverse()) await t.stop();
         result.logLines = readFileSync(joyn.logFile, 'utf8')

@@ -192,18 +192,28 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(
     async (scim) => {
-      // Authentication for every SCIM request, before the body is parsed.
-      scim.addHook('onRequest', async (req: FastifyRequest) => {
+      // Authentication for every SCIM request, before the body is parsed. Callback-style: a token the cache
+      // vouches for is accepted without a promise (TenantService.authenticateNow).
+      scim.addHook('onRequest', (req, _reply, done) => {
         const tenantId = (req.params as { tenantId: string }).tenantId;
-        try {
-          await tenants.authenticate(tenantId, req.headers.authorization);
-        } catch (err) {
+        const accepted = () => {
+          signals.authenticated(tenantId);
+          req.tenantId = tenantId;
+          done();
+        };
+        const refused = (err: unknown) => {
           if (err instanceof ScimError && err.status === 401)
             signals.rejected(tenantId, req.headers['user-agent']);
-          throw err;
+          done(err as Error);
+        };
+        let r: ReturnType<TenantService['authenticateNow']>;
+        try {
+          r = tenants.authenticateNow(tenantId, req.headers.authorization);
+        } catch (err) {
+          return refused(err);
         }
-        signals.authenticated(tenantId);
-        req.tenantId = tenantId;
+        if (r instanceof Promise) r.then(accepted, refused);
+        else accepted();
       });
       if (config.rateLimitPerMinute > 0) {
         await scim.register(rateLimit, {
