@@ -184,9 +184,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   // Hooks on every request's path are callback-style where they do not wait for anything (no promise each).
+  // One hook after every response: metrics, the request's log line and, for an authenticated SCIM request (only
+  // those carry a tenant), the tenant's provisioning activity log (every write and every failure, never a body or
+  // a token).
   app.addHook('onResponse', (req, reply, done) => {
     metrics.observe(req.method, req.routeOptions?.url ?? 'unknown', reply.statusCode, reply.elapsedTime);
     logRequest(req, reply);
+    if (req.tenantId) recordActivity(activity, req, reply, clock());
     done();
   });
 
@@ -194,7 +198,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     async (scim) => {
       // Authentication for every SCIM request, before the body is parsed. Callback-style: a token the cache
       // vouches for is accepted without a promise (TenantService.authenticateNow).
-      scim.addHook('onRequest', (req, _reply, done) => {
+      scim.addHook('onRequest', (req, reply, done) => {
+        // Every SCIM answer is application/scim+json (RFC 7644 §3.1); Fastify serializes objects as JSON under it.
+        // Set here, once, rather than rewritten in an onSend hook on every response.
+        reply.header('content-type', SCIM_CONTENT_TYPE);
         const tenantId = (req.params as { tenantId: string }).tenantId;
         const accepted = () => {
           signals.authenticated(tenantId);
@@ -234,17 +241,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
           },
         });
       }
-      scim.addHook('onSend', (_req, reply, payload, done) => {
-        const type = reply.getHeader('content-type');
-        if (type === undefined || String(type).startsWith('application/json'))
-          reply.header('content-type', SCIM_CONTENT_TYPE);
-        done(null, payload);
-      });
-      // The tenant's provisioning activity log: every write and every failure (never the body or a token).
-      scim.addHook('onResponse', (req, reply, done) => {
-        recordActivity(activity, req, reply, clock());
-        done();
-      });
       scim.addHook('onError', async (req, _reply, err) => {
         req.activity = { ...req.activity, summary: (err as Error).message };
       });
