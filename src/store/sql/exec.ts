@@ -19,16 +19,20 @@ export type Dialect = 'sqlite' | 'postgres';
 /** One statement's text in both dialects (`?` → `$1, $2, …` for PostgreSQL) and its prepared-statement name. */
 export class Stmt {
   readonly postgres: string;
-  readonly name: string;
+  /** The PostgreSQL prepared-statement name; undefined: parsed with each execution (a rarely repeated text). */
+  readonly name: string | undefined;
   /** `postgres`: the PostgreSQL text when it differs (still with `?` placeholders). */
   constructor(
     readonly sqlite: string,
     postgres: string = sqlite,
+    prepared = true,
   ) {
     let n = 0;
     // Our statement texts hold no `?` inside string literals.
     this.postgres = postgres.replace(/\?/g, () => `$${++n}`);
-    this.name = `j${createHash('sha1').update(this.postgres).digest('hex').slice(0, 16)}`;
+    this.name = prepared
+      ? `j${createHash('sha1').update(this.postgres).digest('hex').slice(0, 16)}`
+      : undefined;
   }
   text(dialect: Dialect): string {
     return dialect === 'sqlite' ? this.sqlite : this.postgres;
@@ -38,18 +42,26 @@ export class Stmt {
 const variants = new Map<string, Stmt>();
 
 /**
- * A statement whose text depends on a small number (the length of an IN list, the rows of an INSERT), built
- * once per key.
+ * A statement whose text depends on a small number `n` (the length of an IN list, the rows of an INSERT), built
+ * once per key. Only the common short ones are kept prepared on PostgreSQL: each prepared statement lives as long
+ * as its connection, and a few hundred variants per connection would only cost the server memory.
  */
-export function stmtFor(key: string, build: () => string | [sqlite: string, postgres: string]): Stmt {
+export function stmtFor(key: string, build: () => string | [sqlite: string, postgres: string], n = 1): Stmt {
   let s = variants.get(key);
   if (!s) {
     if (variants.size > 5000) variants.clear();
     const text = build();
-    variants.set(key, (s = typeof text === 'string' ? new Stmt(text) : new Stmt(text[0], text[1])));
+    const prepared = n <= PREPARED_UP_TO;
+    variants.set(
+      key,
+      (s = typeof text === 'string' ? new Stmt(text, text, prepared) : new Stmt(text[0], text[1], prepared)),
+    );
   }
   return s;
 }
+
+/** Statements for up to this many values or rows are kept prepared on PostgreSQL. */
+const PREPARED_UP_TO = 4;
 
 /** `?, ?, …` for an IN list of n values. */
 export const marks = (n: number): string => (n === 1 ? '?' : `?${', ?'.repeat(n - 1)}`);

@@ -69,6 +69,7 @@ export const insertUserValues = (n: number) =>
     `user_values:${n}`,
     () =>
       `INSERT INTO user_values (tenant_id, user_id, attr, ord, type_lc, value_lc) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`,
+    n,
   );
 
 export const listMembers = new Stmt(
@@ -81,6 +82,7 @@ export const addMembers = (n: number) =>
     () =>
       `INSERT INTO group_members (tenant_id, group_id, member_id, member_type, display) VALUES ${Array(n).fill('(?, ?, ?, ?, ?)').join(', ')}
        ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING RETURNING member_id`,
+    n,
   );
 
 export const removeMembers = (n: number) =>
@@ -88,6 +90,7 @@ export const removeMembers = (n: number) =>
     `members-:${n}`,
     () =>
       `DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_id IN (${marks(n)}) RETURNING member_id`,
+    n,
   );
 
 /** Which of these ids are users and which are groups of the tenant, in one statement. */
@@ -97,17 +100,22 @@ export const resolveMembers = (n: number) =>
     () =>
       `SELECT id, 'User' AS kind FROM users WHERE tenant_id = ? AND id IN (${marks(n)})
        UNION ALL SELECT id, 'Group' AS kind FROM groups WHERE tenant_id = ? AND id IN (${marks(n)})`,
+    n,
   );
 
 /** The groups of these members, with each group's displayName read in SQL (not by parsing the whole document). */
 export const groupsOf = (n: number) =>
-  stmtFor(`groupsOf:${n}`, () => {
-    const q = (display: string) =>
-      `SELECT m.member_id, g.id, ${display} AS display FROM group_members AS m
+  stmtFor(
+    `groupsOf:${n}`,
+    () => {
+      const q = (display: string) =>
+        `SELECT m.member_id, g.id, ${display} AS display FROM group_members AS m
        JOIN groups AS g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
        WHERE m.tenant_id = ? AND m.member_id IN (${marks(n)}) ORDER BY g.id`;
-    return [q(`json_extract(g.data, '$.displayName')`), q(`(g.data ->> 'displayName')`)];
-  });
+      return [q(`json_extract(g.data, '$.displayName')`), q(`(g.data ->> 'displayName')`)];
+    },
+    n,
+  );
 
 export const upsertEventStream = new Stmt(
   `INSERT INTO event_streams (tenant_id, resource_id, last_seq) VALUES (?, ?, ?)
@@ -119,6 +127,7 @@ export const insertEvents = (n: number) =>
     `events:${n}`,
     () =>
       `INSERT INTO events (id, tenant_id, type, occurred_at, resource_type, resource_id, payload) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+    n,
   );
 
 export const insertActivity = (n: number) =>
@@ -126,6 +135,7 @@ export const insertActivity = (n: number) =>
     `activity:${n}`,
     () =>
       `INSERT INTO activity (tenant_id, at, method, path, status, resource_type, resource_id, summary, duration_ms) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+    n,
   );
 
 /** A token valid at `now` (not revoked by then, not expired), by its hash. */
@@ -153,8 +163,14 @@ export const GROUPS_COLUMN = {
  * the limit is a literal.
  */
 export const lookupBy = (table: Table, column: string, limit: number, groups: boolean) =>
-  stmtFor(`lookup:${table}:${column}:${limit}:${groups}`, () => {
-    const q = (extra: string) =>
-      `SELECT r.id, r.data, r.created, r.last_modified, r.version${extra} FROM ${table} AS r WHERE r.tenant_id = ? AND r.${column} = ? ORDER BY r.id LIMIT ${limit}`;
-    return groups ? [q(`, ${GROUPS_COLUMN.sqlite}`), q(`, ${GROUPS_COLUMN.postgres}`)] : q('');
-  });
+  stmtFor(
+    `lookup:${table}:${column}:${limit}:${groups}`,
+    () => {
+      const q = (extra: string) =>
+        `SELECT r.id, r.data, r.created, r.last_modified, r.version${extra} FROM ${table} AS r WHERE r.tenant_id = ? AND r.${column} = ? ORDER BY r.id LIMIT ${limit}`;
+      return groups ? [q(`, ${GROUPS_COLUMN.sqlite}`), q(`, ${GROUPS_COLUMN.postgres}`)] : q('');
+    },
+    // Kept prepared on PostgreSQL for the default page size (Entra sends no count) and count=1; another count is
+    // a text of its own each time.
+    limit === 100 || limit === 1 ? 1 : limit,
+  );
