@@ -191,6 +191,26 @@ export function checkRequestTarget(http: HttpLimits) {
         ),
       );
     }
+    const bad = req.url.includes('%') ? badEscapes(req.url) : undefined;
+    if (bad) return done(new ScimError(400, undefined, bad));
     done();
   };
+}
+
+/**
+ * Percent-escapes the router would decode leniently or pass on to the store: `%00` anywhere (PostgreSQL text cannot
+ * hold NUL: a 500 otherwise; src/scim/unicode.ts), and escapes in the query string that are malformed or not UTF-8
+ * (URLSearchParams would turn them into U+FFFD and search for that). The path itself is checked by the router.
+ */
+function badEscapes(url: string): string | undefined {
+  if (/%00/.test(url))
+    return 'the URL holds %00 (NUL), which no SCIM id, filter or attribute name can contain: remove it';
+  const q = url.indexOf('?');
+  if (q < 0) return undefined;
+  try {
+    decodeURIComponent(url.slice(q + 1));
+    return undefined;
+  } catch {
+    return 'the query string holds an invalid percent-escape (like %ZZ) or percent-encoded bytes that are not UTF-8: encode each UTF-8 byte as %XX (RFC 3986 §2.1)';
+  }
 }

@@ -27,6 +27,28 @@ function rejects(fn: () => void, status: number, scimType: string | undefined, d
   });
 }
 
+test('checkJsonLimits: strings and keys must be storable text (no NUL, no lone surrogate), emoji are fine', () => {
+  checkJsonLimits(JSON.parse('{"displayName":"\\ud83d\\ude00 ok","é":"ü"}'), DEFAULT_RESOURCE_LIMITS);
+  rejects(
+    () => checkJsonLimits(JSON.parse('{"userName":"a\\u0000b"}'), DEFAULT_RESOURCE_LIMITS),
+    400,
+    'invalidValue',
+    /holds a string with U\+0000 \(NUL\) \("a\\u0000b"\)/,
+  );
+  rejects(
+    () => checkJsonLimits(JSON.parse('{"emails":[{"value":"\\ud800"}]}'), DEFAULT_RESOURCE_LIMITS),
+    400,
+    'invalidValue',
+    /lone UTF-16 surrogate U\+D800/,
+  );
+  rejects(
+    () => checkJsonLimits(JSON.parse('{"\\udfff":1}'), DEFAULT_RESOURCE_LIMITS),
+    400,
+    'invalidValue',
+    /lone UTF-16 surrogate U\+DFFF/,
+  );
+});
+
 test('checkJsonLimits: depth, string and key length, whatever the nesting', () => {
   checkJsonLimits({ a: [{ b: ['x'.repeat(10)] }] }, L); // 4 levels: allowed
   checkJsonLimits(null, L);

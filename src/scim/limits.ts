@@ -6,6 +6,7 @@
  * membership changes of one request.
  */
 import { ScimError } from './errors.js';
+import { unstorableText } from './unicode.js';
 import { ENTERPRISE_USER, JOYN_USER, type ResourceData, type ResourceTypeName } from './types.js';
 
 export interface ResourceLimits {
@@ -58,9 +59,17 @@ const IDENTIFIERS: Record<ResourceTypeName, readonly string[]> = {
 const tooLong = (label: string, length: number, max: number, what: string) =>
   new ScimError(400, 'invalidValue', `${label} is ${length} characters long; ${what} may be at most ${max}`);
 
+const unstorable = (what: string, s: string) =>
+  new ScimError(
+    400,
+    'invalidValue',
+    `the body holds a string with ${what} (${JSON.stringify(s.slice(0, 40))}); SCIM strings are Unicode text (RFC 7643 §2.3.1) and this one cannot be stored: remove that character`,
+  );
+
 /**
  * Walks a parsed JSON body without recursion (a hostile body may nest a million levels): nesting depth and
- * the length of every string and key. Bodies are parsed before anything else looks at them.
+ * the length of every string and key, and that each is storable text (unicode.ts: no NUL, no lone surrogate).
+ * Bodies are parsed before anything else looks at them.
  */
 export function checkJsonLimits(body: unknown, limits: ResourceLimits): void {
   const stack: { value: unknown; depth: number }[] = [{ value: body, depth: 1 }];
@@ -73,6 +82,8 @@ export function checkJsonLimits(body: unknown, limits: ResourceLimits): void {
           'invalidValue',
           `the body holds a string of ${value.length} characters; strings may be at most ${limits.maxStringLength}`,
         );
+      const bad = unstorableText(value);
+      if (bad) throw unstorable(bad, value);
       continue;
     }
     if (typeof value !== 'object' || value === null) continue;
@@ -93,6 +104,8 @@ export function checkJsonLimits(body: unknown, limits: ResourceLimits): void {
           'invalidSyntax',
           `the body holds a key of ${key.length} characters; keys may be at most ${limits.maxStringLength}`,
         );
+      const badKey = unstorableText(key);
+      if (badKey) throw unstorable(badKey, key);
       // An own `__proto__` key (JSON.parse creates one) is read through its descriptor, never the prototype.
       stack.push({ value: Object.getOwnPropertyDescriptor(value, key)?.value, depth: depth + 1 });
     }
