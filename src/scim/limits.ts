@@ -59,17 +59,40 @@ const IDENTIFIERS: Record<ResourceTypeName, readonly string[]> = {
 const tooLong = (label: string, length: number, max: number, what: string) =>
   new ScimError(400, 'invalidValue', `${label} is ${length} characters long; ${what} may be at most ${max}`);
 
-const unstorable = (what: string, s: string) =>
+const unstorable = (owner: string, what: string, s: string) =>
   new ScimError(
     400,
     'invalidValue',
-    `the body holds a string with ${what} (${JSON.stringify(s.slice(0, 40))}); SCIM strings are Unicode text (RFC 7643 §2.3.1) and this one cannot be stored: remove that character`,
+    `${owner} holds a string with ${what} (${JSON.stringify(s.slice(0, 40))}); SCIM strings are Unicode text (RFC 7643 §2.3.1) and this one cannot be stored: remove that character`,
   );
 
 /**
+ * In JSON.stringify's output (which escapes exactly the lone surrogates and control characters): an escaped NUL or
+ * surrogate that is not itself an escaped backslash followed by "u…".
+ */
+const ESCAPED_UNSTORABLE = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+
+/** The first string (or key) in `value` that unicode.ts says cannot be stored, with the reason. */
+function findUnstorable(value: unknown): [string, string] | undefined {
+  const stack = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      const why = unstorableText(v);
+      if (why) return [why, v];
+    } else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) {
+        const why = unstorableText(k);
+        if (why) return [why, k];
+        stack.push(x);
+      }
+  }
+  return undefined;
+}
+
+/**
  * Walks a parsed JSON body without recursion (a hostile body may nest a million levels): nesting depth and
- * the length of every string and key, and that each is storable text (unicode.ts: no NUL, no lone surrogate).
- * Bodies are parsed before anything else looks at them.
+ * the length of every string and key. Bodies are parsed before anything else looks at them.
  */
 export function checkJsonLimits(body: unknown, limits: ResourceLimits): void {
   const stack: { value: unknown; depth: number }[] = [{ value: body, depth: 1 }];
@@ -82,8 +105,6 @@ export function checkJsonLimits(body: unknown, limits: ResourceLimits): void {
           'invalidValue',
           `the body holds a string of ${value.length} characters; strings may be at most ${limits.maxStringLength}`,
         );
-      const bad = unstorableText(value);
-      if (bad) throw unstorable(bad, value);
       continue;
     }
     if (typeof value !== 'object' || value === null) continue;
@@ -104,8 +125,6 @@ export function checkJsonLimits(body: unknown, limits: ResourceLimits): void {
           'invalidSyntax',
           `the body holds a key of ${key.length} characters; keys may be at most ${limits.maxStringLength}`,
         );
-      const badKey = unstorableText(key);
-      if (badKey) throw unstorable(badKey, key);
       // An own `__proto__` key (JSON.parse creates one) is read through its descriptor, never the prototype.
       stack.push({ value: Object.getOwnPropertyDescriptor(value, key)?.value, depth: depth + 1 });
     }
@@ -134,8 +153,9 @@ function valuesAt(data: ResourceData, path: string): unknown[] {
 
 /**
  * A resource about to be stored (after normalisation, or after a PATCH applied to the stored one): values
- * per multi-valued attribute, identifier lengths, and its size, which may not exceed what one request body
- * may carry, so every stored resource can be read and PUT back whole.
+ * per multi-valued attribute, identifier lengths, storable text (no NUL, no lone surrogate: unicode.ts), and its
+ * size, which may not exceed what one request body may carry, so every stored resource can be read and PUT back
+ * whole.
  */
 export function checkResourceLimits(
   rt: ResourceTypeName,
@@ -162,7 +182,14 @@ export function checkResourceLimits(
         throw tooLong(path, v.length, limits.maxIdentifierLength, 'an identifier attribute');
     }
   }
-  const bytes = Buffer.byteLength(JSON.stringify(data));
+  const json = JSON.stringify(data);
+  // NUL and lone surrogates (unicode.ts): PostgreSQL cannot store the one, no store the other. Found cheaply in the
+  // JSON text, then located for the message.
+  if (ESCAPED_UNSTORABLE.test(json)) {
+    const found = findUnstorable(data);
+    if (found) throw unstorable(`the ${rt}`, found[0], found[1]);
+  }
+  const bytes = Buffer.byteLength(json);
   if (bytes > maxBytes)
     throw new ScimError(
       400,
@@ -179,7 +206,10 @@ export function checkMemberLimits(count: number, ids: Iterable<string>, limits: 
       undefined,
       `this request changes ${count} group members; at most ${limits.maxMembersPerRequest} per request: split it into several PATCH requests`,
     );
-  for (const id of ids)
+  for (const id of ids) {
     if (id.length > limits.maxIdentifierLength)
       throw tooLong('members.value', id.length, limits.maxIdentifierLength, 'a member id');
+    const why = unstorableText(id);
+    if (why) throw unstorable('members.value', why, id);
+  }
 }
