@@ -51,6 +51,24 @@ describe('--help works on every command', () => {
       assert.match(r.stdout, new RegExp(`^Usage: joyn-scim${path.length ? ' ' + path.join(' ') : ''}\\b`));
       seen.push(path.join(' '));
       helps.set(path.join(' '), r.stdout);
+      // One style: the command's own description and every option's and subcommand's start in lower case.
+      // (The root's starts with the product name.)
+      const description = path.length ? (r.stdout.split('\n\n')[1] ?? '') : 'root';
+      // A capitalised word is the old style; acronyms (ISO, JSON) are fine.
+      assert.doesNotMatch(
+        description,
+        /^[A-Z][a-z]/,
+        `${path.join(' ') || 'joyn-scim'}: description '${description.slice(0, 40)}'`,
+      );
+      for (const section of ['Options', 'Commands', 'Arguments']) {
+        const body = r.stdout.split(new RegExp(`^${section}:\\n`, 'm'))[1]?.split('\n\n')[0] ?? '';
+        for (const m of body.matchAll(/^ {2}\S.*? {2,}(\S\S)/gm))
+          assert.doesNotMatch(
+            m[1]!,
+            /^[A-Z][a-z]/,
+            `${path.join(' ')} --help: '${m[0].trim()}' starts in upper case`,
+          );
+      }
       const section = r.stdout.split(/^Commands:\n/m)[1];
       // One CLI style (issue 11): every command that runs says which environment variables it reads.
       if (!section && path.length)
