@@ -361,6 +361,7 @@ try {
   const out = resolve(flags.out!);
   writeSection(out, store, section);
   log(`written to ${out}`);
+  await (await import('./mixed.js')).mixedFromRun({ store, databaseUrl: envUrl, out, log });
 } catch (e) {
   exitCode = 1;
   log(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);

@@ -46,15 +46,19 @@ export function durationOption(what: string): (value: string) => number {
 }
 
 /**
- * What each environment variable means to the CLI. A command's help lists exactly the ones it reads
- * (test/ops/cli.test.ts checks that `serve` lists every variable src/config.ts reads).
+ * What each environment variable means to the CLI. A command's help lists exactly the ones it reads;
+ * test/ops/cli-style.test.ts checks that `serve` lists every variable src/config.ts reads and that every
+ * command's help has an Environment section.
  */
 const ENVIRONMENT: Record<string, string> = {
   DATABASE_URL: 'the store: an SQLite path (default ./data/joyn-scim.db) or postgres://…',
   DATABASE_SSL: 'PostgreSQL TLS: disable, require or verify-full (default from sslmode)',
   DATABASE_POOL_SIZE: 'PostgreSQL pool size (default 10)',
   DATABASE_STATEMENT_TIMEOUT_MS: 'PostgreSQL statement timeout (default 30000)',
+  DATABASE_CONNECT_TIMEOUT_MS: 'PostgreSQL: wait this long for a connection, then fail (default 5000)',
   SQLITE_MMAP_MB: 'SQLite memory-mapped read window in MiB (default 2047)',
+  STORE_BUSY_WAIT_MS:
+    'how long a write waits for another writer before giving up (server default 5000: then 503; CLI default 30000)',
   PUBLIC_URL:
     'base of Tenant URLs: the public HTTPS origin Entra ID reaches (unset: the one the server last started with)',
   HOST: 'listening address (default 127.0.0.1); with PORT the Tenant URL base when PUBLIC_URL is unset',
@@ -63,8 +67,16 @@ const ENVIRONMENT: Record<string, string> = {
   LOG_LEVEL: 'pino log level (default info)',
   RATE_LIMIT_PER_MINUTE: 'requests per minute per tenant before 429 (default 6000, 0 = off)',
   TOKEN_CACHE_SECONDS: 'how long a verified Secret Token is trusted without a database query (default 5)',
+  EVENTS_ENABLED: 'write a directory event with every change (default true)',
+  EVENTS_RETENTION_DAYS: 'directory events older than this are pruned (default 30)',
   MAX_RESULTS: 'largest count per page (default 1000)',
   MAX_PAYLOAD_BYTES: 'largest request body (default 2097152)',
+  MAX_URL_BYTES: 'longest request URL, 414 above (default 65536)',
+  HEADERS_TIMEOUT_MS: 'time a client has to send the request line and headers (default 30000)',
+  REQUEST_TIMEOUT_MS: 'time a client has to send the whole request (default 60000)',
+  TLS_CERT: 'PEM certificate (with chain): serve HTTPS; SIGHUP reloads it (with TLS_KEY)',
+  TLS_KEY: 'PEM private key for TLS_CERT',
+  DOCUMENTATION_URL: 'published as ServiceProviderConfig documentationUri',
   JOYN_SCIM_TOKEN: 'the Secret Token when --token is not given',
 };
 
@@ -74,7 +86,9 @@ export const STORE_ENV = [
   'DATABASE_SSL',
   'DATABASE_POOL_SIZE',
   'DATABASE_STATEMENT_TIMEOUT_MS',
+  'DATABASE_CONNECT_TIMEOUT_MS',
   'SQLITE_MMAP_MB',
+  'STORE_BUSY_WAIT_MS',
 ];
 /** Commands that print Tenant URLs also read these. */
 export const URL_ENV = ['PUBLIC_URL', 'HOST', 'PORT'];
@@ -86,8 +100,16 @@ export const SERVER_ENV = [
   'LOG_LEVEL',
   'RATE_LIMIT_PER_MINUTE',
   'TOKEN_CACHE_SECONDS',
+  'EVENTS_ENABLED',
+  'EVENTS_RETENTION_DAYS',
   'MAX_RESULTS',
   'MAX_PAYLOAD_BYTES',
+  'MAX_URL_BYTES',
+  'HEADERS_TIMEOUT_MS',
+  'REQUEST_TIMEOUT_MS',
+  'TLS_CERT',
+  'TLS_KEY',
+  'DOCUMENTATION_URL',
 ];
 
 /** Adds the "Environment:" section to a command's help; `extra` lines describe variables named elsewhere. */

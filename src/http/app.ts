@@ -17,6 +17,7 @@ import { errorHandler, sendScimError, SCIM_CONTENT_TYPE } from './errors.js';
 import { registerDiscovery } from './discovery.js';
 import { Metrics } from './metrics.js';
 import { AllowedMethods } from './allowed-methods.js';
+import { singleAuthorization } from './authorization.js';
 import {
   answerOutsideRouting,
   checkRequestTarget,
@@ -195,7 +196,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       scim.addHook('onRequest', async (req: FastifyRequest) => {
         const tenantId = (req.params as { tenantId: string }).tenantId;
         try {
-          await tenants.authenticate(tenantId, req.headers.authorization);
+          await tenants.authenticate(tenantId, singleAuthorization(req.raw));
         } catch (err) {
           if (err instanceof ScimError && err.status === 401)
             signals.rejected(tenantId, req.headers['user-agent']);

@@ -166,11 +166,6 @@ export class ResourceService {
   }
 
   /**
-   * A manager the write sets must be a user of this tenant (a reference to no one renders a `$ref` that answers
-   * 404). An unchanged value is not re-checked, so a PATCH of another attribute of a user whose manager was
-   * deleted still applies (that manager is simply no longer rendered).
-   */
-  /**
    * A `manager.value` that names no user of this tenant (yet) is kept, so nothing a client sent is lost, but it is
    * never rendered: no client sees a dangling reference (rendering checks every manager against the tenant's users).
    * Refusing it would break Microsoft's reference collection, which POSTs a user whose manager is "SuzzyQ".
