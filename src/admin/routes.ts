@@ -19,7 +19,7 @@ import type { ResourceService } from '../service/resources.js';
 import type { IssuedToken, TenantService } from '../service/tenants.js';
 import { hashesEqual, hashToken, parseDuration, tokenState } from '../service/tokens.js';
 import type { Actor, AuditEntry, Store, TokenRow } from '../store/types.js';
-import { CONSOLE_CSS, CONSOLE_HTML, CONSOLE_JS } from './console.js';
+import { consoleAssets } from './assets.js';
 
 export interface AdminDeps {
   tenants: TenantService;
@@ -420,7 +420,7 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
     { prefix: '/admin/api' },
   );
 
-  // The console: one HTML page, its script and its stylesheet, all embedded (no build step, no CDN).
+  // The console: one HTML page, its script and its stylesheet, bundled from src/admin/ui/ (assets.ts; no CDN).
   await app.register(
     async (ui) => {
       ui.addHook('onRequest', async (_req, reply) => {
@@ -438,11 +438,15 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
           .header('x-frame-options', 'DENY')
           .header('cache-control', 'no-cache');
       });
-      ui.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(CONSOLE_HTML));
-      ui.get('/console.js', async (_req, reply) =>
-        reply.type('text/javascript; charset=utf-8').send(CONSOLE_JS),
+      ui.get('/', async (_req, reply) =>
+        reply.type('text/html; charset=utf-8').send((await consoleAssets()).html),
       );
-      ui.get('/console.css', async (_req, reply) => reply.type('text/css; charset=utf-8').send(CONSOLE_CSS));
+      ui.get('/console.js', async (_req, reply) =>
+        reply.type('text/javascript; charset=utf-8').send((await consoleAssets()).js),
+      );
+      ui.get('/console.css', async (_req, reply) =>
+        reply.type('text/css; charset=utf-8').send((await consoleAssets()).css),
+      );
     },
     { prefix: '/admin' },
   );

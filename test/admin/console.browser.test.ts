@@ -165,7 +165,7 @@ describeIfAvailable('web console in Chromium', { unavailable: chromiumMissing },
     await page.getByRole('tab', { name: 'Activity' }).focus();
     await page.keyboard.press('ArrowLeft');
     await page.locator('#tab-groups[aria-selected="true"]').waitFor();
-    await page.waitForFunction("document.activeElement && document.activeElement.id === 'tab-groups'");
+    await page.locator('#tab-groups:focus').waitFor();
     await page.locator('#groups-table').getByText('Field technicians').waitFor();
 
     // Tokens: issue a second one (shown once), then revoke the first; SCIM refuses it at once.
@@ -194,7 +194,7 @@ describeIfAvailable('web console in Chromium', { unavailable: chromiumMissing },
     await page.locator('#test-result').filter({ hasText: 'Success' }).waitFor();
 
     // Health.
-    await page.getByRole('button', { name: 'Health' }).click();
+    await page.getByRole('link', { name: 'Health' }).click();
     await page.locator('#health-table').getByText('Contoso').waitFor();
 
     // Sign out forgets the admin token.
