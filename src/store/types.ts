@@ -8,6 +8,7 @@ import type { Filter } from '../scim/filter/ast.js';
 import type { Member, ResourceData, ResourceTypeName } from '../scim/types.js';
 import type { DirectoryEvent, EventDraft, EventPage, EventQuery } from '../events/types.js';
 import type { ApiKeyRow, ApiKeyScope } from './sql/events-store.js';
+import type { SqlOperators } from './sql/operators-store.js';
 
 export interface TenantRow {
   id: string;
@@ -204,6 +205,8 @@ export interface Store {
     audit?: readonly AuditInput[],
   ): Promise<TokenRow | undefined>;
   markTokenUsed(id: string, now: string): Promise<void>;
+  /** One audit record of an action that changes nothing in the store (Test Connection, an engine command). */
+  appendAudit(a: AuditInput, now: string): Promise<void>;
   /** Audit records, newest first; `tenant` matches a tenant id or name (also of a deleted tenant). */
   listAudit(opts: { tenant?: string; limit: number; before?: number }): Promise<AuditEntry[]>;
   /** A small server-wide setting (e.g. the PUBLIC_URL the server last started with, for the CLI). */
@@ -218,6 +221,9 @@ export interface Store {
    */
   tokenStateMarker(): string;
   health(): Promise<void>;
+
+  /** Operator accounts and console sessions (src/admin/operators.ts). */
+  readonly operators: SqlOperators;
 
   // Directory events (the outbox) and the application API keys that read them.
   readonly events: {

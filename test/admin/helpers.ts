@@ -56,3 +56,80 @@ export async function startAdminServer(
     },
   };
 }
+
+/** A signed-in console session as a browser on the console's page holds it: cookie, CSRF token, same Origin. */
+export interface ConsoleClient {
+  name: string;
+  role: string;
+  cookie: string;
+  csrfToken: string;
+  /** An admin API call the console page would make (cookie, X-CSRF-Token, Origin of the page). */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<JsonReply>;
+}
+
+export interface JsonReply {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: any;
+}
+
+export async function request(
+  url: string,
+  method: string,
+  opts: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<JsonReply> {
+  const headers: Record<string, string> = { ...opts.headers };
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    headers['Content-Type'] ??= 'application/json';
+  }
+  const res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, body: parsed };
+}
+
+/** Creates an operator through the admin API with ADMIN_TOKEN (the bootstrap path); returns its password. */
+export async function createOperator(
+  base: string,
+  adminToken: string,
+  name: string,
+  role: 'viewer' | 'operator' | 'admin',
+  password = `pw-${name}-0123456789`,
+): Promise<string> {
+  const r = await request(`${base}/admin/api/operators`, 'POST', {
+    body: { name, role, password },
+    headers: { Authorization: `Bearer ${adminToken}` },
+  });
+  if (r.status !== 201) throw new Error(`creating operator ${name}: ${r.status} ${r.text}`);
+  return password;
+}
+
+/** Signs in through POST /admin/api/session as the console page does. */
+export async function signIn(base: string, name: string, password: string): Promise<ConsoleClient> {
+  const r = await request(`${base}/admin/api/session`, 'POST', {
+    body: { name, password },
+    headers: { Origin: base },
+  });
+  if (r.status !== 201) throw new Error(`sign-in of ${name}: ${r.status} ${r.text}`);
+  const cookie = (r.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const csrfToken = r.body.csrfToken as string;
+  return {
+    name,
+    role: r.body.operator.role,
+    cookie,
+    csrfToken,
+    call: (method, path, body, headers = {}) =>
+      request(`${base}/admin/api${path}`, method, {
+        ...(body === undefined ? {} : { body }),
+        headers: { Cookie: cookie, 'X-CSRF-Token': csrfToken, Origin: base, ...headers },
+      }),
+  };
+}

@@ -36,6 +36,8 @@ import { lookupFor } from './lookup.js';
 import { columnFor } from './columns.js';
 import type { DirectoryEvent, EventDraft } from '../../events/types.js';
 import { appendEvents, SqlApiKeys, SqlEventReader } from './events-store.js';
+import { insertAudit } from './audit-rows.js';
+import { SqlOperators } from './operators-store.js';
 
 type Db = Kysely<any> | Transaction<any>;
 
@@ -56,9 +58,17 @@ export class SqlStore implements Store {
     this.describe = conn.describe;
     this.events = new SqlEventReader(this.db, this.dialect);
     this.apiKeys = new SqlApiKeys(this.db, this.write);
+    this.operators = new SqlOperators(this.db, this.write, (e) => this.hooks.isUniqueViolation(e));
   }
   readonly events: SqlEventReader;
   readonly apiKeys: SqlApiKeys;
+  /** Operator accounts and console sessions (src/admin/operators.ts). */
+  readonly operators: SqlOperators;
+
+  /** One audit record of an action that changes nothing in the store (a Test Connection, an engine command). */
+  async appendAudit(a: AuditInput, now: string): Promise<void> {
+    await this.write((db) => insertAudit(db, a, now));
+  }
 
   async markTenant(
     tenantId: string,
@@ -506,22 +516,6 @@ async function insertToken(db: Db, t: NewToken, now: string): Promise<void> {
       hint: t.hint,
       created_at: now,
       expires_at: t.expiresAt ?? null,
-    })
-    .execute();
-}
-
-async function insertAudit(db: Db, a: AuditInput, now: string): Promise<void> {
-  await db
-    .insertInto('audit')
-    .values({
-      at: now,
-      tenant_id: a.tenantId,
-      tenant_name: a.tenantName,
-      via: a.actor.via,
-      actor: a.actor.name,
-      action: a.action,
-      target: a.target,
-      detail: a.detail,
     })
     .execute();
 }

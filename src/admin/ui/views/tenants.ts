@@ -2,7 +2,7 @@
  * Tenants: the list (left column, or the whole page on a phone), the "shown only once" panel, and a tenant's page
  * with its tabs. Arrow keys move between tabs (WAI-ARIA tabs pattern).
  */
-import { api, ApiError, enc } from '../api.js';
+import { api, ApiError, can, enc } from '../api.js';
 import { copyField, errorBox, field, h, when } from '../dom.js';
 import { go, href, TENANT_TABS, type Route } from '../router.js';
 import { loadTenants, say, state, tenantById, type TenantSummary } from '../state.js';
@@ -21,8 +21,8 @@ const TAB_LABELS: Record<(typeof TENANT_TABS)[number], string> = {
   test: 'Test connection',
 };
 
-/** Tabs shown today (the Events tab arrives with its view). */
-const TABS = TENANT_TABS.filter((t) => t !== 'events');
+/** Tabs shown today (the Events tab arrives with its view); Test connection needs the operator role. */
+const tabs = () => TENANT_TABS.filter((t) => t !== 'events' && (t !== 'test' || can('operator')));
 
 function sidebar(selected: string | undefined): HTMLElement {
   const list = h('ul', { class: 'tenant-list' });
@@ -84,7 +84,7 @@ function sidebar(selected: string | undefined): HTMLElement {
         ? list
         : h('p', { class: 'empty', text: 'No tenants yet: create the first one below.' }),
     ),
-    h('div', { class: 'card' }, form),
+    can('admin') ? h('div', { class: 'card' }, form) : null,
   );
 }
 
@@ -143,7 +143,7 @@ let focusTabAfterRender = false;
 
 function tablist(t: TenantSummary, current: string): HTMLElement {
   const list = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Tenant sections' });
-  for (const key of TABS) {
+  for (const key of tabs()) {
     const selected = key === current;
     list.append(
       h('button', {
@@ -159,7 +159,7 @@ function tablist(t: TenantSummary, current: string): HTMLElement {
     );
   }
   list.addEventListener('keydown', (ev) => {
-    const keys: string[] = [...TABS];
+    const keys: string[] = tabs();
     let i = keys.indexOf(current);
     if (ev.key === 'ArrowRight') i = (i + 1) % keys.length;
     else if (ev.key === 'ArrowLeft') i = (i - 1 + keys.length) % keys.length;
@@ -249,7 +249,8 @@ function renderOverview(panel: HTMLElement, t: TenantSummary): void {
   });
   const stat = (n: number, l: string) =>
     h('div', { class: 'stat' }, h('span', { class: 'n', text: n }), h('span', { class: 'l', text: l }));
-  panel.replaceChildren(
+  panel.replaceChildren();
+  panel.append(
     h(
       'div',
       { class: 'stats' },
@@ -260,15 +261,18 @@ function renderOverview(panel: HTMLElement, t: TenantSummary): void {
     h('h3', { text: 'Connection settings for Entra ID' }),
     copyField('Tenant URL', t.tenantUrl, 'tenant-url', (what) => say(`${what} copied to the clipboard.`)),
     h('dl', { class: 'kv' }, h('dt', { text: 'Created' }), h('dd', {}, when(t.createdAt))),
-    h(
-      'details',
-      { class: 'stack danger-zone' },
-      h('summary', { text: 'Delete this tenant' }),
-      h('p', {
-        text: 'Deletes every user, group, token and activity entry of this tenant. Entra ID provisioning for it stops working at once.',
-      }),
-      field('Type the tenant name to confirm', confirmInput),
-      del,
-    ),
   );
+  if (can('admin'))
+    panel.append(
+      h(
+        'details',
+        { class: 'stack danger-zone' },
+        h('summary', { text: 'Delete this tenant' }),
+        h('p', {
+          text: 'Deletes every user, group, token and activity entry of this tenant. Entra ID provisioning for it stops working at once.',
+        }),
+        field('Type the tenant name to confirm', confirmInput),
+        del,
+      ),
+    );
 }

@@ -1,5 +1,5 @@
 /** A tenant's Secret Tokens: issue, rotate, revoke. A token is shown once, in the panel above the tabs. */
-import { api, ApiError, enc } from '../api.js';
+import { api, ApiError, can, enc } from '../api.js';
 import { badge, errorBox, h, loading, table, when, whenText } from '../dom.js';
 import { loadTenants, say, state, type TenantSummary } from '../state.js';
 
@@ -57,7 +57,7 @@ export async function renderTokens(
           'off',
         );
   const actions = (k: TokenView) =>
-    k.active
+    k.active && can('operator')
       ? h(
           'div',
           { class: 'row' },
@@ -97,16 +97,21 @@ export async function renderTokens(
         )
       : '';
   panel.replaceChildren(
-    h(
-      'div',
-      { class: 'row' },
-      h('button', {
-        type: 'button',
-        class: 'primary',
-        text: 'Issue new token',
-        onclick: () => void issue('/tokens', undefined, 'New token'),
-      }),
-    ),
+    can('operator')
+      ? h(
+          'div',
+          { class: 'row' },
+          h('button', {
+            type: 'button',
+            class: 'primary',
+            text: 'Issue new token',
+            onclick: () => void issue('/tokens', undefined, 'New token'),
+          }),
+        )
+      : h('p', {
+          class: 'notice warn',
+          text: 'Your role (viewer) can see tokens but not issue, rotate or revoke them.',
+        }),
     h('p', {
       class: 'hint',
       text: 'To rotate without downtime: issue a new token, paste it into Entra ID, then revoke the old one.',
