@@ -34,6 +34,7 @@ import {
   stringField,
   toAdminError,
 } from './admin-http.js';
+import { openApiDocument } from './openapi.js';
 import { OperatorService } from './operators.js';
 import { registerOperatorRoutes } from './operator-routes.js';
 import { registerSessionRoutes } from './session-routes.js';
@@ -189,6 +190,8 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
         reply.header('cache-control', 'no-store');
         await auth.check(req);
       });
+      const openapi = openApiDocument();
+      api.get('/openapi.json', { config: { role: 'viewer' } }, async () => openapi);
       registerSessionRoutes(api, { operators, auth, config });
       registerOperatorRoutes(api, { operators });
 
