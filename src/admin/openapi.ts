@@ -81,6 +81,22 @@ function operation(path: string, o: Op): Schema {
   };
 }
 
+const activityFilters = {
+  status: { type: 'string', description: '2xx, 4xx, 5xx or a status code such as 401' },
+  operation: {
+    type: 'string',
+    enum: ['create', 'replace', 'patch', 'delete', 'get', 'list', 'search', 'discovery', 'other'],
+  },
+  resourceType: { type: 'string', enum: ['User', 'Group'] },
+  resourceId: str,
+  text: {
+    type: 'string',
+    description: 'in the userName, externalId or displayName, or equal to the resource id',
+  },
+  since: { type: 'string', format: 'date-time' },
+  until: { type: 'string', format: 'date-time' },
+};
+
 const paging = {
   filter: { type: 'string', description: 'SCIM filter (RFC 7644 §3.4.2.2), e.g. userName sw "j"' },
   startIndex: { type: 'integer', minimum: 1 },
@@ -155,16 +171,39 @@ const schemas: Record<string, Schema> = {
   },
   ActivityEntry: {
     type: 'object',
+    description:
+      'One SCIM request the tenant received: every write and every failure (never a successful read). Whom it was about, what it sent (never a secret value), why it failed.',
     properties: {
       seq: int,
       at: time,
       method: str,
       path: str,
       status: int,
-      resourceType: str,
+      resourceType: { type: 'string', enum: ['User', 'Group'] },
       resourceId: str,
       summary: str,
       durationMs: int,
+      operation: {
+        type: 'string',
+        enum: ['create', 'replace', 'patch', 'delete', 'get', 'list', 'search', 'discovery', 'other'],
+      },
+      target: obj({ userName: str, externalId: str, displayName: str }, [
+        'userName',
+        'externalId',
+        'displayName',
+      ]),
+      changes: arr(obj({ op: str, path: str, value: str }, ['op', 'value'])),
+      errorAttribute: str,
+      scimType: str,
+      errorDetail: str,
+      patchDialect: {
+        type: 'string',
+        enum: ['legacy', 'compliant'],
+        description:
+          'Entra’s default PATCH dialect (capitalised ops, "True"/"False") or the compliant one (aadOptscim062020, RFC 7644)',
+      },
+      clientIp: str,
+      userAgent: str,
     },
     required: ['seq', 'at', 'method', 'path', 'status', 'summary'],
     additionalProperties: false,
@@ -471,6 +510,18 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
       errors: [400, 404],
     },
   },
+  '/tenants/{id}/activity/stream': {
+    get: {
+      role: 'viewer',
+      tag: 'Activity',
+      summary: 'New activity entries as they happen (server-sent events)',
+      description:
+        'Each entry is an `activity` event whose `id` is its seq and whose data is an ActivityEntry. Starts after `Last-Event-ID` (or `after`), otherwise with what comes next. Same filters as the list.',
+      query: { ...activityFilters, after: int },
+      ok: { 200: { stream: 'text/event-stream of `activity` events' } },
+      errors: [400, 404, 503],
+    },
+  },
   '/tenants/{id}/test-connection': {
     post: {
       role: 'operator',
@@ -575,6 +626,9 @@ export function openApiDocument(): Schema {
         E404: errorResponse('No such tenant, token, operator or resource.'),
         E409: errorResponse('A conflict: the name is taken, or the token was already revoked.'),
         E429: errorResponse('Too many tries: wait Retry-After seconds.'),
+        E503: errorResponse(
+          'The server is busy (too many open streams) or the store is down: retry after Retry-After.',
+        ),
       },
     },
   };

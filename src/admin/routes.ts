@@ -34,6 +34,7 @@ import {
   stringField,
   toAdminError,
 } from './admin-http.js';
+import { registerActivityRoutes } from './activity-routes.js';
 import { openApiDocument } from './openapi.js';
 import { OperatorService } from './operators.js';
 import { registerOperatorRoutes } from './operator-routes.js';
@@ -333,18 +334,7 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
         return page;
       });
 
-      api.get('/tenants/:id/activity', { config: { role: 'viewer' } }, async (req) => {
-        const q = req.query as Record<string, unknown>;
-        const limit = intParam(q, 'limit', 50, 1, 500);
-        const beforeRaw = first(q.before);
-        const before = beforeRaw ? intParam(q, 'before', 0, 1, Number.MAX_SAFE_INTEGER) : undefined;
-        const entries = await tenants.activity(tenantParam(req), {
-          limit,
-          ...(before !== undefined ? { before } : {}),
-        });
-        const last = entries[entries.length - 1];
-        return { entries, nextBefore: entries.length === limit && last ? last.seq : null };
-      });
+      registerActivityRoutes(api, { tenants, operators });
 
       // The same code path as the engine's and Entra's Test Connection (issue 5): a real HTTP round trip to
       // this tenant's Tenant URL with the pasted token.

@@ -114,6 +114,21 @@ export interface QueryResult {
   lastPosition?: string;
 }
 
+/** Whom an activity entry is about, as the request or the stored resource names it. */
+export interface ActivityTarget {
+  userName?: string;
+  externalId?: string;
+  displayName?: string;
+}
+
+/** One attribute a request set (its name and new value, never a secret's value). */
+export interface ActivityChange {
+  /** The PATCH operation as sent ("Replace", "add"); absent for a create or replace. */
+  op?: string;
+  path: string;
+  value?: string;
+}
+
 export interface ActivityEntry {
   at: string;
   method: string;
@@ -124,6 +139,38 @@ export interface ActivityEntry {
   /** Short, secret-free description ("create user jdoe@contoso.com", "PATCH 3 ops", error detail). */
   summary: string;
   durationMs?: number | undefined;
+  // What explains the entry (src/http/activity-details.ts); absent on entries written before migration 0012.
+  /** create, replace, patch, delete, get, list, search, discovery, other. */
+  operation?: string | undefined;
+  target?: ActivityTarget | undefined;
+  changes?: ActivityChange[] | undefined;
+  /** The attribute a failure is about ("xid", "emails[type eq \"work\"].value"). */
+  errorAttribute?: string | undefined;
+  scimType?: string | undefined;
+  errorDetail?: string | undefined;
+  /** Entra's PATCH dialect: legacy (capitalised ops, "True"/"False") or compliant (aadOptscim062020, RFC 7644). */
+  patchDialect?: string | undefined;
+  clientIp?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+/** Which activity entries to list (newest first): every filter is optional. */
+export interface ActivityQuery {
+  limit: number;
+  /** Entries older than this seq (paging back). */
+  before?: number;
+  /** Entries newer than this seq (live updates). */
+  after?: number;
+  /** 2xx, 4xx, 5xx, or one status code. */
+  status?: string;
+  operation?: string;
+  resourceType?: string;
+  resourceId?: string;
+  /** Contained in the target's userName, externalId or displayName, or equal to the resource id (any case). */
+  text?: string;
+  /** ISO 8601: at or after / before. */
+  since?: string;
+  until?: string;
 }
 
 export interface ResourceStore {
@@ -165,7 +212,9 @@ export interface TenantStore {
   appendActivity(e: ActivityEntry): Promise<void>;
   /** Appends directory events; inside a transaction they commit (or roll back) with the change. */
   appendEvents(drafts: readonly EventDraft[], now: string): Promise<DirectoryEvent[]>;
-  listActivity(opts: { limit: number; before?: number }): Promise<(ActivityEntry & { seq: number })[]>;
+  listActivity(opts: ActivityQuery): Promise<(ActivityEntry & { seq: number })[]>;
+  /** Whom a resource id was last recorded as in the activity log (a deleted user's names). */
+  lastActivityTarget(resourceId: string): Promise<ActivityTarget | undefined>;
   counts(): Promise<{ users: number; groups: number }>;
 }
 

@@ -155,7 +155,7 @@ describeIfAvailable('web console in Chromium', { unavailable: chromiumMissing },
 
     // Activity log: the user creation is there, newest first, with its status.
     await page.getByRole('tab', { name: 'Activity' }).click();
-    const activity = page.locator('#activity-table tbody tr');
+    const activity = page.locator('#activity-table tbody tr.entry');
     await page.locator('#activity-table').getByText('created user jdoe@contoso.example').waitFor();
     const rows = await activity.allInnerTexts();
     assert.match(rows[0]!, /created group Field technicians/);

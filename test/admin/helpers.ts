@@ -18,10 +18,11 @@ export interface AdminServer {
 export async function startAdminServer(
   dialect: DialectName,
   adminToken: string | undefined,
-  shared?: { store: SqlStore },
+  shared?: { store?: SqlStore; env?: Record<string, string> },
 ): Promise<AdminServer> {
   let db: TestDatabase | undefined;
   let store = shared?.store;
+  const owned$ = !store;
   if (!store) {
     db = await freshDatabase(dialect);
     store = createStore(db.url);
@@ -34,6 +35,7 @@ export async function startAdminServer(
     DATABASE_URL: db?.url ?? 'unused',
     RATE_LIMIT_PER_MINUTE: '0',
     ...(adminToken ? { ADMIN_TOKEN: adminToken } : {}),
+    ...shared?.env,
   });
   // buildApp wires the admin API and console (registerAdmin) like the real server.
   const built = await buildApp({ store, config });
@@ -49,7 +51,7 @@ export async function startAdminServer(
     close: async () => {
       await built.app.close();
       await built.drain();
-      if (!shared) {
+      if (owned$) {
         await owned.close();
         await db?.drop();
       }
@@ -132,4 +134,52 @@ export async function signIn(base: string, name: string, password: string): Prom
         headers: { Cookie: cookie, 'X-CSRF-Token': csrfToken, Origin: base, ...headers },
       }),
   };
+}
+
+/** Reads server-sent events from `url` until `count` events (not comments) arrived or `timeoutMs` passed. */
+export async function readEvents(
+  url: string,
+  headers: Record<string, string>,
+  count: number,
+  timeoutMs = 10_000,
+  onOpen?: () => Promise<void>,
+): Promise<{ status: number; contentType: string; events: { id?: string; event?: string; data: string }[] }> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  const events: { id?: string; event?: string; data: string }[] = [];
+  let res: Response | undefined;
+  try {
+    res = await fetch(url, { headers, signal: ac.signal });
+    if (!res.ok || !res.body)
+      return { status: res.status, contentType: res.headers.get('content-type') ?? '', events };
+    await onOpen?.();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let cut: number;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const e: { id?: string; event?: string; data: string } = { data: '' };
+        for (const line of block.split('\n')) {
+          const m = /^(\w+): ?(.*)$/.exec(line);
+          if (!m) continue;
+          if (m[1] === 'data') e.data += m[2];
+          else if (m[1] === 'id') e.id = m[2];
+          else if (m[1] === 'event') e.event = m[2];
+        }
+        if (e.data || e.event) events.push(e);
+        if (events.length >= count) {
+          ac.abort();
+          return { status: res.status, contentType: res.headers.get('content-type') ?? '', events };
+        }
+      }
+    }
+  } catch (e) {
+    if (!ac.signal.aborted) throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  return { status: res?.status ?? 0, contentType: res?.headers.get('content-type') ?? '', events };
 }

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { adminRoutesOf } from '../../src/admin/routes.js';
 import { DIALECTS } from '../helpers/stores.js';
-import { request, startAdminServer, type AdminServer, type JsonReply } from './helpers.js';
+import { readEvents, request, startAdminServer, type AdminServer, type JsonReply } from './helpers.js';
 
 const ADMIN = 'openapi-admin-token-0123456789abcdefghijklmnop';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -159,7 +159,27 @@ for (const dialect of DIALECTS) {
       await call('GET', `/tenants/${t.tenantId}/users?filter=${encodeURIComponent('userName sw "oa"')}`);
       await call('GET', `/tenants/${t.tenantId}/users?filter=${encodeURIComponent('emials eq "x"')}`); // 400
       await call('GET', `/tenants/${t.tenantId}/groups`);
-      await call('GET', `/tenants/${t.tenantId}/activity?limit=10`);
+      await call(
+        'GET',
+        `/tenants/${t.tenantId}/activity?limit=10&status=2xx&operation=create&resourceType=User&text=oa`,
+      );
+      // The live stream: its events carry ActivityEntry objects.
+      const streamed = await readEvents(
+        `${s.base}/admin/api/tenants/${t.tenantId}/activity/stream`,
+        { Authorization: `Bearer ${ADMIN}` },
+        1,
+        10_000,
+        async () => {
+          assert.equal(
+            (await scim('POST', '/Users', { schemas: [USER], userName: 'oa-live@contoso.example' })).status,
+            201,
+          );
+        },
+      );
+      assert.equal(streamed.status, 200);
+      const entry = ajv.getSchema('doc#/components/schemas/ActivityEntry')!;
+      for (const e of streamed.events) assert.ok(entry(JSON.parse(e.data)), ajv.errorsText(entry.errors));
+      if (streamed.events.length) covered.add('get /tenants/{id}/activity/stream');
       await call('POST', `/tenants/${t.tenantId}/test-connection`, { body: { token: rotated.token } });
       await call('DELETE', `/tenants/${t.tenantId}/tokens/${issued.tokenId}`, { headers: session }); // 409: rotated away
       await call('DELETE', `/tenants/${t.tenantId}/tokens/${t.tokenId}`, { headers: session });

@@ -5,6 +5,7 @@
  */
 import { api, ApiError, can, session, useSession, whenSignedOut, type Role, type Session } from './api.js';
 import { errorBox, h } from './dom.js';
+import { closeStreams } from './live.js';
 import { parseRoute, type Route } from './router.js';
 import { loadTenants, say, state } from './state.js';
 import { renderAccount } from './views/account.js';
@@ -56,6 +57,7 @@ function renderNav(route: Route, s: Session): void {
 }
 
 function showSignIn(message: string): void {
+  closeStreams();
   useSession(null);
   state.secret = null;
   state.tenants = [];
@@ -85,6 +87,7 @@ async function show(): Promise<void> {
   const s = session();
   if (!s) return showSignIn('');
   const mine = ++rendering;
+  closeStreams();
   const route = parseRoute(location.hash);
   renderNav(route, s);
   const box = app();

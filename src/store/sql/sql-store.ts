@@ -16,6 +16,8 @@ import type { Member, ResourceData } from '../../scim/types.js';
 import type { Connection } from '../connect.js';
 import type {
   ActivityEntry,
+  ActivityQuery,
+  ActivityTarget,
   AuditEntry,
   AuditInput,
   MemberStore,
@@ -37,6 +39,7 @@ import { columnFor } from './columns.js';
 import type { DirectoryEvent, EventDraft } from '../../events/types.js';
 import { appendEvents, SqlApiKeys, SqlEventReader } from './events-store.js';
 import { insertAudit } from './audit-rows.js';
+import { activityRow, lastTarget, queryActivity } from './activity-store.js';
 import { SqlOperators } from './operators-store.js';
 
 type Db = Kysely<any> | Transaction<any>;
@@ -537,21 +540,7 @@ class SqlTenantStore implements TenantStore {
   }
 
   async appendActivity(e: ActivityEntry): Promise<void> {
-    const insert = (db: Db) =>
-      db
-        .insertInto('activity')
-        .values({
-          tenant_id: this.tenantId,
-          at: e.at,
-          method: e.method,
-          path: e.path,
-          status: e.status,
-          resource_type: e.resourceType ?? null,
-          resource_id: e.resourceId ?? null,
-          summary: e.summary,
-          duration_ms: e.durationMs ?? null,
-        })
-        .execute();
+    const insert = (db: Db) => db.insertInto('activity').values(activityRow(this.tenantId, e)).execute();
     await (this.write ? this.write(insert) : insert(this.db));
   }
 
@@ -561,21 +550,12 @@ class SqlTenantStore implements TenantStore {
       : appendEvents(this.db, this.tenantId, drafts, now);
   }
 
-  async listActivity(opts: { limit: number; before?: number }): Promise<(ActivityEntry & { seq: number })[]> {
-    let q = this.db.selectFrom('activity').selectAll().where('tenant_id', '=', this.tenantId);
-    if (opts.before !== undefined) q = q.where('seq', '<', opts.before);
-    const rows = await q.orderBy('seq', 'desc').limit(opts.limit).execute();
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      at: r.at,
-      method: r.method,
-      path: r.path,
-      status: Number(r.status),
-      resourceType: r.resource_type ?? undefined,
-      resourceId: r.resource_id ?? undefined,
-      summary: r.summary,
-      durationMs: r.duration_ms === null ? undefined : Number(r.duration_ms),
-    }));
+  async listActivity(opts: ActivityQuery): Promise<(ActivityEntry & { seq: number })[]> {
+    return queryActivity(this.db, this.tenantId, opts);
+  }
+
+  async lastActivityTarget(resourceId: string): Promise<ActivityTarget | undefined> {
+    return lastTarget(this.db, this.tenantId, resourceId);
   }
 
   async counts(): Promise<{ users: number; groups: number }> {
