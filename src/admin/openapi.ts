@@ -219,6 +219,24 @@ const schemas: Record<string, Schema> = {
     },
     required: ['id', 'group', 'title', 'status', 'explanation'],
   },
+  DirectoryEvent: {
+    type: 'object',
+    description:
+      'A directory event as the Events API returns it (docs/events.md), with its position `seq` in this store.',
+    properties: {
+      seq: int,
+      id: str,
+      type: str,
+      tenant: str,
+      occurredAt: time,
+      resource: obj({ type: { type: 'string', enum: ['User', 'Group', 'Tenant'] }, id: str, sequence: int }),
+      data: { type: 'object' },
+      previous: { type: 'object' },
+      member: obj({ value: str, type: str }, ['type']),
+    },
+    required: ['seq', 'id', 'type', 'tenant', 'occurredAt', 'resource', 'data'],
+    additionalProperties: false,
+  },
   Health: obj(
     {
       status: { type: 'string', enum: ['ok', 'unavailable'] },
@@ -494,6 +512,77 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
       summary: 'Groups (with memberCount instead of members)',
       query: paging,
       ok: { 200: ref('ListResponse') },
+      errors: [400, 404],
+    },
+  },
+  '/tenants/{id}/users/{userId}': {
+    get: {
+      role: 'viewer',
+      tag: 'Directory',
+      summary: 'One user as the identity provider sees it (its groups included)',
+      ok: {
+        200: obj({
+          resource: { type: 'object', description: 'The SCIM User, rendered as GET /Users/{id} renders it' },
+        }),
+      },
+      errors: [404],
+    },
+  },
+  '/tenants/{id}/groups/{groupId}': {
+    get: {
+      role: 'viewer',
+      tag: 'Directory',
+      summary:
+        'One group as the identity provider sees it, without its members (see …/members), and their number',
+      ok: { 200: obj({ resource: { type: 'object' }, memberCount: int }) },
+      errors: [404],
+    },
+  },
+  '/tenants/{id}/groups/{groupId}/members': {
+    get: {
+      role: 'viewer',
+      tag: 'Directory',
+      summary: 'A group’s members, a page at a time, with their names as stored now',
+      query: {
+        startIndex: { type: 'integer', minimum: 1 },
+        count: { type: 'integer', minimum: 0, maximum: 200 },
+      },
+      ok: {
+        200: obj({
+          totalResults: int,
+          startIndex: int,
+          itemsPerPage: int,
+          members: arr(
+            obj({
+              value: str,
+              type: nullable({ type: 'string', enum: ['User', 'Group'] }),
+              display: nullable(str),
+              userName: nullable(str),
+              displayName: nullable(str),
+              active: nullable(bool),
+              exists: bool,
+            }),
+          ),
+        }),
+      },
+      errors: [400, 404],
+    },
+  },
+  '/tenants/{id}/events': {
+    get: {
+      role: 'viewer',
+      tag: 'Events',
+      summary: 'The tenant’s directory events (or one resource’s), newest first',
+      query: {
+        type: {
+          type: 'string',
+          description: 'comma-separated event types, e.g. user.created,user.deactivated',
+        },
+        resourceId: str,
+        limit: { type: 'integer', minimum: 1, maximum: 200 },
+        before: int,
+      },
+      ok: { 200: obj({ events: arr(ref('DirectoryEvent')), nextBefore: nullable(int) }) },
       errors: [400, 404],
     },
   },

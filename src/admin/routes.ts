@@ -35,6 +35,7 @@ import {
   toAdminError,
 } from './admin-http.js';
 import { registerActivityRoutes } from './activity-routes.js';
+import { registerDirectoryRoutes } from './directory-routes.js';
 import { openApiDocument } from './openapi.js';
 import { OperatorService } from './operators.js';
 import { registerOperatorRoutes } from './operator-routes.js';
@@ -335,6 +336,7 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
       });
 
       registerActivityRoutes(api, { tenants, operators });
+      registerDirectoryRoutes(api, { tenants, resources, store });
 
       // The same code path as the engine's and Entra's Test Connection (issue 5): a real HTTP round trip to
       // this tenant's Tenant URL with the pasted token.

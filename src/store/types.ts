@@ -6,7 +6,8 @@
  */
 import type { Filter } from '../scim/filter/ast.js';
 import type { Member, ResourceData, ResourceTypeName } from '../scim/types.js';
-import type { DirectoryEvent, EventDraft, EventPage, EventQuery } from '../events/types.js';
+import type { DirectoryEvent, EventDraft, EventPage, EventQuery, EventType } from '../events/types.js';
+import type { MemberView } from './sql/console-reads.js';
 import type { ApiKeyRow, ApiKeyScope } from './sql/events-store.js';
 import type { SqlOperators } from './sql/operators-store.js';
 
@@ -215,6 +216,19 @@ export interface TenantStore {
   listActivity(opts: ActivityQuery): Promise<(ActivityEntry & { seq: number })[]>;
   /** Whom a resource id was last recorded as in the activity log (a deleted user's names). */
   lastActivityTarget(resourceId: string): Promise<ActivityTarget | undefined>;
+  /** A group's members, a page at a time, with their names as stored now (the operator console). */
+  membersPage(
+    groupId: string,
+    startIndex: number,
+    count: number,
+  ): Promise<{ totalResults: number; members: MemberView[] }>;
+  /** The tenant's directory events (or one resource's), newest first (the operator console). */
+  recentEvents(q: {
+    resourceId?: string;
+    types?: readonly EventType[];
+    limit: number;
+    before?: number;
+  }): Promise<(DirectoryEvent & { seq: number })[]>;
   counts(): Promise<{ users: number; groups: number }>;
 }
 

@@ -159,6 +159,14 @@ for (const dialect of DIALECTS) {
       await call('GET', `/tenants/${t.tenantId}/users?filter=${encodeURIComponent('userName sw "oa"')}`);
       await call('GET', `/tenants/${t.tenantId}/users?filter=${encodeURIComponent('emials eq "x"')}`); // 400
       await call('GET', `/tenants/${t.tenantId}/groups`);
+      const gid = (await call('GET', `/tenants/${t.tenantId}/groups`)).body.Resources[0].id;
+      await call('GET', `/tenants/${t.tenantId}/users/${u.body.id}`);
+      await call('GET', `/tenants/${t.tenantId}/users/no-such-user`); // 404
+      await call('GET', `/tenants/${t.tenantId}/groups/${gid}`);
+      await call('GET', `/tenants/${t.tenantId}/groups/${gid}/members?count=10`);
+      await call('GET', `/tenants/${t.tenantId}/events?limit=5`);
+      await call('GET', `/tenants/${t.tenantId}/events?resourceId=${u.body.id}&type=user.created`);
+      await call('GET', `/tenants/${t.tenantId}/events?type=nope`); // 400
       await call(
         'GET',
         `/tenants/${t.tenantId}/activity?limit=10&status=2xx&operation=create&resourceType=User&text=oa`,

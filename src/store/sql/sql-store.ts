@@ -36,10 +36,11 @@ import type { DialectHooks, Sql } from './dialect.js';
 import { groupColumns, userColumns, userValueRows } from './derived.js';
 import { lookupFor } from './lookup.js';
 import { columnFor } from './columns.js';
-import type { DirectoryEvent, EventDraft } from '../../events/types.js';
+import type { DirectoryEvent, EventDraft, EventType } from '../../events/types.js';
 import { appendEvents, SqlApiKeys, SqlEventReader } from './events-store.js';
 import { insertAudit } from './audit-rows.js';
 import { activityRow, lastTarget, queryActivity } from './activity-store.js';
+import { membersPage, recentEvents } from './console-reads.js';
 import { SqlOperators } from './operators-store.js';
 
 type Db = Kysely<any> | Transaction<any>;
@@ -556,6 +557,14 @@ class SqlTenantStore implements TenantStore {
 
   async lastActivityTarget(resourceId: string): Promise<ActivityTarget | undefined> {
     return lastTarget(this.db, this.tenantId, resourceId);
+  }
+
+  membersPage(groupId: string, startIndex: number, count: number) {
+    return membersPage(this.db, this.hooks, this.tenantId, groupId, startIndex, count);
+  }
+
+  recentEvents(q: { resourceId?: string; types?: readonly EventType[]; limit: number; before?: number }) {
+    return recentEvents(this.db, this.tenantId, q);
   }
 
   async counts(): Promise<{ users: number; groups: number }> {

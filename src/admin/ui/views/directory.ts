@@ -1,6 +1,7 @@
 /** A tenant's users or groups, 25 a page, searched with a SCIM filter (RFC 7644 §3.4.2.2, the syntax Entra sends). */
 import { api, ApiError, enc, query } from '../api.js';
 import { badge, errorBox, field, h, loading, nextId, table, when } from '../dom.js';
+import { href } from '../router.js';
 import { listState, type TenantSummary } from '../state.js';
 
 const PAGE = 25;
@@ -19,13 +20,13 @@ const primaryEmail = (u: Record<string, any>): string => {
 const USER_HEADERS = ['userName', 'Display name', 'Email', 'Status', 'externalId', 'Last modified'];
 const GROUP_HEADERS = ['Display name', 'Members', 'externalId', 'Last modified'];
 
-function usersTable(list: Record<string, any>[]): HTMLElement {
+function usersTable(t: TenantSummary, list: Record<string, any>[]): HTMLElement {
   return table(
     'users-table',
     'Users',
     USER_HEADERS,
     list.map((u) => [
-      h('span', { class: 'mono', text: u.userName ?? '' }),
+      h('a', { class: 'mono', href: href('tenants', t.id, 'users', String(u.id)), text: u.userName ?? u.id }),
       u.displayName ?? u.name?.formatted ?? '',
       primaryEmail(u),
       u.active === false ? badge('inactive', 'off') : badge('active', 'ok'),
@@ -35,13 +36,13 @@ function usersTable(list: Record<string, any>[]): HTMLElement {
   );
 }
 
-function groupsTable(list: Record<string, any>[]): HTMLElement {
+function groupsTable(t: TenantSummary, list: Record<string, any>[]): HTMLElement {
   return table(
     'groups-table',
     'Groups',
     GROUP_HEADERS,
     list.map((g) => [
-      g.displayName ?? '',
+      h('a', { href: href('tenants', t.id, 'groups', String(g.id)), text: g.displayName ?? g.id }),
       String(g.memberCount ?? 0),
       h('span', { class: 'mono', text: g.externalId ?? '' }),
       when(g.meta?.lastModified),
@@ -87,7 +88,7 @@ export function renderDirectory(panel: HTMLElement, t: TenantSummary, kind: 'use
         `/tenants/${enc(t.id)}/${kind}${query({ startIndex: st.start, count: PAGE, filter: st.filter })}`,
       );
       results.replaceChildren(
-        kind === 'users' ? usersTable(page.Resources) : groupsTable(page.Resources),
+        kind === 'users' ? usersTable(t, page.Resources) : groupsTable(t, page.Resources),
         pager(page),
       );
     } catch (e) {

@@ -7,7 +7,9 @@ import { copyField, errorBox, field, h, when } from '../dom.js';
 import { go, href, TENANT_TABS, type Route } from '../router.js';
 import { loadTenants, say, state, tenantById, type TenantSummary } from '../state.js';
 import { renderActivity } from './activity.js';
+import { renderUserDetail, renderGroupDetail } from './detail.js';
 import { renderDirectory } from './directory.js';
+import { renderEvents } from './events.js';
 import { renderTestConnection } from './test-connection.js';
 import { renderTokens } from './tokens.js';
 
@@ -21,8 +23,8 @@ const TAB_LABELS: Record<(typeof TENANT_TABS)[number], string> = {
   test: 'Test connection',
 };
 
-/** Tabs shown today (the Events tab arrives with its view); Test connection needs the operator role. */
-const tabs = () => TENANT_TABS.filter((t) => t !== 'events' && (t !== 'test' || can('operator')));
+/** Test connection needs the operator role. */
+const tabs = () => TENANT_TABS.filter((t) => t !== 'test' || can('operator'));
 
 function sidebar(selected: string | undefined): HTMLElement {
   const list = h('ul', { class: 'tenant-list' });
@@ -211,7 +213,9 @@ export async function renderTenantPage(
   if (secret) document.getElementById('secret-token')?.focus();
   else if (focusTabAfterRender) document.getElementById(`tab-${tab}`)?.focus();
   focusTabAfterRender = false;
-  switch (route.page === 'tenant' ? route.tab : 'detail') {
+  if (route.page === 'user') return renderUserDetail(panel, t, route.id);
+  if (route.page === 'group') return renderGroupDetail(panel, t, route.id);
+  switch (route.tab) {
     case 'tokens':
       return renderTokens(panel, t, rerender);
     case 'users':
@@ -221,6 +225,8 @@ export async function renderTenantPage(
       return renderActivity(panel, t);
     case 'test':
       return renderTestConnection(panel, t);
+    case 'events':
+      return renderEvents(panel, t);
     case 'overview':
       return renderOverview(panel, t);
     default:
