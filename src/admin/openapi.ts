@@ -237,16 +237,68 @@ const schemas: Record<string, Schema> = {
     required: ['seq', 'id', 'type', 'tenant', 'occurredAt', 'resource', 'data'],
     additionalProperties: false,
   },
-  Health: obj(
-    {
-      status: { type: 'string', enum: ['ok', 'unavailable'] },
-      store: obj({ dialect: str, describe: str, ok: bool, error: str }, ['error']),
-      uptimeSeconds: int,
-      node: str,
-      tenants: arr(obj({ id: str, name: str, users: int, groups: int })),
-    },
-    [],
-  ),
+  Health: obj({
+    status: { type: 'string', enum: ['ok', 'unavailable'] },
+    store: obj({ dialect: str, describe: str, ok: bool, error: str }, ['error']),
+    uptimeSeconds: int,
+    node: str,
+    instances: arr(
+      obj({
+        id: str,
+        host: str,
+        pid: int,
+        version: str,
+        node: str,
+        startedAt: time,
+        lastSeenAt: time,
+        alive: bool,
+        self: { type: 'boolean', description: 'the instance that answered' },
+      }),
+    ),
+    tenants: arr(
+      obj({
+        id: str,
+        name: str,
+        users: int,
+        groups: int,
+        lastContactAt: nullable(time),
+        level: { type: 'string', enum: ['ok', 'warn', 'bad'] },
+        signal: { type: 'string', description: 'the most severe signal, in words' },
+      }),
+    ),
+  }),
+  TenantHealth: obj({
+    tenantId: str,
+    window: { type: 'string', enum: ['1h', '6h', '24h', '7d'] },
+    bucketMinutes: int,
+    series: arr(
+      obj({
+        t: time,
+        requests: int,
+        errors: int,
+        unauthorized: int,
+        throttled: int,
+        serverErrors: int,
+        perMinute: { type: 'number' },
+        errorRate: nullable({ type: 'number' }),
+      }),
+    ),
+    totals: obj({
+      requests: int,
+      errors: int,
+      unauthorized: int,
+      throttled: int,
+      serverErrors: int,
+      writes: int,
+      writeErrors: int,
+    }),
+    lastContactAt: nullable(time),
+    connectedAt: nullable(time),
+    credentialsRejectedAt: nullable(time),
+    unauthorizedStreak: nullable({ ...obj({ requests: int, since: time }), type: 'object' }),
+    level: { type: 'string', enum: ['ok', 'warn', 'bad'] },
+    signals: arr(obj({ level: { type: 'string', enum: ['ok', 'warn', 'bad'] }, code: str, text: str })),
+  }),
   Session: obj({
     operator: obj({ id: str, name: str, role: { type: 'string', enum: ['viewer', 'operator', 'admin'] } }),
     csrfToken: {
@@ -639,8 +691,19 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
     get: {
       role: 'viewer',
       tag: 'Health',
-      summary: 'Store status, uptime and counts per tenant',
+      summary: 'Store status, instances seen, and each tenant’s counts, last contact and state',
       ok: { 200: ref('Health'), 503: ref('Health') },
+    },
+  },
+  '/tenants/{id}/health': {
+    get: {
+      role: 'viewer',
+      tag: 'Health',
+      summary:
+        'Requests per minute and error rate over time, last contact, and the signals that quarantine an Entra job',
+      query: { window: { type: 'string', enum: ['1h', '6h', '24h', '7d'] } },
+      ok: { 200: ref('TenantHealth') },
+      errors: [400, 404],
     },
   },
   '/api-keys': {

@@ -22,6 +22,7 @@ import type { ResourceService } from '../service/resources.js';
 import type { IssuedToken, TenantService } from '../service/tenants.js';
 import { parseDuration, tokenState } from '../service/tokens.js';
 import type { AuditEntry, Store, TokenRow } from '../store/types.js';
+import type { RequestCounters } from '../http/request-counters.js';
 import { consoleAssets } from './assets.js';
 import { AdminAuth } from './auth.js';
 import {
@@ -36,6 +37,7 @@ import {
 } from './admin-http.js';
 import { registerActivityRoutes } from './activity-routes.js';
 import { registerDirectoryRoutes } from './directory-routes.js';
+import { registerHealthRoutes } from './health-routes.js';
 import { openApiDocument } from './openapi.js';
 import { OperatorService } from './operators.js';
 import { registerOperatorRoutes } from './operator-routes.js';
@@ -49,6 +51,8 @@ export interface AdminDeps {
   resources: ResourceService;
   config: Config;
   store: Store;
+  /** Requests per tenant per minute (the health page flushes this instance's before reading). */
+  counters?: RequestCounters;
   /** More admin API routes (same authentication and error format), e.g. the events capability's. */
   extend?: (api: FastifyInstance) => void;
 }
@@ -359,32 +363,7 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
         return { tenantUrl: url, ...result };
       });
 
-      api.get('/health', { config: { role: 'viewer' } }, async (_req, reply) => {
-        let storeOk = true;
-        let storeError: string | undefined;
-        try {
-          await store.health();
-        } catch (e) {
-          storeOk = false;
-          storeError = (e as Error).message;
-        }
-        const tenantCounts = [];
-        if (storeOk)
-          for (const t of await tenants.listTenants())
-            tenantCounts.push({ id: t.id, name: t.name, ...(await tenants.counts(t.id)) });
-        return reply.code(storeOk ? 200 : 503).send({
-          status: storeOk ? 'ok' : 'unavailable',
-          store: {
-            dialect: store.dialect,
-            describe: store.describe,
-            ok: storeOk,
-            ...(storeError ? { error: storeError } : {}),
-          },
-          uptimeSeconds: Math.round(process.uptime()),
-          node: process.version,
-          tenants: tenantCounts,
-        });
-      });
+      registerHealthRoutes(api, { tenants, store, ...(deps.counters ? { counters: deps.counters } : {}) });
       deps.extend?.(api);
     },
     { prefix: '/admin/api' },

@@ -13,6 +13,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ActivityEntry, ActivityTarget, Store } from '../store/types.js';
 import { describe, isRecorded } from './activity-details.js';
+import type { RequestCounters } from './request-counters.js';
 
 export const UNAUTHORIZED_PER_MINUTE = 10;
 
@@ -21,6 +22,8 @@ export interface ActivityLogDeps {
   clock: () => Date;
   /** Keeps the write for graceful shutdown to wait on. */
   track: (p: Promise<unknown>) => void;
+  /** Requests per tenant per minute (every response, successful lookups included). */
+  counters?: RequestCounters;
 }
 
 /** Which tenants had how many 401s recorded in the current minute (bounded: a flood of random ids stays small). */
@@ -47,6 +50,13 @@ export function registerActivityLog(scim: FastifyInstance, deps: ActivityLogDeps
   const { store, clock } = deps;
   const errors = new WeakMap<FastifyRequest, unknown>();
   const budget = new UnauthorizedBudget();
+  // The counters flush on a timer from now on, and once more when the server closes (before the store does).
+  if (deps.counters) {
+    const counters = deps.counters;
+    counters.log = scim.log;
+    counters.start();
+    scim.addHook('onClose', async () => counters.stop());
+  }
 
   scim.addHook('onError', (req, _reply, err, done) => {
     errors.set(req, err);
@@ -103,8 +113,15 @@ export function registerActivityLog(scim: FastifyInstance, deps: ActivityLogDeps
   }
 
   scim.addHook('onResponse', (req, reply, done) => {
-    if (!isRecorded(req.method, req.url, reply.statusCode)) return done();
-    const p = write(req, reply.statusCode, Math.round(reply.elapsedTime)).catch((err) =>
+    const status = reply.statusCode;
+    if (deps.counters) {
+      const tenantId =
+        req.tenantId ?? (status === 401 ? (req.params as { tenantId?: string }).tenantId : undefined);
+      const write = req.method !== 'GET' && req.method !== 'HEAD' && !req.url.includes('.search');
+      if (tenantId) deps.counters.observe(tenantId, status, write, req.tenantId !== undefined);
+    }
+    if (!isRecorded(req.method, req.url, status)) return done();
+    const p = write(req, status, Math.round(reply.elapsedTime)).catch((err) =>
       req.log.warn({ err }, 'could not record activity'),
     );
     deps.track(p);

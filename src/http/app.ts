@@ -28,6 +28,7 @@ import { ApiKeyService } from '../events/api-keys.js';
 import { adminApiKeyRoutes, registerEventsApi } from '../events/routes.js';
 import { TenantSignals } from '../events/tenant-signals.js';
 import { registerActivityLog } from './activity-log.js';
+import { RequestCounters } from './request-counters.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -73,6 +74,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const metrics = new Metrics();
   const pendingActivity = new Set<Promise<unknown>>();
+  // Requests per tenant per minute for the console's health page, flushed to the store every 15 s.
+  const counters = new RequestCounters(store, clock);
   const trackActivity = (p: Promise<unknown>) => {
     pendingActivity.add(p);
     void p.finally(() => pendingActivity.delete(p));
@@ -235,7 +238,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         done(null, payload);
       });
       // The tenant's provisioning activity log: every write and every failure, explained (activity-log.ts).
-      registerActivityLog(scim, { store, clock, track: (p) => trackActivity(p) });
+      registerActivityLog(scim, { store, clock, track: (p) => trackActivity(p), counters });
 
       registerDiscovery(scim, config);
 
@@ -327,6 +330,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     resources,
     config,
     store,
+    counters,
     extend: (api) => adminApiKeyRoutes(api, apiKeys),
   });
   await registerEventsApi(app, { store, apiKeys, resources });

@@ -10,6 +10,7 @@ import type { DirectoryEvent, EventDraft, EventPage, EventQuery, EventType } fro
 import type { MemberView } from './sql/console-reads.js';
 import type { ApiKeyRow, ApiKeyScope } from './sql/events-store.js';
 import type { SqlOperators } from './sql/operators-store.js';
+import type { SqlMonitoring } from './sql/monitoring-store.js';
 
 export interface TenantRow {
   id: string;
@@ -287,6 +288,8 @@ export interface Store {
 
   /** Operator accounts and console sessions (src/admin/operators.ts). */
   readonly operators: SqlOperators;
+  /** Per-minute request counters per tenant and instance heartbeats (the console's health page). */
+  readonly monitoring: SqlMonitoring;
 
   // Directory events (the outbox) and the application API keys that read them.
   readonly events: {

@@ -33,7 +33,7 @@ test('the console sources never build markup from strings', () => {
   }
 });
 
-test('the bundle is one script and one stylesheet, self-contained (uPlot’s stylesheet included)', async () => {
+test('the bundle is one script and one stylesheet, self-contained, the charting library (uPlot) in it', async () => {
   const a = await bundleConsole();
   assert.match(a.html, /<script src="\/admin\/console\.js" defer><\/script>/);
   assert.match(a.html, /<link rel="stylesheet" href="\/admin\/console\.css"/);
@@ -42,6 +42,9 @@ test('the bundle is one script and one stylesheet, self-contained (uPlot’s sty
   // An IIFE: no module loader, no import() of anything at run time.
   assert.doesNotMatch(a.js, /\bimport\s*\(|\brequire\s*\(/);
   assert.ok(a.js.length > 10_000);
+  // uPlot, the charting library, is in the bundle (its own element classes, u-over and u-legend, with it).
+  assert.match(a.js, /u-over/);
+  assert.match(a.js, /u-legend/);
   // uPlot's stylesheet is bundled into the console's.
   assert.match(a.css, /\.uplot\b/);
   assert.doesNotMatch(a.css, /@import/);

@@ -193,6 +193,9 @@ for (const dialect of DIALECTS) {
       await call('DELETE', `/tenants/${t.tenantId}/tokens/${t.tokenId}`, { headers: session });
       await call('GET', `/audit?tenant=${t.tenantId}`);
       await call('GET', '/health');
+      await call('GET', `/tenants/${t.tenantId}/health`);
+      await call('GET', `/tenants/${t.tenantId}/health?window=7d`);
+      await call('GET', `/tenants/${t.tenantId}/health?window=1y`); // 400
 
       // Application API keys (the events capability's routes, under the same rules).
       const key = (await call('POST', '/api-keys', { body: { name: 'app', tenant: t.tenantId } })).body;

@@ -15,7 +15,16 @@ export type Route =
   | { page: 'audit' }
   | { page: 'account' };
 
-export const TENANT_TABS = ['overview', 'tokens', 'users', 'groups', 'activity', 'events', 'test'] as const;
+export const TENANT_TABS = [
+  'overview',
+  'health',
+  'tokens',
+  'users',
+  'groups',
+  'activity',
+  'events',
+  'test',
+] as const;
 
 export function parseRoute(hash: string): Route {
   const parts = hash

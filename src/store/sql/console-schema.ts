@@ -64,6 +64,9 @@ export function consoleMigration(dialect: 'sqlite' | 'postgres'): Migration {
             throttled ${bigint} NOT NULL DEFAULT 0,
             server_errors ${bigint} NOT NULL DEFAULT 0,
             writes ${bigint} NOT NULL DEFAULT 0,
+            write_errors ${bigint} NOT NULL DEFAULT 0,
+            trailing_unauthorized ${bigint} NOT NULL DEFAULT 0,
+            last_ok_at TEXT,
             last_at TEXT NOT NULL,
             PRIMARY KEY (tenant_id, minute))`,
         sql`CREATE TABLE instances (

@@ -42,6 +42,7 @@ import { insertAudit } from './audit-rows.js';
 import { activityRow, lastTarget, queryActivity } from './activity-store.js';
 import { membersPage, recentEvents } from './console-reads.js';
 import { SqlOperators } from './operators-store.js';
+import { SqlMonitoring } from './monitoring-store.js';
 
 type Db = Kysely<any> | Transaction<any>;
 
@@ -63,11 +64,14 @@ export class SqlStore implements Store {
     this.events = new SqlEventReader(this.db, this.dialect);
     this.apiKeys = new SqlApiKeys(this.db, this.write);
     this.operators = new SqlOperators(this.db, this.write, (e) => this.hooks.isUniqueViolation(e));
+    this.monitoring = new SqlMonitoring(this.db, this.write);
   }
   readonly events: SqlEventReader;
   readonly apiKeys: SqlApiKeys;
   /** Operator accounts and console sessions (src/admin/operators.ts). */
   readonly operators: SqlOperators;
+  /** Per-minute request counters and instance heartbeats (src/http/request-counters.ts). */
+  readonly monitoring: SqlMonitoring;
 
   /** One audit record of an action that changes nothing in the store (a Test Connection, an engine command). */
   async appendAudit(a: AuditInput, now: string): Promise<void> {
@@ -197,6 +201,7 @@ export class SqlStore implements Store {
         'groups',
         'resource_counts',
         'activity',
+        'request_minutes',
         'tokens',
       ]) {
         await trx.deleteFrom(t).where('tenant_id', '=', id).execute();

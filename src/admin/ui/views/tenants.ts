@@ -10,11 +10,13 @@ import { renderActivity } from './activity.js';
 import { renderUserDetail, renderGroupDetail } from './detail.js';
 import { renderDirectory } from './directory.js';
 import { renderEvents } from './events.js';
+import { levelBadge, renderTenantHealth } from './health.js';
 import { renderTestConnection } from './test-connection.js';
 import { renderTokens } from './tokens.js';
 
 const TAB_LABELS: Record<(typeof TENANT_TABS)[number], string> = {
   overview: 'Overview',
+  health: 'Health',
   tokens: 'Tokens',
   users: 'Users',
   groups: 'Groups',
@@ -227,6 +229,8 @@ export async function renderTenantPage(
       return renderTestConnection(panel, t);
     case 'events':
       return renderEvents(panel, t);
+    case 'health':
+      return renderTenantHealth(panel, t);
     case 'overview':
       return renderOverview(panel, t);
     default:
@@ -267,6 +271,30 @@ function renderOverview(panel: HTMLElement, t: TenantSummary): void {
     h('h3', { text: 'Connection settings for Entra ID' }),
     copyField('Tenant URL', t.tenantUrl, 'tenant-url', (what) => say(`${what} copied to the clipboard.`)),
     h('dl', { class: 'kv' }, h('dt', { text: 'Created' }), h('dd', {}, when(t.createdAt))),
+  );
+  // The tenant's state in words (the Health tab has the charts and every signal).
+  const signalBox = h('div', { class: 'overview-signal', 'aria-live': 'polite' });
+  panel.prepend(signalBox);
+  void api<{ level: 'ok' | 'warn' | 'bad'; signals: { level: 'ok' | 'warn' | 'bad'; text: string }[] }>(
+    'GET',
+    `/tenants/${enc(t.id)}/health`,
+  ).then(
+    (r) => {
+      const s = r.signals[0];
+      if (s)
+        signalBox.replaceChildren(
+          h(
+            'p',
+            { class: `notice ${s.level}` },
+            levelBadge(s.level),
+            ' ',
+            s.text,
+            ' ',
+            h('a', { href: href('tenants', t.id, 'health'), text: 'Health' }),
+          ),
+        );
+    },
+    () => undefined,
   );
   if (can('admin'))
     panel.append(
