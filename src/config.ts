@@ -34,6 +34,16 @@ export interface Config {
    * with operator accounts (`joyn-scim operators`); /admin is served when this is set or an account exists.
    */
   adminToken: string | undefined;
+  /** The provisioning engine as the console sees it (docs/console.md "Engine"). */
+  consoleEngine: {
+    /**
+     * Job files (SYNC_JOB_FILES, comma-separated) whose jobs the console may provision on demand: the server needs a
+     * job's configuration for that, and today it lives in the file `joyn-scim sync run --config` reads.
+     */
+    jobFiles: string[];
+    /** The environment those files name their secrets in (target.tokenEnv, source passwordEnv). */
+    env: Readonly<Record<string, string | undefined>>;
+  };
   /** Operator console sessions (docs/console.md "Operator accounts"). */
   console: {
     /** A session unused this long ends (ADMIN_SESSION_IDLE_MINUTES, default 30). */
@@ -163,6 +173,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     tokenCacheMs: int(env, 'TOKEN_CACHE_SECONDS', 5) * 1000,
     adminToken: env.ADMIN_TOKEN || undefined,
+    consoleEngine: {
+      jobFiles: (env.SYNC_JOB_FILES ?? '')
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean),
+      env,
+    },
     console: {
       sessionIdleMs: positive(env, 'ADMIN_SESSION_IDLE_MINUTES', 30) * 60_000,
       sessionMaxMs: positive(env, 'ADMIN_SESSION_MAX_HOURS', 12) * 3_600_000,

@@ -14,6 +14,7 @@ const bool: Schema = { type: 'boolean' };
 const time: Schema = { type: 'string', format: 'date-time' };
 const nullable = (s: Schema): Schema => ({ ...s, type: [s.type as string, 'null'] });
 const arr = (items: Schema): Schema => ({ type: 'array', items });
+const nullableRef = (name: string): Schema => ({ anyOf: [ref(name), { type: 'null' }] });
 /** An object whose properties are all present (the API always sends them), and nothing else. */
 const obj = (properties: Record<string, Schema>, optional: string[] = []): Schema => ({
   type: 'object',
@@ -328,6 +329,78 @@ const schemas: Record<string, Schema> = {
     },
     ['password', 'notice'],
   ),
+  Job: obj({
+    name: str,
+    state: {
+      type: 'string',
+      enum: ['notConfigured', 'notRun', 'active', 'paused', 'quarantined', 'disabled'],
+    },
+    forceDeletes: bool,
+    pausedReason: nullable(str),
+    disabledReason: nullable(str),
+    quarantine: nullable({
+      type: 'object',
+      description: 'Graph quarantine: reason, error, seriesBegan, currentBegan, nextAttempt, seriesCount',
+    }),
+    lastExecution: nullable(time),
+    lastSuccessfulExecution: nullable(time),
+    steadyStateFirstAchievedTime: nullable(time),
+    steadyStateLastAchievedTime: nullable(time),
+    countSuccessiveCompleteFailures: int,
+    runRequested: bool,
+    current: nullableRef('Cycle'),
+    last: nullableRef('Cycle'),
+    linked: obj({ users: int, groups: int }),
+    escrows: int,
+    updatedAt: nullable(time),
+    onDemand: {
+      type: 'boolean',
+      description: 'the job’s file is in SYNC_JOB_FILES: it can be provisioned on demand',
+    },
+  }),
+  Cycle: obj({
+    id: str,
+    kind: { type: 'string', enum: ['initial', 'incremental'] },
+    state: { type: 'string', enum: ['running', 'succeeded', 'entryLevelErrors', 'failed', 'staged'] },
+    startedAt: time,
+    endedAt: nullable(time),
+    totalUnits: int,
+    completedUnits: int,
+    stats: { type: 'object', additionalProperties: { type: 'integer' } },
+    error: nullable(str),
+  }),
+  ProvisioningLog: {
+    type: 'object',
+    description: 'One object in one cycle, shaped after Graph’s provisioningObjectSummary (docs/engine.md).',
+    properties: {
+      jobId: str,
+      cycleId: str,
+      changeId: str,
+      activityDateTime: time,
+      action: str,
+      status: str,
+      errorCode: str,
+      reason: str,
+      recommendedAction: str,
+      steps: arr({ type: 'object' }),
+      modifiedProperties: arr(obj({ displayName: str, oldValue: nullable(str), newValue: nullable(str) })),
+      sourceIdentity: { type: 'object' },
+      targetIdentity: { type: 'object' },
+      durationMs: { type: 'number' },
+    },
+    required: [
+      'jobId',
+      'cycleId',
+      'changeId',
+      'activityDateTime',
+      'action',
+      'status',
+      'steps',
+      'modifiedProperties',
+      'sourceIdentity',
+      'durationMs',
+    ],
+  },
   ApiKey: obj({
     id: str,
     tenantId: nullable(str),
@@ -704,6 +777,113 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
       query: { window: { type: 'string', enum: ['1h', '6h', '24h', '7d'] } },
       ok: { 200: ref('TenantHealth') },
       errors: [400, 404],
+    },
+  },
+  '/engine/jobs': {
+    get: {
+      role: 'viewer',
+      tag: 'Engine',
+      summary: 'Provisioning jobs: state, progress, last cycle, linked objects, escrows',
+      description:
+        'Jobs whose state is in this database (they appear once they have run) and jobs of the SYNC_JOB_FILES (which can be provisioned on demand).',
+      ok: {
+        200: obj({
+          stateStored: {
+            type: 'boolean',
+            description: 'whether the engine has ever stored state in this database',
+          },
+          jobFileProblems: arr(obj({ file: str, error: str })),
+          jobs: arr(ref('Job')),
+        }),
+      },
+    },
+  },
+  '/engine/jobs/{name}': {
+    get: {
+      role: 'viewer',
+      tag: 'Engine',
+      summary: 'One job with its last ten cycles',
+      ok: { 200: obj({ job: ref('Job'), cycles: arr(ref('Cycle')) }) },
+      errors: [404],
+    },
+  },
+  '/engine/jobs/{name}/logs': {
+    get: {
+      role: 'viewer',
+      tag: 'Engine',
+      summary: 'Provisioning logs, newest first (one record per object per cycle)',
+      query: {
+        status: { type: 'string', enum: ['success', 'failure', 'skipped', 'warning'] },
+        action: { type: 'string', enum: ['create', 'update', 'disable', 'delete', 'stagedDelete', 'other'] },
+        cycle: str,
+        search: { type: 'string', description: 'in the source or target id or display name' },
+        since: { type: 'string', format: 'date-time' },
+        before: { type: 'string', description: 'nextBefore of the previous page' },
+        limit: { type: 'integer', minimum: 1, maximum: 500 },
+      },
+      ok: { 200: obj({ logs: arr(ref('ProvisioningLog')), nextBefore: nullable(str) }) },
+      errors: [400, 404],
+    },
+  },
+  '/engine/jobs/{name}/pause': {
+    post: {
+      role: 'operator',
+      tag: 'Engine',
+      summary: 'Stop: the running cycle finishes, no other starts',
+      ok: { 200: obj({ job: ref('Job') }) },
+      errors: [404],
+    },
+  },
+  '/engine/jobs/{name}/resume': {
+    post: {
+      role: 'operator',
+      tag: 'Engine',
+      summary: 'Start again (also clears quarantine)',
+      ok: { 200: obj({ job: ref('Job') }) },
+      errors: [404],
+    },
+  },
+  '/engine/jobs/{name}/restart': {
+    post: {
+      role: 'operator',
+      tag: 'Engine',
+      summary: 'Restart: clear watermark, escrows and quarantine (reset full: also break the links)',
+      body: obj({ reset: { type: 'string', enum: ['default', 'full'] } }, ['reset']),
+      ok: { 200: obj({ job: ref('Job') }) },
+      errors: [400, 404],
+    },
+  },
+  '/engine/jobs/{name}/allow-deletes': {
+    post: {
+      role: 'operator',
+      tag: 'Engine',
+      summary: 'Let the held-back deletes run in the next cycle (accidental-deletion threshold)',
+      ok: { 200: obj({ job: ref('Job') }) },
+      errors: [404],
+    },
+  },
+  '/engine/jobs/{name}/provision': {
+    post: {
+      role: 'operator',
+      tag: 'Engine',
+      summary: 'Provision one user on demand (Entra’s five steps)',
+      description:
+        'Needs the job’s file in SYNC_JOB_FILES; the token is the job’s (tokenEnv) unless one is pasted.',
+      body: obj(
+        {
+          user: { type: 'string', description: 'source id, userPrincipalName, mail or mailNickname' },
+          token: str,
+        },
+        ['token'],
+      ),
+      ok: {
+        200: obj({
+          connection: obj({ ok: bool, message: str }),
+          log: nullableRef('ProvisioningLog'),
+          report: str,
+        }),
+      },
+      errors: [400, 409, 503],
     },
   },
   '/api-keys': {

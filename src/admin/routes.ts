@@ -37,6 +37,7 @@ import {
 } from './admin-http.js';
 import { registerActivityRoutes } from './activity-routes.js';
 import { registerDirectoryRoutes } from './directory-routes.js';
+import { registerEngineRoutes } from './engine-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { openApiDocument } from './openapi.js';
 import { OperatorService } from './operators.js';
@@ -363,6 +364,7 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
         return { tenantUrl: url, ...result };
       });
 
+      registerEngineRoutes(api, { store, config });
       registerHealthRoutes(api, { tenants, store, ...(deps.counters ? { counters: deps.counters } : {}) });
       deps.extend?.(api);
     },

@@ -183,3 +183,44 @@ export async function readEvents(
   }
   return { status: res?.status ?? 0, contentType: res?.headers.get('content-type') ?? '', events };
 }
+
+/**
+ * A provisioning job (file source, the engine tests' small directory) that has run one cycle into `tenant` of the
+ * server, its state in the server's database, its file listed for the console (SYNC_JOB_FILES).
+ */
+export async function runEngineJob(
+  s: AdminServer,
+  tenant: { tenantUrl: string; token: string },
+  name = 'contoso-sync',
+): Promise<{ name: string; jobFile: string; close(): Promise<void> }> {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { loadJobConfig } = await import('../../src/engine/config.js');
+  const { JobRunner } = await import('../../src/engine/job.js');
+  const { writeDirectoryJson } = await import('../../src/engine/source/index.js');
+  const { SyncState } = await import('../../src/engine/state/store.js');
+  const { smallDirectory } = await import('../engine/setup.js');
+  const dir = mkdtempSync(join(tmpdir(), 'joyn-console-engine-'));
+  const jobFile = join(dir, 'job.yaml');
+  const tokenEnv = `CONSOLE_TEST_TOKEN_${name.replace(/\W/g, '_').toUpperCase()}`;
+  (s.config.consoleEngine.env as Record<string, string>)[tokenEnv] = tenant.token;
+  await writeDirectoryJson(join(dir, 'directory.json'), smallDirectory());
+  writeFileSync(
+    jobFile,
+    `name: ${name}\nsource: { type: file, path: directory.json }\ntarget: { tenantUrl: "${tenant.tenantUrl}", tokenEnv: ${tokenEnv}, concurrency: 2 }\n`,
+  );
+  s.config.consoleEngine.jobFiles.push(jobFile);
+  const state = await SyncState.open(s.config.databaseUrl);
+  const runner = new JobRunner({ config: loadJobConfig(jobFile), state, token: tenant.token });
+  await runner.runCycleNow();
+  await runner.close();
+  return {
+    name,
+    jobFile,
+    close: async () => {
+      await state.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -8,7 +8,14 @@ import { after, before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { adminRoutesOf } from '../../src/admin/routes.js';
 import { DIALECTS } from '../helpers/stores.js';
-import { readEvents, request, startAdminServer, type AdminServer, type JsonReply } from './helpers.js';
+import {
+  readEvents,
+  request,
+  runEngineJob,
+  startAdminServer,
+  type AdminServer,
+  type JsonReply,
+} from './helpers.js';
 
 const ADMIN = 'openapi-admin-token-0123456789abcdefghijklmnop';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -196,6 +203,23 @@ for (const dialect of DIALECTS) {
       await call('GET', `/tenants/${t.tenantId}/health`);
       await call('GET', `/tenants/${t.tenantId}/health?window=7d`);
       await call('GET', `/tenants/${t.tenantId}/health?window=1y`); // 400
+
+      // The engine: a job that ran a cycle into this tenant.
+      const job = await runEngineJob(s, { tenantUrl: t.tenantUrl, token: rotated.token });
+      try {
+        await call('GET', '/engine/jobs');
+        await call('GET', `/engine/jobs/${job.name}`);
+        await call('GET', '/engine/jobs/no-such-job'); // 404
+        await call('GET', `/engine/jobs/${job.name}/logs?status=success&limit=3`);
+        await call('POST', `/engine/jobs/${job.name}/pause`);
+        await call('POST', `/engine/jobs/${job.name}/resume`);
+        await call('POST', `/engine/jobs/${job.name}/restart`, { body: { reset: 'default' } });
+        await call('POST', `/engine/jobs/${job.name}/allow-deletes`);
+        await call('POST', `/engine/jobs/${job.name}/provision`, { body: { user: 'user2@contoso.com' } });
+        await call('POST', `/engine/jobs/${job.name}/provision`, { body: { user: 'nobody@contoso.com' } }); // 400
+      } finally {
+        await job.close();
+      }
 
       // Application API keys (the events capability's routes, under the same rules).
       const key = (await call('POST', '/api-keys', { body: { name: 'app', tenant: t.tenantId } })).body;

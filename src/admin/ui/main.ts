@@ -10,6 +10,7 @@ import { parseRoute, type Route } from './router.js';
 import { loadTenants, say, state } from './state.js';
 import { renderAccount } from './views/account.js';
 import { renderAudit } from './views/audit.js';
+import { renderEngine } from './views/engine.js';
 import { renderHealth } from './views/health.js';
 import { renderOperators } from './views/operators.js';
 import { renderSignIn } from './views/sign-in.js';
@@ -21,6 +22,7 @@ const topnav = (): HTMLElement => document.getElementById('topnav')!;
 const NAV: readonly { page: Route['page']; label: string; hash: string; role: Role }[] = [
   { page: 'tenants', label: 'Tenants', hash: '#/tenants', role: 'viewer' },
   { page: 'health', label: 'Health', hash: '#/health', role: 'viewer' },
+  { page: 'engine', label: 'Engine', hash: '#/engine', role: 'viewer' },
   { page: 'audit', label: 'Audit', hash: '#/audit', role: 'viewer' },
   { page: 'operators', label: 'Operators', hash: '#/operators', role: 'admin' },
 ];
@@ -105,6 +107,9 @@ async function show(): Promise<void> {
         break;
       case 'audit':
         await renderAudit(box);
+        break;
+      case 'engine':
+        await renderEngine(box, route.job);
         break;
       case 'operators':
         await renderOperators(box);
