@@ -15,6 +15,7 @@ import { renderHealth } from './views/health.js';
 import { renderOperators } from './views/operators.js';
 import { renderSignIn } from './views/sign-in.js';
 import { renderTenantPage, renderTenantsHome } from './views/tenants.js';
+import { renderWebhooks } from './views/webhooks.js';
 
 const app = (): HTMLElement => document.getElementById('app')!;
 const topnav = (): HTMLElement => document.getElementById('topnav')!;
@@ -23,6 +24,7 @@ const NAV: readonly { page: Route['page']; label: string; hash: string; role: Ro
   { page: 'tenants', label: 'Tenants', hash: '#/tenants', role: 'viewer' },
   { page: 'health', label: 'Health', hash: '#/health', role: 'viewer' },
   { page: 'engine', label: 'Engine', hash: '#/engine', role: 'viewer' },
+  { page: 'webhooks', label: 'Webhooks', hash: '#/webhooks', role: 'viewer' },
   { page: 'audit', label: 'Audit', hash: '#/audit', role: 'viewer' },
   { page: 'operators', label: 'Operators', hash: '#/operators', role: 'admin' },
 ];
@@ -110,6 +112,9 @@ async function show(): Promise<void> {
         break;
       case 'engine':
         await renderEngine(box, route.job);
+        break;
+      case 'webhooks':
+        await renderWebhooks(box);
         break;
       case 'operators':
         await renderOperators(box);
