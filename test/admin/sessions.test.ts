@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { SIGN_IN_ATTEMPTS_PER_MINUTE } from '../../src/admin/session-routes.js';
 import { DIALECTS } from '../helpers/stores.js';
 import { createOperator, request, signIn, startAdminServer, type AdminServer } from './helpers.js';
 
@@ -233,6 +234,33 @@ for (const dialect of DIALECTS) {
       assert.equal((await here.call('GET', '/session')).status, 200, 'this session stays');
       assert.equal((await there.call('GET', '/session')).status, 401, 'the other one ended');
       await signIn(s.base, 'carol', 'a brand new passphrase');
+    });
+
+    test('one address may try at most 30 sign-ins a minute, whatever the names', async () => {
+      // A server of its own: the limit is per server process, and the tests above signed in from this address too.
+      const fresh = await startAdminServer(dialect, ADMIN, { store: s.store });
+      try {
+        // Answers without a password are quick 400s, and count like any other try.
+        const statuses: number[] = [];
+        for (let i = 0; i < SIGN_IN_ATTEMPTS_PER_MINUTE; i++)
+          statuses.push(
+            (
+              await request(`${fresh.base}/admin/api/session`, 'POST', {
+                body: { name: `n${i}` },
+                headers: { Origin: fresh.base },
+              })
+            ).status,
+          );
+        assert.deepEqual(new Set(statuses), new Set([400]));
+        const last = await request(`${fresh.base}/admin/api/session`, 'POST', {
+          body: { name: 'alice', password: alicePw },
+        });
+        assert.equal(last.status, 429, 'even the right password waits');
+        assert.match(last.headers.get('retry-after') ?? '', /^\d+$/);
+        assert.match(last.body.detail, /sign-in attempts a minute from this address/);
+      } finally {
+        await fresh.close();
+      }
     });
 
     test('an admin cannot disable themselves or lower their own role', async () => {
