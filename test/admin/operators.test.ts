@@ -190,13 +190,6 @@ describe('joyn-scim operators (sqlite)', () => {
       const badRole = await cli(['operators', 'create', 'ivan', '--role', 'root'], env);
       assert.equal(badRole.code, 2);
       assert.match(badRole.stderr, /--role must be one of viewer, operator, admin/);
-      const short = await cli(
-        ['operators', 'create', 'ivan', '--role', 'viewer', '--password-stdin'],
-        env,
-        'short\n',
-      );
-      assert.equal(short.code, 2);
-      assert.match(short.stderr, /at least 12 characters/);
 
       const server = await startAdminServer('sqlite', undefined, { store: createStore(cdb.url) });
       try {
@@ -226,9 +219,6 @@ describe('joyn-scim operators (sqlite)', () => {
         const signed = await signInAs('heidi', fresh);
         assert.equal(signed.status, 201);
         assert.equal(signed.body.operator.role, 'operator');
-        const unknown = await cli(['operators', 'disable', 'nobody'], env);
-        assert.equal(unknown.code, 1);
-        assert.match(unknown.stderr, /no operator named 'nobody'/);
 
         const audit = await server.store.listAudit({ limit: 50 });
         const cliActions = audit.filter((a) => a.actor.via === 'cli').map((a) => a.action);
