@@ -29,8 +29,28 @@ export interface Config {
    * connection's commit invalidates the cache); on PostgreSQL other instances notice within this time.
    */
   tokenCacheMs: number;
-  /** Token for /admin and /metrics (operator API and console); unset = admin API disabled. */
+  /**
+   * Bootstrap and automation key for the admin API (Bearer, acts as an admin) and /metrics. The console signs in
+   * with operator accounts (`joyn-scim operators`); /admin is served when this is set or an account exists.
+   */
   adminToken: string | undefined;
+  /** The provisioning engine as the console sees it (docs/console.md "Engine"). */
+  consoleEngine: {
+    /**
+     * Job files (SYNC_JOB_FILES, comma-separated) whose jobs the console may provision on demand: the server needs a
+     * job's configuration for that, and today it lives in the file `joyn-scim sync run --config` reads.
+     */
+    jobFiles: string[];
+    /** The environment those files name their secrets in (target.tokenEnv, source passwordEnv). */
+    env: Readonly<Record<string, string | undefined>>;
+  };
+  /** Operator console sessions (docs/console.md "Operator accounts"). */
+  console: {
+    /** A session unused this long ends (ADMIN_SESSION_IDLE_MINUTES, default 30). */
+    sessionIdleMs: number;
+    /** A session ends this long after sign-in, used or not (ADMIN_SESSION_MAX_HOURS, default 12). */
+    sessionMaxMs: number;
+  };
   /** Directory events (docs/events.md). */
   events: {
     /** Write an event with every change (EVENTS_ENABLED, default true). */
@@ -153,6 +173,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     tokenCacheMs: int(env, 'TOKEN_CACHE_SECONDS', 5) * 1000,
     adminToken: env.ADMIN_TOKEN || undefined,
+    consoleEngine: {
+      jobFiles: (env.SYNC_JOB_FILES ?? '')
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean),
+      env,
+    },
+    console: {
+      sessionIdleMs: positive(env, 'ADMIN_SESSION_IDLE_MINUTES', 30) * 60_000,
+      sessionMaxMs: positive(env, 'ADMIN_SESSION_MAX_HOURS', 12) * 3_600_000,
+    },
     events: {
       enabled: bool(env, 'EVENTS_ENABLED', true),
       retentionDays: int(env, 'EVENTS_RETENTION_DAYS', 30),

@@ -6,6 +6,7 @@ import { registerAdmin } from './admin.js';
 import { registerCheck } from './check.js';
 import { registerEvents } from './events.js';
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_USAGE, UsageError } from './common.js';
+import { registerOperators } from './operators.js';
 import { registerSync } from './sync.js';
 import { registerTenants } from './tenants.js';
 
@@ -42,6 +43,7 @@ ${EXIT_CODES_HELP}`,
   registerTenants(program);
   registerCheck(program);
   registerEvents(program);
+  registerOperators(program);
   registerSync(program);
   return program;
 }

@@ -39,6 +39,9 @@ const TABLES: TableSpec[] = [
   { name: 'events', order: ['seq'], pgOrder: ['txid', 'seq'], skip: ['seq', 'txid'] },
   { name: 'event_streams', order: ['tenant_id', 'resource_id'] },
   { name: 'api_keys', order: ['id'] },
+  // Operator accounts move with the store (their console sessions do not: everyone signs in again).
+  { name: 'operators', order: ['id'] },
+  { name: 'request_minutes', order: ['tenant_id', 'minute'] },
 ];
 
 /** The engine's tables: portable types only (text, integer), so rows copy as they are. */

@@ -4,6 +4,7 @@
  * Text columns that are compared or ordered use COLLATE "C", so ordering is byte-wise as in SQLite.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
+import { consoleMigration } from '../sql/console-schema.js';
 import { eventsMigration } from '../sql/events-schema.js';
 
 export const postgresMigrations: Record<string, Migration> = {
@@ -177,4 +178,5 @@ export const postgresMigrations: Record<string, Migration> = {
     },
   },
   '0010_events': eventsMigration('postgres'),
+  '0012_operators': consoleMigration('postgres'),
 };

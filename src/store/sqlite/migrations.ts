@@ -3,6 +3,7 @@
  * Ids are time-ordered (UUIDv7), so primary-key order is creation order and paging by id is an index walk.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
+import { consoleMigration } from '../sql/console-schema.js';
 import { eventsMigration } from '../sql/events-schema.js';
 
 export const sqliteMigrations: Record<string, Migration> = {
@@ -224,4 +225,5 @@ export const sqliteMigrations: Record<string, Migration> = {
     },
   },
   '0010_events': eventsMigration('sqlite'),
+  '0012_operators': consoleMigration('sqlite'),
 };
