@@ -20,6 +20,7 @@ import type { IssuedToken, TenantService } from '../service/tenants.js';
 import { hashesEqual, hashToken, parseDuration, tokenState } from '../service/tokens.js';
 import type { Actor, AuditEntry, Store, TokenRow } from '../store/types.js';
 import { CONSOLE_CSS, CONSOLE_HTML, CONSOLE_JS } from './console.js';
+import { registerWebhookAdminRoutes } from '../events/webhook-routes.js';
 
 export interface AdminDeps {
   tenants: TenantService;
@@ -415,6 +416,7 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
           tenants: tenantCounts,
         });
       });
+      registerWebhookAdminRoutes(api, { store, config });
       deps.extend?.(api);
     },
     { prefix: '/admin/api' },

@@ -8,6 +8,7 @@ import { registerEvents } from './events.js';
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_USAGE, UsageError } from './common.js';
 import { registerSync } from './sync.js';
 import { registerTenants } from './tenants.js';
+import { registerWebhooks } from './webhooks.js';
 
 /** package.json sits two levels up from both src/cli/index.ts and dist/cli/index.js. */
 function packageVersion(): string {
@@ -42,6 +43,7 @@ ${EXIT_CODES_HELP}`,
   registerTenants(program);
   registerCheck(program);
   registerEvents(program);
+  registerWebhooks(program);
   registerSync(program);
   return program;
 }
