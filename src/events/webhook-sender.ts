@@ -92,7 +92,12 @@ export class WebhookSender {
     const limit = this.opts.maxResponseBytes ?? MAX_RESPONSE_BYTES;
     return new Promise<SendResult>((resolve) => {
       let settled = false;
-      let deadline: NodeJS.Timeout | undefined;
+      // The request is made below; the deadline, set first, covers the whole exchange.
+      const pending: { req?: http.ClientRequest } = {};
+      const deadline = setTimeout(
+        () => pending.req?.destroy(new Error(`no complete answer within ${this.opts.timeoutMs} ms`)),
+        this.opts.timeoutMs,
+      );
       const done = (r: Omit<SendResult, 'durationMs'>) => {
         if (settled) return;
         settled = true;
@@ -113,7 +118,7 @@ export class WebhookSender {
       }
       const client = u.protocol === 'https:' ? https : http;
       const payload = Buffer.from(body, 'utf8');
-      const req = client.request(
+      const req = (pending.req = client.request(
         u,
         {
           method: 'POST',
@@ -156,11 +161,7 @@ export class WebhookSender {
           res.on('error', (e) => finish(`the answer broke off: ${e.message}`));
           res.on('close', () => finish());
         },
-      );
-      deadline = setTimeout(
-        () => req.destroy(new Error(`no complete answer within ${this.opts.timeoutMs} ms`)),
-        this.opts.timeoutMs,
-      );
+      ));
       req.on('error', (e: NodeJS.ErrnoException) =>
         done({
           status: null,
