@@ -579,9 +579,19 @@ export class SqlWebhooks {
    */
   async claim(owner: string, now: string, leaseUntil: string, limit: number): Promise<ClaimedDelivery[]> {
     if (limit <= 0) return [];
-    const cols = sql.raw(
-      'd.id, d.endpoint_id, d.event_id, d.event_type, d.origin, d.queue, d.payload, d.attempts, d.first_attempt_at',
-    );
+    const names = [
+      'id',
+      'endpoint_id',
+      'event_id',
+      'event_type',
+      'origin',
+      'queue',
+      'payload',
+      'attempts',
+      'first_attempt_at',
+    ];
+    // PostgreSQL needs them qualified (the FROM list has an id too); SQLite's RETURNING takes no qualified names.
+    const cols = sql.raw(names.map((n) => (this.pg ? `d.${n}` : n)).join(', '));
     return this.write(async (trx) => {
       if (this.pg) {
         const r = await sql<any>`
@@ -594,8 +604,8 @@ export class SqlWebhooks {
       const ids = (await this.claimable(trx, now, limit).execute()).map((r) => Number(r.id));
       if (!ids.length) return [];
       const r = await sql<any>`
-        UPDATE webhook_deliveries AS d SET lease_owner = ${owner}, lease_expires_at = ${leaseUntil}
-        WHERE d.id IN (${sql.join(ids)}) RETURNING ${cols}`.execute(trx);
+        UPDATE webhook_deliveries SET lease_owner = ${owner}, lease_expires_at = ${leaseUntil}
+        WHERE id IN (${sql.join(ids)}) RETURNING ${cols}`.execute(trx);
       return r.rows.map(claimedOf).sort((a, b) => a.id - b.id);
     });
   }
