@@ -160,15 +160,8 @@ for (const dialect of DIALECTS) {
 
     // The CLI is a thin layer over the same WebhookService the admin API uses (exercised above on both stores);
     // each of its runs costs a process start, so its whole flow runs once, on SQLite, to keep CI short.
-    test(
-      'CLI: create, list by tenant, ping, deliveries, redeliver, rotate, update, disable, delete',
-      {
-        skip:
-          dialect === 'postgres'
-            ? 'the CLI flow runs on SQLite only (same service code on both stores)'
-            : false,
-      },
-      async () => {
+    if (dialect === 'sqlite')
+      test('CLI: create, list by tenant, ping, deliveries, redeliver, rotate, update, disable, delete', async () => {
         const created = JSON.parse(
           await cli(['create', rx.url, '--tenant', aName, '--types', 'user.created', '--json']),
         );
@@ -211,7 +204,6 @@ for (const dialect of DIALECTS) {
         assert.equal(usage.code, 2);
         assert.match(await cli(['delete', id, '--yes']), /deleted/);
         assert.deepEqual(JSON.parse(await cli(['list', '--json'])), []);
-      },
-    );
+      });
   });
 }
