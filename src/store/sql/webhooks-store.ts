@@ -913,3 +913,39 @@ export function webhooksOf(store: {
   }
   return w;
 }
+
+/**
+ * copy-store: how many events of a store the fan-out has not reached yet (they are owed to endpoints), and, on the
+ * copy (its events renumbered in the same order), the fan-out position just before that many last events. So the
+ * copy neither delivers again what the source had already fanned out nor skips what it had not.
+ */
+export async function eventsPastFanout(db: Db, dialect: Dialect): Promise<number> {
+  const r =
+    dialect === 'postgres'
+      ? await sql<{ n: string }>`SELECT COUNT(*) AS n FROM events e, webhook_fanout f
+          WHERE f.id = 1 AND (e.txid, e.seq) > (f.cursor_txid::text::xid8, f.cursor_seq)`.execute(db)
+      : await sql<{ n: number }>`SELECT COUNT(*) AS n FROM events e, webhook_fanout f
+          WHERE f.id = 1 AND e.seq > f.cursor_seq`.execute(db);
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+export async function placeFanout(db: Db, dialect: Dialect, owed: number, now: string): Promise<void> {
+  const total = Number(
+    (await sql<{ n: string }>`SELECT COUNT(*) AS n FROM events`.execute(db)).rows[0]?.n ?? 0,
+  );
+  const behind = total - Math.min(owed, total);
+  const row =
+    behind === 0
+      ? undefined
+      : dialect === 'postgres'
+        ? (
+            await sql<{ t: string; seq: string }>`SELECT txid::text AS t, seq FROM events
+              ORDER BY txid, seq LIMIT 1 OFFSET ${behind - 1}`.execute(db)
+          ).rows[0]
+        : (
+            await sql<{ t: string; seq: string }>`SELECT '0' AS t, seq FROM events
+              ORDER BY seq LIMIT 1 OFFSET ${behind - 1}`.execute(db)
+          ).rows[0];
+  await sql`UPDATE webhook_fanout SET cursor_txid = ${row?.t ?? '0'}, cursor_seq = ${row?.seq ?? '0'},
+      updated_at = ${now} WHERE id = 1`.execute(db);
+}
