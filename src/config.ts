@@ -106,8 +106,8 @@ function webhooksConfig(env: NodeJS.ProcessEnv): WebhooksConfig {
     leaseMs,
     retryWindowMs: positive(env, 'WEBHOOKS_RETRY_HOURS', 72) * 3_600_000,
     secretKey,
-    allowPrivateNetworks: bool(env, 'WEBHOOKS_ALLOW_PRIVATE_NETWORKS', false),
-    rotationOverlapMs: int(env, 'WEBHOOKS_ROTATION_OVERLAP_HOURS', 24) * 3_600_000,
+    allowPrivateNetworks: bool(env, 'WEBHOOKS_ALLOW_PRIVATE', false),
+    rotationOverlapMs: int(env, 'WEBHOOKS_OVERLAP_HOURS', 24) * 3_600_000,
   };
 }
 

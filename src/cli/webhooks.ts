@@ -29,9 +29,9 @@ async function withWebhooks<T>(fn: (svc: WebhookService, config: Config) => Prom
 const WEBHOOK_ENV = [
   ...STORE_ENV,
   'WEBHOOKS_SECRET_KEY',
-  'WEBHOOKS_ALLOW_PRIVATE_NETWORKS',
+  'WEBHOOKS_ALLOW_PRIVATE',
   'WEBHOOKS_TIMEOUT_MS',
-  'WEBHOOKS_ROTATION_OVERLAP_HOURS',
+  'WEBHOOKS_OVERLAP_HOURS',
 ];
 
 function endpointLines(e: EndpointView): string {
@@ -190,7 +190,7 @@ export function registerWebhooks(program: Command): void {
       )
       .option(
         '--overlap <duration>',
-        'how long both secrets sign (24h, 7d, or 0 to stop the old one at once); default WEBHOOKS_ROTATION_OVERLAP_HOURS',
+        'how long both secrets sign (24h, 7d, or 0 to stop the old one at once); default WEBHOOKS_OVERLAP_HOURS',
         (v: string) => (v === '0' ? 0 : durationOption('--overlap')(v)),
       )
       .option('--json', 'print one JSON object, the secret included')

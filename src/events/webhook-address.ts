@@ -4,7 +4,7 @@
  * could be used to probe the network the server sits in. Therefore:
  * - always refused: link-local addresses (169.254.0.0/16, fe80::/10: cloud metadata services such as
  *   169.254.169.254 and fd00:ec2::254 live there), unspecified, multicast and reserved ranges;
- * - refused unless WEBHOOKS_ALLOW_PRIVATE_NETWORKS=true: loopback, RFC 1918, carrier-grade NAT and IPv6 unique
+ * - refused unless WEBHOOKS_ALLOW_PRIVATE=true: loopback, RFC 1918, carrier-grade NAT and IPv6 unique
  *   local addresses (a receiver on the same private network as the server is a deliberate choice).
  * The check applies to the address actually connected to (names are resolved, then each address checked), so a
  * name that resolves to an internal address, or starts to (DNS rebinding), is refused at send time too.
@@ -55,7 +55,7 @@ export function refusedAddress(address: string, policy: AddressPolicy): string |
   if (blocked.check(address, type))
     return `${address} is a link-local, unspecified, multicast or reserved address: webhooks are never sent there`;
   if (!policy.allowPrivateNetworks && privateNets.check(address, type))
-    return `${address} is a loopback or private-network address: set WEBHOOKS_ALLOW_PRIVATE_NETWORKS=true to allow receivers on private networks`;
+    return `${address} is a loopback or private-network address: set WEBHOOKS_ALLOW_PRIVATE=true to allow receivers on private networks`;
   return undefined;
 }
 

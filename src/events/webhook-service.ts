@@ -198,7 +198,7 @@ export class WebhookService {
 
   /**
    * A new secret (shown once). The previous one keeps signing beside it for `overlapMs` (default
-   * WEBHOOKS_ROTATION_OVERLAP_HOURS), so receivers can be given the new secret before the old one stops: during the
+   * WEBHOOKS_OVERLAP_HOURS), so receivers can be given the new secret before the old one stops: during the
    * overlap every delivery carries two v1 signatures. 0 = the old secret stops at once.
    */
   async rotateSecret(

@@ -28,7 +28,7 @@ import {
 const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const ENV = {
-  WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true',
+  WEBHOOKS_ALLOW_PRIVATE: 'true',
   WEBHOOKS_POLL_MS: '50',
   WEBHOOKS_TIMEOUT_MS: '5000',
   WEBHOOKS_LEASE_MS: '15000',
@@ -68,10 +68,7 @@ for (const dialect of DIALECTS)
     test('concurrent writes on both: the Events API walk counts every write once; the receiver gets each event once, in order per resource', async () => {
       const t = JSON.parse(await cliOk(['tenants', 'create', 'hooks2', '--json'], { DATABASE_URL: db.url }));
       const key = (await new ApiKeyService(store).create('walker', { tenant: t.id })).key;
-      const svc = new WebhookService(
-        store,
-        settingsFrom(loadConfig({ WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true' })),
-      );
+      const svc = new WebhookService(store, settingsFrom(loadConfig({ WEBHOOKS_ALLOW_PRIVATE: 'true' })));
       await svc.create({ url: rx.url, tenant: t.id, types: 'user.created,user.updated' });
       const clients: [ScimClient, ScimClient] = [
         scimClient(onInstance(t.tenantUrl, a.url), t.token),

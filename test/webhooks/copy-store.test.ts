@@ -16,7 +16,7 @@ import type { SqlStore } from '../../src/store/sql/sql-store.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/stores.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 
-const settings = settingsFrom(loadConfig({ WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true' }));
+const settings = settingsFrom(loadConfig({ WEBHOOKS_ALLOW_PRIVATE: 'true' }));
 const draft = (id: string, type: EventDraft['type']): EventDraft => ({
   type,
   resourceType: 'User',

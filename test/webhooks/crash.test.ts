@@ -18,7 +18,7 @@ import { cliOk, onInstance, scimClient, startServerProcess, type ServerProcess }
 const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 
 const WEBHOOK_ENV = {
-  WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true',
+  WEBHOOKS_ALLOW_PRIVATE: 'true',
   WEBHOOKS_POLL_MS: '50',
   WEBHOOKS_TIMEOUT_MS: '2000',
   // A killed instance's deliveries are taken over once this runs out.
@@ -55,10 +55,7 @@ for (const dialect of DIALECTS) {
       );
       const store = createStore(db.url);
       try {
-        const svc = new WebhookService(
-          store,
-          settingsFrom(loadConfig({ WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true' })),
-        );
+        const svc = new WebhookService(store, settingsFrom(loadConfig({ WEBHOOKS_ALLOW_PRIVATE: 'true' })));
         await svc.create({ url: rx.url, tenant: t.id });
         const c = scimClient(onInstance(t.tenantUrl, first.url), t.token);
 

@@ -53,7 +53,7 @@ for (const dialect of DIALECTS) {
     let smtp: Awaited<ReturnType<typeof startSmtp>>;
     const receivers: Receiver[] = [];
     const workers: WebhookWorker[] = [];
-    const config = loadConfig({ WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true' });
+    const config = loadConfig({ WEBHOOKS_ALLOW_PRIVATE: 'true' });
     const settings = settingsFrom(config);
     let svc: WebhookService;
     /** The worker's clock: moved by the tests. */
@@ -469,9 +469,7 @@ for (const dialect of DIALECTS) {
     test('secrets are stored encrypted when WEBHOOKS_SECRET_KEY is set; never listed', async () => {
       const keyed = new WebhookService(
         s.server.store,
-        settingsFrom(
-          loadConfig({ WEBHOOKS_SECRET_KEY: 'k'.repeat(44), WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true' }),
-        ),
+        settingsFrom(loadConfig({ WEBHOOKS_SECRET_KEY: 'k'.repeat(44), WEBHOOKS_ALLOW_PRIVATE: 'true' })),
       );
       const rx = await receiver();
       const created = await keyed.create({ url: rx.url, types: 'tenant.connected' });
@@ -501,7 +499,7 @@ for (const dialect of DIALECTS) {
 
     test('management refuses bad input with what to fix', async () => {
       const strict = new WebhookService(s.server.store, settingsFrom(loadConfig({})));
-      await assert.rejects(strict.create({ url: 'http://127.0.0.1:9/x' }), /WEBHOOKS_ALLOW_PRIVATE_NETWORKS/);
+      await assert.rejects(strict.create({ url: 'http://127.0.0.1:9/x' }), /WEBHOOKS_ALLOW_PRIVATE/);
       await assert.rejects(strict.create({ url: 'http://169.254.169.254/' }), /link-local/);
       await assert.rejects(
         svc.create({ url: 'https://example.com/', types: 'user.create' }),
@@ -523,7 +521,7 @@ for (const dialect of DIALECTS) {
     test('EVENTS_ENABLED=false: no outbox rows and no deliveries', async () => {
       const off = await startTestServer({
         dialect,
-        env: { EVENTS_ENABLED: 'false', WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true' },
+        env: { EVENTS_ENABLED: 'false', WEBHOOKS_ALLOW_PRIVATE: 'true' },
       });
       try {
         assert.equal(off.server.webhooks, undefined, 'no worker');

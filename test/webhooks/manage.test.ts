@@ -14,7 +14,7 @@ import { cliOk, runCli } from '../ops/processes.js';
 
 const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ADMIN_TOKEN = 'webhooks-admin-token-0123456789abcdef';
-const ENV = { WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOKS_POLL_MS: '20', ADMIN_TOKEN };
+const ENV = { WEBHOOKS_ALLOW_PRIVATE: 'true', WEBHOOKS_POLL_MS: '20', ADMIN_TOKEN };
 
 for (const dialect of DIALECTS) {
   describe(`webhook management: admin API and CLI (${dialect})`, () => {

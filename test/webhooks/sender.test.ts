@@ -113,7 +113,7 @@ describe('address policy and endpoint URLs', () => {
       assert.ok(refusedAddress(a, open), a);
     for (const a of ['127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '100.64.0.1', '::1', 'fd12::1']) {
       assert.equal(refusedAddress(a, open), undefined, a);
-      assert.match(refusedAddress(a, closed)!, /WEBHOOKS_ALLOW_PRIVATE_NETWORKS/, a);
+      assert.match(refusedAddress(a, closed)!, /WEBHOOKS_ALLOW_PRIVATE/, a);
     }
     for (const a of ['93.184.216.34', '2606:2800:220:1::1'])
       assert.equal(refusedAddress(a, closed), undefined, a);
