@@ -52,6 +52,9 @@ export interface WorkerDeps {
 
 export const USER_AGENT = 'joyn-scim-webhooks/1';
 
+/** How long a finished attempt waits for others to be recorded with it. */
+const COALESCE_MS = 10;
+
 /** A unique lease owner for this process. */
 export const instanceName = (): string => `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
@@ -151,6 +154,7 @@ export class WebhookWorker {
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private woken = false;
+  private coalescing: NodeJS.Timeout | undefined;
   private endpointsCheckedAt = -Infinity;
   private anyEndpoint = false;
 
@@ -167,6 +171,7 @@ export class WebhookWorker {
   /** Stops claiming, lets attempts in flight finish (each is bounded by the timeout), records them, and gives back any lease left. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.coalescing);
     this.wake();
     await this.loop;
     await this.drain();
@@ -176,6 +181,18 @@ export class WebhookWorker {
         this.deps.log.warn({ err }, 'webhooks: could not give back leases (they expire on their own)'),
       );
     this.deps.sender.close();
+  }
+
+  /**
+   * An attempt finished. Its outcome is recorded with the others that finish within a few milliseconds (one
+   * transaction, one fsync on SQLite, for all of them), or at once when it was the last one in flight.
+   */
+  private outcomeReady(): void {
+    if (this.inflight.size <= 1) return this.wake();
+    this.coalescing ??= setTimeout(() => {
+      this.coalescing = undefined;
+      this.wake();
+    }, COALESCE_MS);
   }
 
   /** Wakes the loop now (new work may be there); a wake-up while it is busy makes its next sleep return at once. */
@@ -197,12 +214,13 @@ export class WebhookWorker {
       fannedOut += r?.deliveries ?? 0;
       if (!r?.more) break;
     }
+    this.anyEndpoint = await this.wh.hasEnabledEndpoints();
     let attempts = 0;
     for (;;) {
-      const n = await this.claimAndStart();
-      await this.drain();
-      attempts += n;
-      if (n === 0) return { fannedOut, attempts };
+      const claimed = await this.exchange();
+      attempts += claimed;
+      if (!claimed && !this.inflight.size && !this.finished.length) return { fannedOut, attempts };
+      while (this.inflight.size) await Promise.allSettled([...this.inflight]);
     }
   }
 
@@ -221,7 +239,7 @@ export class WebhookWorker {
 
   /** One turn; true when there is more to do at once. */
   private async turn(): Promise<boolean> {
-    let busy = await this.record();
+    let busy = false;
     const now = this.clock();
     if (now.getTime() - this.endpointsCheckedAt > 1000 || now.getTime() < this.endpointsCheckedAt) {
       this.anyEndpoint = await this.wh.hasEnabledEndpoints();
@@ -231,33 +249,46 @@ export class WebhookWorker {
       const r = await this.wh.fanOut(now.toISOString(), this.deps.options.batch);
       if (r?.more) busy = true;
     }
-    if (this.stopping) return false;
     const free = this.deps.options.concurrency - this.inflight.size;
-    if (free > 0 && this.anyEndpoint) {
-      const n = await this.claimAndStart();
-      if (n === free) busy = true;
-    }
-    return busy;
+    const claimed = await this.exchange();
+    return busy || (free > 0 && claimed === free);
   }
 
-  /** Claims what is due (up to the free concurrency) and starts the attempts; returns how many. */
-  private async claimAndStart(): Promise<number> {
-    const free = this.deps.options.concurrency - this.inflight.size;
+  /**
+   * Records the finished attempts and claims what is due (up to the free concurrency) in one write transaction,
+   * then starts the claimed attempts; returns how many. No transaction at all when there is nothing to record and
+   * nothing due (checked with a read first).
+   */
+  private async exchange(): Promise<number> {
+    const outcomes = this.finished.splice(0);
+    const free = this.stopping ? 0 : this.deps.options.concurrency - this.inflight.size;
     const now = this.clock();
-    if (free <= 0 || !(await this.wh.anyClaimable(now.toISOString()))) return 0;
-    const claimed = await this.wh.claim(
-      this.instance,
-      now.toISOString(),
-      new Date(now.getTime() + this.deps.options.leaseMs).toISOString(),
-      free,
-    );
-    if (!claimed.length) return 0;
+    const claim =
+      free > 0 &&
+      this.anyEndpoint &&
+      (outcomes.length > 0 || (await this.wh.anyClaimable(now.toISOString())));
+    if (!outcomes.length && !claim) return 0;
+    let r: Awaited<ReturnType<SqlWebhooks['completeAndClaim']>>;
+    try {
+      r = await this.wh.completeAndClaim(outcomes, this.instance, this.deps.options.retryWindowMs, {
+        now: now.toISOString(),
+        leaseUntil: new Date(now.getTime() + this.deps.options.leaseMs).toISOString(),
+        limit: claim ? free : 0,
+      });
+    } catch (err) {
+      // Kept for the next turn; if recording keeps failing, the leases expire and the deliveries are attempted
+      // again (at least once: never lost).
+      this.finished.unshift(...outcomes);
+      throw err;
+    }
+    for (const d of r.disabled) await this.notifyDisabled(d.endpointId, d.reason);
+    if (!r.claimed.length) return 0;
     const endpoints = new Map<string, EndpointRecord>();
-    for (const id of new Set(claimed.map((c) => c.endpointId))) {
+    for (const id of new Set(r.claimed.map((c) => c.endpointId))) {
       const ep = await this.wh.getEndpoint(id);
       if (ep) endpoints.set(id, ep);
     }
-    for (const d of claimed) {
+    for (const d of r.claimed) {
       const p = attemptDelivery(d, endpoints.get(d.endpointId), {
         secrets: this.deps.secrets,
         sender: this.deps.sender,
@@ -268,35 +299,30 @@ export class WebhookWorker {
       }).then(
         (o) => {
           this.finished.push(o);
-          this.wake();
+          this.outcomeReady();
         },
         (err) => this.deps.log.warn({ err, delivery: d.id }, 'webhooks: attempt failed unexpectedly'),
       );
       this.inflight.add(p);
       void p.finally(() => this.inflight.delete(p));
     }
-    return claimed.length;
+    return r.claimed.length;
   }
 
-  /** Waits for every attempt in flight and records the outcomes. */
+  /** Waits for every attempt in flight and records the outcomes (claims nothing). */
   private async drain(): Promise<void> {
     while (this.inflight.size) await Promise.allSettled([...this.inflight]);
-    await this.record();
-  }
-
-  /** Records finished attempts; true when there were any. */
-  private async record(): Promise<boolean> {
-    if (!this.finished.length) return false;
-    const batch = this.finished;
-    this.finished = [];
+    if (!this.finished.length) return;
+    const outcomes = this.finished.splice(0);
     try {
-      const { disabled } = await this.wh.complete(batch, this.instance, this.deps.options.retryWindowMs);
+      const { disabled } = await this.wh.complete(outcomes, this.instance, this.deps.options.retryWindowMs);
       for (const d of disabled) await this.notifyDisabled(d.endpointId, d.reason);
     } catch (err) {
-      // Not recorded: the leases expire and the deliveries are attempted again (at least once, never lost).
-      this.deps.log.warn({ err, attempts: batch.length }, 'webhooks: could not record attempts');
+      this.deps.log.warn(
+        { err, attempts: outcomes.length },
+        'webhooks: could not record attempts (their leases expire)',
+      );
     }
-    return true;
   }
 
   private async notifyDisabled(endpointId: string, reason: string): Promise<void> {
