@@ -558,6 +558,22 @@ for (const dialect of DIALECTS) {
       }
     });
 
+    test('an attempt that finishes after its endpoint was deleted is dropped, not an error', async () => {
+      const { rx, ep, call } = await setup('user.created');
+      // The endpoint goes while its delivery is on the wire.
+      rx.answer = async () => {
+        await svc.delete(ep.id);
+        return { status: 200 };
+      };
+      await call('POST', '/Users', user('deleted-midway@contoso.com'));
+      const w = worker();
+      await until(w, () => rx.received.length >= 1, 'the attempt');
+      await w.runOnce();
+      const { rows } = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM webhook_deliveries
+        WHERE endpoint_id = ${ep.id}`.execute(s.server.store.db);
+      assert.equal(Number(rows[0]!.n), 0);
+    });
+
     test('deleting a tenant removes its pending deliveries, also those of an endpoint for every tenant', async () => {
       const t = await s.newTenant();
       const rx = await receiver();

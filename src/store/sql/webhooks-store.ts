@@ -431,12 +431,13 @@ export class SqlWebhooks {
             .execute();
       const values: (Record<string, unknown> & { endpoint_id: string; queue: string })[] = [];
       for (const r of rows) {
+        let sequence: number | undefined;
         for (const ep of endpoints) {
           if (ep.tenantId !== null && ep.tenantId !== r.tenant_id) continue;
           if (ep.types.length && !ep.types.includes(String(r.type))) continue;
           // An endpoint receives the events that occur once it exists.
           if (String(r.occurred_at) < ep.createdAt) continue;
-          const sequence = Number(
+          sequence ??= Number(
             (JSON.parse(String(r.payload)) as { resource?: { sequence?: number } }).resource?.sequence ?? 0,
           );
           values.push({
@@ -661,6 +662,24 @@ export class SqlWebhooks {
       trx,
       outcomes.map((o) => ({ endpoint_id: o.delivery.endpointId, queue: o.delivery.queue })),
     );
+    // A delivery deleted meanwhile (its endpoint or tenant deleted) has nothing left to record. The rows that remain
+    // are locked (PostgreSQL), so they cannot be deleted between this check and the writes below.
+    const present = new Set<number>();
+    for (const part of chunks(outcomes, 500)) {
+      const rows = await trx
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where(
+          'id',
+          'in',
+          part.map((o) => o.delivery.id),
+        )
+        .$if(this.pg, (b) => b.forUpdate())
+        .execute();
+      for (const r of rows) present.add(Number(r.id));
+    }
+    outcomes = outcomes.filter((o) => present.has(o.delivery.id));
+    if (!outcomes.length) return { disabled: [] };
     for (const part of chunks(outcomes, 100))
       await trx
         .insertInto('webhook_attempts')
