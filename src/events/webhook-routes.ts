@@ -1,8 +1,8 @@
 /**
  * /admin/api/webhooks: the operators' management of webhook endpoints, inside the admin API's authentication and
  * error format (src/admin/routes.ts). Each route names the operator role it needs in its `config.role`: managing
- * endpoints (create, change, enable/disable, delete, rotate the secret) is `admin`; reading the delivery log,
- * redelivering and pinging is `operator`.
+ * endpoints (create, change, enable/disable, delete, rotate the secret) is `admin`; reading endpoints and the
+ * delivery log, redelivering and pinging is `operator`.
  *
  *   GET    /webhooks[?tenant=]                         list (never a secret)
  *   POST   /webhooks {url, types?, tenant?, description?, enabled?}   → 201 with the secret, shown once
@@ -66,7 +66,7 @@ export function registerWebhookAdminRoutes(
   api.addHook('onClose', async () => sender?.close());
   const id = (req: FastifyRequest) => (req.params as { id: string }).id;
 
-  api.get('/webhooks', role('admin'), async (req) => ({
+  api.get('/webhooks', role('operator'), async (req) => ({
     webhooks: await service.list(first((req.query as Record<string, unknown>).tenant)),
   }));
   api.post('/webhooks', role('admin'), async (req, reply) => {
@@ -80,7 +80,7 @@ export function registerWebhookAdminRoutes(
     });
     return reply.code(201).send(created);
   });
-  api.get('/webhooks/:id', role('admin'), async (req) => service.get(id(req)));
+  api.get('/webhooks/:id', role('operator'), async (req) => service.get(id(req)));
   api.patch('/webhooks/:id', role('admin'), async (req) => {
     const b = body(req);
     const tenant = b.tenant === null ? null : optString(b, 'tenant');
