@@ -157,6 +157,7 @@ export class WebhookWorker {
   private coalescing: NodeJS.Timeout | undefined;
   private endpointsCheckedAt = -Infinity;
   private anyEndpoint = false;
+  private readonly endpointCache = new Map<string, { ep: EndpointRecord | undefined; at: number }>();
 
   constructor(private readonly deps: WorkerDeps) {
     this.instance = deps.instance ?? instanceName();
@@ -283,11 +284,9 @@ export class WebhookWorker {
     }
     for (const d of r.disabled) await this.notifyDisabled(d.endpointId, d.reason);
     if (!r.claimed.length) return 0;
-    const endpoints = new Map<string, EndpointRecord>();
-    for (const id of new Set(r.claimed.map((c) => c.endpointId))) {
-      const ep = await this.wh.getEndpoint(id);
-      if (ep) endpoints.set(id, ep);
-    }
+    const endpoints = new Map<string, EndpointRecord | undefined>();
+    for (const id of new Set(r.claimed.map((c) => c.endpointId)))
+      endpoints.set(id, await this.endpoint(id, now));
     for (const d of r.claimed) {
       const p = attemptDelivery(d, endpoints.get(d.endpointId), {
         secrets: this.deps.secrets,
@@ -307,6 +306,20 @@ export class WebhookWorker {
       void p.finally(() => this.inflight.delete(p));
     }
     return r.claimed.length;
+  }
+
+  /**
+   * An endpoint's URL and secrets, read at most once a second per endpoint: a change (a new URL, a rotated secret)
+   * applies to attempts from a second later at most. Whether it is enabled is decided by the claim, not here.
+   */
+  private async endpoint(id: string, now: Date): Promise<EndpointRecord | undefined> {
+    const hit = this.endpointCache.get(id);
+    const t = now.getTime();
+    if (hit && t - hit.at >= 0 && t - hit.at < 1000) return hit.ep;
+    const ep = await this.wh.getEndpoint(id);
+    if (this.endpointCache.size > 1000) this.endpointCache.clear();
+    this.endpointCache.set(id, { ep, at: t });
+    return ep;
   }
 
   /** Waits for every attempt in flight and records the outcomes (claims nothing). */

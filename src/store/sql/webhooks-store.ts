@@ -365,6 +365,11 @@ export class SqlWebhooks {
     }
   }
 
+  /** A bound value in a VALUES list: PostgreSQL needs its type spelled out (a NULL has none), SQLite does not. */
+  private typed(v: unknown, type: 'bigint' | 'integer' | 'text') {
+    return this.pg ? sql`CAST(${v} AS ${sql.raw(type)})` : sql`${v}`;
+  }
+
   /** The oldest transaction still running (PostgreSQL): every event below it is committed or rolled back. */
   private async horizon(trx: Db): Promise<string> {
     const r = await sql<{
@@ -697,35 +702,45 @@ export class SqlWebhooks {
           })),
         )
         .execute();
-    for (const o of outcomes) {
-      const finished = o.outcome === 'delivered' || o.outcome === 'given_up';
-      const set: Record<string, unknown> = {
-        attempts: o.attempt,
-        first_attempt_at: o.delivery.firstAttemptAt ?? o.at,
-        last_status: o.status,
-        last_error: o.error?.slice(0, 1000) ?? null,
-        lease_owner: null,
-        lease_expires_at: null,
-      };
-      if (finished) {
-        set.state = o.outcome === 'delivered' ? 'delivered' : 'failed';
-        set.finished_at = o.at;
-        set.next_attempt_at = null;
-      } else if (o.outcome === 'retry') set.next_attempt_at = o.nextAttemptAt;
-      else set.next_attempt_at = null; // the endpoint is being disabled: enabling it makes this the head again
-      const r = await trx
-        .updateTable('webhook_deliveries')
-        .set(set)
-        .where('id', '=', o.delivery.id)
-        .where('state', '=', 'pending')
-        .where('lease_owner', '=', owner)
-        .executeTakeFirst();
-      if (finished && Number(r.numUpdatedRows) > 0)
-        await sql`UPDATE webhook_deliveries SET next_attempt_at = ${o.at} WHERE id = (
-            SELECT id FROM webhook_deliveries
-            WHERE endpoint_id = ${o.delivery.endpointId} AND queue = ${o.delivery.queue} AND state = 'pending'
-            ORDER BY queue_seq, id LIMIT 1) AND next_attempt_at IS NULL`.execute(trx);
+    // Every delivery in one statement per 100 (a round trip each on PostgreSQL), only while `owner` holds its lease.
+    const finishedQueues: { endpoint_id: string; queue: string }[] = [];
+    let latest = '';
+    for (const part of chunks(outcomes, 100)) {
+      const rows = part.map((o) => {
+        const finished = o.outcome === 'delivered' || o.outcome === 'given_up';
+        if (o.at > latest) latest = o.at;
+        return sql`(${this.typed(o.delivery.id, 'bigint')}, ${this.typed(o.attempt, 'integer')},
+          ${this.typed(o.delivery.firstAttemptAt ?? o.at, 'text')}, ${this.typed(o.status, 'integer')},
+          ${this.typed(o.error?.slice(0, 1000) ?? null, 'text')},
+          ${this.typed(finished ? (o.outcome === 'delivered' ? 'delivered' : 'failed') : 'pending', 'text')},
+          ${this.typed(finished ? o.at : null, 'text')},
+          ${this.typed(o.outcome === 'retry' ? (o.nextAttemptAt ?? null) : null, 'text')})`;
+      });
+      // A retry waits for its next attempt; a finished one or one of an endpoint being disabled has none (enabling
+      // the endpoint makes the latter the head again).
+      const updated = await sql<{ id: string | number; state: string; endpoint_id: string; queue: string }>`
+        WITH v(vid, vattempts, vfirst, vstatus, verror, vstate, vfinished, vnext) AS (VALUES ${sql.join(rows)})
+        UPDATE webhook_deliveries SET attempts = v.vattempts, first_attempt_at = v.vfirst,
+          last_status = v.vstatus, last_error = v.verror, state = v.vstate, finished_at = v.vfinished,
+          next_attempt_at = v.vnext, lease_owner = NULL, lease_expires_at = NULL
+        FROM v
+        WHERE webhook_deliveries.id = v.vid AND webhook_deliveries.state = 'pending'
+          AND webhook_deliveries.lease_owner = ${owner}
+        RETURNING webhook_deliveries.state, webhook_deliveries.endpoint_id, webhook_deliveries.queue`.execute(
+        trx,
+      );
+      for (const r of updated.rows) if (r.state !== 'pending') finishedQueues.push(r);
     }
+    // The next event of each queue whose head just finished becomes its head.
+    for (const part of chunks(finishedQueues, 100))
+      await sql`WITH f(fe, fq) AS (VALUES ${sql.join(
+        part.map((q) => sql`(${this.typed(q.endpoint_id, 'text')}, ${this.typed(q.queue, 'text')})`),
+      )})
+        UPDATE webhook_deliveries SET next_attempt_at = ${latest}
+        WHERE next_attempt_at IS NULL AND id IN (
+          SELECT (SELECT d.id FROM webhook_deliveries d
+                  WHERE d.endpoint_id = f.fe AND d.queue = f.fq AND d.state = 'pending'
+                  ORDER BY d.queue_seq, d.id LIMIT 1) FROM f)`.execute(trx);
     return { disabled: await this.recordHealth(trx, outcomes, failingWindowMs) };
   }
 
