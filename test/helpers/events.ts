@@ -9,7 +9,7 @@
 import { sql } from 'kysely';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
 
-export async function eventsVisible(store: SqlStore, timeoutMs = 30_000): Promise<void> {
+export async function eventsVisible(store: SqlStore, timeoutMs = 60_000): Promise<void> {
   if (store.dialect !== 'postgres') return;
   // Autocommit: the statement's own transaction gets the id and ends with it.
   const { rows } = await sql<{ x: string }>`SELECT pg_current_xact_id()::text AS x`.execute(store.db);
