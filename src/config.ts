@@ -58,6 +58,10 @@ export interface Config {
     /** Events older than this many days are pruned (EVENTS_RETENTION_DAYS, default 30). */
     retentionDays: number;
   };
+  /** Webhook delivery (docs/events.md "Webhooks"); see webhooksConfig below. */
+  webhooks: WebhooksConfig;
+  /** E-mail to the operator (an endpoint disabled after failing); unset = such notices are only logged. */
+  notify: NotifyConfig | undefined;
   /** What a client must do within bounded size and time (docs/security.md "Limits"). */
   http: {
     /** Longest request URL (path and query) accepted; past it 414 and "use POST /.search". */
@@ -73,6 +77,83 @@ export interface Config {
   tls: { certFile: string; keyFile: string } | undefined;
   /** Where this service's documentation is published (ServiceProviderConfig documentationUri); unset = omitted. */
   documentationUrl: string | undefined;
+}
+
+export interface WebhooksConfig {
+  /** Run the delivery workers in this process (WEBHOOKS_ENABLED, default true; off too when EVENTS_ENABLED=false). */
+  enabled: boolean;
+  /** How often an idle worker looks for new events and due deliveries. */
+  pollMs: number;
+  /** Attempts in flight at once per process. */
+  concurrency: number;
+  /** One attempt's whole exchange with the receiver (resolve, connect, send, answer). */
+  timeoutMs: number;
+  /** How long a claimed delivery stays reserved for its instance (longer than timeoutMs: a dead one's expire). */
+  leaseMs: number;
+  /** Failed deliveries are retried this long; an endpoint failing this long is disabled (default 72 h). */
+  retryWindowMs: number;
+  /** Encrypts endpoint secrets at rest (any string of 32+ characters); unset = stored unencrypted. */
+  secretKey: string | undefined;
+  /** Receivers on loopback and private networks (default false; link-local/metadata addresses never). */
+  allowPrivateNetworks: boolean;
+  /** Default overlap of `webhooks rotate-secret`: both secrets sign meanwhile. */
+  rotationOverlapMs: number;
+}
+
+export interface NotifyConfig {
+  smtp: { host: string; port: number; secure?: boolean; user?: string; passwordEnv?: string };
+  from: string;
+  to: string[];
+  /** The SMTP password itself, handed to the notifier under passwordEnv. */
+  env: Record<string, string | undefined>;
+}
+
+function webhooksConfig(env: NodeJS.ProcessEnv): WebhooksConfig {
+  const timeoutMs = positive(env, 'WEBHOOKS_TIMEOUT_MS', 10_000, 100);
+  const leaseMs = positive(env, 'WEBHOOKS_LEASE_MS', timeoutMs + 30_000, 1000);
+  if (leaseMs <= timeoutMs)
+    throw new Error(
+      `WEBHOOKS_LEASE_MS (${leaseMs}) must exceed WEBHOOKS_TIMEOUT_MS (${timeoutMs}): a delivery still in flight must keep its lease`,
+    );
+  const secretKey = env.WEBHOOKS_SECRET_KEY || undefined;
+  if (secretKey !== undefined && secretKey.length < 32)
+    throw new Error('WEBHOOKS_SECRET_KEY must be at least 32 characters (e.g. `openssl rand -base64 32`)');
+  return {
+    enabled: bool(env, 'WEBHOOKS_ENABLED', true),
+    pollMs: positive(env, 'WEBHOOKS_POLL_MS', 250, 10),
+    concurrency: positive(env, 'WEBHOOKS_CONCURRENCY', 16),
+    timeoutMs,
+    leaseMs,
+    retryWindowMs: positive(env, 'WEBHOOKS_RETRY_HOURS', 72) * 3_600_000,
+    secretKey,
+    allowPrivateNetworks: bool(env, 'WEBHOOKS_ALLOW_PRIVATE', false),
+    rotationOverlapMs: int(env, 'WEBHOOKS_OVERLAP_HOURS', 24) * 3_600_000,
+  };
+}
+
+function notifyConfig(env: NodeJS.ProcessEnv): NotifyConfig | undefined {
+  const host = env.SMTP_HOST || undefined;
+  const to = (env.NOTIFY_EMAIL_TO ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!host && !to.length) return undefined;
+  if (!host || !to.length)
+    throw new Error('SMTP_HOST and NOTIFY_EMAIL_TO go together: set both (or neither, to only log notices)');
+  const port = positive(env, 'SMTP_PORT', 587);
+  const secure =
+    env.SMTP_SECURE === undefined || env.SMTP_SECURE === '' ? undefined : bool(env, 'SMTP_SECURE', false);
+  return {
+    smtp: {
+      host,
+      port,
+      ...(secure !== undefined ? { secure } : {}),
+      ...(env.SMTP_USER ? { user: env.SMTP_USER, passwordEnv: 'SMTP_PASSWORD' } : {}),
+    },
+    from: env.NOTIFY_EMAIL_FROM || `joyn-scim <joyn-scim@${host}>`,
+    to,
+    env: { SMTP_PASSWORD: env.SMTP_PASSWORD },
+  };
 }
 
 function bool(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
@@ -188,6 +269,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       enabled: bool(env, 'EVENTS_ENABLED', true),
       retentionDays: int(env, 'EVENTS_RETENTION_DAYS', 30),
     },
+    webhooks: webhooksConfig(env),
+    notify: notifyConfig(env),
     http: httpLimits(env),
     tls,
     documentationUrl: absoluteHttpUrl(env, 'DOCUMENTATION_URL'),

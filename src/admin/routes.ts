@@ -46,6 +46,7 @@ import { registerSessionRoutes } from './session-routes.js';
 
 export { adminTokenMatches } from './auth.js';
 export { AdminError, actorOf } from './admin-http.js';
+import { registerWebhookAdminRoutes } from '../events/webhook-routes.js';
 
 export interface AdminDeps {
   tenants: TenantService;
@@ -366,6 +367,7 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
 
       registerEngineRoutes(api, { store, config });
       registerHealthRoutes(api, { tenants, store, ...(deps.counters ? { counters: deps.counters } : {}) });
+      registerWebhookAdminRoutes(api, { store, config });
       deps.extend?.(api);
     },
     { prefix: '/admin/api' },

@@ -71,7 +71,7 @@ const ENVIRONMENT: Record<string, string> = {
   RATE_LIMIT_PER_MINUTE: 'requests per minute per tenant before 429 (default 6000, 0 = off)',
   TOKEN_CACHE_SECONDS: 'how long a verified Secret Token is trusted without a database query (default 5)',
   EVENTS_ENABLED: 'write a directory event with every change (default true)',
-  EVENTS_RETENTION_DAYS: 'directory events older than this are pruned (default 30)',
+  EVENTS_RETENTION_DAYS: 'days directory events (and the webhook delivery log) are kept (default 30)',
   MAX_RESULTS: 'largest count per page (default 1000)',
   MAX_PAYLOAD_BYTES: 'largest request body (default 2097152)',
   MAX_URL_BYTES: 'longest request URL, 414 above (default 65536)',
@@ -81,6 +81,24 @@ const ENVIRONMENT: Record<string, string> = {
   TLS_KEY: 'PEM private key for TLS_CERT',
   DOCUMENTATION_URL: 'published as ServiceProviderConfig documentationUri',
   JOYN_SCIM_TOKEN: 'the Secret Token when --token is not given',
+  WEBHOOKS_ENABLED: 'run the webhook delivery worker in the server (default true)',
+  WEBHOOKS_POLL_MS: 'how often an idle delivery worker looks for work (default 250)',
+  WEBHOOKS_CONCURRENCY: 'webhook attempts in flight per process (default 16)',
+  WEBHOOKS_TIMEOUT_MS: "one webhook attempt's whole exchange with the receiver (default 10000)",
+  WEBHOOKS_LEASE_MS: 'how long a claimed delivery stays reserved (default WEBHOOKS_TIMEOUT_MS + 30000)',
+  WEBHOOKS_RETRY_HOURS:
+    'failed deliveries are retried this long; an endpoint failing this long is disabled (default 72)',
+  WEBHOOKS_SECRET_KEY:
+    'encrypts webhook signing secrets at rest (32+ characters); unset = stored unencrypted',
+  WEBHOOKS_ALLOW_PRIVATE: 'allow receivers on loopback and private networks (default false)',
+  WEBHOOKS_OVERLAP_HOURS: 'default overlap of webhooks rotate-secret (default 24)',
+  SMTP_HOST: 'SMTP server for operator e-mail (an endpoint disabled); with NOTIFY_EMAIL_TO',
+  SMTP_PORT: 'SMTP port (default 587)',
+  SMTP_SECURE: 'SMTP over TLS from the start (default: true on port 465)',
+  SMTP_USER: 'SMTP user name (password in SMTP_PASSWORD)',
+  SMTP_PASSWORD: 'SMTP password',
+  NOTIFY_EMAIL_TO: 'comma-separated operator addresses',
+  NOTIFY_EMAIL_FROM: 'sender address (default joyn-scim@SMTP_HOST)',
 };
 
 /** The variables that choose and tune the store: every command that opens it reads them. */
@@ -116,6 +134,22 @@ export const SERVER_ENV = [
   'TLS_CERT',
   'TLS_KEY',
   'DOCUMENTATION_URL',
+  'WEBHOOKS_ENABLED',
+  'WEBHOOKS_POLL_MS',
+  'WEBHOOKS_CONCURRENCY',
+  'WEBHOOKS_TIMEOUT_MS',
+  'WEBHOOKS_LEASE_MS',
+  'WEBHOOKS_RETRY_HOURS',
+  'WEBHOOKS_SECRET_KEY',
+  'WEBHOOKS_ALLOW_PRIVATE',
+  'WEBHOOKS_OVERLAP_HOURS',
+  'SMTP_HOST',
+  'SMTP_PORT',
+  'SMTP_SECURE',
+  'SMTP_USER',
+  'SMTP_PASSWORD',
+  'NOTIFY_EMAIL_TO',
+  'NOTIFY_EMAIL_FROM',
 ];
 
 /** Adds the "Environment:" section to a command's help; `extra` lines describe variables named elsewhere. */

@@ -56,7 +56,7 @@ export function registerEvents(program: Command): void {
   const list = keys
     .command('list')
     .description('list keys: id, name, tenant, scopes, created, last used, revoked (never the secret)')
-    .option('--tenant <tenant>', 'only the keys of one tenant (id)')
+    .option('--tenant <tenant>', 'only the keys of one tenant (id or name)')
     .option('--json', 'print a JSON array')
     .action(async (o: { tenant?: string; json?: boolean }) => {
       await withStore(async (store) => {

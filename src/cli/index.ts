@@ -9,6 +9,7 @@ import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_USAGE, UsageError } from './common.
 import { registerOperators } from './operators.js';
 import { registerSync } from './sync.js';
 import { registerTenants } from './tenants.js';
+import { registerWebhooks } from './webhooks.js';
 
 /** package.json sits two levels up from both src/cli/index.ts and dist/cli/index.js. */
 function packageVersion(): string {
@@ -44,6 +45,7 @@ ${EXIT_CODES_HELP}`,
   registerCheck(program);
   registerEvents(program);
   registerOperators(program);
+  registerWebhooks(program);
   registerSync(program);
   return program;
 }

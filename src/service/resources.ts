@@ -542,20 +542,19 @@ export class ResourceService {
       const now = this.now();
       const drafts: EventDraft[] = [];
       if (before && this.eventsEnabled) {
-        if (rt === 'User') {
-          // Deleting a user ends its memberships: the application hears of each, like any member removal.
-          const groups = (await tx.members.groupsOf([id])).get(id) ?? [];
-          for (const g of groups) {
-            const grow = await tx.groups.get(g.value);
-            if (!grow) continue;
-            drafts.push({
-              type: 'group.member_removed',
-              resourceType: 'Group',
-              resourceId: g.value,
-              data: this.render(tenantId, 'Group', grow, {}),
-              member: { value: id, type: 'User' },
-            });
-          }
+        // Deleting a user, or a group nested in other groups, ends its memberships (the store removes them with
+        // it): the application hears of each, like any member removal.
+        const groups = (await tx.members.groupsOf([id])).get(id) ?? [];
+        for (const g of groups) {
+          const grow = await tx.groups.get(g.value);
+          if (!grow) continue;
+          drafts.push({
+            type: 'group.member_removed',
+            resourceType: 'Group',
+            resourceId: g.value,
+            data: this.render(tenantId, 'Group', grow, {}),
+            member: { value: id, type: rt },
+          });
         }
         drafts.push({
           type: rt === 'User' ? 'user.deleted' : 'group.deleted',

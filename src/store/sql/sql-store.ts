@@ -192,6 +192,7 @@ export class SqlStore implements Store {
       // Explicit order (children first) so this works without relying on cascades for side tables.
       // The audit log is kept: it records this deletion too.
       for (const t of [
+        'webhook_deliveries',
         'events',
         'event_streams',
         'api_keys',

@@ -5,6 +5,7 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import { consoleMigration } from '../sql/console-schema.js';
 import { eventsMigration } from '../sql/events-schema.js';
+import { webhooksMigration } from '../sql/webhooks-schema.js';
 
 export const sqliteMigrations: Record<string, Migration> = {
   '0001_initial': {
@@ -225,5 +226,6 @@ export const sqliteMigrations: Record<string, Migration> = {
     },
   },
   '0010_events': eventsMigration('sqlite'),
+  '0011_webhooks': webhooksMigration('sqlite'),
   '0012_operators': consoleMigration('sqlite'),
 };
