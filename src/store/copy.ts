@@ -39,6 +39,10 @@ const TABLES: TableSpec[] = [
   { name: 'events', order: ['seq'], pgOrder: ['txid', 'seq'], skip: ['seq', 'txid'] },
   { name: 'event_streams', order: ['tenant_id', 'resource_id'] },
   { name: 'api_keys', order: ['id'] },
+  { name: 'oauth_clients', order: ['id'] },
+  { name: 'setup_links', order: ['id'] },
+  { name: 'tenant_connection', order: ['tenant_id'] },
+  { name: 'connection_buckets', order: ['tenant_id', 'bucket'] },
 ];
 
 /** The engine's tables: portable types only (text, integer), so rows copy as they are. */

@@ -8,6 +8,7 @@ import type { Filter } from '../scim/filter/ast.js';
 import type { Member, ResourceData, ResourceTypeName } from '../scim/types.js';
 import type { DirectoryEvent, EventDraft, EventPage, EventQuery } from '../events/types.js';
 import type { ApiKeyRow, ApiKeyScope } from './sql/events-store.js';
+import type { SetupStore } from './setup-types.js';
 
 export interface TenantRow {
   id: string;
@@ -246,6 +247,8 @@ export interface Store {
    * Sets a tenant's mark (`connected_at`, `credentials_rejected_at`) to `now` unless it is already set at or after
    * `notBefore` ('' = only when unset), and appends the event with it; true when this call set it.
    */
+  /** OAuth clients, setup links and the connection record (issue 15). */
+  readonly setup: SetupStore;
   markTenant(
     tenantId: string,
     mark: 'connected_at' | 'credentials_rejected_at',

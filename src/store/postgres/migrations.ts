@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 import { eventsMigration } from '../sql/events-schema.js';
+import { setupMigration } from '../sql/setup-schema.js';
 
 export const postgresMigrations: Record<string, Migration> = {
   '0001_initial': {
@@ -177,4 +178,5 @@ export const postgresMigrations: Record<string, Migration> = {
     },
   },
   '0010_events': eventsMigration('postgres'),
+  '0013_setup': setupMigration('postgres'),
 };

@@ -36,6 +36,7 @@ import { lookupFor } from './lookup.js';
 import { columnFor } from './columns.js';
 import type { DirectoryEvent, EventDraft } from '../../events/types.js';
 import { appendEvents, SqlApiKeys, SqlEventReader } from './events-store.js';
+import { SqlSetupStore } from './setup-store.js';
 
 type Db = Kysely<any> | Transaction<any>;
 
@@ -56,9 +57,12 @@ export class SqlStore implements Store {
     this.describe = conn.describe;
     this.events = new SqlEventReader(this.db, this.dialect);
     this.apiKeys = new SqlApiKeys(this.db, this.write);
+    this.setup = new SqlSetupStore(this.db, this.write, insertAudit, () => this.tokenEpoch++);
   }
   readonly events: SqlEventReader;
   readonly apiKeys: SqlApiKeys;
+  /** OAuth clients, setup links and connection records (issue 15, setup-store.ts). */
+  readonly setup: SqlSetupStore;
 
   async markTenant(
     tenantId: string,
@@ -174,6 +178,10 @@ export class SqlStore implements Store {
       // Explicit order (children first) so this works without relying on cascades for side tables.
       // The audit log is kept: it records this deletion too.
       for (const t of [
+        'setup_links',
+        'oauth_clients',
+        'tenant_connection',
+        'connection_buckets',
         'events',
         'event_streams',
         'api_keys',
@@ -207,6 +215,7 @@ export class SqlStore implements Store {
       .selectFrom('tokens')
       .selectAll()
       .where('tenant_id', '=', tenantId)
+      .where('client_id', 'is', null) // Secret Tokens only: OAuth access tokens belong to their client
       .orderBy('created_at')
       .orderBy('id')
       .execute();
@@ -219,6 +228,7 @@ export class SqlStore implements Store {
       .selectAll()
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
+      .where('client_id', 'is', null)
       .executeTakeFirst();
     return r ? tokenRow(r) : undefined;
   }
@@ -510,7 +520,7 @@ async function insertToken(db: Db, t: NewToken, now: string): Promise<void> {
     .execute();
 }
 
-async function insertAudit(db: Db, a: AuditInput, now: string): Promise<void> {
+export async function insertAudit(db: Db, a: AuditInput, now: string): Promise<void> {
   await db
     .insertInto('audit')
     .values({

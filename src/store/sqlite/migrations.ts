@@ -4,6 +4,7 @@
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 import { eventsMigration } from '../sql/events-schema.js';
+import { setupMigration } from '../sql/setup-schema.js';
 
 export const sqliteMigrations: Record<string, Migration> = {
   '0001_initial': {
@@ -224,4 +225,5 @@ export const sqliteMigrations: Record<string, Migration> = {
     },
   },
   '0010_events': eventsMigration('sqlite'),
+  '0013_setup': setupMigration('sqlite'),
 };
