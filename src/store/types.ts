@@ -34,7 +34,7 @@ export interface TokenRow {
 
 /** Who did an operator action, through which surface. */
 export interface Actor {
-  via: 'cli' | 'admin-api' | 'console' | 'server';
+  via: 'cli' | 'admin-api' | 'console' | 'server' | 'setup-link';
   /** e.g. the OS user and host running the CLI, or the admin API client's address. */
   name: string;
 }
