@@ -6,6 +6,7 @@ import { registerAdmin } from './admin.js';
 import { registerCheck } from './check.js';
 import { registerEvents } from './events.js';
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_USAGE, UsageError } from './common.js';
+import { registerSetup } from './setup.js';
 import { registerSync } from './sync.js';
 import { registerTenants } from './tenants.js';
 
@@ -43,6 +44,7 @@ ${EXIT_CODES_HELP}`,
   registerCheck(program);
   registerEvents(program);
   registerSync(program);
+  registerSetup(program);
   return program;
 }
 

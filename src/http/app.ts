@@ -72,7 +72,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     config.events.enabled,
   );
   const apiKeys = new ApiKeyService(store, clock, config.tokenCacheMs);
-  const selfServe = createSelfServe({ store, config, clock, tenants, warn: (err, msg) => app.log.warn({ err }, msg) });
+  const selfServe = createSelfServe({
+    store,
+    config,
+    clock,
+    tenants,
+    warn: (err, msg) => app.log.warn({ err }, msg),
+  });
 
   const metrics = new Metrics();
   const pendingActivity = new Set<Promise<unknown>>();

@@ -44,7 +44,8 @@ function formParams(body: unknown): Map<string, string> {
     );
   const out = new Map<string, string>();
   for (const [k, v] of new URLSearchParams(body)) {
-    if (out.has(k)) throw new OAuthError(400, 'invalid_request', `parameter '${k.slice(0, 40)}' is sent more than once`);
+    if (out.has(k))
+      throw new OAuthError(400, 'invalid_request', `parameter '${k.slice(0, 40)}' is sent more than once`);
     // §3.2: parameters sent without a value are treated as if they were omitted.
     if (v !== '') out.set(k, v);
   }
@@ -57,9 +58,14 @@ function basicCredentials(header: string): { id: string; secret: string } {
   const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : '';
   const colon = decoded.indexOf(':');
   if (!m || colon < 0)
-    throw new OAuthError(401, 'invalid_client', 'the Authorization header must be Basic base64(client_id:client_secret)', {
-      'WWW-Authenticate': 'Basic realm="joyn-scim", charset="UTF-8"',
-    });
+    throw new OAuthError(
+      401,
+      'invalid_client',
+      'the Authorization header must be Basic base64(client_id:client_secret)',
+      {
+        'WWW-Authenticate': 'Basic realm="joyn-scim", charset="UTF-8"',
+      },
+    );
   const form = (s: string) => {
     try {
       return decodeURIComponent(s.replace(/\+/g, ' '));
@@ -84,13 +90,29 @@ export async function registerOAuth(
     api.setErrorHandler((err, req, reply) => {
       if (err instanceof OAuthError) return fail(reply, err);
       const status = (err as { statusCode?: number }).statusCode;
-      if (status === 429) return send(reply, 429, { error: 'invalid_request', error_description: (err as Error).message }, {
-        'Retry-After': String(reply.getHeader('retry-after') ?? 60),
-      });
+      if (status === 429)
+        return send(
+          reply,
+          429,
+          { error: 'invalid_request', error_description: (err as Error).message },
+          {
+            'Retry-After': String(reply.getHeader('retry-after') ?? 60),
+          },
+        );
       if (status !== undefined && status >= 400 && status < 500)
-        return fail(reply, new OAuthError(400, 'invalid_request', 'the token request could not be read: send a form-encoded body'));
+        return fail(
+          reply,
+          new OAuthError(
+            400,
+            'invalid_request',
+            'the token request could not be read: send a form-encoded body',
+          ),
+        );
       req.log.error({ err }, 'token endpoint error');
-      return send(reply, 500, { error: 'server_error', error_description: 'internal error; the server log has the cause' });
+      return send(reply, 500, {
+        error: 'server_error',
+        error_description: 'internal error; the server log has the cause',
+      });
     });
     if (config.setup.tokenRatePerMinute > 0)
       await api.register(rateLimit, {
@@ -113,7 +135,11 @@ export async function registerOAuth(
       const header = req.headers.authorization;
       const inBody = params.has('client_secret') || (params.has('client_id') && !header);
       if (header && params.has('client_secret'))
-        throw new OAuthError(400, 'invalid_request', 'use one client authentication method: Basic or client_secret in the body, not both');
+        throw new OAuthError(
+          400,
+          'invalid_request',
+          'use one client authentication method: Basic or client_secret in the body, not both',
+        );
       let id: string;
       let secret: string;
       let via: 'basic' | 'post';
@@ -122,20 +148,37 @@ export async function registerOAuth(
         via = 'basic';
         const bodyId = params.get('client_id');
         if (bodyId !== undefined && bodyId !== id)
-          throw new OAuthError(400, 'invalid_request', 'client_id in the body differs from the one in Authorization');
+          throw new OAuthError(
+            400,
+            'invalid_request',
+            'client_id in the body differs from the one in Authorization',
+          );
       } else if (inBody) {
         const bodyId = params.get('client_id');
         const bodySecret = params.get('client_secret');
         if (bodyId === undefined || bodySecret === undefined)
-          throw new OAuthError(400, 'invalid_request', 'client_secret_post needs both client_id and client_secret');
+          throw new OAuthError(
+            400,
+            'invalid_request',
+            'client_secret_post needs both client_id and client_secret',
+          );
         [id, secret, via] = [bodyId, bodySecret, 'post'];
       } else
-        throw new OAuthError(401, 'invalid_client', 'authenticate the client: HTTP Basic (client_secret_basic) or client_id and client_secret in the body', {
-          'WWW-Authenticate': 'Basic realm="joyn-scim", charset="UTF-8"',
-        });
+        throw new OAuthError(
+          401,
+          'invalid_client',
+          'authenticate the client: HTTP Basic (client_secret_basic) or client_id and client_secret in the body',
+          {
+            'WWW-Authenticate': 'Basic realm="joyn-scim", charset="UTF-8"',
+          },
+        );
       const grantType = params.get('grant_type');
       if (grantType === undefined)
-        throw new OAuthError(400, 'invalid_request', 'grant_type is missing: send grant_type=client_credentials');
+        throw new OAuthError(
+          400,
+          'invalid_request',
+          'grant_type is missing: send grant_type=client_credentials',
+        );
       const token = await oauth.grant(id, secret, via, grantType, params.get('scope'));
       return send(reply, 200, token);
     });

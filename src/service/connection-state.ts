@@ -300,8 +300,14 @@ export class ConnectionMonitor {
   start(flushMs = 10_000, evaluateMs = 60_000): void {
     const warn = (msg: string) => (err: unknown) => this.opts.warn(err, msg);
     this.timers.push(
-      setInterval(() => void this.flush().catch(warn('could not flush connection counters')), flushMs).unref(),
-      setInterval(() => void this.states().catch(warn('could not evaluate connection states')), evaluateMs).unref(),
+      setInterval(
+        () => void this.flush().catch(warn('could not flush connection counters')),
+        flushMs,
+      ).unref(),
+      setInterval(
+        () => void this.states().catch(warn('could not evaluate connection states')),
+        evaluateMs,
+      ).unref(),
     );
   }
 

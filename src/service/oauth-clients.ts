@@ -71,7 +71,13 @@ export class OAuthClientService {
     return t;
   }
 
-  private audit(actor: Actor | undefined, action: string, t: TenantRow, target: string, detail: string): AuditInput {
+  private audit(
+    actor: Actor | undefined,
+    action: string,
+    t: TenantRow,
+    target: string,
+    detail: string,
+  ): AuditInput {
     return { actor: actor ?? SERVER_ACTOR, action, tenantId: t.id, tenantName: t.name, target, detail };
   }
 
@@ -157,7 +163,8 @@ export class OAuthClientService {
       now.toISOString(),
     );
     // Revoked between the secret check and the write: the grant it authenticated for no longer exists.
-    if (!issued) throw new OAuthError(400, 'invalid_grant', 'the client was revoked while the token was issued');
+    if (!issued)
+      throw new OAuthError(400, 'invalid_grant', 'the client was revoked while the token was issued');
     return {
       access_token: accessToken,
       token_type: 'Bearer',

@@ -73,7 +73,14 @@ export class SetupLinkService {
     const expiresAt = new Date(now.getTime() + ms).toISOString();
     const hint = secret.slice(0, LINK_PREFIX.length + 4) + '…';
     const row = await this.store.setup.createLink(
-      { id, tenantId: t.id, hash: hashToken(secret), hint, createdBy: `${actor.via}:${actor.name}`, expiresAt },
+      {
+        id,
+        tenantId: t.id,
+        hash: hashToken(secret),
+        hint,
+        createdBy: `${actor.via}:${actor.name}`,
+        expiresAt,
+      },
       now.toISOString(),
       {
         actor,
@@ -124,7 +131,9 @@ export class SetupLinkService {
     const state = linkState(link, now);
     if (state === 'revoked' || state === 'expired') throw new LinkRefused(state);
     if (state === 'open') {
-      const mine = sessionSecret ? await this.store.setup.findLinkBySession(hashToken(sessionSecret)) : undefined;
+      const mine = sessionSecret
+        ? await this.store.setup.findLinkBySession(hashToken(sessionSecret))
+        : undefined;
       if (mine?.id === link.id) return { link };
       throw new LinkRefused('used');
     }

@@ -62,7 +62,12 @@ const ENTRA_DEFAULTS: Readonly<Record<string, string>> = {
 /** Attributes a client writes: not readOnly, and not `password` (Joyn FSM signs users in through the directory). */
 const writable = (a: AttributeDef): boolean => a.mutability !== 'readOnly' && a.name !== 'password';
 
-function rowsOf(rt: ResourceTypeName, schema: string, prefix: string, attrs: readonly AttributeDef[]): AttributeRow[] {
+function rowsOf(
+  rt: ResourceTypeName,
+  schema: string,
+  prefix: string,
+  attrs: readonly AttributeDef[],
+): AttributeRow[] {
   const out: AttributeRow[] = [];
   const push = (target: string, a: AttributeDef, required: boolean) => {
     const key = `${rt}:${target}`;
@@ -111,7 +116,12 @@ export function attributeTable(): AttributeRow[] {
   const rank = (r: AttributeRow) => (r.required ? 0 : r.entraSource ? 1 : r.addToEntraList ? 2 : 3);
   return rows
     .map((r, i) => ({ r, i }))
-    .sort((a, b) => Number(a.r.resource === 'Group') - Number(b.r.resource === 'Group') || rank(a.r) - rank(b.r) || a.i - b.i)
+    .sort(
+      (a, b) =>
+        Number(a.r.resource === 'Group') - Number(b.r.resource === 'Group') ||
+        rank(a.r) - rank(b.r) ||
+        a.i - b.i,
+    )
     .map(({ r }) => r);
 }
 

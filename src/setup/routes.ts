@@ -83,13 +83,26 @@ export async function registerSetup(app: FastifyInstance, deps: SetupDeps): Prom
       setup.setErrorHandler((err, req, reply) => {
         let e: SetupError;
         if (err instanceof SetupError) e = err;
-        else if (err instanceof LinkRefused) e = new SetupError(403, 'link_refused', REFUSALS[err.why], err.why);
-        else if (err instanceof ScimError) e = new SetupError(err.status, err.scimType ?? 'error', err.detail);
-        else if (typeof (err as { statusCode?: number }).statusCode === 'number' && (err as { statusCode: number }).statusCode < 500)
-          e = new SetupError((err as { statusCode: number }).statusCode, 'bad_request', (err as Error).message);
+        else if (err instanceof LinkRefused)
+          e = new SetupError(403, 'link_refused', REFUSALS[err.why], err.why);
+        else if (err instanceof ScimError)
+          e = new SetupError(err.status, err.scimType ?? 'error', err.detail);
+        else if (
+          typeof (err as { statusCode?: number }).statusCode === 'number' &&
+          (err as { statusCode: number }).statusCode < 500
+        )
+          e = new SetupError(
+            (err as { statusCode: number }).statusCode,
+            'bad_request',
+            (err as Error).message,
+          );
         else {
           req.log.error({ err, path: req.routeOptions?.url }, 'setup page error');
-          e = new SetupError(500, 'internal_error', 'Something went wrong on the Joyn FSM side. Try again in a minute.');
+          e = new SetupError(
+            500,
+            'internal_error',
+            'Something went wrong on the Joyn FSM side. Try again in a minute.',
+          );
         }
         return reply
           .code(e.status)
@@ -108,7 +121,8 @@ export async function registerSetup(app: FastifyInstance, deps: SetupDeps): Prom
       );
 
       /** The link this browser's session holds; the tenant every route below is limited to. */
-      const session = (req: FastifyRequest): Promise<SetupLinkRow> => links.session(cookieValue(req.headers.cookie));
+      const session = (req: FastifyRequest): Promise<SetupLinkRow> =>
+        links.session(cookieValue(req.headers.cookie));
       const requireWriteHeader = (req: FastifyRequest) => {
         if (req.headers['x-joyn-setup'] !== '1')
           throw new SetupError(403, 'forbidden', 'send X-Joyn-Setup: 1 (the setup page does)');
@@ -193,8 +207,13 @@ export async function registerSetup(app: FastifyInstance, deps: SetupDeps): Prom
             } catch (e) {
               throw new SetupError(400, 'bad_request', (e as Error).message);
             }
-          if (overlapMs > 7 * 86_400_000) throw new SetupError(400, 'bad_request', 'the overlap is at most 7 days');
-          const r = await tenants.rotateToken(link.tenantId, { revoke: body.replace, overlapMs, actor: actor(link) });
+          if (overlapMs > 7 * 86_400_000)
+            throw new SetupError(400, 'bad_request', 'the overlap is at most 7 days');
+          const r = await tenants.rotateToken(link.tenantId, {
+            revoke: body.replace,
+            overlapMs,
+            actor: actor(link),
+          });
           return reply.code(201).send({
             tenantUrl: r.tenantUrl,
             tokenId: r.tokenId,
@@ -204,13 +223,17 @@ export async function registerSetup(app: FastifyInstance, deps: SetupDeps): Prom
           });
         }
         const issued = await tenants.issueToken(link.tenantId, { actor: actor(link) });
-        return reply.code(201).send({ tenantUrl: issued.tenantUrl, tokenId: issued.tokenId, token: issued.token });
+        return reply
+          .code(201)
+          .send({ tenantUrl: issued.tenantUrl, tokenId: issued.tokenId, token: issued.token });
       });
 
       setup.post('/api/oauth-clients', async (req, reply) => {
         requireWriteHeader(req);
         const link = await session(req);
-        const c = await oauth.create(link.tenantId, 'Entra provisioning (setup link)', { actor: actor(link) });
+        const c = await oauth.create(link.tenantId, 'Entra provisioning (setup link)', {
+          actor: actor(link),
+        });
         return reply.code(201).send({
           tokenEndpoint: tokenEndpoint(config.publicUrl),
           clientId: c.id,
@@ -222,7 +245,9 @@ export async function registerSetup(app: FastifyInstance, deps: SetupDeps): Prom
       setup.delete('/api/oauth-clients/:clientId', async (req, reply) => {
         requireWriteHeader(req);
         const link = await session(req);
-        await oauth.revoke(link.tenantId, (req.params as { clientId: string }).clientId, { actor: actor(link) });
+        await oauth.revoke(link.tenantId, (req.params as { clientId: string }).clientId, {
+          actor: actor(link),
+        });
         return reply.code(204).send();
       });
     },

@@ -79,7 +79,8 @@ export function createSelfServe(deps: {
   const observeScim = (scim: FastifyInstance) =>
     scim.addHook('onResponse', (req, reply, done) => {
       const tenantId = (req.params as { tenantId?: string }).tenantId;
-      if (tenantId) connection.observe(tenantId, req.tenantId !== undefined, req.method, req.url, reply.statusCode);
+      if (tenantId)
+        connection.observe(tenantId, req.tenantId !== undefined, req.method, req.url, reply.statusCode);
       done();
     });
 
@@ -120,7 +121,9 @@ export function createSelfServe(deps: {
       });
     });
     api.delete('/tenants/:id/oauth-clients/:clientId', async (req, reply) => {
-      await oauth.revoke(tenantOf(req), (req.params as { clientId: string }).clientId, { actor: actorOf(req) });
+      await oauth.revoke(tenantOf(req), (req.params as { clientId: string }).clientId, {
+        actor: actorOf(req),
+      });
       return reply.code(204).send();
     });
 
@@ -131,7 +134,8 @@ export function createSelfServe(deps: {
       const expires = body(req).expiresIn;
       let expiresInMs: number | undefined;
       if (expires !== undefined) {
-        if (typeof expires !== 'string') throw new ScimError(400, 'invalidValue', '"expiresIn" must be a string such as "24h"');
+        if (typeof expires !== 'string')
+          throw new ScimError(400, 'invalidValue', '"expiresIn" must be a string such as "24h"');
         try {
           expiresInMs = parseDuration(expires, '"expiresIn"');
         } catch (e) {
@@ -145,7 +149,8 @@ export function createSelfServe(deps: {
       return reply.code(201).send({
         ...linkView(l),
         url: l.url,
-        notice: 'Send this link to the customer\'s IT admin: it is shown only this once and works in one browser.',
+        notice:
+          "Send this link to the customer's IT admin: it is shown only this once and works in one browser.",
       });
     });
     api.delete('/tenants/:id/setup-links/:linkId', async (req, reply) => {

@@ -37,7 +37,7 @@ export function checks(c: ConnectionView, now: Date): Check[] {
       done: c.testConnectionAt !== null,
       at: c.testConnectionAt,
       detail: c.testConnectionAt
-        ? 'Entra\'s Test Connection reached Joyn FSM with a valid credential.'
+        ? "Entra's Test Connection reached Joyn FSM with a valid credential."
         : 'Waiting: click Test Connection under Admin Credentials.',
     },
     {
@@ -88,10 +88,10 @@ export function fixFor(status: number, detail: string): string {
   if (status === 401)
     return 'The credential Entra sends is not valid for this tenant (rotated, revoked or expired): enter the current Secret Token under Admin Credentials and click Test Connection.';
   if (status === 429)
-    return 'Requests were throttled: nothing to change in Entra, it retries; if it persists, ask Joyn FSM support to raise the tenant\'s limit.';
+    return "Requests were throttled: nothing to change in Entra, it retries; if it persists, ask Joyn FSM support to raise the tenant's limit.";
   if (status >= 500)
     return 'A server error on the Joyn FSM side: nothing to change in Entra; it retries in the next cycle. Joyn FSM support can see the cause.';
-  return 'Read the detail: it names the attribute and what Joyn FSM expects; the same text appears in Entra\'s provisioning logs.';
+  return "Read the detail: it names the attribute and what Joyn FSM expects; the same text appears in Entra's provisioning logs.";
 }
 
 export function failures(entries: readonly ActivityEntry[], c: ConnectionView): Failure[] {

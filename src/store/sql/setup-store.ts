@@ -304,7 +304,9 @@ export class SqlSetupStore implements SetupStore {
               first_group_at: firstOf('first_group_at'),
               first_write_at: firstOf('first_write_at'),
               // A success ends the run of 401s; otherwise this instance's 401s extend it.
-              rejected_run: d.sawSuccess ? d.rejectedTail : sql`tenant_connection.rejected_run + ${d.rejectedTail}`,
+              rejected_run: d.sawSuccess
+                ? d.rejectedTail
+                : sql`tenant_connection.rejected_run + ${d.rejectedTail}`,
             }),
           )
           .execute();
@@ -404,7 +406,11 @@ export class SqlSetupStore implements SetupStore {
     };
   }
 
-  async connection(tenantId: string, windowStart: string, now: string): Promise<ConnectionRecord | undefined> {
+  async connection(
+    tenantId: string,
+    windowStart: string,
+    now: string,
+  ): Promise<ConnectionRecord | undefined> {
     const r = await this.recordQuery(windowStart, now).where('t.id', '=', tenantId).executeTakeFirst();
     return r ? this.record(r) : undefined;
   }

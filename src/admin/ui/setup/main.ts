@@ -21,7 +21,13 @@ interface Overview {
     revokedAt: string | null;
     state: string;
   }[];
-  oauthClients: { id: string; name: string; secretHint: string; createdAt: string; revokedAt: string | null }[];
+  oauthClients: {
+    id: string;
+    name: string;
+    secretHint: string;
+    createdAt: string;
+    revokedAt: string | null;
+  }[];
 }
 
 interface Watch {
@@ -102,7 +108,14 @@ function renderWatch(w: Watch): void {
   const box = document.getElementById('watch');
   if (!box) return;
   box.replaceChildren(
-    h('p', {}, 'Connection: ', badge(w.state.replace('_', ' '), STATE_KIND[w.state] ?? 'info'), ' ', w.reason),
+    h(
+      'p',
+      {},
+      'Connection: ',
+      badge(w.state.replace('_', ' '), STATE_KIND[w.state] ?? 'info'),
+      ' ',
+      w.reason,
+    ),
     h(
       'ul',
       { class: 'checklist', id: 'checks' },
@@ -250,10 +263,14 @@ async function refreshCredentials(): Promise<void> {
               text: 'Rotate',
               onclick: async () => {
                 try {
-                  const r = await call<{ token: string; replacedTokenStopsAt: string }>('POST', '/secret-token', {
-                    replace: t.id,
-                    overlap: '24h',
-                  });
+                  const r = await call<{ token: string; replacedTokenStopsAt: string }>(
+                    'POST',
+                    '/secret-token',
+                    {
+                      replace: t.id,
+                      overlap: '24h',
+                    },
+                  );
                   document
                     .getElementById('credential-out')
                     ?.replaceChildren(
