@@ -151,8 +151,8 @@ export class ConnectionMonitor {
 
   /**
    * One SCIM response (the request path: no I/O). `authenticated`: the credential was accepted (a 401 is not).
-   * Failures are what Entra counts against the job: refusals and errors, but not a 404, which Entra expects when
-   * it looks up a resource that is gone.
+   * Failures are the errors Entra counts against the job (escrows), but not a 404, which Entra expects when it
+   * looks up a resource that is gone, and not a 401 (the run of refusals is judged on its own).
    */
   observe(tenantId: string, authenticated: boolean, method: string, url: string, status: number): void {
     let d = this.pending.get(tenantId);
@@ -165,7 +165,9 @@ export class ConnectionMonitor {
     const at = this.clock().toISOString();
     d.requests++;
     d.lastRequestAt = at;
-    if (status >= 400 && status !== 404) d.failures++;
+    // Refusals have their own rule (the run of 401s), which a success ends at once: counted here they would keep
+    // a repaired connection unhealthy for the rest of the hour.
+    if (status >= 400 && status !== 404 && status !== 401) d.failures++;
     if (!authenticated) {
       if (status === 401) {
         d.lastRejectedAt = at;

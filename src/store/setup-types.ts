@@ -35,7 +35,7 @@ export interface SetupLinkRow {
 /** What one instance saw for one tenant since its last flush. */
 export interface ConnectionDelta {
   requests: number;
-  /** Responses that count against the error rate (401, 5xx, and 4xx other than the expected ones). */
+  /** Responses that count against the error rate (5xx, and 4xx other than 401 and 404). */
   failures: number;
   lastRequestAt: string | null;
   lastSuccessAt: string | null;

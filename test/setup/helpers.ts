@@ -21,6 +21,8 @@ export interface Tenant {
 
 export interface SetupServer {
   base: string;
+  /** The store's DATABASE_URL (for CLI runs against the same store). */
+  databaseUrl: string;
   config: Config;
   built: App;
   store: SqlStore;
@@ -62,6 +64,7 @@ export async function startSetupServer(
   const b = await tenant('tenant-b');
   return {
     base,
+    databaseUrl: db.url,
     config,
     built,
     store,
