@@ -7,6 +7,7 @@ import { copyField, errorBox, field, h, when } from '../dom.js';
 import { go, href, TENANT_TABS, type Route } from '../router.js';
 import { loadTenants, say, state, tenantById, type TenantSummary } from '../state.js';
 import { renderActivity } from './activity.js';
+import { connectionCard } from './connection.js';
 import { renderDirectory } from './directory.js';
 import { renderTestConnection } from './test-connection.js';
 import { renderTokens } from './tokens.js';
@@ -257,6 +258,7 @@ function renderOverview(panel: HTMLElement, t: TenantSummary): void {
       stat(t.groups, 'groups'),
       stat(t.activeTokens, 'active tokens'),
     ),
+    connectionCard(t.id),
     h('h3', { text: 'Connection settings for Entra ID' }),
     copyField('Tenant URL', t.tenantUrl, 'tenant-url', (what) => say(`${what} copied to the clipboard.`)),
     h('dl', { class: 'kv' }, h('dt', { text: 'Created' }), h('dd', {}, when(t.createdAt))),
