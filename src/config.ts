@@ -60,7 +60,7 @@ export interface Config {
 export interface SetupConfig {
   /** Lifetime of an OAuth access token (OAUTH_TOKEN_LIFETIME_MINUTES, 60-360: Microsoft's gallery range). */
   accessTokenLifetimeMs: number;
-  /** Token requests per minute per client address before 429 (OAUTH_TOKEN_RATE_LIMIT_PER_MINUTE; 0 = off). */
+  /** Token requests per minute per client address before 429 (OAUTH_TOKEN_RATE_PER_MINUTE; 0 = off). */
   tokenRatePerMinute: number;
   /** No request for this long → `idle` (CONNECTION_IDLE_MINUTES, default 80: two Entra cycles of 40 minutes). */
   idleAfterMs: number;
@@ -77,7 +77,7 @@ function setupConfig(env: NodeJS.ProcessEnv): SetupConfig {
   if (hours > 168) throw new Error(`SETUP_LINK_HOURS must be at most 168 (a week), got '${hours}'`);
   return {
     accessTokenLifetimeMs: lifetime * 60_000,
-    tokenRatePerMinute: int(env, 'OAUTH_TOKEN_RATE_LIMIT_PER_MINUTE', 60),
+    tokenRatePerMinute: int(env, 'OAUTH_TOKEN_RATE_PER_MINUTE', 60),
     idleAfterMs: positive(env, 'CONNECTION_IDLE_MINUTES', 80) * 60_000,
     linkLifetimeMs: hours * 3_600_000,
   };

@@ -67,7 +67,7 @@ const ENVIRONMENT: Record<string, string> = {
   MAX_PAYLOAD_BYTES: 'largest request body (default 2097152)',
   JOYN_SCIM_TOKEN: 'the Secret Token when --token is not given',
   OAUTH_TOKEN_LIFETIME_MINUTES: 'lifetime of OAuth access tokens, 60-360 (default 60)',
-  OAUTH_TOKEN_RATE_LIMIT_PER_MINUTE: 'token requests per minute per address before 429 (default 60, 0 = off)',
+  OAUTH_TOKEN_RATE_PER_MINUTE: 'token requests per minute per address before 429 (default 60, 0 = off)',
   CONNECTION_IDLE_MINUTES: 'no request for this long makes a connection idle (default 80)',
   SETUP_LINK_HOURS: 'how long a setup link works without --expires (default 24, at most 168)',
 };
@@ -93,7 +93,7 @@ export const SERVER_ENV = [
   'MAX_RESULTS',
   'MAX_PAYLOAD_BYTES',
   'OAUTH_TOKEN_LIFETIME_MINUTES',
-  'OAUTH_TOKEN_RATE_LIMIT_PER_MINUTE',
+  'OAUTH_TOKEN_RATE_PER_MINUTE',
   'CONNECTION_IDLE_MINUTES',
   'SETUP_LINK_HOURS',
 ];

@@ -9,7 +9,7 @@
  * - Errors exactly as §5.2: a JSON object with `error` and `error_description`; `invalid_client` answers Basic with
  *   401 and `WWW-Authenticate: Basic`.
  * - Every answer carries `Cache-Control: no-store` and `Pragma: no-cache` (§5.1).
- * - Rate-limited per client address (OAUTH_TOKEN_RATE_LIMIT_PER_MINUTE): Entra asks about once an hour, a guesser
+ * - Rate-limited per client address (OAUTH_TOKEN_RATE_PER_MINUTE): Entra asks about once an hour, a guesser
  *   of secrets far more often.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';

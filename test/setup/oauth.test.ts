@@ -222,7 +222,7 @@ describe('OAuth token lifetime and rate limit', () => {
   test('a configured lifetime is what expires_in says; the token endpoint is rate-limited per address', async () => {
     const s = await startSetupServer('sqlite', {
       OAUTH_TOKEN_LIFETIME_MINUTES: '120',
-      OAUTH_TOKEN_RATE_LIMIT_PER_MINUTE: '3',
+      OAUTH_TOKEN_RATE_PER_MINUTE: '3',
     });
     try {
       const c = (await s.admin('POST', `/tenants/${s.a.id}/oauth-clients`, {})).body;
