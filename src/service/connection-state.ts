@@ -113,19 +113,52 @@ export function computeState(
   };
 }
 
-const emptyDelta = (): ConnectionDelta => ({
+/** What one instance counted for one tenant: times as epoch milliseconds (0 = none), turned into ISO at flush. */
+interface Counts {
+  requests: number;
+  failures: number;
+  lastRequest: number;
+  lastSuccess: number;
+  lastRejected: number;
+  rejectedTail: number;
+  sawSuccess: boolean;
+  testConnection: number;
+  firstUser: number;
+  firstGroup: number;
+  firstWrite: number;
+}
+
+const emptyCounts = (): Counts => ({
   requests: 0,
   failures: 0,
-  lastRequestAt: null,
-  lastSuccessAt: null,
-  lastRejectedAt: null,
+  lastRequest: 0,
+  lastSuccess: 0,
+  lastRejected: 0,
   rejectedTail: 0,
   sawSuccess: false,
-  testConnectionAt: null,
-  firstUserAt: null,
-  firstGroupAt: null,
-  firstWriteAt: null,
+  testConnection: 0,
+  firstUser: 0,
+  firstGroup: 0,
+  firstWrite: 0,
 });
+
+const iso = (ms: number): string | null => (ms ? new Date(ms).toISOString() : null);
+
+function toDelta(c: Counts): ConnectionDelta {
+  return {
+    requests: c.requests,
+    failures: c.failures,
+    lastRequestAt: iso(c.lastRequest),
+    lastSuccessAt: iso(c.lastSuccess),
+    lastRejectedAt: iso(c.lastRejected),
+    rejectedTail: c.rejectedTail,
+    sawSuccess: c.sawSuccess,
+    testConnectionAt: iso(c.testConnection),
+    firstUserAt: iso(c.firstUser),
+    firstGroupAt: iso(c.firstGroup),
+    firstWriteAt: iso(c.firstWrite),
+  };
+}
 
 /** Entra's Test Connection: a users query for a random GUID (entra-scim-client.md §1.1). */
 const TEST_CONNECTION =
@@ -135,7 +168,7 @@ const CREATE_USER = /^\/scim\/[^/]+\/v2\/+users\/?(?:\?.*)?$/i;
 const CREATE_GROUP = /^\/scim\/[^/]+\/v2\/+groups\/?(?:\?.*)?$/i;
 
 export class ConnectionMonitor {
-  private pending = new Map<string, ConnectionDelta>();
+  private pending = new Map<string, Counts>();
   private flushing: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
 
@@ -159,32 +192,33 @@ export class ConnectionMonitor {
     if (!d) {
       // A flood of made-up tenant ids must not grow memory without bound: they are dropped at the next flush.
       if (this.pending.size >= 10_000) return;
-      d = emptyDelta();
+      d = emptyCounts();
       this.pending.set(tenantId, d);
     }
-    const at = this.clock().toISOString();
+    // A number, not a string: the ISO form is made once per flush, not once per request.
+    const at = this.clock().getTime();
     d.requests++;
-    d.lastRequestAt = at;
+    d.lastRequest = at;
     // Refusals have their own rule (the run of 401s), which a success ends at once: counted here they would keep
     // a repaired connection unhealthy for the rest of the hour.
     if (status >= 400 && status !== 404 && status !== 401) d.failures++;
     if (!authenticated) {
       if (status === 401) {
-        d.lastRejectedAt = at;
+        d.lastRejected = at;
         d.rejectedTail++;
       }
       return;
     }
-    d.lastSuccessAt = at;
+    d.lastSuccess = at;
     d.sawSuccess = true;
     d.rejectedTail = 0;
     if (status >= 300) return;
-    if (method === 'GET' && TEST_CONNECTION.test(url)) d.testConnectionAt = at;
+    if (method === 'GET' && TEST_CONNECTION.test(url)) d.testConnection = at;
     if (!WRITE.test(method)) return;
-    d.firstWriteAt ??= at;
+    d.firstWrite ||= at;
     if (method === 'POST' && status === 201) {
-      if (CREATE_USER.test(url)) d.firstUserAt ??= at;
-      else if (CREATE_GROUP.test(url)) d.firstGroupAt ??= at;
+      if (CREATE_USER.test(url)) d.firstUser ||= at;
+      else if (CREATE_GROUP.test(url)) d.firstGroup ||= at;
     }
   }
 
@@ -197,7 +231,8 @@ export class ConnectionMonitor {
       const now = this.clock().getTime();
       const bucket = new Date(now - (now % BUCKET_MS)).toISOString();
       try {
-        await this.store.setup.flushConnection(batch, bucket, new Date(now - 2 * WINDOW_MS).toISOString());
+        const deltas = new Map([...batch].map(([t, c]) => [t, toDelta(c)] as const));
+        await this.store.setup.flushConnection(deltas, bucket, new Date(now - 2 * WINDOW_MS).toISOString());
       } catch (err) {
         // Not lost: merged back so the next flush carries it.
         for (const [t, d] of batch) this.merge(t, d);
@@ -208,21 +243,21 @@ export class ConnectionMonitor {
     return run;
   }
 
-  private merge(tenantId: string, old: ConnectionDelta): void {
+  private merge(tenantId: string, old: Counts): void {
     const d = this.pending.get(tenantId);
     if (!d) return void this.pending.set(tenantId, old);
-    const max = (a: string | null, b: string | null) => (a === null ? b : b === null ? a : a > b ? a : b);
+    // `d` is newer than `old`: its run of 401s follows old's unless it saw a success.
+    if (!d.sawSuccess) d.rejectedTail += old.rejectedTail;
     d.requests += old.requests;
     d.failures += old.failures;
-    d.lastRequestAt = max(d.lastRequestAt, old.lastRequestAt);
-    d.lastRejectedAt = max(d.lastRejectedAt, old.lastRejectedAt);
-    d.lastSuccessAt = max(d.lastSuccessAt, old.lastSuccessAt);
-    if (!d.sawSuccess) d.rejectedTail += old.rejectedTail;
+    d.lastRequest = Math.max(d.lastRequest, old.lastRequest);
+    d.lastRejected = Math.max(d.lastRejected, old.lastRejected);
+    d.lastSuccess = Math.max(d.lastSuccess, old.lastSuccess);
     d.sawSuccess ||= old.sawSuccess;
-    d.testConnectionAt = max(d.testConnectionAt, old.testConnectionAt);
-    d.firstUserAt = old.firstUserAt ?? d.firstUserAt;
-    d.firstGroupAt = old.firstGroupAt ?? d.firstGroupAt;
-    d.firstWriteAt = old.firstWriteAt ?? d.firstWriteAt;
+    d.testConnection = Math.max(d.testConnection, old.testConnection);
+    d.firstUser = old.firstUser || d.firstUser;
+    d.firstGroup = old.firstGroup || d.firstGroup;
+    d.firstWrite = old.firstWrite || d.firstWrite;
   }
 
   private view(r: ConnectionRecord, now: Date): ConnectionView {

@@ -43,7 +43,7 @@ test('a server at LOG_LEVEL=trace never writes a setup link, session, client sec
       ).json()) as any;
     const issued = await issue({});
     const rotated = await issue({ replace: issued.tokenId, overlap: '1h' });
-    const client = await (
+    const client: any = await (
       await fetch(`${p.url}/setup/api/oauth-clients`, {
         method: 'POST',
         headers: { Cookie: cookie, 'X-Joyn-Setup': '1', 'Content-Type': 'application/json' },
