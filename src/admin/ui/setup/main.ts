@@ -295,12 +295,31 @@ async function refreshCredentials(): Promise<void> {
       ? table(
           'client-table',
           'OAuth clients',
-          ['Client Identifier', 'Secret', 'Created', 'State'],
+          ['Client Identifier', 'Secret', 'Created', 'State', ''],
           ov.oauthClients.map((c) => [
             h('code', { text: c.id }),
             h('code', { text: c.secretHint }),
             whenText(c.createdAt),
             c.revokedAt ? 'revoked' : 'active',
+            // Rotating a client: create a new one, switch Entra to it, then revoke the old one here.
+            c.revokedAt
+              ? ''
+              : h('button', {
+                  type: 'button',
+                  'data-revoke-client': c.id,
+                  text: 'Revoke',
+                  onclick: async () => {
+                    if (!window.confirm(`Revoke ${c.id}? Entra stops getting tokens with it at once.`))
+                      return;
+                    try {
+                      await call('DELETE', `/oauth-clients/${encodeURIComponent(c.id)}`);
+                      say(`OAuth client ${c.id} revoked.`);
+                      void refreshCredentials();
+                    } catch (e) {
+                      say((e as Error).message);
+                    }
+                  },
+                }),
           ]),
         )
       : '',
