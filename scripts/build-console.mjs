@@ -12,6 +12,9 @@ mkdirSync(out, { recursive: true });
 writeFileSync(new URL('index.html', out), assets.html);
 writeFileSync(new URL('console.js', out), assets.js);
 writeFileSync(new URL('console.css', out), assets.css);
+writeFileSync(new URL('setup.html', out), assets.setup.html);
+writeFileSync(new URL('setup.js', out), assets.setup.js);
+writeFileSync(new URL('setup.css', out), assets.setup.css);
 console.log(
   `console bundled into dist/admin/ui/: console.js ${(assets.js.length / 1024).toFixed(0)} KiB, console.css ${(assets.css.length / 1024).toFixed(0)} KiB`,
 );

@@ -77,6 +77,34 @@ export interface Config {
   tls: { certFile: string; keyFile: string } | undefined;
   /** Where this service's documentation is published (ServiceProviderConfig documentationUri); unset = omitted. */
   documentationUrl: string | undefined;
+  /** Self-serve connection: OAuth client credentials, connection state, setup links (docs/setup.md). */
+  setup: SetupConfig;
+}
+
+export interface SetupConfig {
+  /** Lifetime of an OAuth access token (OAUTH_TOKEN_LIFETIME_MINUTES, 60-360: Microsoft's gallery range). */
+  accessTokenLifetimeMs: number;
+  /** Token requests per minute per client address before 429 (OAUTH_TOKEN_RATE_PER_MINUTE; 0 = off). */
+  tokenRatePerMinute: number;
+  /** No request for this long → `idle` (CONNECTION_IDLE_MINUTES, default 80: two Entra cycles of 40 minutes). */
+  idleAfterMs: number;
+  /** How long a setup link works when the operator names no expiry (SETUP_LINK_HOURS, default 24). */
+  linkLifetimeMs: number;
+}
+
+function setupConfig(env: NodeJS.ProcessEnv): SetupConfig {
+  const lifetime = int(env, 'OAUTH_TOKEN_LIFETIME_MINUTES', 60);
+  // Microsoft's checklist for gallery apps: access tokens valid for 60 to 360 minutes (entra-scim-client.md §0).
+  if (lifetime < 60 || lifetime > 360)
+    throw new Error(`OAUTH_TOKEN_LIFETIME_MINUTES must be from 60 to 360, got '${lifetime}'`);
+  const hours = positive(env, 'SETUP_LINK_HOURS', 24);
+  if (hours > 168) throw new Error(`SETUP_LINK_HOURS must be at most 168 (a week), got '${hours}'`);
+  return {
+    accessTokenLifetimeMs: lifetime * 60_000,
+    tokenRatePerMinute: int(env, 'OAUTH_TOKEN_RATE_PER_MINUTE', 60),
+    idleAfterMs: positive(env, 'CONNECTION_IDLE_MINUTES', 80) * 60_000,
+    linkLifetimeMs: hours * 3_600_000,
+  };
 }
 
 export interface WebhooksConfig {
@@ -274,5 +302,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http: httpLimits(env),
     tls,
     documentationUrl: absoluteHttpUrl(env, 'DOCUMENTATION_URL'),
+    setup: setupConfig(env),
   };
 }

@@ -15,6 +15,8 @@ export interface ConsoleAssets {
   html: string;
   js: string;
   css: string;
+  /** The IT admin's setup page (/setup, src/admin/ui/setup/): its own entry in the same bundle step. */
+  setup: { html: string; js: string; css: string };
 }
 
 /** The sources, from either src/admin/assets.ts or dist/admin/assets.js: both are two levels below the root. */
@@ -38,15 +40,22 @@ export async function bundleConsole(): Promise<ConsoleAssets> {
     // Licence comments of bundled libraries (uPlot is MIT) stay at the end of the files.
     legalComments: 'eof' as const,
   };
-  const [script, style] = await Promise.all([
+  const [script, style, setupScript, setupStyle] = await Promise.all([
     esbuild.build({ ...common, entryPoints: ['main.ts'], format: 'iife', outfile: 'console.js' }),
     esbuild.build({ ...common, entryPoints: ['styles.css'], outfile: 'console.css' }),
+    esbuild.build({ ...common, entryPoints: ['setup/main.ts'], format: 'iife', outfile: 'setup.js' }),
+    esbuild.build({ ...common, entryPoints: ['setup/setup.css'], outfile: 'setup.css' }),
   ]);
   const text = (r: { outputFiles?: { text: string }[] }) => r.outputFiles?.[0]?.text ?? '';
   return {
     html: readFileSync(`${UI_SOURCE_DIR}index.html`, 'utf8'),
     js: text(script),
     css: text(style),
+    setup: {
+      html: readFileSync(`${UI_SOURCE_DIR}setup/index.html`, 'utf8'),
+      js: text(setupScript),
+      css: text(setupStyle),
+    },
   };
 }
 
@@ -60,6 +69,11 @@ export function consoleAssets(): Promise<ConsoleAssets> {
         html: readFileSync(`${BUILT_DIR}index.html`, 'utf8'),
         js: readFileSync(`${BUILT_DIR}console.js`, 'utf8'),
         css: readFileSync(`${BUILT_DIR}console.css`, 'utf8'),
+        setup: {
+          html: readFileSync(`${BUILT_DIR}setup.html`, 'utf8'),
+          js: readFileSync(`${BUILT_DIR}setup.js`, 'utf8'),
+          css: readFileSync(`${BUILT_DIR}setup.css`, 'utf8'),
+        },
       };
     try {
       return await bundleConsole();

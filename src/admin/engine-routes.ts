@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import type { Config } from '../config.js';
 import { loadJobConfig, resolveToken, type JobConfig } from '../engine/config.js';
+import type { BearerToken } from '../engine/oauth-token.js';
 import { allowDeletes, pauseJob, restartJob, resumeJob } from '../engine/control.js';
 import { JobRunner } from '../engine/job.js';
 import type { ProvisioningLog } from '../engine/log-types.js';
@@ -298,7 +299,7 @@ export function registerEngineRoutes(api: FastifyInstance, deps: { store: Store;
         'conflict',
         `this server does not have job '${name}'’s configuration: list its file in SYNC_JOB_FILES, or run: joyn-scim sync provision --config <file> ${ref}`,
       );
-    let token = stringField(body, 'token', false);
+    let token: BearerToken | undefined = stringField(body, 'token', false);
     try {
       token ??= resolveToken(cfg, config.consoleEngine.env);
     } catch (e) {

@@ -99,6 +99,10 @@ const ENVIRONMENT: Record<string, string> = {
   SMTP_PASSWORD: 'SMTP password',
   NOTIFY_EMAIL_TO: 'comma-separated operator addresses',
   NOTIFY_EMAIL_FROM: 'sender address (default joyn-scim@SMTP_HOST)',
+  OAUTH_TOKEN_LIFETIME_MINUTES: 'lifetime of OAuth access tokens, 60-360 (default 60)',
+  OAUTH_TOKEN_RATE_PER_MINUTE: 'token requests per minute per address before 429 (default 60, 0 = off)',
+  CONNECTION_IDLE_MINUTES: 'no request for this long makes a connection idle (default 80)',
+  SETUP_LINK_HOURS: 'how long a setup link works without --expires (default 24, at most 168)',
 };
 
 /** The variables that choose and tune the store: every command that opens it reads them. */
@@ -150,6 +154,10 @@ export const SERVER_ENV = [
   'SMTP_PASSWORD',
   'NOTIFY_EMAIL_TO',
   'NOTIFY_EMAIL_FROM',
+  'OAUTH_TOKEN_LIFETIME_MINUTES',
+  'OAUTH_TOKEN_RATE_PER_MINUTE',
+  'CONNECTION_IDLE_MINUTES',
+  'SETUP_LINK_HOURS',
 ];
 
 /** Adds the "Environment:" section to a command's help; `extra` lines describe variables named elsewhere. */

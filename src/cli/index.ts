@@ -7,6 +7,7 @@ import { registerCheck } from './check.js';
 import { registerEvents } from './events.js';
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_USAGE, UsageError } from './common.js';
 import { registerOperators } from './operators.js';
+import { registerSetup } from './setup.js';
 import { registerSync } from './sync.js';
 import { registerTenants } from './tenants.js';
 import { registerWebhooks } from './webhooks.js';
@@ -47,6 +48,7 @@ ${EXIT_CODES_HELP}`,
   registerOperators(program);
   registerWebhooks(program);
   registerSync(program);
+  registerSetup(program);
   return program;
 }
 

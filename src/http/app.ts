@@ -30,6 +30,7 @@ import { adminApiKeyRoutes, registerEventsApi } from '../events/routes.js';
 import { TenantSignals } from '../events/tenant-signals.js';
 import { registerActivityLog } from './activity-log.js';
 import { RequestCounters } from './request-counters.js';
+import { createSelfServe, type SelfServe } from '../setup/self-serve.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -51,6 +52,8 @@ export interface App {
   apiKeys: ApiKeyService;
   signals: TenantSignals;
   metrics: Metrics;
+  /** OAuth clients, setup links and connection state (issue 15). */
+  selfServe: SelfServe;
   /** Resolves when every activity-log write already started has finished (graceful shutdown awaits it). */
   drain(): Promise<void>;
 }
@@ -72,6 +75,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     config.events.enabled,
   );
   const apiKeys = new ApiKeyService(store, clock, config.tokenCacheMs);
+  const selfServe = createSelfServe({
+    store,
+    config,
+    clock,
+    tenants,
+    warn: (err, msg) => app.log.warn({ err }, msg),
+  });
 
   const metrics = new Metrics();
   const pendingActivity = new Set<Promise<unknown>>();
@@ -213,6 +223,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         signals.authenticated(tenantId);
         req.tenantId = tenantId;
       });
+      selfServe.observeScim(scim);
       if (config.rateLimitPerMinute > 0) {
         await scim.register(rateLimit, {
           max: config.rateLimitPerMinute,
@@ -332,14 +343,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     config,
     store,
     counters,
-    extend: (api) => adminApiKeyRoutes(api, apiKeys),
+    extend: (api) => {
+      adminApiKeyRoutes(api, apiKeys);
+      selfServe.adminRoutes(api);
+    },
   });
   await registerEventsApi(app, { store, apiKeys, resources });
+  await selfServe.register(app);
   const drain = async () => {
     while (pendingActivity.size) await Promise.allSettled([...pendingActivity]);
     await signals.drain();
+    await selfServe.stop();
   };
-  return { app, tenants, resources, apiKeys, signals, metrics, drain };
+  return { app, tenants, resources, apiKeys, signals, metrics, selfServe, drain };
 }
 
 /** The If-Match header (RFC 7644 §3.14), when the client sent one. */

@@ -48,6 +48,10 @@ const TABLES: TableSpec[] = [
   // copy after the copy (placeFanout).
   { name: 'webhook_endpoints', order: ['id'] },
   { name: 'webhook_deliveries', order: ['id'], skip: ['id', 'event_txid'] },
+  { name: 'oauth_clients', order: ['id'] },
+  { name: 'setup_links', order: ['id'] },
+  { name: 'tenant_connection', order: ['tenant_id'] },
+  { name: 'connection_buckets', order: ['tenant_id', 'bucket'] },
 ];
 
 /** The engine's tables: portable types only (text, integer), so rows copy as they are. */

@@ -11,6 +11,7 @@ import type { MemberView } from './sql/console-reads.js';
 import type { ApiKeyRow, ApiKeyScope } from './sql/events-store.js';
 import type { SqlOperators } from './sql/operators-store.js';
 import type { SqlMonitoring } from './sql/monitoring-store.js';
+import type { SetupStore } from './setup-types.js';
 
 export interface TenantRow {
   id: string;
@@ -36,7 +37,7 @@ export interface TokenRow {
 
 /** Who did an operator action, through which surface. */
 export interface Actor {
-  via: 'cli' | 'admin-api' | 'console' | 'server';
+  via: 'cli' | 'admin-api' | 'console' | 'server' | 'setup-link';
   /** e.g. the OS user and host running the CLI, or the admin API client's address. */
   name: string;
 }
@@ -318,6 +319,8 @@ export interface Store {
    * Sets a tenant's mark (`connected_at`, `credentials_rejected_at`) to `now` unless it is already set at or after
    * `notBefore` ('' = only when unset), and appends the event with it; true when this call set it.
    */
+  /** OAuth clients, setup links and the connection record (issue 15). */
+  readonly setup: SetupStore;
   markTenant(
     tenantId: string,
     mark: 'connected_at' | 'credentials_rejected_at',

@@ -7,6 +7,7 @@ import { sql, type Kysely, type Migration } from 'kysely';
 import { consoleMigration } from '../sql/console-schema.js';
 import { eventsMigration } from '../sql/events-schema.js';
 import { webhooksMigration } from '../sql/webhooks-schema.js';
+import { setupMigration } from '../sql/setup-schema.js';
 
 export const postgresMigrations: Record<string, Migration> = {
   '0001_initial': {
@@ -181,4 +182,5 @@ export const postgresMigrations: Record<string, Migration> = {
   '0010_events': eventsMigration('postgres'),
   '0011_webhooks': webhooksMigration('postgres'),
   '0012_operators': consoleMigration('postgres'),
+  '0013_setup': setupMigration('postgres'),
 };

@@ -43,6 +43,7 @@ import { activityRow, lastTarget, queryActivity } from './activity-store.js';
 import { membersPage, recentEvents } from './console-reads.js';
 import { SqlOperators } from './operators-store.js';
 import { SqlMonitoring } from './monitoring-store.js';
+import { SqlSetupStore } from './setup-store.js';
 
 type Db = Kysely<any> | Transaction<any>;
 
@@ -65,6 +66,7 @@ export class SqlStore implements Store {
     this.apiKeys = new SqlApiKeys(this.db, this.write);
     this.operators = new SqlOperators(this.db, this.write, (e) => this.hooks.isUniqueViolation(e));
     this.monitoring = new SqlMonitoring(this.db, this.write);
+    this.setup = new SqlSetupStore(this.db, this.write, insertAudit, () => this.tokenEpoch++);
   }
   readonly events: SqlEventReader;
   readonly apiKeys: SqlApiKeys;
@@ -72,6 +74,8 @@ export class SqlStore implements Store {
   readonly operators: SqlOperators;
   /** Per-minute request counters and instance heartbeats (src/http/request-counters.ts). */
   readonly monitoring: SqlMonitoring;
+  /** OAuth clients, setup links and connection records (issue 15, setup-store.ts). */
+  readonly setup: SqlSetupStore;
 
   /** One audit record of an action that changes nothing in the store (a Test Connection, an engine command). */
   async appendAudit(a: AuditInput, now: string): Promise<void> {
@@ -193,6 +197,10 @@ export class SqlStore implements Store {
       // The audit log is kept: it records this deletion too.
       for (const t of [
         'webhook_deliveries',
+        'setup_links',
+        'oauth_clients',
+        'tenant_connection',
+        'connection_buckets',
         'events',
         'event_streams',
         'api_keys',
@@ -227,6 +235,7 @@ export class SqlStore implements Store {
       .selectFrom('tokens')
       .selectAll()
       .where('tenant_id', '=', tenantId)
+      .where('client_id', 'is', null) // Secret Tokens only: OAuth access tokens belong to their client
       .orderBy('created_at')
       .orderBy('id')
       .execute();
@@ -239,6 +248,7 @@ export class SqlStore implements Store {
       .selectAll()
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
+      .where('client_id', 'is', null)
       .executeTakeFirst();
     return r ? tokenRow(r) : undefined;
   }

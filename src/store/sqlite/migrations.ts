@@ -6,6 +6,7 @@ import { sql, type Kysely, type Migration } from 'kysely';
 import { consoleMigration } from '../sql/console-schema.js';
 import { eventsMigration } from '../sql/events-schema.js';
 import { webhooksMigration } from '../sql/webhooks-schema.js';
+import { setupMigration } from '../sql/setup-schema.js';
 
 export const sqliteMigrations: Record<string, Migration> = {
   '0001_initial': {
@@ -228,4 +229,5 @@ export const sqliteMigrations: Record<string, Migration> = {
   '0010_events': eventsMigration('sqlite'),
   '0011_webhooks': webhooksMigration('sqlite'),
   '0012_operators': consoleMigration('sqlite'),
+  '0013_setup': setupMigration('sqlite'),
 };

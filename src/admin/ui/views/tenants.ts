@@ -8,6 +8,7 @@ import { go, href, TENANT_TABS, type Route } from '../router.js';
 import { loadTenants, say, state, tenantById, type TenantSummary } from '../state.js';
 import { renderActivity } from './activity.js';
 import { renderUserDetail, renderGroupDetail } from './detail.js';
+import { connectionCard } from './connection.js';
 import { renderDirectory } from './directory.js';
 import { renderEvents } from './events.js';
 import { levelBadge, renderTenantHealth } from './health.js';
@@ -268,6 +269,7 @@ function renderOverview(panel: HTMLElement, t: TenantSummary): void {
       stat(t.groups, 'groups'),
       stat(t.activeTokens, 'active tokens'),
     ),
+    connectionCard(t.id),
     h('h3', { text: 'Connection settings for Entra ID' }),
     copyField('Tenant URL', t.tenantUrl, 'tenant-url', (what) => say(`${what} copied to the clipboard.`)),
     h('dl', { class: 'kv' }, h('dt', { text: 'Created' }), h('dd', {}, when(t.createdAt))),
