@@ -12,6 +12,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { entraSection } from './entra.js';
 import { scaleSection } from './scale-section.js';
+import { mixedSection } from './mixed-section.js';
+import { webhooksSection } from './webhooks-section.js';
 import type { BenchContext, BenchSection } from './sections.js';
 import { postgresServerUrl, type BenchStore } from './stores.js';
 
@@ -19,6 +21,8 @@ import { postgresServerUrl, type BenchStore } from './stores.js';
 const SECTIONS: BenchSection[] = [
   entraSection, // issue 13: wrk against the in-memory reference (default)
   scaleSection, // issues 3, 4, 6: 1k → 1M users (opt-in: --only scale)
+  mixedSection, // issues 10, 11: mixed Entra load with the engine cycling (default)
+  webhooksSection, // issue 12: webhook delivery (default)
 ];
 
 const BOOLEAN_FLAGS = new Set(['quick', 'help']);

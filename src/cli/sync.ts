@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { testConnection } from '../checker/index.js';
 import { loadConfig } from '../config.js';
 import { loadJobConfig, resolveToken, type JobConfig } from '../engine/config.js';
+import { bearerValue } from '../engine/oauth-token.js';
 import { allowDeletes, pauseJob, resumeJob, restartJob } from '../engine/control.js';
 import { JobRunner } from '../engine/job.js';
 import { formatLogLine, logsToCsv, logsToJson } from '../engine/log-export.js';
@@ -188,7 +189,7 @@ export function registerSync(program: Command): void {
     .requiredOption('--config <file>', CONFIG_HELP)
     .action(async (o: Common) => {
       const cfg = loadJobConfig(o.config);
-      const r = await testConnection(cfg.target.tenantUrl, resolveToken(cfg, env));
+      const r = await testConnection(cfg.target.tenantUrl, await bearerValue(resolveToken(cfg, env)));
       console.log(r.message);
       if (!r.ok) process.exitCode = 1;
     });

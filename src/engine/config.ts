@@ -3,6 +3,7 @@
  * (`mappings.users[3].target: unknown SCIM attribute 'emial'`). Defaults follow Entra where it has one
  * (entra-provisioning-engine.md §1.3 interval, §6 target actions, §10/§11 deletion threshold 500).
  */
+import { ClientCredentials, type BearerToken } from './oauth-token.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -43,6 +44,8 @@ export interface TargetConfig {
   tenantUrl: string;
   token?: string;
   tokenEnv?: string;
+  /** OAuth 2.0 client credentials instead of a Secret Token (the secret is read from `clientSecretEnv`). */
+  oauth?: { tokenEndpoint: string; clientId: string; clientSecretEnv: string };
   dialect: 'legacy' | 'compliant';
   concurrency: number;
   timeoutMs: number;
@@ -188,6 +191,7 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
     'tenantUrl',
     'token',
     'tokenEnv',
+    'oauth',
     'dialect',
     'concurrency',
     'timeoutMs',
@@ -202,10 +206,16 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
   }
   const token = str(t, 'token', 'target');
   const tokenEnv = str(t, 'tokenEnv', 'target');
-  if (!token && !tokenEnv)
+  const oauth = t.oauth === undefined ? undefined : targetOAuth(obj(t.oauth, 'target.oauth'));
+  if (!token && !tokenEnv && !oauth)
     throw new ConfigError(
       'target.token',
-      'set target.token or target.tokenEnv (the name of an environment variable holding it)',
+      'set target.token or target.tokenEnv (the name of an environment variable holding it), or target.oauth',
+    );
+  if (oauth && (token || tokenEnv))
+    throw new ConfigError(
+      'target.oauth',
+      'use either target.oauth or a Secret Token (token/tokenEnv), not both',
     );
   const target: TargetConfig = {
     tenantUrl,
@@ -216,6 +226,7 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
   };
   if (token) target.token = token;
   if (tokenEnv) target.tokenEnv = tokenEnv;
+  if (oauth) target.oauth = oauth;
 
   const sf = o.scopingFilters === undefined ? {} : obj(o.scopingFilters, 'scopingFilters');
   onlyKeys(sf, 'scopingFilters', ['users', 'groups']);
@@ -307,8 +318,36 @@ export function loadJobConfig(path: string): JobConfig {
   return validateJobConfig(parsed, dirname(abs));
 }
 
-/** The Secret Token, from the file or the named environment variable. Never logged. */
-export function resolveToken(cfg: JobConfig, env: Readonly<Record<string, string | undefined>>): string {
+/** `target.oauth`: a token endpoint, a client id and the environment variable holding the client secret. */
+function targetOAuth(o: Record<string, unknown>): NonNullable<TargetConfig['oauth']> {
+  onlyKeys(o, 'target.oauth', ['tokenEndpoint', 'clientId', 'clientSecretEnv']);
+  const tokenEndpoint = reqStr(o, 'tokenEndpoint', 'target.oauth');
+  if (!/^https?:\/\//i.test(tokenEndpoint))
+    throw new ConfigError('target.oauth.tokenEndpoint', `'${tokenEndpoint}' is not an http(s) URL`);
+  return {
+    tokenEndpoint,
+    clientId: reqStr(o, 'clientId', 'target.oauth'),
+    clientSecretEnv: reqStr(o, 'clientSecretEnv', 'target.oauth'),
+  };
+}
+
+/**
+ * The target's credential: the Secret Token (from the file or the named environment variable), or, with
+ * `target.oauth`, a source of access tokens obtained with the client credentials grant and renewed before they
+ * expire. Never logged.
+ */
+export function resolveToken(cfg: JobConfig, env: Readonly<Record<string, string | undefined>>): BearerToken {
+  if (cfg.target.oauth) {
+    const { tokenEndpoint, clientId, clientSecretEnv } = cfg.target.oauth;
+    const clientSecret = env[clientSecretEnv];
+    if (!clientSecret)
+      throw new ConfigError(
+        'target.oauth.clientSecretEnv',
+        `environment variable ${clientSecretEnv} is not set`,
+      );
+    const cc = new ClientCredentials({ tokenEndpoint, clientId, clientSecret });
+    return () => cc.token();
+  }
   if (cfg.target.token) return cfg.target.token;
   const name = cfg.target.tokenEnv ?? '';
   const v = env[name];

@@ -3,6 +3,7 @@
  * and moves the job between notRun / active / paused / quarantined / disabled, sending the notifications of §10.
  * `runDue()` is one step of the schedule, so tests drive weeks of quarantine with a FakeClock.
  */
+import type { BearerToken } from './oauth-token.js';
 import { systemClock, type Clock } from './clock.js';
 import type { JobConfig } from './config.js';
 import { runCycle, type CycleOutcome, type EscrowThresholds } from './cycle.js';
@@ -17,7 +18,7 @@ import type { Source } from './types.js';
 export interface JobRunnerOptions {
   config: JobConfig;
   state: SyncState;
-  token: string;
+  token: BearerToken;
   clock?: Clock;
   source?: Source;
   client?: ScimClient;

@@ -22,6 +22,7 @@ import { errorHandler, sendScimError, SCIM_CONTENT_TYPE } from './errors.js';
 import { registerDiscovery } from './discovery.js';
 import { Metrics } from './metrics.js';
 import { AllowedMethods } from './allowed-methods.js';
+import { singleAuthorization } from './authorization.js';
 import {
   answerOutsideRouting,
   checkRequestTarget,
@@ -33,8 +34,10 @@ import { ApiKeyService } from '../events/api-keys.js';
 import { adminApiKeyRoutes, registerEventsApi } from '../events/routes.js';
 import { TenantSignals } from '../events/tenant-signals.js';
 import { ActivityLog } from '../service/activity-log.js';
-import { recordActivity } from './activity.js';
 import { loggerOptions, logRequest } from './request-log.js';
+import { registerActivityLog } from './activity-log.js';
+import { RequestCounters } from './request-counters.js';
+import { createSelfServe, type SelfServe } from '../setup/self-serve.js';
 
 export interface AppDeps {
   store: Store;
@@ -50,9 +53,14 @@ export interface App {
   signals: TenantSignals;
   metrics: Metrics;
   activity: ActivityLog;
+  /** OAuth clients, setup links and connection state (issue 15). */
+  selfServe: SelfServe;
   /** Resolves when every activity entry recorded so far is written (graceful shutdown awaits it). */
   drain(): Promise<void>;
 }
+
+/** Where the SCIM routes of a tenant live (its Tenant URL is PUBLIC_URL + this). */
+const SCIM_PREFIX = '/scim/:tenantId/v2';
 
 const RESOURCE_ROUTES: { path: string; rt: ResourceTypeName }[] = [
   { path: 'Users', rt: 'User' },
@@ -74,8 +82,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     config.events.enabled,
   );
   const apiKeys = new ApiKeyService(store, clock, config.tokenCacheMs);
+  const selfServe = createSelfServe({
+    store,
+    config,
+    clock,
+    tenants,
+    warn: (err, msg) => app.log.warn({ err }, msg),
+  });
 
   const metrics = new Metrics();
+  // Requests per tenant per minute for the console's health page, flushed to the store every 15 s.
+  const counters = new RequestCounters(store, clock);
+  /** After every SCIM response (set when the SCIM routes are registered below). */
+  let scimResponded: ((req: FastifyRequest, reply: FastifyReply) => void) | undefined;
 
   const app = Fastify({
     logger: loggerOptions(config.logLevel),
@@ -184,13 +203,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   // Hooks on every request's path are callback-style where they do not wait for anything (no promise each).
-  // One hook after every response: metrics, the request's log line and, for an authenticated SCIM request (only
-  // those carry a tenant), the tenant's provisioning activity log (every write and every failure, never a body or
-  // a token).
+  // One hook after every response: metrics, the request's log line and, for a SCIM route, the tenant's request
+  // counters, its connection state (issue 15) and its provisioning activity log (every write and every failure,
+  // never a body or a token), all counted in memory or buffered: nothing here waits for the store.
   app.addHook('onResponse', (req, reply, done) => {
-    metrics.observe(req.method, req.routeOptions?.url ?? 'unknown', reply.statusCode, reply.elapsedTime);
+    const route = req.routeOptions?.url;
+    metrics.observe(req.method, route ?? 'unknown', reply.statusCode, reply.elapsedTime);
     logRequest(req, reply);
-    if (req.tenantId) recordActivity(activity, req, reply, clock());
+    if (route !== undefined && route.startsWith(SCIM_PREFIX)) {
+      selfServe.observe(req, reply);
+      scimResponded?.(req, reply);
+    }
     done();
   });
 
@@ -215,7 +238,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         };
         let r: ReturnType<TenantService['authenticateNow']>;
         try {
-          r = tenants.authenticateNow(tenantId, req.headers.authorization);
+          r = tenants.authenticateNow(tenantId, singleAuthorization(req.raw));
         } catch (err) {
           return refused(err);
         }
@@ -241,18 +264,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
           },
         });
       }
-      scim.addHook('onError', async (req, _reply, err) => {
-        req.activity = { ...req.activity, summary: (err as Error).message };
-      });
+      // The tenant's provisioning activity log: every write and every failure, explained (activity-log.ts),
+      // written in batches off the request path (service/activity-log.ts).
+      scimResponded = registerActivityLog(scim, { store, clock, log: activity, counters });
 
       registerDiscovery(scim, config);
 
       for (const { path, rt } of RESOURCE_ROUTES) {
-        const note = (req: FastifyRequest, id?: string, summary?: string) => {
+        const note = (req: FastifyRequest, id?: string, summary?: string, resource?: unknown) => {
           req.activity = {
             resourceType: rt,
             ...(id ? { resourceId: id } : {}),
             ...(summary ? { summary } : {}),
+            ...(resource !== undefined ? { resource } : {}),
           };
         };
         const single = (reply: FastifyReply, id: string, version: number, status: number) =>
@@ -267,7 +291,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         );
         scim.post(`/${path}`, async (req, reply) => {
           const r = await resources.create(req.tenantId!, rt, requireBody(req.body));
-          note(req, r.id, r.summary);
+          note(req, r.id, r.summary, r.resource);
           return single(reply, r.id, r.version, 201).send(r.resource);
         });
         scim.get(`/${path}/:id`, async (req, reply) => {
@@ -282,7 +306,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         scim.put(`/${path}/:id`, async (req, reply) => {
           const { id } = req.params as { id: string };
           const r = await resources.replace(req.tenantId!, rt, id, requireBody(req.body), ifMatch(req));
-          note(req, id, r.summary);
+          note(req, id, r.summary, r.resource);
           return reply.code(200).header('ETag', `W/"${r.version}"`).send(r.resource);
         });
         scim.patch(`/${path}/:id`, async (req, reply) => {
@@ -302,7 +326,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
             wantBody ? parseProjection(q) : undefined,
             ifMatch(req),
           );
-          note(req, id, r.summary);
+          note(req, id, r.summary, r.resource);
           reply.header('ETag', `W/"${r.version}"`);
           return wantBody ? reply.code(200).send(r.resource) : reply.code(204).send();
         });
@@ -326,7 +350,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         );
       });
     },
-    { prefix: '/scim/:tenantId/v2' },
+    { prefix: SCIM_PREFIX },
   );
   // The operator API and web console (/admin); answers 404 unless ADMIN_TOKEN is set.
   await registerAdmin(app, {
@@ -334,14 +358,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     resources,
     config,
     store,
-    extend: (api) => adminApiKeyRoutes(api, apiKeys),
+    counters,
+    extend: (api) => {
+      adminApiKeyRoutes(api, apiKeys);
+      selfServe.adminRoutes(api);
+    },
   });
   await registerEventsApi(app, { store, apiKeys, resources });
+  await selfServe.register(app);
   const drain = async () => {
     await activity.drain();
     await signals.drain();
+    await selfServe.stop();
   };
-  return { app, tenants, resources, apiKeys, signals, metrics, activity, drain };
+  return { app, tenants, resources, apiKeys, signals, metrics, activity, selfServe, drain };
 }
 
 /** The If-Match header (RFC 7644 §3.14), when the client sent one. */

@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { sql } from 'kysely';
 import { DIALECTS } from '../helpers/stores.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { eventsVisible } from '../helpers/events.js';
 
 const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -35,24 +35,9 @@ for (const dialect of DIALECTS) {
       assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${text}`);
       return text ? JSON.parse(text) : undefined;
     };
-    /**
-     * PostgreSQL serves an event once no transaction older than it is still running anywhere on the cluster
-     * (events-schema.ts), and other test files run transactions on the same cluster in parallel: wait, as a
-     * consumer would, until every event committed so far is past that horizon.
-     */
-    const horizon = async () => {
-      if (dialect !== 'postgres') return;
-      const deadline = Date.now() + 20_000;
-      while (Date.now() < deadline) {
-        const r = await sql<{ n: string }>`SELECT count(*) AS n FROM events
-          WHERE txid >= pg_snapshot_xmin(pg_current_snapshot())`.execute(s.server.store.db);
-        if (Number(r.rows[0]?.n) === 0) return;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
     /** The events written since the previous call, through the Events API. */
     const newEvents = async () => {
-      await horizon();
+      await eventsVisible(s.server.store);
       const out: any[] = [];
       for (;;) {
         const r = await fetch(`${s.baseUrl}/api/v1/events?limit=100${cursor ? `&after=${cursor}` : ''}`, {
@@ -187,6 +172,11 @@ for (const dialect of DIALECTS) {
         'path-less replace',
         { op: 'replace', value: { active: false } },
         { op: 'replace', value: { active: true } },
+      ],
+      [
+        'legacy path-less Replace, string booleans',
+        { op: 'Replace', value: { active: 'False' } },
+        { op: 'Replace', value: { active: 'True' } },
       ],
     ] as const) {
       test(`§1.13 disable / re-enable (${dialectName}) → user.deactivated / user.reactivated; repeating it → nothing`, async () => {
@@ -402,6 +392,27 @@ for (const dialect of DIALECTS) {
       );
       assert.equal(ev[0].data.displayName, 'Gone');
       assert.equal(ev[0].data.members, undefined);
+    });
+
+    test('§1.22 delete a group nested in another → group.member_removed from the parent, then group.deleted', async () => {
+      const child = await scim('POST', '/Groups', { schemas: [CORE_GROUP], displayName: 'Nested child' });
+      const parent = await scim('POST', '/Groups', {
+        schemas: [CORE_GROUP],
+        displayName: 'Nested parent',
+        members: [{ value: child.id }],
+      });
+      await newEvents();
+      await scim('DELETE', `/Groups/${child.id}`);
+      const ev = await newEvents();
+      assert.deepEqual(
+        ev.map((e) => [e.type, e.resource.id]),
+        [
+          ['group.member_removed', parent.id],
+          ['group.deleted', child.id],
+        ],
+      );
+      assert.deepEqual(ev[0].member, { value: child.id, type: 'Group' });
+      assert.equal((await scim('GET', `/Groups/${parent.id}`)).members, undefined, 'the parent lost it');
     });
 
     test('a failed write (409, 400) leaves no event; reads leave none', async () => {

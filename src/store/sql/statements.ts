@@ -3,6 +3,7 @@
  * literals here: no name in them ever comes from a request.
  */
 import { marks, Stmt, stmtFor } from './exec.js';
+import { ACTIVITY_COLUMNS } from './activity-store.js';
 
 type Table = 'users' | 'groups';
 
@@ -134,7 +135,9 @@ export const insertActivity = (n: number) =>
   stmtFor(
     `activity:${n}`,
     () =>
-      `INSERT INTO activity (tenant_id, at, method, path, status, resource_type, resource_id, summary, duration_ms) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      `INSERT INTO activity (${ACTIVITY_COLUMNS.join(', ')}) VALUES ${Array(n)
+        .fill(`(${marks(ACTIVITY_COLUMNS.length)})`)
+        .join(', ')}`,
     n,
   );
 
