@@ -128,6 +128,8 @@ export function registerActivityLog(
         req.tenantId ?? (status === 401 ? (req.params as { tenantId?: string }).tenantId : undefined);
       if (tenantId) deps.counters.observe(tenantId, status, isWrite(req), req.tenantId !== undefined);
     }
+    // A successful read is never recorded: decided without parsing the URL (Entra's lookups are most requests).
+    if (status < 400 && (req.method === 'GET' || req.method === 'HEAD')) return;
     if (!isRecorded(req.method, req.url, status)) return;
     const tenantId = req.tenantId;
     let named: string | undefined;
