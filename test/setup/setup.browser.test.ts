@@ -15,6 +15,7 @@ import { after, before, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { testConnection } from '../../src/checker/connection.js';
 import { describeIfAvailable, isExecutable } from '../helpers/services.js';
+import { createOperator } from '../admin/helpers.js';
 import { ADMIN, newUser, scim, startSetupServer, type SetupServer } from './helpers.js';
 
 const CHROMIUM = process.env.JOYN_CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -68,8 +69,11 @@ describeIfAvailable('setup link in Chromium', { unavailable: chromiumMissing }, 
 
   test('the operator sees the connection state and creates a setup link in the console', async () => {
     const page = await freshPage();
+    // Staff sign in with operator accounts (ADMIN_TOKEN is the automation key, not a console sign-in).
+    const password = await createOperator(s.base, ADMIN, 'olga', 'admin');
     await page.goto(`${s.base}/admin`);
-    await page.getByLabel('Admin token').fill(ADMIN);
+    await page.getByLabel('Name').fill('olga');
+    await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page
       .getByRole('heading', { name: /Tenants/ })
@@ -88,7 +92,12 @@ describeIfAvailable('setup link in Chromium', { unavailable: chromiumMissing }, 
       body: JSON.stringify({ link: url.split('#')[1] }),
     });
     assert.equal(open.status, 200);
-    assert.deepEqual(problems, []);
+    // The console asks for its session before anyone signed in; the browser logs that 401 itself.
+    assert.deepEqual(
+      problems.filter((p) => !/status of 401/.test(p)),
+      [],
+    );
+    problems.length = 0;
   });
 
   test('the IT admin connects Entra from the link and watches each check turn green without a reload', async () => {
