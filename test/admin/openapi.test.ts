@@ -4,6 +4,8 @@
  * operation's real responses (a scenario that calls each one) validate against the schemas it documents.
  */
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { adminRoutesOf } from '../../src/admin/routes.js';
@@ -27,12 +29,21 @@ const docPath = (url: string) => url.replace(/^\/admin\/api/, '').replace(/:(\w+
 for (const dialect of DIALECTS) {
   describe(`admin API OpenAPI document (${dialect})`, () => {
     let s: AdminServer;
+    let receiver: Server;
+    let receiverUrl: string;
     let doc: any;
     let ajv: InstanceType<typeof Ajv2020>;
     const covered = new Set<string>();
 
     before(async () => {
-      s = await startAdminServer(dialect, ADMIN);
+      // A local webhook receiver (the ping is delivered for real); private addresses allowed for it.
+      receiver = createServer((req, res) => {
+        req.resume();
+        req.on('end', () => res.writeHead(204).end());
+      });
+      await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+      receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      s = await startAdminServer(dialect, ADMIN, { env: { WEBHOOKS_ALLOW_PRIVATE: 'true' } });
       const r = await request(`${s.base}/admin/api/openapi.json`, 'GET', {
         headers: { Authorization: `Bearer ${ADMIN}` },
       });
@@ -44,6 +55,7 @@ for (const dialect of DIALECTS) {
     });
     after(async () => {
       await s?.close();
+      await new Promise((r) => receiver?.close(r));
     });
 
     /** The path template of the document that a concrete path matches. */
@@ -220,6 +232,42 @@ for (const dialect of DIALECTS) {
       } finally {
         await job.close();
       }
+
+      // Setup: OAuth clients, setup links, connection state (issue 15).
+      const client = (await call('POST', `/tenants/${t.tenantId}/oauth-clients`, { body: { name: 'Entra' } }))
+        .body;
+      await call('GET', `/tenants/${t.tenantId}/oauth-clients`);
+      await call('DELETE', `/tenants/${t.tenantId}/oauth-clients/${client.clientId}`);
+      const link = (await call('POST', `/tenants/${t.tenantId}/setup-links`, { body: { expiresIn: '24h' } }))
+        .body;
+      await call('POST', `/tenants/${t.tenantId}/setup-links`, { body: { expiresIn: 'soon' } }); // 400
+      await call('GET', `/tenants/${t.tenantId}/setup-links`);
+      await call('DELETE', `/tenants/${t.tenantId}/setup-links/${link.id}`);
+      await call('GET', `/tenants/${t.tenantId}/connection`);
+      await call('GET', '/connections');
+
+      // Webhooks (issue 12).
+      const hook = (
+        await call('POST', '/webhooks', {
+          body: { url: receiverUrl, tenant: t.tenantId, types: ['user.created'], description: 'openapi' },
+        })
+      ).body;
+      await call('POST', '/webhooks', { body: { url: 'not a url' } }); // 400
+      await call('GET', `/webhooks?tenant=${t.tenantId}`);
+      await call('GET', `/webhooks/${hook.id}`);
+      await call('GET', '/webhooks/no-such-webhook'); // 404
+      await call('PATCH', `/webhooks/${hook.id}`, { body: { description: 'openapi, changed' } });
+      await call('POST', `/webhooks/${hook.id}/disable`);
+      await call('POST', `/webhooks/${hook.id}/enable`);
+      await call('POST', `/webhooks/${hook.id}/rotate-secret`, { body: { overlap: '1h' } });
+      const ping = (await call('POST', `/webhooks/${hook.id}/ping`)).body;
+      assert.equal(ping.outcome, 'delivered');
+      await call('GET', `/webhooks/${hook.id}/deliveries?attempts=true&limit=5`);
+      await call('GET', `/webhooks/${hook.id}/deliveries/${ping.deliveryId}`);
+      await call('POST', `/webhooks/${hook.id}/redeliver`, {
+        body: { since: new Date(Date.now() - 3_600_000).toISOString() },
+      });
+      await call('DELETE', `/webhooks/${hook.id}`);
 
       // Application API keys (the events capability's routes, under the same rules).
       const key = (await call('POST', '/api-keys', { body: { name: 'app', tenant: t.tenantId } })).body;
