@@ -1,8 +1,9 @@
 /**
  * /admin/api/webhooks: the operators' management of webhook endpoints, inside the admin API's authentication and
- * error format (src/admin/routes.ts). Each route names the operator role it needs in its `config.role`: managing
- * endpoints (create, change, enable/disable, delete, rotate the secret) is `admin`; reading endpoints and the
- * delivery log, redelivering and pinging is `operator`.
+ * error format (src/admin/routes.ts). Each route names the least console role it needs in its `config.role`
+ * (docs/console.md "Operator accounts"): managing endpoints (create, change, enable/disable, delete, rotate the
+ * secret) is `admin`; redelivering and pinging (they send to the receiver, but change no endpoint) is `operator`;
+ * reading endpoints (never a secret) and the delivery log is `viewer`, who reads everything else the console shows.
  *
  *   GET    /webhooks[?tenant=]                         list (never a secret)
  *   POST   /webhooks {url, types?, tenant?, description?, enabled?}   → 201 with the secret, shown once
@@ -27,7 +28,7 @@ import type { WebhookSender } from './webhook-sender.js';
 import { settingsFrom, WebhookService } from './webhook-service.js';
 
 /** The operator role a route needs (the console's roles read it from the route's config). */
-export type WebhookRole = 'admin' | 'operator';
+export type WebhookRole = 'admin' | 'operator' | 'viewer';
 const role = (r: WebhookRole) => ({ config: { role: r } });
 
 const bad = (detail: string) => new ScimError(400, 'invalidValue', detail);
@@ -66,7 +67,7 @@ export function registerWebhookAdminRoutes(
   api.addHook('onClose', async () => sender?.close());
   const id = (req: FastifyRequest) => (req.params as { id: string }).id;
 
-  api.get('/webhooks', role('operator'), async (req) => ({
+  api.get('/webhooks', role('viewer'), async (req) => ({
     webhooks: await service.list(first((req.query as Record<string, unknown>).tenant)),
   }));
   api.post('/webhooks', role('admin'), async (req, reply) => {
@@ -80,7 +81,7 @@ export function registerWebhookAdminRoutes(
     });
     return reply.code(201).send(created);
   });
-  api.get('/webhooks/:id', role('operator'), async (req) => service.get(id(req)));
+  api.get('/webhooks/:id', role('viewer'), async (req) => service.get(id(req)));
   api.patch('/webhooks/:id', role('admin'), async (req) => {
     const b = body(req);
     const tenant = b.tenant === null ? null : optString(b, 'tenant');
@@ -112,7 +113,7 @@ export function registerWebhookAdminRoutes(
       }
     return service.rotateSecret(id(req), { overlapMs });
   });
-  api.get('/webhooks/:id/deliveries', role('operator'), async (req) => {
+  api.get('/webhooks/:id/deliveries', role('viewer'), async (req) => {
     const q = req.query as Record<string, unknown>;
     const num = (name: string) => {
       const v = first(q[name]);
@@ -135,7 +136,7 @@ export function registerWebhookAdminRoutes(
       }),
     };
   });
-  api.get('/webhooks/:id/deliveries/:deliveryId', role('operator'), async (req) =>
+  api.get('/webhooks/:id/deliveries/:deliveryId', role('viewer'), async (req) =>
     service.delivery(id(req), Number((req.params as { deliveryId: string }).deliveryId)),
   );
   api.post('/webhooks/:id/redeliver', role('operator'), async (req, reply) => {
