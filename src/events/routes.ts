@@ -7,6 +7,7 @@
  * Errors are SCIM error bodies, as on the SCIM endpoints.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { actorOf } from '../admin/admin-http.js';
 import { singleAuthorization } from '../http/authorization.js';
 import { ScimError } from '../scim/errors.js';
 import type { ResourceTypeName } from '../scim/types.js';
@@ -141,6 +142,7 @@ export function adminApiKeyRoutes(api: FastifyInstance, apiKeys: ApiKeyService):
       );
     const created = await apiKeys.create(b.name, {
       tenant: typeof b.tenant === 'string' ? b.tenant : undefined,
+      actor: actorOf(req),
       scopes: Array.isArray(b.scopes)
         ? b.scopes.map(String)
         : typeof b.scopes === 'string'
@@ -150,7 +152,7 @@ export function adminApiKeyRoutes(api: FastifyInstance, apiKeys: ApiKeyService):
     return reply.code(201).send(created);
   });
   api.delete('/api-keys/:id', admin, async (req, reply) => {
-    await apiKeys.revoke((req.params as { id: string }).id);
+    await apiKeys.revoke((req.params as { id: string }).id, undefined, { actor: actorOf(req) });
     return reply.code(204).send();
   });
 }

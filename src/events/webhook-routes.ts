@@ -19,6 +19,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import { actorOf } from '../admin/admin-http.js';
 import { ScimError } from '../scim/errors.js';
 import { parseDuration } from '../service/tokens.js';
 import type { SqlStore } from '../store/sql/sql-store.js';
@@ -78,6 +79,7 @@ export function registerWebhookAdminRoutes(
       tenant: optString(b, 'tenant'),
       description: b.description,
       enabled: optBool(b, 'enabled'),
+      actor: actorOf(req),
     });
     return reply.code(201).send(created);
   });
@@ -86,22 +88,31 @@ export function registerWebhookAdminRoutes(
     const b = body(req);
     const tenant = b.tenant === null ? null : optString(b, 'tenant');
     const enabled = optBool(b, 'enabled');
-    let out = await service.update(id(req), {
-      ...(b.url !== undefined ? { url: b.url } : {}),
-      ...(b.types !== undefined ? { types: b.types } : {}),
-      ...(b.description !== undefined ? { description: b.description } : {}),
-      ...(tenant !== undefined ? { tenant } : {}),
-    });
+    const actor = { actor: actorOf(req) };
+    let out = await service.update(
+      id(req),
+      {
+        ...(b.url !== undefined ? { url: b.url } : {}),
+        ...(b.types !== undefined ? { types: b.types } : {}),
+        ...(b.description !== undefined ? { description: b.description } : {}),
+        ...(tenant !== undefined ? { tenant } : {}),
+      },
+      actor,
+    );
     if (enabled !== undefined && enabled !== out.enabled)
-      out = enabled ? await service.enable(id(req)) : await service.disable(id(req));
+      out = enabled ? await service.enable(id(req), actor) : await service.disable(id(req), undefined, actor);
     return out;
   });
   api.delete('/webhooks/:id', role('admin'), async (req, reply) => {
-    await service.delete(id(req));
+    await service.delete(id(req), { actor: actorOf(req) });
     return reply.code(204).send();
   });
-  api.post('/webhooks/:id/enable', role('admin'), async (req) => service.enable(id(req)));
-  api.post('/webhooks/:id/disable', role('admin'), async (req) => service.disable(id(req)));
+  api.post('/webhooks/:id/enable', role('admin'), async (req) =>
+    service.enable(id(req), { actor: actorOf(req) }),
+  );
+  api.post('/webhooks/:id/disable', role('admin'), async (req) =>
+    service.disable(id(req), undefined, { actor: actorOf(req) }),
+  );
   api.post('/webhooks/:id/rotate-secret', role('admin'), async (req) => {
     const overlap = optString(body(req), 'overlap');
     let overlapMs: number | undefined;
@@ -111,7 +122,7 @@ export function registerWebhookAdminRoutes(
       } catch (e) {
         throw bad((e as Error).message);
       }
-    return service.rotateSecret(id(req), { overlapMs });
+    return service.rotateSecret(id(req), { overlapMs, actor: actorOf(req) });
   });
   api.get('/webhooks/:id/deliveries', role('viewer'), async (req) => {
     const q = req.query as Record<string, unknown>;
