@@ -83,7 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     warn: (err, msg) => app.log.warn({ err }, msg),
   });
 
-  const metrics = new Metrics();
+  const metrics = new Metrics(store);
   const pendingActivity = new Set<Promise<unknown>>();
   // Requests per tenant per minute for the console's health page, flushed to the store every 15 s.
   const counters = new RequestCounters(store, clock);

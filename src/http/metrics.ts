@@ -3,15 +3,22 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { adminTokenMatches } from '../admin/auth.js';
 import type { Config } from '../config.js';
+import { WebhookMetrics } from '../events/webhook-metrics.js';
+import type { SqlStore } from '../store/sql/sql-store.js';
+import type { Store } from '../store/types.js';
 import { authorizationLines } from './authorization.js';
 
 export class Metrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly duration: Histogram<'method' | 'route'>;
+  /** Webhook attempts (fed by this process's delivery worker) and the deployment's delivery backlog. */
+  readonly webhooks: WebhookMetrics | undefined;
 
-  constructor() {
+  constructor(store?: Store) {
     collectDefaultMetrics({ register: this.registry });
+    // The Store interface's one implementation is the SqlStore the webhook tables live in.
+    this.webhooks = store ? new WebhookMetrics(this.registry, store as SqlStore) : undefined;
     this.requests = new Counter({
       name: 'joyn_scim_http_requests_total',
       help: 'HTTP requests by method, route pattern and status',
