@@ -19,8 +19,8 @@ export interface WebhookRuntime {
 
 /** The operator's e-mail, when SMTP_HOST and NOTIFY_EMAIL_TO are set. */
 export function operatorNotifier(config: Config): Notifier | undefined {
-  const n = config.notify;
-  return n ? smtpNotifier({ smtp: n.smtp, from: n.from, to: n.to }, n.env) : undefined;
+  const m = config.mail;
+  return m?.to.length ? smtpNotifier(m, m.to) : undefined;
 }
 
 export function webhookSender(config: Config): WebhookSender {
