@@ -60,8 +60,11 @@ export interface Config {
   };
   /** Webhook delivery (docs/events.md "Webhooks"); see webhooksConfig below. */
   webhooks: WebhooksConfig;
-  /** E-mail to the operator (an endpoint disabled after failing); unset = such notices are only logged. */
-  notify: NotifyConfig | undefined;
+  /**
+   * How this deployment sends e-mail (SMTP_*, NOTIFY_EMAIL_*), for everything that does: a webhook endpoint
+   * disabled after failing, an engine job quarantined or holding deletions back. Unset: such notices are only logged.
+   */
+  mail: MailConfig | undefined;
   /** What a client must do within bounded size and time (docs/security.md "Limits"). */
   http: {
     /** Longest request URL (path and query) accepted; past it 414 and "use POST /.search". */
@@ -128,12 +131,22 @@ export interface WebhooksConfig {
   rotationOverlapMs: number;
 }
 
-export interface NotifyConfig {
-  smtp: { host: string; port: number; secure?: boolean; user?: string; passwordEnv?: string };
+/** The SMTP server (SMTP_HOST, SMTP_PORT, SMTP_SECURE, SMTP_USER, SMTP_PASSWORD). */
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  /** TLS from the start; unset: true on port 465, otherwise STARTTLS when the server offers it. */
+  secure?: boolean;
+  user?: string;
+  password?: string;
+}
+
+export interface MailConfig {
+  smtp: SmtpSettings;
+  /** The sender of every mail (NOTIFY_EMAIL_FROM). */
   from: string;
+  /** The operators' addresses (NOTIFY_EMAIL_TO); an engine job file may name its own (notifications.to). */
   to: string[];
-  /** The SMTP password itself, handed to the notifier under passwordEnv. */
-  env: Record<string, string | undefined>;
 }
 
 function webhooksConfig(env: NodeJS.ProcessEnv): WebhooksConfig {
@@ -159,15 +172,17 @@ function webhooksConfig(env: NodeJS.ProcessEnv): WebhooksConfig {
   };
 }
 
-function notifyConfig(env: NodeJS.ProcessEnv): NotifyConfig | undefined {
+function mailConfig(env: NodeJS.ProcessEnv): MailConfig | undefined {
   const host = env.SMTP_HOST || undefined;
   const to = (env.NOTIFY_EMAIL_TO ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (!host && !to.length) return undefined;
-  if (!host || !to.length)
-    throw new Error('SMTP_HOST and NOTIFY_EMAIL_TO go together: set both (or neither, to only log notices)');
+  // SMTP_HOST alone is enough when only engine job files name recipients; addresses without a server are a mistake.
+  if (!host) {
+    if (to.length) throw new Error('NOTIFY_EMAIL_TO needs SMTP_HOST (the server that sends the mail)');
+    return undefined;
+  }
   const port = positive(env, 'SMTP_PORT', 587);
   const secure =
     env.SMTP_SECURE === undefined || env.SMTP_SECURE === '' ? undefined : bool(env, 'SMTP_SECURE', false);
@@ -176,11 +191,10 @@ function notifyConfig(env: NodeJS.ProcessEnv): NotifyConfig | undefined {
       host,
       port,
       ...(secure !== undefined ? { secure } : {}),
-      ...(env.SMTP_USER ? { user: env.SMTP_USER, passwordEnv: 'SMTP_PASSWORD' } : {}),
+      ...(env.SMTP_USER ? { user: env.SMTP_USER, password: env.SMTP_PASSWORD ?? '' } : {}),
     },
     from: env.NOTIFY_EMAIL_FROM || `joyn-scim <joyn-scim@${host}>`,
     to,
-    env: { SMTP_PASSWORD: env.SMTP_PASSWORD },
   };
 }
 
@@ -298,7 +312,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retentionDays: int(env, 'EVENTS_RETENTION_DAYS', 30),
     },
     webhooks: webhooksConfig(env),
-    notify: notifyConfig(env),
+    mail: mailConfig(env),
     http: httpLimits(env),
     tls,
     documentationUrl: absoluteHttpUrl(env, 'DOCUMENTATION_URL'),

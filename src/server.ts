@@ -76,7 +76,7 @@ export async function startServer(
       .then((n) => n && built.app.log.info({ pruned: n, before }, 'pruned events past the retention'))
       .catch((err) => built.app.log.warn({ err }, 'could not prune events'));
   };
-  const webhooks = startWebhooks({ store, config, log: built.app.log });
+  const webhooks = startWebhooks({ store, config, log: built.app.log, metrics: built.metrics.webhooks });
   const pruneTimer = setInterval(prune, 60 * 60_000).unref();
   const firstPrune = setTimeout(prune, 10_000).unref();
   let closing: Promise<void> | undefined;

@@ -106,6 +106,131 @@ const paging = {
   sortOrder: { type: 'string', enum: ['ascending', 'descending'] },
 };
 
+const webhookEndpointFields = {
+  id: str,
+  url: str,
+  description: str,
+  tenantId: { ...nullable(str), description: 'null: the events of every tenant' },
+  types: { ...arr(str), description: 'the event types it receives; empty: every type' },
+  enabled: bool,
+  disabledReason: nullable(str),
+  disabledAt: nullable(time),
+  failingSince: { ...nullable(time), description: 'first failure of the current failing streak' },
+  lastSuccessAt: nullable(time),
+  previousSecretExpiresAt: {
+    ...nullable(time),
+    description: 'while a rotation overlaps, the previous secret signs too until then',
+  },
+  createdAt: time,
+  updatedAt: time,
+  secretHint: { type: 'string', description: 'the first characters of the signing secret, never the secret' },
+};
+
+const webhookAttemptFields = {
+  attempt: int,
+  at: time,
+  status: { ...nullable(int), description: 'the receiver’s HTTP status; null when no answer came' },
+  durationMs: int,
+  responseHead: { ...nullable(str), description: 'the first bytes of the answer (at most 1 KiB)' },
+  error: nullable(str),
+  outcome: { type: 'string', enum: ['delivered', 'retry', 'given_up', 'endpoint_disabled'] },
+};
+
+const webhookDeliveryFields = {
+  id: int,
+  endpointId: str,
+  tenantId: nullable(str),
+  eventId: str,
+  eventType: str,
+  occurredAt: time,
+  origin: { type: 'string', enum: ['event', 'redelivery', 'ping'] },
+  state: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
+  attempts: int,
+  nextAttemptAt: {
+    ...nullable(time),
+    description: 'null while it waits behind an earlier event of the same resource, or once finished',
+  },
+  firstAttemptAt: nullable(time),
+  lastStatus: nullable(int),
+  lastError: nullable(str),
+  createdAt: time,
+  finishedAt: nullable(time),
+  leaseOwner: nullable(str),
+  leaseExpiresAt: nullable(time),
+};
+
+/** Webhooks (issue 12; docs/events.md "Webhooks"). */
+const WEBHOOK_SCHEMAS: Record<string, Schema> = {
+  WebhookEndpoint: obj(webhookEndpointFields),
+  CreatedWebhookEndpoint: obj({
+    ...webhookEndpointFields,
+    secret: { type: 'string', description: 'The signing secret: in this response only.' },
+  }),
+  WebhookAttempt: obj({ id: int, deliveryId: int, ...webhookAttemptFields }),
+  WebhookDelivery: obj({ ...webhookDeliveryFields, attemptLog: arr(ref('WebhookAttempt')) }, ['attemptLog']),
+  WebhookDeliveryDetail: obj({
+    ...webhookDeliveryFields,
+    payload: { type: 'object', description: 'the body as delivered: the event envelope (or a webhook.ping)' },
+    attemptLog: arr(ref('WebhookAttempt')),
+  }),
+  WebhookPing: obj({ deliveryId: int, ...webhookAttemptFields }),
+};
+
+const oauthClientFields = {
+  clientId: str,
+  name: str,
+  secretHint: str,
+  createdAt: time,
+  lastUsedAt: nullable(time),
+  revokedAt: nullable(time),
+  active: bool,
+};
+const setupLinkFields = {
+  id: str,
+  hint: str,
+  createdAt: time,
+  createdBy: { type: 'string', description: 'who created it: via:name, as in the audit log' },
+  expiresAt: time,
+  openedAt: { ...nullable(time), description: 'when a browser opened (and so bound) it' },
+  revokedAt: nullable(time),
+  state: { type: 'string', enum: ['unused', 'open', 'expired', 'revoked'] },
+};
+
+/** Setup links, OAuth clients and connection state (issue 15; docs/setup.md). */
+const SETUP_SCHEMAS: Record<string, Schema> = {
+  OAuthClient: obj(oauthClientFields),
+  CreatedOAuthClient: obj({
+    ...oauthClientFields,
+    clientSecret: { type: 'string', description: 'The client secret: in this response only.' },
+    tokenEndpoint: str,
+    notice: str,
+  }),
+  SetupLink: obj(setupLinkFields),
+  CreatedSetupLink: obj({
+    ...setupLinkFields,
+    url: { type: 'string', description: 'The link for the customer’s IT admin: in this response only.' },
+    notice: str,
+  }),
+  Connection: obj({
+    tenantId: str,
+    tenantName: str,
+    state: {
+      type: 'string',
+      enum: ['awaiting_setup', 'connected', 'healthy', 'unhealthy', 'idle', 'disabled'],
+    },
+    reason: { type: 'string', description: 'why, in words, with what to do about it' },
+    since: nullable(time),
+    lastRequestAt: nullable(time),
+    lastSuccessAt: nullable(time),
+    lastRejectedAt: nullable(time),
+    rejectedRun: { type: 'integer', description: '401s in a row since the last accepted request' },
+    testConnectionAt: nullable(time),
+    firstUserAt: nullable(time),
+    firstGroupAt: nullable(time),
+    lastHour: obj({ requests: int, failures: int }),
+  }),
+};
+
 const schemas: Record<string, Schema> = {
   Error: obj({ error: str, detail: str }),
   TenantSummary: obj({
@@ -150,10 +275,14 @@ const schemas: Record<string, Schema> = {
   AuditEntry: obj({
     seq: int,
     at: time,
-    via: { type: 'string', enum: ['cli', 'admin-api', 'console', 'server'] },
+    via: { type: 'string', enum: ['cli', 'admin-api', 'console', 'server', 'setup-link'] },
     actor: str,
     action: str,
-    tenantId: str,
+    tenantId: {
+      type: 'string',
+      description:
+        'empty for a deployment-level action (accounts, engine, webhooks and API keys of every tenant)',
+    },
     tenantName: str,
     target: str,
     detail: str,
@@ -422,6 +551,16 @@ const schemas: Record<string, Schema> = {
     revokedAt: nullable(time),
     key: { type: 'string', description: 'The API key: in this response only.' },
   }),
+  ...WEBHOOK_SCHEMAS,
+  ...SETUP_SCHEMAS,
+};
+
+const endpointBody = {
+  url: str,
+  types: { ...arr(str), description: 'event types (empty or omitted: every type)' },
+  tenant: { ...nullable(str), description: 'a tenant id or name; omitted or null: every tenant' },
+  description: str,
+  enabled: bool,
 };
 
 /** Every admin API operation, by path (relative to /admin/api) and method. */
@@ -909,7 +1048,200 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
       tag: 'API keys',
       summary: 'Revoke an application API key',
       ok: { 204: null },
+      errors: [404, 409],
+    },
+  },
+  '/webhooks': {
+    get: {
+      role: 'viewer',
+      tag: 'Webhooks',
+      summary: 'Webhook endpoints (never a secret)',
+      query: { tenant: { type: 'string', description: 'only the endpoints of this tenant (id or name)' } },
+      ok: { 200: obj({ webhooks: arr(ref('WebhookEndpoint')) }) },
       errors: [404],
+    },
+    post: {
+      role: 'admin',
+      tag: 'Webhooks',
+      summary: 'Add an endpoint; its signing secret is in this answer only',
+      body: obj(endpointBody, ['types', 'tenant', 'description', 'enabled']),
+      ok: { 201: ref('CreatedWebhookEndpoint') },
+      errors: [400, 404],
+    },
+  },
+  '/webhooks/{id}': {
+    get: {
+      role: 'viewer',
+      tag: 'Webhooks',
+      summary: 'One endpoint and its state',
+      ok: { 200: ref('WebhookEndpoint') },
+      errors: [404],
+    },
+    patch: {
+      role: 'admin',
+      tag: 'Webhooks',
+      summary: 'Change the URL, types, tenant or description; enable or disable',
+      body: obj(endpointBody, ['url', 'types', 'tenant', 'description', 'enabled']),
+      ok: { 200: ref('WebhookEndpoint') },
+      errors: [400, 404],
+    },
+    delete: {
+      role: 'admin',
+      tag: 'Webhooks',
+      summary: 'Delete an endpoint with its deliveries and their log',
+      ok: { 204: null },
+      errors: [404],
+    },
+  },
+  '/webhooks/{id}/enable': {
+    post: {
+      role: 'admin',
+      tag: 'Webhooks',
+      summary: 'Enable: its pending deliveries resume, oldest of each resource first',
+      ok: { 200: ref('WebhookEndpoint') },
+      errors: [404],
+    },
+  },
+  '/webhooks/{id}/disable': {
+    post: {
+      role: 'admin',
+      tag: 'Webhooks',
+      summary: 'Disable: nothing is sent and no new event is queued until it is enabled',
+      ok: { 200: ref('WebhookEndpoint') },
+      errors: [404],
+    },
+  },
+  '/webhooks/{id}/rotate-secret': {
+    post: {
+      role: 'admin',
+      tag: 'Webhooks',
+      summary: 'A new signing secret (in this answer only); the previous one signs too during the overlap',
+      body: obj(
+        { overlap: { type: 'string', description: 'e.g. 24h (default WEBHOOKS_OVERLAP_HOURS); 0: at once' } },
+        ['overlap'],
+      ),
+      ok: { 200: ref('CreatedWebhookEndpoint') },
+      errors: [400, 404, 409],
+    },
+  },
+  '/webhooks/{id}/deliveries': {
+    get: {
+      role: 'viewer',
+      tag: 'Webhooks',
+      summary: 'Recent deliveries of an endpoint, newest first, with their attempts on request',
+      query: {
+        state: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
+        event: { type: 'string', description: 'one event id' },
+        limit: { type: 'integer', minimum: 1, maximum: 100 },
+        before: { type: 'integer', description: 'the id of the last delivery of the previous page' },
+        attempts: {
+          type: 'string',
+          enum: ['true', 'false'],
+          description: 'include each delivery’s attempts',
+        },
+      },
+      ok: { 200: obj({ deliveries: arr(ref('WebhookDelivery')) }) },
+      errors: [400, 404],
+    },
+  },
+  '/webhooks/{id}/deliveries/{deliveryId}': {
+    get: {
+      role: 'viewer',
+      tag: 'Webhooks',
+      summary: 'One delivery with its payload and every attempt',
+      ok: { 200: ref('WebhookDeliveryDetail') },
+      errors: [404],
+    },
+  },
+  '/webhooks/{id}/redeliver': {
+    post: {
+      role: 'operator',
+      tag: 'Webhooks',
+      summary: 'Queue one event again, or every event of a time range this endpoint would receive',
+      body: obj({ eventId: str, since: time, until: time }, ['eventId', 'since', 'until']),
+      ok: { 202: obj({ queued: int, eventIds: arr(str) }) },
+      errors: [400, 404, 409],
+    },
+  },
+  '/webhooks/{id}/ping': {
+    post: {
+      role: 'operator',
+      tag: 'Webhooks',
+      summary:
+        'Send a signed webhook.ping now and return the attempt (status, duration, first bytes of the answer)',
+      ok: { 200: ref('WebhookPing') },
+      errors: [404],
+    },
+  },
+  '/tenants/{id}/setup-links': {
+    get: {
+      role: 'viewer',
+      tag: 'Setup',
+      summary: 'The tenant’s setup links (never the link itself)',
+      ok: { 200: obj({ links: arr(ref('SetupLink')) }) },
+      errors: [404],
+    },
+    post: {
+      role: 'operator',
+      tag: 'Setup',
+      summary: 'A setup link for the customer’s IT admin (in this answer only; works in one browser)',
+      body: obj({ expiresIn: { type: 'string', description: 'e.g. 24h, 3d (at most 7 days)' } }, [
+        'expiresIn',
+      ]),
+      ok: { 201: ref('CreatedSetupLink') },
+      errors: [400, 404],
+    },
+  },
+  '/tenants/{id}/setup-links/{linkId}': {
+    delete: {
+      role: 'operator',
+      tag: 'Setup',
+      summary: 'Revoke a setup link (its page stops working at once)',
+      ok: { 204: null },
+      errors: [404, 409],
+    },
+  },
+  '/tenants/{id}/oauth-clients': {
+    get: {
+      role: 'viewer',
+      tag: 'Setup',
+      summary: 'The tenant’s OAuth clients (never a secret) and the token endpoint',
+      ok: { 200: obj({ tokenEndpoint: str, clients: arr(ref('OAuthClient')) }) },
+      errors: [404],
+    },
+    post: {
+      role: 'operator',
+      tag: 'Setup',
+      summary: 'OAuth 2.0 client credentials for the tenant (the secret in this answer only)',
+      body: obj({ name: str }, ['name']),
+      ok: { 201: ref('CreatedOAuthClient') },
+      errors: [400, 404],
+    },
+  },
+  '/tenants/{id}/oauth-clients/{clientId}': {
+    delete: {
+      role: 'operator',
+      tag: 'Setup',
+      summary: 'Revoke an OAuth client and every access token it obtained',
+      ok: { 204: null },
+      errors: [404, 409],
+    },
+  },
+  '/tenants/{id}/connection': {
+    get: {
+      role: 'viewer',
+      tag: 'Setup',
+      summary: 'The tenant’s connection state with its reason (docs/setup.md)',
+      ok: { 200: ref('Connection') },
+      errors: [404],
+    },
+  },
+  '/connections': {
+    get: {
+      role: 'viewer',
+      tag: 'Setup',
+      summary: 'Every tenant’s connection state',
+      ok: { 200: obj({ connections: arr(ref('Connection')) }) },
     },
   },
 };

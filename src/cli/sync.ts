@@ -12,7 +12,7 @@ import { allowDeletes, pauseJob, resumeJob, restartJob } from '../engine/control
 import { JobRunner } from '../engine/job.js';
 import { formatLogLine, logsToCsv, logsToJson } from '../engine/log-export.js';
 import type { LogQuery, ProvisioningAction, ProvisioningStatus } from '../engine/log-types.js';
-import { smtpNotifier } from '../engine/notify.js';
+import { smtpNotifier, type Notifier } from '../engine/notify.js';
 import { formatOnDemand, provisionOnDemand } from '../engine/on-demand.js';
 import { formatStatus, getStatus, progressBar } from '../engine/status.js';
 import { SyncState } from '../engine/state/store.js';
@@ -38,13 +38,27 @@ async function withJob<T>(
   }
 }
 
+/**
+ * The job's e-mail: through the deployment's SMTP server (SMTP_*), to the job's notifications.to, else to the
+ * operators (NOTIFY_EMAIL_TO); none when neither names anyone. Recipients without a server are a mistake, said now.
+ */
+function notifierOf(cfg: JobConfig): { notifier?: Notifier } {
+  const mail = loadConfig(env).mail;
+  if (cfg.notifications && !mail)
+    throw new Error(
+      `job '${cfg.name}': notifications.to needs the deployment's SMTP server: set SMTP_HOST (docs/engine.md "Notifications")`,
+    );
+  const to = cfg.notifications?.to ?? mail?.to ?? [];
+  return mail && to.length ? { notifier: smtpNotifier(mail, to) } : {};
+}
+
 function runner(cfg: JobConfig, state: SyncState, onProgress?: (d: number, t: number) => void): JobRunner {
   return new JobRunner({
     config: cfg,
     state,
     token: resolveToken(cfg, env),
     env,
-    ...(cfg.notifications ? { notifier: smtpNotifier(cfg.notifications, env) } : {}),
+    ...notifierOf(cfg),
     ...(onProgress ? { onProgress } : {}),
     log: (m) => console.error(m),
   });
@@ -263,7 +277,8 @@ export function registerSync(program: Command): void {
   for (const c of sync.commands)
     withEnvironment(c, c.name() === 'test-connection' ? [] : ['DATABASE_URL'], [
       'variables the job file names for its secrets: target.tokenEnv, the LDAP source',
-      'bindPasswordEnv, notifications.smtp.passwordEnv (docs/engine.md)',
+      'bindPasswordEnv (docs/engine.md); e-mail: SMTP_HOST, SMTP_PORT, SMTP_SECURE, SMTP_USER, SMTP_PASSWORD,',
+      'NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO (README "Configuration")',
     ]);
 }
 

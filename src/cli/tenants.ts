@@ -322,7 +322,7 @@ export function registerTenants(program: Command): void {
         else
           for (const e of rows)
             print(
-              `${e.at}  ${e.actor.via}:${e.actor.name}  ${e.action}  tenant ${e.tenantName} (${e.tenantId})  ${e.target}  ${e.detail}`,
+              `${e.at}  ${e.actor.via}:${e.actor.name}  ${e.action}  ${e.tenantId ? `tenant ${e.tenantName} (${e.tenantId})` : 'deployment'}  ${e.target}  ${e.detail}`,
             );
       }),
     STORE_ENV,

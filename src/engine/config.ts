@@ -32,14 +32,6 @@ export interface AttributeMappingConfig {
   matching?: number;
 }
 
-export interface SmtpConfig {
-  host: string;
-  port: number;
-  secure?: boolean;
-  user?: string;
-  passwordEnv?: string;
-}
-
 export interface TargetConfig {
   tenantUrl: string;
   token?: string;
@@ -65,7 +57,8 @@ export interface JobConfig {
   skipOutOfScopeDeletions: boolean;
   deletionThreshold: number;
   intervalMinutes: number;
-  notifications?: { smtp: SmtpConfig; from: string; to: string[] };
+  /** Who gets this job's e-mail (quarantine, deletions held back); sent through the deployment's SMTP_* server. */
+  notifications?: { to: string[] };
   logRetentionDays: number;
   /** Directory of the configuration file (relative source paths resolve against it). */
   baseDir: string;
@@ -255,23 +248,19 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
   let notifications: JobConfig['notifications'];
   if (o.notifications !== undefined && o.notifications !== null) {
     const n = obj(o.notifications, 'notifications');
-    onlyKeys(n, 'notifications', ['smtp', 'from', 'to']);
-    const s = obj(n.smtp, 'notifications.smtp');
-    onlyKeys(s, 'notifications.smtp', ['host', 'port', 'secure', 'user', 'passwordEnv']);
-    const smtp: SmtpConfig = {
-      host: reqStr(s, 'host', 'notifications.smtp'),
-      port: int(s, 'port', 'notifications.smtp', 25, 1),
-    };
-    if (s.secure !== undefined) smtp.secure = bool(s, 'secure', 'notifications.smtp', false);
-    const user = str(s, 'user', 'notifications.smtp');
-    const passwordEnv = str(s, 'passwordEnv', 'notifications.smtp');
-    if (user) smtp.user = user;
-    if (passwordEnv) smtp.passwordEnv = passwordEnv;
+    // One SMTP server per deployment, for every notice (README "Configuration"): a job names only its recipients.
+    if (n.smtp !== undefined)
+      throw new ConfigError(
+        'notifications.smtp',
+        "the SMTP server is the deployment's: set SMTP_HOST, SMTP_PORT, SMTP_USER and SMTP_PASSWORD in the environment",
+      );
+    if (n.from !== undefined)
+      throw new ConfigError('notifications.from', 'the sender is the deployment’s: set NOTIFY_EMAIL_FROM');
+    onlyKeys(n, 'notifications', ['to']);
     const to = n.to;
     if (!Array.isArray(to) || to.length === 0 || !to.every((x) => typeof x === 'string' && x.includes('@')))
       throw new ConfigError('notifications.to', 'must be a non-empty list of e-mail addresses');
-    const from = reqStr(n, 'from', 'notifications');
-    notifications = { smtp, from, to: to as string[] };
+    notifications = { to: to as string[] };
   }
 
   const cfg: JobConfig = {

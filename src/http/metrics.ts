@@ -1,13 +1,24 @@
 /** Prometheus metrics (prom-client), one registry per app so tests and instances don't share state. */
+import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { adminTokenMatches } from '../admin/auth.js';
+import type { Config } from '../config.js';
+import { WebhookMetrics } from '../events/webhook-metrics.js';
+import type { SqlStore } from '../store/sql/sql-store.js';
+import type { Store } from '../store/types.js';
+import { authorizationLines } from './authorization.js';
 
 export class Metrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly duration: Histogram<'method' | 'route'>;
+  /** Webhook attempts (fed by this process's delivery worker) and the deployment's delivery backlog. */
+  readonly webhooks: WebhookMetrics | undefined;
 
-  constructor() {
+  constructor(store?: Store) {
     collectDefaultMetrics({ register: this.registry });
+    // The Store interface's one implementation is the SqlStore the webhook tables live in.
+    this.webhooks = store ? new WebhookMetrics(this.registry, store as SqlStore) : undefined;
     this.requests = new Counter({
       name: 'joyn_scim_http_requests_total',
       help: 'HTTP requests by method, route pattern and status',
@@ -32,4 +43,22 @@ export class Metrics {
   render(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/**
+ * GET /metrics, in Prometheus' text format. With ADMIN_TOKEN set it needs `Authorization: Bearer <ADMIN_TOKEN>`,
+ * exactly one such line (two are refused as on SCIM: src/http/authorization.ts).
+ */
+export function registerMetricsRoute(app: FastifyInstance, config: Config, metrics: Metrics): void {
+  app.get('/metrics', async (req, reply) => {
+    if (config.adminToken) {
+      if (authorizationLines(req.raw) > 1)
+        return reply
+          .code(401)
+          .send('unauthorized: the request carries several Authorization headers; send exactly one\n');
+      if (!adminTokenMatches(config.adminToken, req.headers.authorization))
+        return reply.code(401).send('unauthorized\n');
+    }
+    return reply.type('text/plain; version=0.0.4').send(await metrics.render());
+  });
 }

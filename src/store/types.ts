@@ -308,11 +308,13 @@ export interface Store {
         scopes: ApiKeyScope[];
       },
       now: string,
+      audit?: AuditInput,
     ): Promise<ApiKeyRow>;
     list(tenantId?: string): Promise<ApiKeyRow[]>;
     get(id: string): Promise<ApiKeyRow | undefined>;
     findActiveByHash(hash: string): Promise<ApiKeyRow | undefined>;
-    revoke(id: string, now: string): Promise<boolean>;
+    /** Revokes an active key (false when it was not); the audit record, if any, in the same transaction. */
+    revoke(id: string, now: string, audit?: AuditInput): Promise<boolean>;
     markUsed(id: string, now: string): Promise<void>;
   };
   /**

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { adminRoutesOf } from '../../src/admin/routes.js';
+import { startReceiver } from '../helpers/receiver.js';
 import { DIALECTS } from '../helpers/stores.js';
 import {
   readEvents,
@@ -32,7 +33,8 @@ for (const dialect of DIALECTS) {
     const covered = new Set<string>();
 
     before(async () => {
-      s = await startAdminServer(dialect, ADMIN);
+      // The webhook calls below deliver to a receiver on this machine (loopback).
+      s = await startAdminServer(dialect, ADMIN, { env: { WEBHOOKS_ALLOW_PRIVATE: 'true' } });
       const r = await request(`${s.base}/admin/api/openapi.json`, 'GET', {
         headers: { Authorization: `Bearer ${ADMIN}` },
       });
@@ -171,6 +173,7 @@ for (const dialect of DIALECTS) {
       await call('GET', `/tenants/${t.tenantId}/users/no-such-user`); // 404
       await call('GET', `/tenants/${t.tenantId}/groups/${gid}`);
       await call('GET', `/tenants/${t.tenantId}/groups/${gid}/members?count=10`);
+      const userEvents = (await call('GET', `/tenants/${t.tenantId}/events?type=user.created`)).body.events;
       await call('GET', `/tenants/${t.tenantId}/events?limit=5`);
       await call('GET', `/tenants/${t.tenantId}/events?resourceId=${u.body.id}&type=user.created`);
       await call('GET', `/tenants/${t.tenantId}/events?type=nope`); // 400
@@ -225,6 +228,63 @@ for (const dialect of DIALECTS) {
       const key = (await call('POST', '/api-keys', { body: { name: 'app', tenant: t.tenantId } })).body;
       await call('GET', '/api-keys');
       await call('DELETE', `/api-keys/${key.id}`);
+      await call('DELETE', `/api-keys/${key.id}`); // 409
+
+      // Setup links, OAuth clients and connection state (issue 15).
+      await call('GET', `/tenants/${t.tenantId}/connection`);
+      await call('GET', '/tenants/no-such-tenant/connection'); // 404
+      await call('GET', '/connections');
+      const link = (
+        await call('POST', `/tenants/${t.tenantId}/setup-links`, {
+          body: { expiresIn: '24h' },
+          headers: session,
+        })
+      ).body;
+      await call('POST', `/tenants/${t.tenantId}/setup-links`, { body: { expiresIn: '30d' } }); // 400
+      await call('GET', `/tenants/${t.tenantId}/setup-links`);
+      await call('DELETE', `/tenants/${t.tenantId}/setup-links/${link.id}`);
+      await call('DELETE', `/tenants/${t.tenantId}/setup-links/${link.id}`); // 409
+      const client = (await call('POST', `/tenants/${t.tenantId}/oauth-clients`, { body: { name: 'entra' } }))
+        .body;
+      await call('POST', `/tenants/${t.tenantId}/oauth-clients`, { body: { name: 42 } }); // 400
+      await call('GET', `/tenants/${t.tenantId}/oauth-clients`);
+      await call('DELETE', `/tenants/${t.tenantId}/oauth-clients/${client.clientId}`);
+      await call('DELETE', `/tenants/${t.tenantId}/oauth-clients/${client.clientId}`); // 409
+
+      // Webhooks (issue 12), delivering to a real local receiver.
+      const rx = await startReceiver();
+      try {
+        const ep = (
+          await call('POST', '/webhooks', {
+            body: { url: rx.url, tenant: t.tenantId, types: ['user.created'], description: 'openapi' },
+            headers: session,
+          })
+        ).body;
+        await call('POST', '/webhooks', { body: { url: 'http://169.254.169.254/latest' } }); // 400
+        await call('GET', '/webhooks');
+        await call('GET', `/webhooks?tenant=${t.tenantId}`);
+        await call('GET', `/webhooks/${ep.id}`);
+        await call('GET', '/webhooks/no-such-endpoint'); // 404
+        rx.answer = () => ({ status: 200, body: 'pong' });
+        const ping = (await call('POST', `/webhooks/${ep.id}/ping`)).body;
+        assert.equal(ping.responseHead, 'pong');
+        assert.equal(rx.received.length, 1);
+        await call('POST', `/webhooks/${ep.id}/redeliver`, { body: { eventId: userEvents[0].id } });
+        await call('POST', `/webhooks/${ep.id}/redeliver`, { body: {} }); // 400
+        await call('GET', `/webhooks/${ep.id}/deliveries?attempts=true&limit=10`);
+        await call('GET', `/webhooks/${ep.id}/deliveries?state=nope`); // 400
+        await call('GET', `/webhooks/${ep.id}/deliveries/${ping.deliveryId}`);
+        await call('GET', `/webhooks/${ep.id}/deliveries/999999999`); // 404
+        await call('PATCH', `/webhooks/${ep.id}`, { body: { types: [], enabled: false } });
+        await call('POST', `/webhooks/${ep.id}/redeliver`, { body: { eventId: userEvents[0].id } }); // 409
+        await call('POST', `/webhooks/${ep.id}/enable`);
+        await call('POST', `/webhooks/${ep.id}/disable`);
+        await call('POST', `/webhooks/${ep.id}/rotate-secret`, { body: { overlap: '1h' } });
+        await call('POST', `/webhooks/${ep.id}/rotate-secret`, { body: { overlap: 'soon' } }); // 400
+        await call('DELETE', `/webhooks/${ep.id}`);
+      } finally {
+        await rx.close();
+      }
 
       // Refusals are documented too.
       await call('GET', '/tenants', { headers: {} }); // 401
