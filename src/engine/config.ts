@@ -13,6 +13,7 @@ import type { ScopingFilters } from './types.js';
 import { DEFAULT_GROUP_MAPPINGS, DEFAULT_USER_MAPPINGS } from './default-mapping.js';
 import { compileMappings } from './mapping.js';
 import { ConfigError } from './config-error.js';
+import { readSecret, type SecretSource } from './secrets.js';
 
 export { ConfigError };
 
@@ -40,7 +41,13 @@ export interface SmtpConfig {
 }
 
 export interface TargetConfig {
+  /**
+   * The Tenant URL. Empty for a job that targets a tenant of this deployment by name (`tenant`): the URL and the
+   * engine's own credential are filled in when the job runs (resolveTarget in engine/tenant-target.ts).
+   */
   tenantUrl: string;
+  /** A tenant of this deployment, by name or id, instead of tenantUrl + token. */
+  tenant?: string;
   token?: string;
   tokenEnv?: string;
   dialect: 'legacy' | 'compliant';
@@ -186,6 +193,7 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
   const t = obj(o.target, 'target');
   onlyKeys(t, 'target', [
     'tenantUrl',
+    'tenant',
     'token',
     'tokenEnv',
     'dialect',
@@ -193,20 +201,33 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
     'timeoutMs',
     'maxAttempts',
   ]);
-  const tenantUrl = reqStr(t, 'tenantUrl', 'target');
-  try {
-    const u = new URL(tenantUrl);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
-  } catch {
-    throw new ConfigError('target.tenantUrl', `'${tenantUrl}' is not an http(s) URL`);
-  }
+  const tenant = str(t, 'tenant', 'target');
   const token = str(t, 'token', 'target');
   const tokenEnv = str(t, 'tokenEnv', 'target');
-  if (!token && !tokenEnv)
-    throw new ConfigError(
-      'target.token',
-      'set target.token or target.tokenEnv (the name of an environment variable holding it)',
-    );
+  let tenantUrl = '';
+  if (tenant !== undefined) {
+    // A tenant of this deployment: the engine issues itself a credential for it (docs/engine.md "Jobs in the server").
+    if (tenant.trim() === '') throw new ConfigError('target.tenant', 'must name a tenant of this deployment');
+    for (const k of ['tenantUrl', 'token', 'tokenEnv'] as const)
+      if (t[k] !== undefined)
+        throw new ConfigError(
+          `target.${k}`,
+          "not with target.tenant: a job that targets a tenant of this deployment uses the engine's own credential",
+        );
+  } else {
+    tenantUrl = reqStr(t, 'tenantUrl', 'target');
+    try {
+      const u = new URL(tenantUrl);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      throw new ConfigError('target.tenantUrl', `'${tenantUrl}' is not an http(s) URL`);
+    }
+    if (!token && !tokenEnv)
+      throw new ConfigError(
+        'target.token',
+        'set target.token or target.tokenEnv (the name of an environment variable holding it), or target.tenant for a tenant of this deployment',
+      );
+  }
   const target: TargetConfig = {
     tenantUrl,
     dialect: oneOf(t, 'dialect', 'target', ['legacy', 'compliant'] as const, 'legacy'),
@@ -214,6 +235,7 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
     timeoutMs: int(t, 'timeoutMs', 'target', 30_000, 1),
     maxAttempts: int(t, 'maxAttempts', 'target', 4, 1),
   };
+  if (tenant !== undefined) target.tenant = tenant.trim();
   if (token) target.token = token;
   if (tokenEnv) target.tokenEnv = tokenEnv;
 
@@ -308,10 +330,15 @@ export function loadJobConfig(path: string): JobConfig {
 }
 
 /** The Secret Token, from the file or the named environment variable. Never logged. */
-export function resolveToken(cfg: JobConfig, env: Readonly<Record<string, string | undefined>>): string {
+export function resolveToken(cfg: JobConfig, env: SecretSource): string {
+  if (cfg.target.tenant)
+    throw new ConfigError(
+      'target.tenant',
+      `the job targets tenant '${cfg.target.tenant}' of this deployment: its credential comes from the server`,
+    );
   if (cfg.target.token) return cfg.target.token;
   const name = cfg.target.tokenEnv ?? '';
-  const v = env[name];
+  const v = readSecret(env, name);
   if (!v) throw new ConfigError('target.tokenEnv', `environment variable ${name} is not set`);
   return v;
 }

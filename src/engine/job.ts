@@ -3,6 +3,7 @@
  * and moves the job between notRun / active / paused / quarantined / disabled, sending the notifications of §10.
  * `runDue()` is one step of the schedule, so tests drive weeks of quarantine with a FakeClock.
  */
+import { hostname, userInfo } from 'node:os';
 import { systemClock, type Clock } from './clock.js';
 import type { JobConfig } from './config.js';
 import { runCycle, type CycleOutcome, type EscrowThresholds } from './cycle.js';
@@ -11,7 +12,8 @@ import { quarantineMessage, type Notifier } from './notify.js';
 import { nextQuarantine, quarantineExpired } from './quarantine.js';
 import { ScimClient } from './scim-client.js';
 import { createSource } from './source/index.js';
-import type { JobRow, SyncState } from './state/store.js';
+import type { JobRow, LeaseRow, SyncState } from './state/store.js';
+import type { SecretSource } from './secrets.js';
 import type { Source } from './types.js';
 
 export interface JobRunnerOptions {
@@ -23,14 +25,44 @@ export interface JobRunnerOptions {
   client?: ScimClient;
   notifier?: Notifier;
   thresholds?: EscrowThresholds;
-  env?: NodeJS.ProcessEnv;
+  /** Where the job's `…Env` secret names are looked up (LDAP bindPasswordEnv). */
+  env?: SecretSource;
   fetch?: typeof fetch;
   onProgress?: (completed: number, total: number) => void;
   /** Diagnostics (notification failures); never receives the token. */
   log?: (message: string) => void;
+  /** Who runs the cycles: recorded on the lease and on each cycle (default `cli <user>@<host> pid <pid>`). */
+  instance?: string;
+  /** How long a lease lasts without a heartbeat before another instance may take the job over (default 60 s). */
+  leaseMs?: number;
 }
 
-export type StepResult = 'ran' | 'notDue' | 'paused' | 'disabled' | 'waitingForAdmin';
+export type StepResult = 'ran' | 'notDue' | 'paused' | 'disabled' | 'waitingForAdmin' | 'busy';
+
+/** The job's cycle is running elsewhere right now (another server instance, `sync run` in another shell). */
+export class JobBusyError extends Error {
+  override name = 'JobBusyError';
+  constructor(
+    readonly job: string,
+    readonly lease: LeaseRow,
+  ) {
+    super(
+      `job '${job}' is running a cycle on ${lease.owner} right now (its lease expires in ${Math.max(0, Math.round((lease.expiresAt - lease.now) / 1000))} s unless renewed): try again when that cycle has ended`,
+    );
+  }
+}
+
+export const DEFAULT_LEASE_MS = 60_000;
+
+export function defaultInstance(kind: 'cli' | 'server'): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (some containers)
+  }
+  return `${kind} ${user}@${hostname()} pid ${process.pid}`;
+}
 
 export class JobRunner {
   readonly clock: Clock;
@@ -39,9 +71,18 @@ export class JobRunner {
   readonly users: ObjectMapping;
   readonly groups: ObjectMapping;
 
+  readonly instance: string;
+  readonly leaseMs: number;
+
   constructor(readonly opts: JobRunnerOptions) {
     const { config } = opts;
+    if (config.target.tenant && !config.target.tenantUrl)
+      throw new Error(
+        `job '${config.name}' targets tenant '${config.target.tenant}': resolve its Tenant URL first (resolveTarget)`,
+      );
     this.clock = opts.clock ?? systemClock;
+    this.instance = opts.instance ?? defaultInstance('cli');
+    this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
     this.client =
       opts.client ??
       new ScimClient({
@@ -75,20 +116,96 @@ export class JobRunner {
     return dueAt(job, this.opts.config);
   }
 
-  /** Runs a cycle if one is due now. */
-  async runDue(): Promise<StepResult> {
-    const job = await this.job();
+  /** Why no cycle is due now, or undefined when one is. */
+  private notDue(job: JobRow): StepResult | undefined {
     if (job.state === 'paused') return 'paused';
     if (job.state === 'disabled') return 'disabled';
     const due = dueAt(job, this.opts.config);
     if (!due) return 'waitingForAdmin';
     if (due.getTime() > this.clock.now().getTime()) return 'notDue';
-    await this.runCycleNow();
-    return 'ran';
+    return undefined;
   }
 
-  /** Runs one cycle now (for `run --once`, and for tests) and applies its outcome to the job. */
+  /**
+   * Runs a cycle if one is due now and nobody else is running this job. The job is read again once the lease is
+   * held: a cycle another instance finished a moment ago (and released the lease after) is not run twice.
+   */
+  async runDue(): Promise<StepResult> {
+    const before = this.notDue(await this.job());
+    if (before) return before;
+    const r = await this.withLease(async (signal) => {
+      const after = this.notDue(await this.job());
+      if (after) return after;
+      await this.cycleUnderLease(signal);
+      return 'ran' as const;
+    });
+    return r ?? 'busy';
+  }
+
+  /**
+   * Runs one cycle now (for `run --once`, and for tests) and applies its outcome to the job.
+   * Throws JobBusyError while another instance or process runs this job's cycle.
+   */
   async runCycleNow(): Promise<CycleOutcome> {
+    const out = await this.withLease((signal) => this.cycleUnderLease(signal));
+    if (!out) {
+      const lease = await this.opts.state.getLease(this.name);
+      if (lease) throw new JobBusyError(this.name, lease);
+      return this.runCycleNow();
+    }
+    return out;
+  }
+
+  /**
+   * Holds the job's lease while `fn` runs: renews it every third of its lifetime, aborts `fn`'s signal when it is
+   * lost (taken over after a missed heartbeat) or cannot be renewed before it lapses, releases it at the end.
+   * Undefined when another holder has a live lease.
+   */
+  private async withLease<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+    const { state } = this.opts;
+    const started = performance.now();
+    const lease = await state.claimLease(this.name, this.instance, this.leaseMs);
+    if (!lease) return undefined;
+    const ac = new AbortController();
+    let validUntil = started + this.leaseMs;
+    let renewing = false;
+    const heartbeat = setInterval(
+      () => {
+        if (renewing) return;
+        renewing = true;
+        const at = performance.now();
+        state
+          .renewLease(this.name, lease.token, this.leaseMs)
+          .then((ok) => {
+            if (ok) validUntil = at + this.leaseMs;
+            else ac.abort(new Error(`the lease of job '${this.name}' was taken over by another instance`));
+          })
+          .catch((e: unknown) => {
+            // The database is unreachable: keep trying until the lease would lapse, then stop working on the job.
+            if (performance.now() >= validUntil)
+              ac.abort(
+                new Error(`the lease of job '${this.name}' could not be renewed: ${(e as Error).message}`),
+              );
+          })
+          .finally(() => (renewing = false));
+      },
+      Math.max(100, Math.floor(this.leaseMs / 3)),
+    );
+    try {
+      // A cycle still marked running now was left by a holder that stopped (its lease lapsed): say so.
+      await state.failRunningCycles(
+        this.name,
+        `interrupted: the process running it stopped before the cycle ended; ${this.instance} took the job over and continued from the last watermark`,
+        this.clock.now(),
+      );
+      return await fn(ac.signal);
+    } finally {
+      clearInterval(heartbeat);
+      if (!ac.signal.aborted) await state.releaseLease(this.name, lease.token).catch(() => undefined);
+    }
+  }
+
+  private async cycleUnderLease(signal: AbortSignal): Promise<CycleOutcome> {
     const { state, config } = this.opts;
     const job = await this.job();
     const outcome = await runCycle(
@@ -102,10 +219,13 @@ export class JobRunner {
         groups: this.groups,
         ...(this.opts.thresholds ? { thresholds: this.opts.thresholds } : {}),
         ...(this.opts.onProgress ? { onProgress: this.opts.onProgress } : {}),
+        instance: this.instance,
+        signal,
       },
       { forceDeletes: job.forceDeletes },
     );
-    await this.applyOutcome(job, outcome);
+    // A cycle stopped for a lost lease leaves the job to its new holder.
+    if (!outcome.aborted) await this.applyOutcome(job, outcome);
     return outcome;
   }
 

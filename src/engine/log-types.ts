@@ -54,4 +54,6 @@ export interface LogQuery {
   /** ISO timestamp: records at or after it. */
   since?: string;
   limit?: number;
+  /** Newest first (default) or oldest first. */
+  order?: 'newest' | 'oldest';
 }

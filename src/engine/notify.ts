@@ -4,17 +4,15 @@
  */
 import nodemailer from 'nodemailer';
 import type { JobConfig } from './config.js';
+import { readSecret, type SecretSource } from './secrets.js';
 import type { QuarantineInfo } from './state/store.js';
 
 export interface Notifier {
   send(subject: string, text: string): Promise<void>;
 }
 
-export function smtpNotifier(
-  n: NonNullable<JobConfig['notifications']>,
-  env: Readonly<Record<string, string | undefined>>,
-): Notifier {
-  const password = n.smtp.passwordEnv ? env[n.smtp.passwordEnv] : undefined;
+export function smtpNotifier(n: NonNullable<JobConfig['notifications']>, env: SecretSource): Notifier {
+  const password = n.smtp.passwordEnv ? readSecret(env, n.smtp.passwordEnv) : undefined;
   const transport = nodemailer.createTransport({
     host: n.smtp.host,
     port: n.smtp.port,

@@ -49,6 +49,18 @@ export function parseRetryAfter(value: string | null, now: Date): number | undef
   return Math.max(0, t - now.getTime());
 }
 
+/**
+ * A request path as people read it in error messages and logs: the query decoded (`filter=userName eq "a b"`, not
+ * `filter=userName%20eq%20%22a%20b%22`). Only for display; the request itself stays encoded.
+ */
+export function readablePath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
 function describeBody(text: string): string {
   try {
     const j = JSON.parse(text) as { detail?: unknown; scimType?: unknown };
@@ -98,7 +110,7 @@ export class ScimClient {
     body?: unknown,
   ): Promise<{ status: number; json: unknown }> {
     const max = this.opts.maxAttempts ?? 4;
-    const path = url.slice(this.base.length) || '/';
+    const path = readablePath(url.slice(this.base.length) || '/');
     let lastError: SyncError | undefined;
     for (let attempt = 1; attempt <= max; attempt++) {
       if (attempt > 1) this.stats.retries++;

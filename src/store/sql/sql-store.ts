@@ -472,6 +472,7 @@ function tokenRow(r: any): TokenRow {
     lastUsedAt: r.last_used_at ?? null,
     revokedAt: r.revoked_at ?? null,
     expiresAt: r.expires_at ?? null,
+    label: r.label ?? null,
   };
 }
 
@@ -484,6 +485,7 @@ function newTokenRow(t: NewToken, now: string): TokenRow {
     lastUsedAt: null,
     revokedAt: null,
     expiresAt: t.expiresAt ?? null,
+    label: t.label ?? null,
   };
 }
 
@@ -506,6 +508,7 @@ async function insertToken(db: Db, t: NewToken, now: string): Promise<void> {
       hint: t.hint,
       created_at: now,
       expires_at: t.expiresAt ?? null,
+      ...(t.label ? { label: t.label } : {}),
     })
     .execute();
 }
