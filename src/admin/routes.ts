@@ -19,6 +19,7 @@ import type { ResourceService } from '../service/resources.js';
 import type { IssuedToken, TenantService } from '../service/tenants.js';
 import { hashesEqual, hashToken, parseDuration, tokenState } from '../service/tokens.js';
 import type { Actor, AuditEntry, Store, TokenRow } from '../store/types.js';
+import { registerEngineRoutes } from '../engine/admin-routes.js';
 import { CONSOLE_CSS, CONSOLE_HTML, CONSOLE_JS } from './console.js';
 
 export interface AdminDeps {
@@ -417,6 +418,7 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
         });
       });
       deps.extend?.(api);
+      registerEngineRoutes(api, deps);
     },
     { prefix: '/admin/api' },
   );

@@ -66,6 +66,11 @@ const ENVIRONMENT: Record<string, string> = {
   MAX_RESULTS: 'largest count per page (default 1000)',
   MAX_PAYLOAD_BYTES: 'largest request body (default 2097152)',
   JOYN_SCIM_TOKEN: 'the Secret Token when --token is not given',
+  ENGINE_SCHEDULER_ENABLED: 'run the stored provisioning jobs inside the server (default true)',
+  ENGINE_MAX_CONCURRENT_CYCLES: 'provisioning cycles one instance runs at once (default 2)',
+  ENGINE_LEASE_SECONDS: 'a job moves to another instance this long after its last heartbeat (default 60)',
+  ENGINE_POLL_MS: 'how often the scheduler looks for due jobs (default 15000)',
+  ENGINE_SECRET_KEY: 'key that encrypts secrets stored in job definitions (32 bytes, base64 or hex)',
 };
 
 /** The variables that choose and tune the store: every command that opens it reads them. */
@@ -88,6 +93,11 @@ export const SERVER_ENV = [
   'TOKEN_CACHE_SECONDS',
   'MAX_RESULTS',
   'MAX_PAYLOAD_BYTES',
+  'ENGINE_SCHEDULER_ENABLED',
+  'ENGINE_MAX_CONCURRENT_CYCLES',
+  'ENGINE_LEASE_SECONDS',
+  'ENGINE_POLL_MS',
+  'ENGINE_SECRET_KEY',
 ];
 
 /** Adds the "Environment:" section to a command's help; `extra` lines describe variables named elsewhere. */

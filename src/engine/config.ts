@@ -177,7 +177,10 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
     'intervalMinutes',
     'notifications',
     'logRetentionDays',
+    // A stored job's schedule switch (`sync jobs`); a job file run with `sync run --config` ignores it.
+    'enabled',
   ]);
+  bool(o, 'enabled', '', true);
   const name = reqStr(o, 'name', '');
   if (!/^[\w.-]{1,100}$/.test(name))
     throw new ConfigError('name', 'use letters, digits, ".", "_" or "-" (at most 100)');

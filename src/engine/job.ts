@@ -35,6 +35,8 @@ export interface JobRunnerOptions {
   instance?: string;
   /** How long a lease lasts without a heartbeat before another instance may take the job over (default 60 s). */
   leaseMs?: number;
+  /** Stops a running cycle at the next object (server shutdown); the lease is released for another instance. */
+  signal?: AbortSignal;
 }
 
 export type StepResult = 'ran' | 'notDue' | 'paused' | 'disabled' | 'waitingForAdmin' | 'busy';
@@ -73,6 +75,8 @@ export class JobRunner {
 
   readonly instance: string;
   readonly leaseMs: number;
+  /** The outcome of the last cycle this runner ran. */
+  lastOutcome: CycleOutcome | undefined;
 
   constructor(readonly opts: JobRunnerOptions) {
     const { config } = opts;
@@ -167,6 +171,10 @@ export class JobRunner {
     const lease = await state.claimLease(this.name, this.instance, this.leaseMs);
     if (!lease) return undefined;
     const ac = new AbortController();
+    let lost = false;
+    const stop = (): void => ac.abort(this.opts.signal?.reason);
+    this.opts.signal?.addEventListener('abort', stop, { once: true });
+    if (this.opts.signal?.aborted) stop();
     let validUntil = started + this.leaseMs;
     let renewing = false;
     const heartbeat = setInterval(
@@ -178,14 +186,19 @@ export class JobRunner {
           .renewLease(this.name, lease.token, this.leaseMs)
           .then((ok) => {
             if (ok) validUntil = at + this.leaseMs;
-            else ac.abort(new Error(`the lease of job '${this.name}' was taken over by another instance`));
+            else {
+              lost = true;
+              ac.abort(new Error(`the lease of job '${this.name}' was taken over by another instance`));
+            }
           })
           .catch((e: unknown) => {
             // The database is unreachable: keep trying until the lease would lapse, then stop working on the job.
-            if (performance.now() >= validUntil)
+            if (performance.now() >= validUntil) {
+              lost = true;
               ac.abort(
                 new Error(`the lease of job '${this.name}' could not be renewed: ${(e as Error).message}`),
               );
+            }
           })
           .finally(() => (renewing = false));
       },
@@ -201,7 +214,9 @@ export class JobRunner {
       return await fn(ac.signal);
     } finally {
       clearInterval(heartbeat);
-      if (!ac.signal.aborted) await state.releaseLease(this.name, lease.token).catch(() => undefined);
+      this.opts.signal?.removeEventListener('abort', stop);
+      // A lost lease is someone else's now; otherwise (done, or stopped for a shutdown) it is free at once.
+      if (!lost) await state.releaseLease(this.name, lease.token).catch(() => undefined);
     }
   }
 
@@ -224,16 +239,42 @@ export class JobRunner {
       },
       { forceDeletes: job.forceDeletes },
     );
-    // A cycle stopped for a lost lease leaves the job to its new holder.
+    this.lastOutcome = outcome;
+    // A stopped cycle (lease lost, shutdown) leaves the job as it was: the next holder continues from the watermark.
     if (!outcome.aborted) await this.applyOutcome(job, outcome);
     return outcome;
   }
 
+  /**
+   * Moves the job to its next state after a cycle. Compare-and-set on the job row: a pause, resume or restart that an
+   * operator issues (from any instance) while this is being decided is read again rather than overwritten.
+   */
   private async applyOutcome(before: JobRow, outcome: CycleOutcome): Promise<void> {
-    const { state } = this.opts;
+    let mail: { subject: string; text: string } | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const current = (await this.opts.state.getJob(this.name)) ?? before;
+      const next = this.nextJobRow(before, current, outcome);
+      const written = await this.opts.state.updateJob(
+        this.name,
+        { state: next.state, status: next.status, forceDeletes: false },
+        this.clock.now(),
+        attempt < 20 ? current.revision : undefined,
+      );
+      if (!written) continue;
+      mail = next.mail;
+      break;
+    }
+    if (mail) await this.notify(mail);
+  }
+
+  private nextJobRow(
+    before: JobRow,
+    current: JobRow,
+    outcome: CycleOutcome,
+  ): { state: JobRow['state']; status: JobRow['status']; mail?: { subject: string; text: string } } {
     const now = this.clock.now();
     const iso = now.toISOString();
-    const current = (await state.getJob(this.name)) ?? before;
+    let mail: { subject: string; text: string } | undefined;
     const status = { ...current.status, lastExecution: iso, lastCycleId: outcome.cycle.id };
     delete status.runRequested;
     let nextState = current.state === 'notRun' ? 'active' : current.state;
@@ -258,7 +299,7 @@ export class JobRunner {
         status.disabledReason = `In quarantine since ${q.seriesBegan} (more than four weeks): the job was disabled. Fix the cause, then 'joyn-scim sync restart'.`;
       }
       // §10: one mail on entering quarantine, another when the reason changes.
-      if (!prev || prev.reason !== q.reason) await this.notify(quarantineMessage(this.name, q, !!prev));
+      if (!prev || prev.reason !== q.reason) mail = quarantineMessage(this.name, q, !!prev);
     } else {
       if (status.quarantine) delete status.quarantine;
       if (current.state === 'quarantined') nextState = 'active';
@@ -281,7 +322,7 @@ export class JobRunner {
       }
     }
     if (pausedMeanwhile) nextState = 'paused';
-    await state.updateJob(this.name, { state: nextState, status, forceDeletes: false }, now);
+    return { state: nextState, status, ...(mail ? { mail } : {}) };
   }
 
   private async notify(m: { subject: string; text: string }): Promise<void> {

@@ -143,12 +143,18 @@ const migrations: Record<string, Migration> = {
         .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
+      // Compare-and-set on the job row: an operator's pause never gets overwritten by a cycle ending elsewhere.
+      await db.schema
+        .alterTable('sync_jobs')
+        .addColumn('revision', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
       await db.schema.alterTable('sync_cycles').addColumn('instance', 'text').execute();
       await db.schema.alterTable('sync_cycles').addColumn('notice', 'text').execute();
     },
     async down(db: Kysely<any>) {
       await db.schema.alterTable('sync_cycles').dropColumn('notice').execute();
       await db.schema.alterTable('sync_cycles').dropColumn('instance').execute();
+      await db.schema.alterTable('sync_jobs').dropColumn('revision').execute();
       await db.schema.dropTable('sync_leases').ifExists().execute();
       await db.schema.dropTable('sync_job_definitions').ifExists().execute();
     },

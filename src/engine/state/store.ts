@@ -70,6 +70,8 @@ export interface JobRow {
   status: JobStatus;
   createdAt: string;
   updatedAt: string;
+  /** Bumped by every update (compare-and-set, updateJob's `ifRevision`). */
+  revision?: number;
 }
 
 export interface LinkRow {
@@ -234,6 +236,7 @@ export class SyncState {
       status: JSON.parse(r.status) as JobStatus,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
+      revision: Number(r.revision ?? 0),
     };
   }
 
@@ -260,17 +263,27 @@ export class SyncState {
     return (await this.getJob(name))!;
   }
 
+  /**
+   * Updates the job row. With `ifRevision`, only if nobody changed it since that revision was read; returns whether
+   * the row was written.
+   */
   async updateJob(
     name: string,
     patch: Partial<Pick<JobRow, 'state' | 'scopeHash' | 'forceDeletes' | 'status'>>,
     now: Date,
-  ): Promise<void> {
-    const set: Record<string, unknown> = { updated_at: now.toISOString() };
+    ifRevision?: number,
+  ): Promise<boolean> {
+    const set: Record<string, unknown> = { updated_at: now.toISOString(), revision: sql`revision + 1` };
     if (patch.state !== undefined) set.state = patch.state;
     if (patch.scopeHash !== undefined) set.scope_hash = patch.scopeHash;
     if (patch.forceDeletes !== undefined) set.force_deletes = patch.forceDeletes ? 1 : 0;
     if (patch.status !== undefined) set.status = JSON.stringify(patch.status);
-    await this.write((db) => db.updateTable('sync_jobs').set(set).where('name', '=', name).execute());
+    const r = await this.write((db) => {
+      let q = db.updateTable('sync_jobs').set(set).where('name', '=', name);
+      if (ifRevision !== undefined) q = q.where('revision', '=', ifRevision);
+      return q.executeTakeFirst();
+    });
+    return Number(r.numUpdatedRows ?? 0) > 0;
   }
 
   // ---- watermarks -----------------------------------------------------------------------------------
