@@ -183,6 +183,7 @@ export async function runCycle(
   };
   const candidates: Candidate[] = [];
   const present = new Set<string>();
+  /** Objects in scope; `active`: users in scope that are enabled (the ones that get provisioned). */
   const inScope = { users: 0, groups: 0, active: 0 };
   /** Scoping clauses that took objects out of scope, and how many each (for the "nothing in scope" notice). */
   const outReasons = new Map<string, number>();
@@ -209,7 +210,7 @@ export async function runCycle(
     }
     if (ent.inScope) {
       inScope[obj.kind === 'user' ? 'users' : 'groups']++;
-      if (ent.active) inScope.active++;
+      if (ent.active && obj.kind === 'user') inScope.active++;
     } else if (ent.outOfScope && obj.kind === 'user') {
       const k = ent.outOfScope.reason;
       outReasons.set(k, (outReasons.get(k) ?? 0) + 1);
@@ -490,20 +491,23 @@ export function nothingInScope(
   outReasons: ReadonlyMap<string, number>,
   sourceDescription: string,
 ): string | undefined {
-  if (inScope.active > 0 || inScope.groups > 0) return undefined;
+  if (inScope.active > 0) return undefined;
   const users = snapshot.users.length;
   const groups = snapshot.groups.length;
   if (users === 0 && groups === 0)
     return `nothing in scope: the source (${sourceDescription}) has no users or groups`;
+  // Groups alone in scope are provisioned without members: still worth saying that no user is.
+  const what = inScope.groups ? `no user in scope (${inScope.groups} group(s) are)` : 'nothing in scope';
   if (inScope.users > 0)
-    return `nothing to provision: the ${inScope.users} user(s) in scope are all disabled or soft-deleted in the source (accountEnabled false or softDeleted)`;
+    return `${what}: the ${inScope.users} user(s) in scope are all disabled or soft-deleted in the source (accountEnabled false or softDeleted)`;
   if (config.scope === 'assigned' && snapshot.assignments.length === 0)
     return (
-      `nothing in scope: scope is 'assigned' but the source has no assignments (${users} users and ${groups} groups, none assigned to the app). ` +
+      `${what}: scope is 'assigned' but the source has no assignments (${users} users and ${groups} groups, none assigned to the app). ` +
       `List the assigned users and groups in the export's "assignments" (assignments.csv), or assignmentGroupDNs for LDAP, or set scope: all to provision every user`
     );
+  if (users === 0) return `${what}: the source (${sourceDescription}) has no users`;
   const top = [...outReasons].sort((a, b) => b[1] - a[1])[0];
-  return `nothing in scope: none of the ${users} users is in scope${top ? `; most common reason (${top[1]} users): ${top[0]}` : ''}`;
+  return `${what}: none of the ${users} users is in scope${top ? `; most common reason (${top[1]} users): ${top[0]}` : ''}`;
 }
 
 /**
