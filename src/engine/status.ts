@@ -85,7 +85,8 @@ export async function getStatus(
     ...(last ? { last } : {}),
     linked,
     escrows,
-    ...(opts.config ? { nextCycle: nextCycle(row, opts.config, now, !!current && !!live) } : {}),
+    // While the lease is held a cycle runs or is being wrapped up: the next one comes after it.
+    ...(opts.config ? { nextCycle: nextCycle(row, opts.config, now, !!live) } : {}),
     steadyState: {
       firstAchieved: st?.steadyStateFirstAchievedTime ?? null,
       lastAchieved: st?.steadyStateLastAchievedTime ?? null,
