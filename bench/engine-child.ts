@@ -9,6 +9,7 @@
  * Child → parent: { type: 'ready' } | { type: 'done', seconds, stats } | { type: 'error', message }
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateJobConfig } from '../src/engine/config.js';
@@ -31,13 +32,39 @@ type Msg = {
   changes?: number;
 };
 
+/** BENCH_ENGINE_CPU_PROF=<dir>: a CPU profile of each cycle alone (`engine-<kind>-<n>.cpuprofile`). */
+async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_ENGINE_CPU_PROF;
+  if (!dir) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
+let cycles = 0;
 async function cycle(): Promise<void> {
   const started = performance.now();
-  const out = await runner!.runCycleNow();
+  const cpu = process.cpuUsage();
+  const out = await profiled(`engine-cycle-${++cycles}`, () => runner!.runCycleNow());
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   if (out.cycle.stats.failed > 0 || out.cycle.state === 'failed')
     throw new Error(`the bench cycle had ${out.cycle.stats.failed} failures (${out.cycle.error ?? ''})`);
-  process.send?.({ type: 'done', seconds, kind: out.cycle.kind, stats: out.cycle.stats });
+  process.send?.({
+    type: 'done',
+    seconds,
+    cpuMicros: used.user + used.system,
+    kind: out.cycle.kind,
+    stats: out.cycle.stats,
+  });
 }
 
 async function handle(m: Msg): Promise<void> {
@@ -65,13 +92,14 @@ async function handle(m: Msg): Promise<void> {
     runner = new JobRunner({ config, state, token: m.token! });
     await cycle();
   } else if (m.type === 'incremental') {
-    // `changes` users get a new department: the next cycle is incremental and PATCHes exactly those.
+    // `changes` enabled users get a new department: the next cycle is incremental and PATCHes exactly those.
     const d = JSON.parse(readFileSync(file, 'utf8')) as { users: Record<string, unknown>[] };
     round++;
     const n = m.changes ?? 100;
-    const step = Math.max(1, Math.floor(d.users.length / n));
-    for (let i = 0, k = 0; k < n && i < d.users.length; i += step, k++)
-      d.users[i]!.department = `Bench ${round}-${k}`;
+    const enabled = d.users.filter((u) => u.accountEnabled !== false);
+    const step = Math.max(1, Math.floor(enabled.length / n));
+    for (let i = 0, k = 0; k < n && i < enabled.length; i += step, k++)
+      enabled[i]!.department = `Bench ${round}-${k}`;
     writeFileSync(file, JSON.stringify(d));
     await cycle();
   } else if (m.type === 'exit') {

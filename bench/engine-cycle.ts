@@ -4,10 +4,15 @@
  *
  * - The server and the engine run in separate processes (bench/engine-server-child.ts, bench/engine-child.ts), both
  *   from the compiled build, on fresh SQLite files (the engine's state in its own file: one writer per file).
- * - "Before" is measured in the same run: bench/engine-child.ts is compiled once more against the engine of an older
- *   commit (`git archive`, BENCH_ENGINE_BASELINE_REF, default the commit before issue 16) and provisions into a
- *   server of today's build, so the ratio compares engines on the same machine at the same moment.
- * - BENCH_ENGINE_CPU_PROF=<dir> runs both children under `node --cpu-prof` (profiles land in <dir>).
+ * - "Before" is measured in the same run, from the engine of an older commit (`git archive`, BENCH_ENGINE_BASELINE_REF,
+ *   default the commit before issue 16) built beside today's: once as that commit's own bench measured it (its
+ *   benchInitialCycle: the server and the engine in one process, one event loop), and once as bench/engine-child.ts
+ *   compiled against it, provisioning into a server process of today's build, which isolates what the engine's
+ *   code gained from what the separate processes gained.
+ * - Besides wall-clock rates, each process's CPU time per user (process.cpuUsage) is reported: on a shared machine
+ *   it moves much less than the rates do.
+ * - BENCH_ENGINE_CPU_PROF=<dir>: the server children run under `node --cpu-prof`, and the engine child writes one
+ *   profile per cycle (profiles land in <dir>; read them with Chrome DevTools or any .cpuprofile viewer).
  *
  * bench/run.ts calls benchEngine() once; it writes its own "Engine" section of docs/benchmarks.md.
  */
@@ -36,10 +41,22 @@ export interface EngineBenchOptions {
   log?: (s: string) => void;
 }
 
+interface Measured {
+  usersPerSecond: number;
+  seconds: number;
+  /** CPU time per user of the engine process and of the server process (µs); absent when not separable. */
+  engineCpuMicrosPerUser?: number;
+  serverCpuMicrosPerUser?: number;
+}
+
 export interface EngineBenchResult {
   users: number;
-  before?: { usersPerSecond: number; seconds: number; ref: string };
-  after: { usersPerSecond: number; seconds: number };
+  ref?: string;
+  /** The old commit's own bench: server and engine in one process (what the issue called "today"). */
+  today?: Measured & { cpuMicrosPerUser: number };
+  /** The old commit's engine into a server process of today's build. */
+  before?: Measured;
+  after: Measured;
   incremental?: {
     linkedUsers: number;
     changes: number;
@@ -63,8 +80,10 @@ function run(cmd: string, args: string[], cwd: string): void {
 }
 
 function start(file: string, env: Record<string, string>, profileDir: string | undefined): Child {
+  // The engine child profiles each cycle itself; the others are profiled whole.
+  const whole = profileDir && !file.endsWith('engine-child.js');
   const proc = fork(file, [], {
-    execArgv: profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+    execArgv: whole ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -113,8 +132,20 @@ function compileCurrent(): string {
   return out;
 }
 
-/** Compiles bench/engine-child.ts against the engine of `ref`; returns the compiled child, or why it could not. */
-function compileBaseline(ref: string, scratch: string): { file: string } | { why: string } {
+/** The old commit's bench as it ran then (src/engine/bench.ts: server and engine in one process). */
+const TODAY_CHILD = `import { benchInitialCycle } from '../src/engine/bench.js';
+const cpu = process.cpuUsage();
+const r = await benchInitialCycle({ users: Number(process.env.BENCH_USERS) });
+const used = process.cpuUsage(cpu);
+process.send?.({ type: 'done', ...r, cpuMicros: used.user + used.system });
+process.exit(0);
+`;
+
+/**
+ * Compiles bench/engine-child.ts (and the old bench's own entry) against the engine of `ref`; returns the compiled
+ * children, or why they could not be built.
+ */
+function compileBaseline(ref: string, scratch: string): { file: string; today: string } | { why: string } {
   const dir = join(scratch, 'baseline');
   try {
     run('mkdir', ['-p', dir], ROOT);
@@ -123,20 +154,24 @@ function compileBaseline(ref: string, scratch: string): { file: string } | { why
     run('tar', ['-xf', tar, '-C', dir], ROOT);
     run('mkdir', ['-p', join(dir, 'bench')], ROOT);
     writeFileSync(join(dir, 'bench/engine-child.ts'), readFileSync(join(ROOT, 'bench/engine-child.ts')));
+    writeFileSync(join(dir, 'bench/engine-today.ts'), TODAY_CHILD);
     // Only the engine child is built there: the old src/ plus this one bench file.
     writeFileSync(
       join(dir, 'tsconfig.bench.json'),
       JSON.stringify({
         extends: './tsconfig.json',
         compilerOptions: { rootDir: '.', outDir: '.bench-build', sourceMap: false, noEmitOnError: false },
-        include: ['src', 'bench/engine-child.ts'],
+        include: ['src', 'bench/engine-child.ts', 'bench/engine-today.ts'],
         exclude: ['**/*.test.ts'],
       }),
     );
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
     run(process.execPath, [TSC, '-p', 'tsconfig.bench.json'], dir);
-    return { file: join(dir, '.bench-build/bench/engine-child.js') };
+    return {
+      file: join(dir, '.bench-build/bench/engine-child.js'),
+      today: join(dir, '.bench-build/bench/engine-today.js'),
+    };
   } catch (e) {
     return { why: `the engine of ${ref} could not be built: ${(e as Error).message.split('\n')[0]}` };
   }
@@ -148,7 +183,11 @@ async function measure<T>(
   serverFile: string,
   scratch: string,
   profileDir: string | undefined,
-  steps: (engine: Child, target: { tenantUrl: string; token: string }) => Promise<T>,
+  steps: (
+    engine: Child,
+    target: { tenantUrl: string; token: string },
+    serverCpu: () => Promise<number>,
+  ) => Promise<T>,
 ): Promise<T> {
   const db = mkdtempSync(join(scratch, 'db-'));
   const server = start(serverFile, { BENCH_DATABASE_URL: join(db, 'server.db') }, profileDir);
@@ -156,7 +195,12 @@ async function measure<T>(
   try {
     const { tenantUrl, token } = await server.next<{ tenantUrl: string; token: string }>('ready');
     await engine.next('ready');
-    return await steps(engine, { tenantUrl, token });
+    const serverCpu = async (): Promise<number> => {
+      server.send({ type: 'cpu' });
+      const c = await server.next<{ user: number; system: number }>('cpu');
+      return c.user + c.system;
+    };
+    return await steps(engine, { tenantUrl, token }, serverCpu);
   } finally {
     await engine.stop().catch(() => engine.proc.kill('SIGKILL'));
     await server.stop().catch(() => server.proc.kill('SIGKILL'));
@@ -166,6 +210,7 @@ async function measure<T>(
 
 interface Done {
   seconds: number;
+  cpuMicros: number;
   kind: string;
   stats: { created: number; updated: number; failed: number };
 }
@@ -183,28 +228,52 @@ export async function benchEngine(opts: EngineBenchOptions = {}): Promise<Engine
     const current = compileCurrent();
     const serverFile = join(current, 'engine-server-child.js');
     const engineFile = join(current, 'engine-child.js');
-    const initial = (file: string) =>
-      measure(file, serverFile, scratch, profileDir, async (engine, target) => {
+    const initial = (file: string): Promise<Measured> =>
+      measure(file, serverFile, scratch, profileDir, async (engine, target, serverCpu) => {
+        const s0 = await serverCpu();
         engine.send({ type: 'initial', ...target, users, concurrency });
-        return engine.next<Done>('done');
+        const d = await engine.next<Done>('done');
+        return {
+          usersPerSecond: users / d.seconds,
+          seconds: d.seconds,
+          engineCpuMicrosPerUser: d.cpuMicros / users,
+          serverCpuMicrosPerUser: ((await serverCpu()) - s0) / users,
+        };
       });
 
     const result: EngineBenchResult = { users, after: { usersPerSecond: 0, seconds: 0 } };
-    log(`engine: building the engine of ${ref} for the "before" figure…`);
+    log(`engine: building the engine of ${ref} for the "before" figures…`);
     const baseline = compileBaseline(ref, scratch);
+    const rate = (m: Measured) =>
+      `${m.usersPerSecond.toFixed(0)} users/s${m.engineCpuMicrosPerUser !== undefined ? `, CPU per user: engine ${(m.engineCpuMicrosPerUser / 1000).toFixed(2)} ms, server ${((m.serverCpuMicrosPerUser ?? 0) / 1000).toFixed(2)} ms` : ''}`;
     if ('file' in baseline) {
-      log(`engine: initial cycle of ${users.toLocaleString('en-US')} users, engine of ${ref} (before)…`);
-      const b = await initial(baseline.file);
-      result.before = { usersPerSecond: users / b.seconds, seconds: b.seconds, ref };
-      log(`  ${result.before.usersPerSecond.toFixed(0)} users/s`);
+      result.ref = ref;
+      log(
+        `engine: initial cycle of ${users.toLocaleString('en-US')} users, ${ref}'s own bench (one process)…`,
+      );
+      const child = start(baseline.today, { BENCH_USERS: String(users) }, profileDir);
+      const t = await child.next<{ usersPerSecond: number; seconds: number; cpuMicros: number }>('done');
+      await child.stop().catch(() => child.proc.kill('SIGKILL'));
+      result.today = {
+        usersPerSecond: t.usersPerSecond,
+        seconds: t.seconds,
+        cpuMicrosPerUser: t.cpuMicros / users,
+      };
+      log(
+        `  ${t.usersPerSecond.toFixed(0)} users/s, CPU ${(t.cpuMicros / users / 1000).toFixed(2)} ms per user`,
+      );
+      log(
+        `engine: initial cycle of ${users.toLocaleString('en-US')} users, engine of ${ref} into a server process…`,
+      );
+      result.before = await initial(baseline.file);
+      log(`  ${rate(result.before)}`);
     } else {
       result.beforeNotMeasured = baseline.why;
       log(`  before not measured: ${baseline.why}`);
     }
     log(`engine: initial cycle of ${users.toLocaleString('en-US')} users, this engine (after)…`);
-    const a = await initial(engineFile);
-    result.after = { usersPerSecond: users / a.seconds, seconds: a.seconds };
-    log(`  ${result.after.usersPerSecond.toFixed(0)} users/s`);
+    result.after = await initial(engineFile);
+    log(`  ${rate(result.after)}`);
 
     if (linkedUsers > 0) {
       log(
@@ -248,28 +317,38 @@ const fmt = (n: number, digits = 0): string =>
 
 function render(r: EngineBenchResult, concurrency: number): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const ms = (us: number | undefined) => (us === undefined ? '–' : (us / 1000).toFixed(2));
   const out = [
     '## Engine',
     '',
     `Measured ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} by \`benchEngine\` (bench/engine-cycle.ts) on ${cpus().length} CPUs (${cpu}), ` +
-      `Node ${process.version}, **on a machine shared with other work while measuring** (read figures as ranges). ` +
-      `The server (today's build, SQLite file, WAL, synchronous=FULL, rate limit off) and the engine (file source, ` +
-      `target.concurrency ${concurrency}, its state in its own SQLite file) run in separate processes from the compiled build.`,
+      `Node ${process.version}, **on a machine shared with other work while measuring**: read rates as ranges, and ` +
+      `compare rows by their ratio and by CPU per user, which moves much less. Unless said otherwise the server ` +
+      `(today's build, SQLite file, WAL, synchronous=FULL, rate limit off) and the engine (file source, target.concurrency ` +
+      `${concurrency}, its state in its own SQLite file) run in separate processes from the compiled build. ` +
+      `${fmt(r.users)} users plus ${fmt(Math.round(r.users / 50))} groups and their memberships, every one assigned.`,
     '',
-    '| measurement | figure |',
-    '|---|--:|',
+    '| initial cycle | users/s | × today | engine CPU ms/user | server CPU ms/user |',
+    '|---|--:|--:|--:|--:|',
   ];
+  const base = r.today?.usersPerSecond;
+  const x = (v: number) => (base ? `${(v / base).toFixed(2)}×` : '–');
+  if (r.today)
+    out.push(
+      `| today: \`${r.ref}\`'s own bench (server and engine in one process) | ${fmt(r.today.usersPerSecond)} | 1.00× | ${ms(r.today.cpuMicrosPerUser)} (both) | |`,
+    );
   if (r.before)
     out.push(
-      `| initial cycle, ${fmt(r.users)} users (+ ${fmt(Math.round(r.users / 50))} groups and memberships), engine of \`${r.before.ref}\` (before) | ${fmt(r.before.usersPerSecond)} users/s (${fmt(r.before.seconds, 1)} s) |`,
+      `| the engine of \`${r.ref}\`, server in its own process | ${fmt(r.before.usersPerSecond)} | ${x(r.before.usersPerSecond)} | ${ms(r.before.engineCpuMicrosPerUser)} | ${ms(r.before.serverCpuMicrosPerUser)} |`,
     );
   out.push(
-    `| initial cycle, ${fmt(r.users)} users, this engine (after) | **${fmt(r.after.usersPerSecond)} users/s** (${fmt(r.after.seconds, 1)} s)${r.before ? `, ${(r.after.usersPerSecond / r.before.usersPerSecond).toFixed(2)}× before` : ''} |`,
+    `| **this engine** (after), server in its own process | **${fmt(r.after.usersPerSecond)}** | **${x(r.after.usersPerSecond)}** | ${ms(r.after.engineCpuMicrosPerUser)} | ${ms(r.after.serverCpuMicrosPerUser)} |`,
   );
   if (r.incremental)
     out.push(
-      `| initial cycle, ${fmt(r.incremental.linkedUsers)} users, this engine | ${fmt(r.incremental.initialUsersPerSecond)} users/s |`,
-      `| incremental cycle over ${fmt(r.incremental.linkedUsers)} linked users with ${r.incremental.changes} changed | **${fmt(r.incremental.seconds, 2)} s** |`,
+      '',
+      `Incremental: an initial cycle of ${fmt(r.incremental.linkedUsers)} users (${fmt(r.incremental.initialUsersPerSecond)} users/s), then ${r.incremental.changes} users changed in the source: ` +
+        `**the incremental cycle took ${fmt(r.incremental.seconds, 2)} s** (read and diff the whole export, load ${fmt(r.incremental.linkedUsers)} links, GET + PATCH each changed user, reconcile memberships, save the watermark).`,
     );
   if (r.beforeNotMeasured) out.push('', `Before: not measured (${r.beforeNotMeasured}).`);
   out.push('');

@@ -252,7 +252,6 @@ export async function runCycle(
   const staged =
     config.deletionThreshold > 0 && deletions.length > config.deletionThreshold && !opts.forceDeletes;
   const work = staged ? candidates.filter((c) => !c.deletion) : candidates;
-  const groupsById = new Map(snapshot.groups.map((g) => [g.id, g]));
   const membershipGroups = deps.groups.members && config.provisionGroups ? snapshot.groups : [];
   cycle.totalUnits = scopeFailures.length + work.length + membershipGroups.length;
   cycle.notice = nothingInScope(snapshot, config, inScope, outReasons, deps.source.description) ?? null;
@@ -399,9 +398,12 @@ export async function runCycle(
 
   // ---- then memberships ----------------------------------------------------------------------------
   if (!stopped() && membershipGroups.length) {
+    // Links by source id (ids are unique across users and groups in every source): no key string per member.
+    const bySource = new Map<string, LinkRow>();
+    for (const l of links.values()) bySource.set(l.sourceId, l);
     await mapLimit(membershipGroups, config.target.concurrency, async (g) => {
       if (stopped()) return;
-      const r = await syncMembers(ctx, g, links, groupsById);
+      const r = await syncMembers(ctx, g, links, bySource);
       if (r)
         await record(
           { kind: 'group', sourceId: g.id, obj: g, ent: undefined, link: links.get(linkKey('group', g.id)) },
@@ -518,22 +520,29 @@ async function syncMembers(
   ctx: ObjectContext,
   g: SourceObject,
   links: Map<string, LinkRow>,
-  groupsById: Map<string, SourceObject>,
+  bySource: ReadonlyMap<string, LinkRow>,
 ): Promise<ObjectResult | undefined> {
   const glink = links.get(linkKey('group', g.id));
   if (!glink || !glink.managed) return undefined;
+  const members = g.members ?? [];
+  const storedList = glink.members ?? [];
+  // Unchanged (most groups in an incremental cycle): the exported list is the members in source order, all linked.
+  if (members.length === storedList.length) {
+    let same = true;
+    for (let i = 0; same && i < members.length; i++)
+      same = members[i] === storedList[i] && bySource.has(members[i]!);
+    if (same) return undefined;
+  }
   const desired = new Map<string, string>();
-  for (const m of g.members ?? []) {
-    const l = links.get(linkKey(groupsById.has(m) ? 'group' : 'user', m));
+  for (const m of members) {
+    const l = bySource.get(m);
     if (l) desired.set(m, l.targetId);
   }
-  const stored = new Set(glink.members ?? []);
+  const stored = new Set(storedList);
   const add = [...desired.keys()].filter((m) => !stored.has(m));
   const remove = [...stored].filter((m) => !desired.has(m));
   if (!add.length && !remove.length) return undefined;
-  const removeTargets = remove
-    .map((m) => links.get(linkKey(groupsById.has(m) ? 'group' : 'user', m))?.targetId)
-    .filter((x): x is string => !!x);
+  const removeTargets = remove.map((m) => bySource.get(m)?.targetId).filter((x): x is string => !!x);
   const p: PlanInput = { kind: 'group', sourceId: g.id, obj: g, ent: undefined, link: glink };
   const lb = new LogBuilder(ctx, p, displayNameOf(g, glink));
   lb.action = 'update';

@@ -347,6 +347,7 @@ export class JobRunner {
   }
 
   async close(): Promise<void> {
+    this.client.close();
     await this.source.close();
   }
 }
