@@ -48,6 +48,7 @@ export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private stopped = false;
+  private readonly configs = new Map<string, { revision: number; updatedAt: string; config: JobConfig }>();
   /** Last problem logged per job, so a job that cannot start is not reported every poll. */
   private readonly reported = new Map<string, { text: string; at: number }>();
 
@@ -86,7 +87,13 @@ export class Scheduler {
       if (this.running.has(def.name)) continue;
       let config: JobConfig;
       try {
-        config = this.opts.jobs.config(def);
+        // Validated and compiled once per revision, not on every pass.
+        const cached = this.configs.get(def.name);
+        config =
+          cached && cached.revision === def.revision && cached.updatedAt === def.updatedAt
+            ? cached.config
+            : this.opts.jobs.config(def);
+        this.configs.set(def.name, { revision: def.revision, updatedAt: def.updatedAt, config });
       } catch (e) {
         this.report(def.name, `job '${def.name}' cannot run: ${(e as Error).message}`);
         continue;
@@ -141,10 +148,13 @@ export class Scheduler {
     if (out.aborted) this.opts.log.warn({ ...fields, error: c.error }, 'provisioning cycle stopped');
     else this.opts.log.info(fields, 'provisioning cycle finished');
     if (out.notice) this.opts.log.warn({ job: name, cycle: c.id, notice: out.notice }, out.notice);
-    void this.opts.state.getJob(name).then((row) => {
-      const next = nextCycle(row, config, this.clock.now(), false);
-      this.opts.log.info({ job: name, nextCycleAt: next.at, note: next.note }, 'next provisioning cycle');
-    });
+    void this.opts.state
+      .getJob(name)
+      .then((row) => {
+        const next = nextCycle(row, config, this.clock.now(), false);
+        this.opts.log.info({ job: name, nextCycleAt: next.at, note: next.note }, 'next provisioning cycle');
+      })
+      .catch(() => undefined);
   }
 
   private report(job: string, text: string): void {
