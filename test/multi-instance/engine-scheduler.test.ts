@@ -142,7 +142,7 @@ describeIfAvailable(
       rmSync(dir, { recursive: true, force: true });
     });
 
-    test('every job runs on its own: initial cycles, then cycles asked of either instance; never two at once for one job', async () => {
+    test('every job runs on its own: initial cycles, then cycles asked of either instance; never two at once for one job; paused stays paused everywhere', async () => {
       for (const job of ['alpha', 'beta', 'gamma'])
         await waitFor(`the initial cycle of ${job}`, async () => (await finished(job)).length >= 1);
       // Two more rounds: each instance is asked to run every job at the same moment; one cycle each results.
@@ -184,6 +184,22 @@ describeIfAvailable(
         );
         assert.equal(page.totalResults, enabled(dirs[job]!).length, job);
       }
+      // Paused through one instance, paused everywhere: asked to run on both, it is refused; while the other jobs run
+      // a round on both instances (their schedulers pass many times), it runs no cycle.
+      assert.equal((await api(servers[0]!, 'POST', '/engine/jobs/alpha/pause')).body.state, 'paused');
+      for (const s of servers) assert.equal((await api(s, 'POST', '/engine/jobs/alpha/run')).status, 409);
+      const alphaBefore = (await cycles('alpha')).length;
+      const others = Object.fromEntries(
+        await Promise.all(['beta', 'gamma'].map(async (j) => [j, (await finished(j)).length] as const)),
+      );
+      await Promise.all(
+        ['beta', 'gamma'].flatMap((j) => servers.map((s) => api(s, 'POST', `/engine/jobs/${j}/run`))),
+      );
+      for (const job of ['beta', 'gamma'])
+        await waitFor(`a round of ${job}`, async () => (await finished(job)).length > others[job]!);
+      assert.equal((await cycles('alpha')).length, alphaBefore, 'the paused job ran no cycle');
+      assert.equal((await api(servers[1]!, 'GET', '/engine/jobs/alpha/status')).body.state, 'paused');
+
       // The engine's credential: a token of the tenant labelled as the engine's, one per instance.
       const tokens = await sql.query<{ label: string | null; hash: string }>(
         'SELECT label, hash FROM tokens WHERE tenant_id = (SELECT id FROM tenants WHERE name = $1) AND label IS NOT NULL',
