@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml, stringify } from 'yaml';
 import { loadConfig } from '../config.js';
+import { openStore } from '../server.js';
 import { ConfigError } from '../engine/config.js';
 import { EngineJobs, type JobSummary } from '../engine/job-definitions.js';
 import { SyncState, type JobDefinitionRow } from '../engine/state/store.js';
@@ -19,6 +20,23 @@ async function withJobs<T>(fn: (jobs: EngineJobs) => Promise<T>): Promise<T> {
     return await fn(new EngineJobs(state, { secretKey: config.engine.secretKey }));
   } finally {
     await state.close();
+  }
+}
+
+/** A job that targets a tenant of this deployment must name one that exists (else it could never run). */
+async function checkTenant(raw: unknown): Promise<void> {
+  const tenant = (raw as { target?: { tenant?: unknown } } | null)?.target?.tenant;
+  if (typeof tenant !== 'string') return;
+  const store = openStore(loadConfig());
+  try {
+    await store.migrate();
+    if (!(await store.getTenant(tenant)))
+      throw new ConfigError(
+        'target.tenant',
+        `there is no tenant '${tenant}' in this deployment ('joyn-scim tenants list')`,
+      );
+  } finally {
+    await store.close();
   }
 }
 
@@ -97,6 +115,7 @@ encrypted. target.tenant: <name> provisions into a tenant of this deployment wit
     .option('--disabled', 'store it without scheduling it')
     .action(async (o: { from: string; disabled?: boolean }) => {
       const { raw, baseDir } = readJobFile(o.from);
+      await checkTenant(raw);
       await withJobs(async (j) => {
         const withFlag =
           o.disabled && typeof raw === 'object' && raw !== null ? { ...raw, enabled: false } : raw;
@@ -145,6 +164,7 @@ encrypted. target.tenant: <name> provisions into a tenant of this deployment wit
         let row: JobDefinitionRow | undefined;
         if (o.from) {
           const { raw, baseDir } = readJobFile(o.from);
+          await checkTenant(raw);
           row = await j.replace(name, raw, baseDir);
         }
         if (o.enable || o.disable) row = await j.setEnabled(name, o.enable === true);

@@ -85,6 +85,12 @@ const actorOf = (req: FastifyRequest): string =>
 
 export function registerEngineRoutes(api: FastifyInstance, deps: { store: Store; config: Config }): void {
   const engine = (): Promise<EngineService> => engineFor(deps.store, deps.config.engine);
+  /** A job that targets a tenant of this deployment names one that exists (else it could never run). */
+  const checkTenant = async (body: unknown): Promise<void> => {
+    const tenant = (body as { target?: { tenant?: unknown } } | undefined)?.target?.tenant;
+    if (typeof tenant === 'string' && !(await deps.store.getTenant(tenant)))
+      throw new EngineApiError(400, `target.tenant: there is no tenant '${tenant}' in this deployment`);
+  };
   const name = (req: FastifyRequest): string => (req.params as { name: string }).name;
   const guarded =
     <T>(fn: (e: EngineService, req: FastifyRequest) => Promise<T>) =>
@@ -132,6 +138,7 @@ export function registerEngineRoutes(api: FastifyInstance, deps: { store: Store;
   );
 
   api.post('/engine/jobs', ADMIN, async (req, reply) => {
+    await checkTenant(req.body);
     const created = await guarded((e) => e.jobs.create(req.body))(req);
     audit(req, created.name, 'created');
     return reply.code(201).send(definitionView(created));
@@ -150,6 +157,7 @@ export function registerEngineRoutes(api: FastifyInstance, deps: { store: Store;
     '/engine/jobs/:name',
     ADMIN,
     guarded(async (e, req) => {
+      await checkTenant(req.body);
       const row = await e.jobs.replace(name(req), req.body);
       audit(req, row.name, 'replaced');
       return definitionView(row);

@@ -108,6 +108,19 @@ describe('joyn-scim sync jobs (CLI)', () => {
     assert.doesNotMatch(r.stdout, new RegExp(target.token));
     assert.match(JSON.parse(r.stdout).definition.target.token.encrypted, /^v1\./);
 
+    // A job that targets a tenant of this deployment must name one that exists.
+    writeFileSync(
+      join(dir, 'job3.yaml'),
+      stringify({
+        name: 'cli-tenant',
+        source: { type: 'file', path: 'directory.json' },
+        target: { tenant: 'no-such' },
+      }),
+    );
+    r = await runCli(['sync', 'jobs', 'create', '--from', join(dir, 'job3.yaml')], env);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /target\.tenant: there is no tenant 'no-such' in this deployment/);
+
     r = await runCli(['sync', 'jobs', 'delete', 'cli-stored'], env);
     assert.equal(r.code, 0, r.stderr);
     r = await runCli(['sync', 'status', '--job', 'cli-stored'], env);

@@ -95,6 +95,12 @@ for (const dialect of DIALECTS) {
           (await api('POST', '/engine/jobs', { ...def, source: { type: 'file', path: 'd.json' } })).status,
           400,
         );
+        const nope = await api('POST', '/engine/jobs', { ...def, target: { tenant: 'no-such-tenant' } });
+        assert.equal(nope.status, 400);
+        assert.equal(
+          nope.body.detail,
+          "target.tenant: there is no tenant 'no-such-tenant' in this deployment",
+        );
         const created = await api('POST', '/engine/jobs', def);
         assert.equal(created.status, 201, JSON.stringify(created.body));
         assert.equal((await api('POST', '/engine/jobs', def)).status, 409);
