@@ -160,9 +160,14 @@ export function registerSync(program: Command): void {
         console.log(
           `job '${cfg.name}': provisioning to ${r.client.tenantUrl} every ${cfg.intervalMinutes} min (Ctrl-C stops after the current cycle)`,
         );
+        // Say when the next cycle is due after every cycle, and whenever the job's state changes (at the start,
+        // a pause or resume from another process), so a waiting terminal is never silent about why.
+        let previous: string | undefined;
         await r.loop(ac.signal, (step) => {
           if (step === 'ran') report();
-          if (step === 'ran' || step === 'busy')
+          const changed = step !== previous;
+          previous = step;
+          if (step === 'ran' || step === 'busy' || changed)
             void state.getJob(cfg.name).then((row) => {
               const next = nextCycle(row, cfg, new Date(), false);
               console.log(

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { writeDirectoryJson } from '../../src/engine/source/index.js';
-import { runCli } from '../ops/processes.js';
+import { runCli, runCliUntil } from '../ops/processes.js';
 import { FakeTarget } from './fake-target.js';
 import { smallDirectory } from './setup.js';
 
@@ -62,6 +62,12 @@ describe('joyn-scim sync jobs (CLI)', () => {
       /^joyn-scim: warning: nothing in scope: scope is 'assigned' but the source has no assignments \(4 users and 1 groups, none assigned to the app\)/m,
     );
     assert.equal(target.users.size, 0);
+
+    // `sync run` without --once says at once when the next cycle is due (the job ran just now), then waits.
+    const loop = await runCliUntil(['sync', 'run', '--job', 'cli-stored'], env, /^next cycle: .*$/m);
+    assert.equal(loop.code, 0, loop.stderr);
+    assert.match(loop.stdout, /^job 'cli-stored': provisioning to \S+ every 40 min/m);
+    assert.match(loop.stdout, /^next cycle: \d{4}-\d\d-\d\dT\S+Z \(in (39|40) min\)$/m);
 
     r = await runCli(['sync', 'status', '--job', 'cli-stored', '--json'], env);
     const st = JSON.parse(r.stdout) as Record<string, any>;
