@@ -343,6 +343,8 @@ try {
   const out = resolve(flags.out!);
   writeSection(out, store, section);
   log(`written to ${out}`);
+  await (await import('./mixed.js')).mixedFromRun({ store, databaseUrl: envUrl, out, log });
+  await import('./webhooks.js').then((w) => w.benchWebhooks({ databaseUrl, store, storeDetail, out, log }));
 } catch (e) {
   exitCode = 1;
   log(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);

@@ -29,8 +29,28 @@ export interface Config {
    * connection's commit invalidates the cache); on PostgreSQL other instances notice within this time.
    */
   tokenCacheMs: number;
-  /** Token for /admin and /metrics (operator API and console); unset = admin API disabled. */
+  /**
+   * Bootstrap and automation key for the admin API (Bearer, acts as an admin) and /metrics. The console signs in
+   * with operator accounts (`joyn-scim operators`); /admin is served when this is set or an account exists.
+   */
   adminToken: string | undefined;
+  /** The provisioning engine as the console sees it (docs/console.md "Engine"). */
+  consoleEngine: {
+    /**
+     * Job files (SYNC_JOB_FILES, comma-separated) whose jobs the console may provision on demand: the server needs a
+     * job's configuration for that, and today it lives in the file `joyn-scim sync run --config` reads.
+     */
+    jobFiles: string[];
+    /** The environment those files name their secrets in (target.tokenEnv, source passwordEnv). */
+    env: Readonly<Record<string, string | undefined>>;
+  };
+  /** Operator console sessions (docs/console.md "Operator accounts"). */
+  console: {
+    /** A session unused this long ends (ADMIN_SESSION_IDLE_MINUTES, default 30). */
+    sessionIdleMs: number;
+    /** A session ends this long after sign-in, used or not (ADMIN_SESSION_MAX_HOURS, default 12). */
+    sessionMaxMs: number;
+  };
   /** Directory events (docs/events.md). */
   events: {
     /** Write an event with every change (EVENTS_ENABLED, default true). */
@@ -38,6 +58,10 @@ export interface Config {
     /** Events older than this many days are pruned (EVENTS_RETENTION_DAYS, default 30). */
     retentionDays: number;
   };
+  /** Webhook delivery (docs/events.md "Webhooks"); see webhooksConfig below. */
+  webhooks: WebhooksConfig;
+  /** E-mail to the operator (an endpoint disabled after failing); unset = such notices are only logged. */
+  notify: NotifyConfig | undefined;
   /** What a client must do within bounded size and time (docs/security.md "Limits"). */
   http: {
     /** Longest request URL (path and query) accepted; past it 414 and "use POST /.search". */
@@ -57,6 +81,111 @@ export interface Config {
   engine: EngineSettings;
   /** The Secret Token `joyn-scim check` uses when --token is not given (JOYN_SCIM_TOKEN). */
   cliToken: string | undefined;
+  /** Self-serve connection: OAuth client credentials, connection state, setup links (docs/setup.md). */
+  setup: SetupConfig;
+}
+
+export interface SetupConfig {
+  /** Lifetime of an OAuth access token (OAUTH_TOKEN_LIFETIME_MINUTES, 60-360: Microsoft's gallery range). */
+  accessTokenLifetimeMs: number;
+  /** Token requests per minute per client address before 429 (OAUTH_TOKEN_RATE_PER_MINUTE; 0 = off). */
+  tokenRatePerMinute: number;
+  /** No request for this long → `idle` (CONNECTION_IDLE_MINUTES, default 80: two Entra cycles of 40 minutes). */
+  idleAfterMs: number;
+  /** How long a setup link works when the operator names no expiry (SETUP_LINK_HOURS, default 24). */
+  linkLifetimeMs: number;
+}
+
+function setupConfig(env: NodeJS.ProcessEnv): SetupConfig {
+  const lifetime = int(env, 'OAUTH_TOKEN_LIFETIME_MINUTES', 60);
+  // Microsoft's checklist for gallery apps: access tokens valid for 60 to 360 minutes (entra-scim-client.md §0).
+  if (lifetime < 60 || lifetime > 360)
+    throw new Error(`OAUTH_TOKEN_LIFETIME_MINUTES must be from 60 to 360, got '${lifetime}'`);
+  const hours = positive(env, 'SETUP_LINK_HOURS', 24);
+  if (hours > 168) throw new Error(`SETUP_LINK_HOURS must be at most 168 (a week), got '${hours}'`);
+  return {
+    accessTokenLifetimeMs: lifetime * 60_000,
+    tokenRatePerMinute: int(env, 'OAUTH_TOKEN_RATE_PER_MINUTE', 60),
+    idleAfterMs: positive(env, 'CONNECTION_IDLE_MINUTES', 80) * 60_000,
+    linkLifetimeMs: hours * 3_600_000,
+  };
+}
+
+export interface WebhooksConfig {
+  /** Run the delivery workers in this process (WEBHOOKS_ENABLED, default true; off too when EVENTS_ENABLED=false). */
+  enabled: boolean;
+  /** How often an idle worker looks for new events and due deliveries. */
+  pollMs: number;
+  /** Attempts in flight at once per process. */
+  concurrency: number;
+  /** One attempt's whole exchange with the receiver (resolve, connect, send, answer). */
+  timeoutMs: number;
+  /** How long a claimed delivery stays reserved for its instance (longer than timeoutMs: a dead one's expire). */
+  leaseMs: number;
+  /** Failed deliveries are retried this long; an endpoint failing this long is disabled (default 72 h). */
+  retryWindowMs: number;
+  /** Encrypts endpoint secrets at rest (any string of 32+ characters); unset = stored unencrypted. */
+  secretKey: string | undefined;
+  /** Receivers on loopback and private networks (default false; link-local/metadata addresses never). */
+  allowPrivateNetworks: boolean;
+  /** Default overlap of `webhooks rotate-secret`: both secrets sign meanwhile. */
+  rotationOverlapMs: number;
+}
+
+export interface NotifyConfig {
+  smtp: { host: string; port: number; secure?: boolean; user?: string; passwordEnv?: string };
+  from: string;
+  to: string[];
+  /** The SMTP password itself, handed to the notifier under passwordEnv. */
+  env: Record<string, string | undefined>;
+}
+
+function webhooksConfig(env: NodeJS.ProcessEnv): WebhooksConfig {
+  const timeoutMs = positive(env, 'WEBHOOKS_TIMEOUT_MS', 10_000, 100);
+  const leaseMs = positive(env, 'WEBHOOKS_LEASE_MS', timeoutMs + 30_000, 1000);
+  if (leaseMs <= timeoutMs)
+    throw new Error(
+      `WEBHOOKS_LEASE_MS (${leaseMs}) must exceed WEBHOOKS_TIMEOUT_MS (${timeoutMs}): a delivery still in flight must keep its lease`,
+    );
+  const secretKey = env.WEBHOOKS_SECRET_KEY || undefined;
+  if (secretKey !== undefined && secretKey.length < 32)
+    throw new Error('WEBHOOKS_SECRET_KEY must be at least 32 characters (e.g. `openssl rand -base64 32`)');
+  return {
+    enabled: bool(env, 'WEBHOOKS_ENABLED', true),
+    pollMs: positive(env, 'WEBHOOKS_POLL_MS', 250, 10),
+    concurrency: positive(env, 'WEBHOOKS_CONCURRENCY', 16),
+    timeoutMs,
+    leaseMs,
+    retryWindowMs: positive(env, 'WEBHOOKS_RETRY_HOURS', 72) * 3_600_000,
+    secretKey,
+    allowPrivateNetworks: bool(env, 'WEBHOOKS_ALLOW_PRIVATE', false),
+    rotationOverlapMs: int(env, 'WEBHOOKS_OVERLAP_HOURS', 24) * 3_600_000,
+  };
+}
+
+function notifyConfig(env: NodeJS.ProcessEnv): NotifyConfig | undefined {
+  const host = env.SMTP_HOST || undefined;
+  const to = (env.NOTIFY_EMAIL_TO ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!host && !to.length) return undefined;
+  if (!host || !to.length)
+    throw new Error('SMTP_HOST and NOTIFY_EMAIL_TO go together: set both (or neither, to only log notices)');
+  const port = positive(env, 'SMTP_PORT', 587);
+  const secure =
+    env.SMTP_SECURE === undefined || env.SMTP_SECURE === '' ? undefined : bool(env, 'SMTP_SECURE', false);
+  return {
+    smtp: {
+      host,
+      port,
+      ...(secure !== undefined ? { secure } : {}),
+      ...(env.SMTP_USER ? { user: env.SMTP_USER, passwordEnv: 'SMTP_PASSWORD' } : {}),
+    },
+    from: env.NOTIFY_EMAIL_FROM || `joyn-scim <joyn-scim@${host}>`,
+    to,
+    env: { SMTP_PASSWORD: env.SMTP_PASSWORD },
+  };
 }
 
 export interface EngineSettings {
@@ -198,14 +327,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     tokenCacheMs: int(env, 'TOKEN_CACHE_SECONDS', 5) * 1000,
     adminToken: env.ADMIN_TOKEN || undefined,
+    consoleEngine: {
+      jobFiles: (env.SYNC_JOB_FILES ?? '')
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean),
+      env,
+    },
+    console: {
+      sessionIdleMs: positive(env, 'ADMIN_SESSION_IDLE_MINUTES', 30) * 60_000,
+      sessionMaxMs: positive(env, 'ADMIN_SESSION_MAX_HOURS', 12) * 3_600_000,
+    },
     events: {
       enabled: bool(env, 'EVENTS_ENABLED', true),
       retentionDays: int(env, 'EVENTS_RETENTION_DAYS', 30),
     },
+    webhooks: webhooksConfig(env),
+    notify: notifyConfig(env),
     http: httpLimits(env),
     tls,
     documentationUrl: absoluteHttpUrl(env, 'DOCUMENTATION_URL'),
     engine: engineSettings(env),
     cliToken: env.JOYN_SCIM_TOKEN || undefined,
+    setup: setupConfig(env),
   };
 }

@@ -25,7 +25,7 @@ export async function serve(): Promise<void> {
     ? [
         `PUBLIC_URL is not set, so Tenant URLs use ${config.publicUrl}: Entra ID refuses that (it needs public HTTPS).`,
         'For Entra, serve HTTPS (a TLS proxy, docs/deployment.md) and restart with PUBLIC_URL=https://<public host>;',
-        'then `npx joyn-scim tenants list` prints the Tenant URL to paste. The token below stays valid.',
+        'then `npx joyn-scim tenants list` prints the Tenant URL to paste. The token above stays valid.',
       ]
     : !https
       ? [

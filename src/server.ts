@@ -1,5 +1,6 @@
 /** Starting and stopping a server process: store, migrations, first-run tenant, HTTP, graceful shutdown. */
 import type { Config } from './config.js';
+import { startWebhooks, type WebhookRuntime } from './events/webhook-runtime.js';
 import { buildApp, type App } from './http/app.js';
 import { reloadCertificate } from './http/tls.js';
 import { engineFor } from './engine/service.js';
@@ -16,6 +17,8 @@ export interface RunningServer extends App {
    * certificate in use, when the files are unreadable or not a matching pair; does nothing without TLS.
    */
   reloadTls(): void;
+  /** The webhook delivery worker, when it runs in this process (docs/events.md "Webhooks"). */
+  webhooks?: WebhookRuntime;
   close(): Promise<void>;
 }
 
@@ -87,6 +90,7 @@ export async function startServer(
       .then((n) => n && built.app.log.info({ pruned: n, before }, 'pruned events past the retention'))
       .catch((err) => built.app.log.warn({ err }, 'could not prune events'));
   };
+  const webhooks = startWebhooks({ store, config, log: built.app.log });
   const pruneTimer = setInterval(prune, 60 * 60_000).unref();
   const firstPrune = setTimeout(prune, 10_000).unref();
   let closing: Promise<void> | undefined;
@@ -107,10 +111,19 @@ export async function startServer(
         clearInterval(reaper);
       }
       await built.drain();
+      await webhooks?.stop();
       await store.close();
     })());
   const reloadTls = () => {
     if (config.tls) reloadCertificate(built.app.server as unknown as import('node:tls').Server, config.tls);
   };
-  return { ...built, store, url: address, ...(firstRun ? { firstRun } : {}), reloadTls, close };
+  return {
+    ...built,
+    store,
+    url: address,
+    ...(firstRun ? { firstRun } : {}),
+    ...(webhooks ? { webhooks } : {}),
+    reloadTls,
+    close,
+  };
 }

@@ -1,127 +1,66 @@
 /**
  * The operator API (JSON, under /admin/api) and the web console (/admin) for Joyn FSM staff.
  *
- * - Enabled only when ADMIN_TOKEN is set: otherwise every /admin URL answers 404, as if it did not exist.
- * - Every API request needs `Authorization: Bearer <ADMIN_TOKEN>`; the comparison is constant-time.
+ * - Served when ADMIN_TOKEN is set or an operator account exists: otherwise every /admin URL answers 404, as if it
+ *   did not exist.
+ * - Every API request comes from a signed-in operator (console session cookie, CSRF token on every change) or carries
+ *   `Authorization: Bearer <ADMIN_TOKEN>` (the bootstrap and automation key); auth.ts. Each route declares the least
+ *   role it needs (viewer, operator, admin); openapi.ts describes every route.
  * - Errors are `{ "error": "<code>", "detail": "<what to fix>" }` with the matching HTTP status.
  * - A Secret Token appears in a response only when it is issued (create tenant, issue, rotate): once.
  *
- * The layering rule of DESIGN.md holds: everything goes through TenantService and ResourceService; the store
- * is used only for its health probe, which has no service of its own.
+ * The layering rule of DESIGN.md holds: everything goes through the services (TenantService, ResourceService,
+ * OperatorService); the store is used directly only for its health probe and audit records of actions that change
+ * nothing in it.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { testConnection } from '../checker/index.js';
 import type { Config } from '../config.js';
-import { ScimError } from '../scim/errors.js';
 import type { JsonObject } from '../scim/types.js';
 import type { ListParams } from '../service/query.js';
 import type { ResourceService } from '../service/resources.js';
 import type { IssuedToken, TenantService } from '../service/tenants.js';
-import { hashesEqual, hashToken, parseDuration, tokenState } from '../service/tokens.js';
-import type { Actor, AuditEntry, Store, TokenRow } from '../store/types.js';
-import { registerEngineRoutes } from '../engine/admin-routes.js';
-import { CONSOLE_CSS, CONSOLE_HTML, CONSOLE_JS } from './console.js';
+import { parseDuration, tokenState } from '../service/tokens.js';
+import type { AuditEntry, Store, TokenRow } from '../store/types.js';
+import type { RequestCounters } from '../http/request-counters.js';
+import { consoleAssets } from './assets.js';
+import { AdminAuth } from './auth.js';
+import {
+  actorOf,
+  AdminError,
+  first,
+  intParam,
+  objectBody,
+  sendError,
+  stringField,
+  toAdminError,
+} from './admin-http.js';
+import { registerActivityRoutes } from './activity-routes.js';
+import { registerDirectoryRoutes } from './directory-routes.js';
+import { registerEngineRoutes } from './engine-routes.js';
+import { registerHealthRoutes } from './health-routes.js';
+import { openApiDocument } from './openapi.js';
+import { OperatorService } from './operators.js';
+import { registerOperatorRoutes } from './operator-routes.js';
+import { registerSessionRoutes } from './session-routes.js';
+
+export { adminTokenMatches } from './auth.js';
+export { AdminError, actorOf } from './admin-http.js';
+import { registerWebhookAdminRoutes } from '../events/webhook-routes.js';
 
 export interface AdminDeps {
   tenants: TenantService;
   resources: ResourceService;
   config: Config;
   store: Store;
+  /** Requests per tenant per minute (the health page flushes this instance's before reading). */
+  counters?: RequestCounters;
   /** More admin API routes (same authentication and error format), e.g. the events capability's. */
   extend?: (api: FastifyInstance) => void;
 }
 
-/** An error the admin API renders as `{error, detail}`. */
-export class AdminError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    readonly detail: string,
-    readonly headers: Readonly<Record<string, string>> = {},
-  ) {
-    super(detail);
-    this.name = 'AdminError';
-  }
-}
-
 const DISABLED_DETAIL =
-  'the admin API and console are disabled on this server: set ADMIN_TOKEN to enable them (docs/console.md)';
-
-const STATUS_CODES: Record<number, string> = {
-  400: 'bad_request',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  409: 'conflict',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-  429: 'too_many_requests',
-  500: 'internal_error',
-  503: 'unavailable',
-};
-
-const codeFor = (status: number): string =>
-  STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'error');
-
-function toAdminError(err: unknown): AdminError | undefined {
-  if (err instanceof AdminError) return err;
-  // Service errors carry a detail written for whoever has to fix the input (DESIGN.md "Errors").
-  if (err instanceof ScimError)
-    return new AdminError(err.status, err.scimType ?? codeFor(err.status), err.detail);
-  const e = err as { statusCode?: unknown; message?: unknown };
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
-    return new AdminError(e.statusCode, codeFor(e.statusCode), String(e.message ?? 'bad request'));
-  return undefined;
-}
-
-function sendError(reply: FastifyReply, err: AdminError): FastifyReply {
-  for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
-  return reply
-    .code(err.status)
-    .header('cache-control', 'no-store')
-    .type('application/json; charset=utf-8')
-    .send(JSON.stringify({ error: err.code, detail: err.detail }));
-}
-
-/** Constant-time comparison of the presented Authorization header with ADMIN_TOKEN (hashes have equal length). */
-export function adminTokenMatches(expected: string, authorization: string | undefined): boolean {
-  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? '');
-  return hashesEqual(hashToken(m?.[1] ?? ''), hashToken(expected)) && m !== null;
-}
-
-function first(v: unknown): string | undefined {
-  if (Array.isArray(v)) return first(v[0]);
-  return typeof v === 'string' ? v : undefined;
-}
-
-function intParam(q: Record<string, unknown>, name: string, dflt: number, min: number, max: number): number {
-  const raw = first(q[name]);
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min)
-    throw new AdminError(400, 'bad_request', `${name} must be an integer ≥ ${min}, got '${raw}'`);
-  return Math.min(n, max);
-}
-
-function objectBody(body: unknown): Record<string, unknown> {
-  if (body === undefined || body === null) return {};
-  if (typeof body !== 'object' || Array.isArray(body))
-    throw new AdminError(400, 'bad_request', 'the request body must be a JSON object');
-  return body as Record<string, unknown>;
-}
-
-function stringField(body: Record<string, unknown>, name: string, required: true): string;
-function stringField(body: Record<string, unknown>, name: string, required: false): string | undefined;
-function stringField(body: Record<string, unknown>, name: string, required: boolean): string | undefined {
-  const v = body[name];
-  if (v === undefined || v === null || v === '') {
-    if (required) throw new AdminError(400, 'bad_request', `the body needs a non-empty string "${name}"`);
-    return undefined;
-  }
-  if (typeof v !== 'string') throw new AdminError(400, 'bad_request', `"${name}" must be a string`);
-  return v;
-}
+  'the admin API and console are disabled on this server: create an operator account (joyn-scim operators create) or set ADMIN_TOKEN to enable them (docs/console.md)';
 
 /** A duration field such as "90d" or "24h" (the CLI's --expires-in / --overlap), in milliseconds. */
 function durationField(body: Record<string, unknown>, name: string): number | undefined {
@@ -132,15 +71,6 @@ function durationField(body: Record<string, unknown>, name: string): number | un
   } catch (e) {
     throw new AdminError(400, 'bad_request', (e as Error).message);
   }
-}
-
-/**
- * Who is acting, for the audit log: the console marks its requests (X-Joyn-Client: console); anything else with the
- * admin token is an API client. The address is the only identity a shared admin token has.
- */
-function actorOf(req: FastifyRequest): Actor {
-  const via = req.headers['x-joyn-client'] === 'console' ? 'console' : 'admin-api';
-  return { via, name: `admin token from ${req.ip}` };
 }
 
 /**
@@ -188,14 +118,60 @@ function auditView(e: AuditEntry): JsonObject {
   };
 }
 
+/** Method and URL of every admin API route, with the role it needs (for the OpenAPI and role tests). */
+export interface AdminRouteInfo {
+  method: string;
+  url: string;
+  role: string;
+}
+const registries = new WeakMap<FastifyInstance, AdminRouteInfo[]>();
+
+/** The admin API routes registered on a server, in registration order. */
+export function adminRoutesOf(app: FastifyInstance): readonly AdminRouteInfo[] {
+  return registries.get(app) ?? [];
+}
+
+/**
+ * Whether /admin is served: with ADMIN_TOKEN set, or once an operator account exists. Read per request (the config
+ * object may change, an account may be created by the CLI meanwhile); "no account" is asked again at most every 5 s.
+ */
+function enabledCheck(config: Config, operators: OperatorService): () => Promise<boolean> {
+  let accounts = false;
+  let askedAt = 0;
+  return async () => {
+    if (config.adminToken || accounts) return true;
+    if (Date.now() - askedAt < 5000) return false;
+    askedAt = Date.now();
+    accounts = (await operators.count()) > 0;
+    return accounts;
+  };
+}
+
 export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const { tenants, resources, config, store } = deps;
-
-  // ADMIN_TOKEN is read per request so the admin surface follows the config object it was given.
-  const disabled = () => !config.adminToken;
+  const operators = new OperatorService(store, config.console);
+  const auth = new AdminAuth(config, operators);
+  const enabled = enabledCheck(config, operators);
+  const routes: AdminRouteInfo[] = [];
+  registries.set(app, routes);
+  // Expired and idle sessions are removed now and then; a stale one is refused anyway when presented.
+  const pruner = setInterval(
+    () => void operators.prune().catch((err) => app.log.warn({ err }, 'could not prune console sessions')),
+    10 * 60_000,
+  ).unref();
+  app.addHook('onClose', async () => clearInterval(pruner));
 
   await app.register(
     async (api) => {
+      api.addHook('onRoute', (r) => {
+        for (const method of [r.method].flat())
+          if (method !== 'HEAD')
+            routes.push({
+              method,
+              url: r.url,
+              role: (r.config as { role?: string } | undefined)?.role ?? 'admin',
+            });
+      });
       api.setErrorHandler((err, req, reply) => {
         const known = toAdminError(err);
         if (known) return sendError(reply, known);
@@ -205,10 +181,10 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
           new AdminError(500, 'internal_error', 'internal server error; the server log has the cause'),
         );
       });
-      api.setNotFoundHandler((req, reply) =>
+      api.setNotFoundHandler(async (req, reply) =>
         sendError(
           reply,
-          disabled()
+          !(await enabled())
             ? new AdminError(404, 'not_found', DISABLED_DETAIL)
             : new AdminError(
                 404,
@@ -218,19 +194,15 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
         ),
       );
       api.addHook('onRequest', async (req, reply) => {
-        if (disabled()) throw new AdminError(404, 'not_found', DISABLED_DETAIL);
-        if (!adminTokenMatches(config.adminToken!, req.headers.authorization))
-          throw new AdminError(
-            401,
-            'unauthorized',
-            req.headers.authorization
-              ? 'the admin token is not valid'
-              : 'missing Authorization: Bearer <ADMIN_TOKEN>',
-            { 'WWW-Authenticate': 'Bearer realm="joyn-scim-admin"' },
-          );
-        // Responses may carry a Secret Token: no cache may keep them.
+        if (!(await enabled())) throw new AdminError(404, 'not_found', DISABLED_DETAIL);
+        // Responses may carry a Secret Token or a session's CSRF token: no cache may keep them.
         reply.header('cache-control', 'no-store');
+        await auth.check(req);
       });
+      const openapi = openApiDocument();
+      api.get('/openapi.json', { config: { role: 'viewer' } }, async () => openapi);
+      registerSessionRoutes(api, { operators, auth, config });
+      registerOperatorRoutes(api, { operators });
 
       const tenantParam = (req: FastifyRequest) => (req.params as { id: string }).id;
       const tenantIdOf = async (req: FastifyRequest) => (await tenants.getTenant(tenantParam(req))).id;
@@ -248,14 +220,14 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
         };
       };
 
-      api.get('/tenants', async () => {
+      api.get('/tenants', { config: { role: 'viewer' } }, async () => {
         const rows = await tenants.listTenants();
         const out = [];
         for (const t of rows) out.push(await summary(t));
         return { tenants: out };
       });
 
-      api.post('/tenants', async (req, reply) => {
+      api.post('/tenants', { config: { role: 'admin' } }, async (req, reply) => {
         // The store answers 409 (uniqueness) for a name already taken.
         const body = objectBody(req.body);
         const name = stringField(body, 'name', true);
@@ -267,19 +239,21 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
         return reply.code(201).send(issuedView(created));
       });
 
-      api.get('/tenants/:id', async (req) => summary(await tenants.getTenant(tenantParam(req))));
+      api.get('/tenants/:id', { config: { role: 'viewer' } }, async (req) =>
+        summary(await tenants.getTenant(tenantParam(req))),
+      );
 
-      api.delete('/tenants/:id', async (req, reply) => {
+      api.delete('/tenants/:id', { config: { role: 'admin' } }, async (req, reply) => {
         await tenants.deleteTenant(tenantParam(req), { actor: actorOf(req) });
         return reply.code(204).send();
       });
 
-      api.get('/tenants/:id/tokens', async (req) => {
+      api.get('/tenants/:id/tokens', { config: { role: 'viewer' } }, async (req) => {
         const now = new Date();
         return { tokens: (await tenants.listTokens(tenantParam(req))).map((t) => tokenView(t, now)) };
       });
 
-      api.post('/tenants/:id/tokens', async (req, reply) => {
+      api.post('/tenants/:id/tokens', { config: { role: 'operator' } }, async (req, reply) => {
         const expiresInMs = durationField(objectBody(req.body), 'expiresIn');
         const issued = await tenants.issueToken(tenantParam(req), {
           actor: actorOf(req),
@@ -290,7 +264,7 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
 
       // Rotation issues a new token and optionally revokes an old one of the SAME tenant, at once or after the
       // overlap window. The service checks the old one before issuing, so a wrong id changes nothing.
-      api.post('/tenants/:id/tokens/rotate', async (req, reply) => {
+      api.post('/tenants/:id/tokens/rotate', { config: { role: 'operator' } }, async (req, reply) => {
         const body = objectBody(req.body);
         const revoke = stringField(body, 'revokeTokenId', false);
         const overlapMs = durationField(body, 'overlap');
@@ -315,14 +289,14 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
       });
 
       // A token is addressed within its tenant: another tenant's token id is unknown here.
-      api.delete('/tenants/:id/tokens/:tokenId', async (req, reply) => {
+      api.delete('/tenants/:id/tokens/:tokenId', { config: { role: 'operator' } }, async (req, reply) => {
         const { tokenId } = req.params as { tokenId: string };
         await tenants.revokeToken(tenantParam(req), tokenId, { actor: actorOf(req) });
         return reply.code(204).send();
       });
 
       // The audit log of tenant and token operations, newest first; `tenant` (id or name) also finds a deleted one's.
-      api.get('/audit', async (req) => {
+      api.get('/audit', { config: { role: 'viewer' } }, async (req) => {
         const q = req.query as Record<string, unknown>;
         const limit = intParam(q, 'limit', 50, 1, 500);
         const beforeRaw = first(q.before);
@@ -349,11 +323,11 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
         return p;
       };
 
-      api.get('/tenants/:id/users', async (req) =>
+      api.get('/tenants/:id/users', { config: { role: 'viewer' } }, async (req) =>
         resources.list(await tenantIdOf(req), 'User', listParams(req.query as Record<string, unknown>)),
       );
 
-      api.get('/tenants/:id/groups', async (req) => {
+      api.get('/tenants/:id/groups', { config: { role: 'viewer' } }, async (req) => {
         const page = await resources.list(
           await tenantIdOf(req),
           'Group',
@@ -368,66 +342,43 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
         return page;
       });
 
-      api.get('/tenants/:id/activity', async (req) => {
-        const q = req.query as Record<string, unknown>;
-        const limit = intParam(q, 'limit', 50, 1, 500);
-        const beforeRaw = first(q.before);
-        const before = beforeRaw ? intParam(q, 'before', 0, 1, Number.MAX_SAFE_INTEGER) : undefined;
-        const entries = await tenants.activity(tenantParam(req), {
-          limit,
-          ...(before !== undefined ? { before } : {}),
-        });
-        const last = entries[entries.length - 1];
-        return { entries, nextBefore: entries.length === limit && last ? last.seq : null };
-      });
+      registerActivityRoutes(api, { tenants, operators });
+      registerDirectoryRoutes(api, { tenants, resources, store });
 
       // The same code path as the engine's and Entra's Test Connection (issue 5): a real HTTP round trip to
       // this tenant's Tenant URL with the pasted token.
-      api.post('/tenants/:id/test-connection', async (req) => {
+      api.post('/tenants/:id/test-connection', { config: { role: 'operator' } }, async (req) => {
         const token = stringField(objectBody(req.body), 'token', true).trim();
-        const id = await tenantIdOf(req);
-        const url = tenants.tenantUrl(id);
+        const t = await tenants.getTenant(tenantParam(req));
+        const url = tenants.tenantUrl(t.id);
         const result = await testConnection(url, token, { signal: AbortSignal.timeout(30_000) });
+        await store.appendAudit(
+          {
+            actor: actorOf(req),
+            action: 'tenant.test_connection',
+            tenantId: t.id,
+            tenantName: t.name,
+            target: t.id,
+            detail: `${result.ok ? 'succeeded' : 'failed'}: ${result.message}`.slice(0, 500),
+          },
+          new Date().toISOString(),
+        );
         return { tenantUrl: url, ...result };
       });
 
-      api.get('/health', async (_req, reply) => {
-        let storeOk = true;
-        let storeError: string | undefined;
-        try {
-          await store.health();
-        } catch (e) {
-          storeOk = false;
-          storeError = (e as Error).message;
-        }
-        const tenantCounts = [];
-        if (storeOk)
-          for (const t of await tenants.listTenants())
-            tenantCounts.push({ id: t.id, name: t.name, ...(await tenants.counts(t.id)) });
-        return reply.code(storeOk ? 200 : 503).send({
-          status: storeOk ? 'ok' : 'unavailable',
-          store: {
-            dialect: store.dialect,
-            describe: store.describe,
-            ok: storeOk,
-            ...(storeError ? { error: storeError } : {}),
-          },
-          uptimeSeconds: Math.round(process.uptime()),
-          node: process.version,
-          tenants: tenantCounts,
-        });
-      });
+      registerEngineRoutes(api, { store, config });
+      registerHealthRoutes(api, { tenants, store, ...(deps.counters ? { counters: deps.counters } : {}) });
+      registerWebhookAdminRoutes(api, { store, config });
       deps.extend?.(api);
-      registerEngineRoutes(api, deps);
     },
     { prefix: '/admin/api' },
   );
 
-  // The console: one HTML page, its script and its stylesheet, all embedded (no build step, no CDN).
+  // The console: one HTML page, its script and its stylesheet, bundled from src/admin/ui/ (assets.ts; no CDN).
   await app.register(
     async (ui) => {
       ui.addHook('onRequest', async (_req, reply) => {
-        if (disabled()) {
+        if (!(await enabled())) {
           sendError(reply, new AdminError(404, 'not_found', DISABLED_DETAIL));
           return reply;
         }
@@ -441,11 +392,15 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
           .header('x-frame-options', 'DENY')
           .header('cache-control', 'no-cache');
       });
-      ui.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(CONSOLE_HTML));
-      ui.get('/console.js', async (_req, reply) =>
-        reply.type('text/javascript; charset=utf-8').send(CONSOLE_JS),
+      ui.get('/', async (_req, reply) =>
+        reply.type('text/html; charset=utf-8').send((await consoleAssets()).html),
       );
-      ui.get('/console.css', async (_req, reply) => reply.type('text/css; charset=utf-8').send(CONSOLE_CSS));
+      ui.get('/console.js', async (_req, reply) =>
+        reply.type('text/javascript; charset=utf-8').send((await consoleAssets()).js),
+      );
+      ui.get('/console.css', async (_req, reply) =>
+        reply.type('text/css; charset=utf-8').send((await consoleAssets()).css),
+      );
     },
     { prefix: '/admin' },
   );

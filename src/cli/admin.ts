@@ -45,7 +45,7 @@ export function registerAdmin(program: Command): void {
         try {
           const report = await copyStore(o.from, o.to, (line) => print(line));
           print(
-            `copied ${report.tenants} tenants, ${report.users} users, ${report.groups} groups, ${report.members} memberships, ${report.tokens} tokens, ${report.activity} activity entries, ${report.audit} audit records, ${report.events} events, ${report.apiKeys} API keys, ${report.syncRows} provisioning-engine rows; counts verified`,
+            `copied ${report.tenants} tenants, ${report.users} users, ${report.groups} groups, ${report.members} memberships, ${report.tokens} tokens, ${report.activity} activity entries, ${report.audit} audit records, ${report.events} events, ${report.apiKeys} API keys, ${report.syncRows} provisioning-engine rows${report.webhookEndpoints ? `, ${report.webhookEndpoints} webhook endpoints with ${report.webhookDeliveries} deliveries` : ''}; counts verified`,
           );
         } catch (e) {
           // Naming the same store twice is a mistake in the command line itself.

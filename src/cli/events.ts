@@ -6,6 +6,7 @@ import { isEventType, EVENT_TYPES, type DirectoryEvent, type EventType } from '.
 import { ScimError } from '../scim/errors.js';
 import { openStore } from '../server.js';
 import type { SqlStore } from '../store/sql/sql-store.js';
+import { STORE_ENV, UsageError, withEnvironment } from './common.js';
 
 async function withStore<T>(fn: (store: SqlStore) => Promise<T>): Promise<T> {
   const store = openStore(loadConfig());
@@ -36,7 +37,7 @@ export function registerEvents(program: Command): void {
     .description(
       'application API keys: how the Joyn FSM application reads events and the directory (docs/events.md)',
     );
-  keys
+  const create = keys
     .command('create <name>')
     .description('create a key (shown once); it reads every tenant unless --tenant is given')
     .option('--tenant <tenant>', 'limit the key to one tenant (id or name)')
@@ -52,10 +53,10 @@ export function registerEvents(program: Command): void {
           );
       });
     });
-  keys
+  const list = keys
     .command('list')
     .description('list keys: id, name, tenant, scopes, created, last used, revoked (never the secret)')
-    .option('--tenant <tenant>', 'only the keys of one tenant (id)')
+    .option('--tenant <tenant>', 'only the keys of one tenant (id or name)')
     .option('--json', 'print a JSON array')
     .action(async (o: { tenant?: string; json?: boolean }) => {
       await withStore(async (store) => {
@@ -68,7 +69,7 @@ export function registerEvents(program: Command): void {
           );
       });
     });
-  keys
+  const revoke = keys
     .command('revoke <key-id>')
     .description('revoke a key at once')
     .action(async (id: string) => {
@@ -78,7 +79,7 @@ export function registerEvents(program: Command): void {
       });
     });
 
-  program
+  const tail = program
     .command('events')
     .description('read the directory events stream')
     .command('tail')
@@ -95,7 +96,7 @@ export function registerEvents(program: Command): void {
         const types = o.type?.split(',').map((s) => s.trim());
         const bad = types?.filter((t) => !isEventType(t)) ?? [];
         if (bad.length)
-          throw new Error(`unknown event type '${bad.join(',')}': use ${EVENT_TYPES.join(', ')}`);
+          throw new UsageError(`unknown event type '${bad.join(',')}': use ${EVENT_TYPES.join(', ')}`);
         await withStore(async (store) => {
           let tenant: string | undefined;
           if (o.tenant) {
@@ -124,4 +125,5 @@ export function registerEvents(program: Command): void {
         });
       },
     );
+  for (const c of [create, list, revoke, tail]) withEnvironment(c, STORE_ENV);
 }

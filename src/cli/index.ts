@@ -6,8 +6,11 @@ import { registerAdmin } from './admin.js';
 import { registerCheck } from './check.js';
 import { registerEvents } from './events.js';
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_USAGE, UsageError } from './common.js';
+import { registerOperators } from './operators.js';
+import { registerSetup } from './setup.js';
 import { registerSync } from './sync.js';
 import { registerTenants } from './tenants.js';
+import { registerWebhooks } from './webhooks.js';
 
 /** package.json sits two levels up from both src/cli/index.ts and dist/cli/index.js. */
 function packageVersion(): string {
@@ -42,7 +45,10 @@ ${EXIT_CODES_HELP}`,
   registerTenants(program);
   registerCheck(program);
   registerEvents(program);
+  registerOperators(program);
+  registerWebhooks(program);
   registerSync(program);
+  registerSetup(program);
   return program;
 }
 

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { testConnection } from '../checker/index.js';
 import { loadConfig, type Config } from '../config.js';
 import { loadJobConfig, type JobConfig } from '../engine/config.js';
+import { bearerValue } from '../engine/oauth-token.js';
 import { allowDeletes, pauseJob, resumeJob, restartJob } from '../engine/control.js';
 import { EngineJobs } from '../engine/job-definitions.js';
 import type { JobRunner } from '../engine/job.js';
@@ -262,7 +263,7 @@ export function registerSync(program: Command): void {
   ).action(async (o: JobOptions) => {
     await withJob(o, async ({ cfg, runtime }) => {
       const t = await resolveTarget(cfg, await runtime());
-      const r = await testConnection(t.config.target.tenantUrl, t.token);
+      const r = await testConnection(t.config.target.tenantUrl, await bearerValue(t.token));
       console.log(r.message);
       if (!r.ok) process.exitCode = 1;
     });

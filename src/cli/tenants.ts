@@ -36,7 +36,7 @@ interface PublicUrlChoice {
  * started with (recorded in the store), since the CLI usually runs in another environment than the server; else
  * HOST/PORT like the server. Entra ID accepts only a public HTTPS Tenant URL: anything else gets a warning.
  */
-async function choosePublicUrl(config: Config, svc: TenantService): Promise<PublicUrlChoice> {
+export async function choosePublicUrl(config: Config, svc: TenantService): Promise<PublicUrlChoice> {
   const recorded = await svc.serverPublicUrl();
   const warnings: string[] = [];
   let choice: { url: string; source: string; explicit: boolean };

@@ -3,6 +3,7 @@
  * (`mappings.users[3].target: unknown SCIM attribute 'emial'`). Defaults follow Entra where it has one
  * (entra-provisioning-engine.md §1.3 interval, §6 target actions, §10/§11 deletion threshold 500).
  */
+import { ClientCredentials, type BearerToken } from './oauth-token.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -50,6 +51,8 @@ export interface TargetConfig {
   tenant?: string;
   token?: string;
   tokenEnv?: string;
+  /** OAuth 2.0 client credentials instead of a Secret Token (the secret is read from `clientSecretEnv`). */
+  oauth?: { tokenEndpoint: string; clientId: string; clientSecretEnv: string };
   dialect: 'legacy' | 'compliant';
   concurrency: number;
   timeoutMs: number;
@@ -199,6 +202,7 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
     'tenant',
     'token',
     'tokenEnv',
+    'oauth',
     'dialect',
     'concurrency',
     'timeoutMs',
@@ -207,11 +211,12 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
   const tenant = str(t, 'tenant', 'target');
   const token = str(t, 'token', 'target');
   const tokenEnv = str(t, 'tokenEnv', 'target');
+  const oauth = t.oauth === undefined ? undefined : targetOAuth(obj(t.oauth, 'target.oauth'));
   let tenantUrl = '';
   if (tenant !== undefined) {
     // A tenant of this deployment: the engine issues itself a credential for it (docs/engine.md "Jobs in the server").
     if (tenant.trim() === '') throw new ConfigError('target.tenant', 'must name a tenant of this deployment');
-    for (const k of ['tenantUrl', 'token', 'tokenEnv'] as const)
+    for (const k of ['tenantUrl', 'token', 'tokenEnv', 'oauth'] as const)
       if (t[k] !== undefined)
         throw new ConfigError(
           `target.${k}`,
@@ -225,10 +230,15 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
     } catch {
       throw new ConfigError('target.tenantUrl', `'${tenantUrl}' is not an http(s) URL`);
     }
-    if (!token && !tokenEnv)
+    if (!token && !tokenEnv && !oauth)
       throw new ConfigError(
         'target.token',
-        'set target.token or target.tokenEnv (the name of an environment variable holding it), or target.tenant for a tenant of this deployment',
+        'set target.token or target.tokenEnv (the name of an environment variable holding it), target.oauth, or target.tenant for a tenant of this deployment',
+      );
+    if (oauth && (token || tokenEnv))
+      throw new ConfigError(
+        'target.oauth',
+        'use either target.oauth or a Secret Token (token/tokenEnv), not both',
       );
   }
   const target: TargetConfig = {
@@ -241,6 +251,7 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
   if (tenant !== undefined) target.tenant = tenant.trim();
   if (token) target.token = token;
   if (tokenEnv) target.tokenEnv = tokenEnv;
+  if (oauth) target.oauth = oauth;
 
   const sf = o.scopingFilters === undefined ? {} : obj(o.scopingFilters, 'scopingFilters');
   onlyKeys(sf, 'scopingFilters', ['users', 'groups']);
@@ -332,13 +343,41 @@ export function loadJobConfig(path: string): JobConfig {
   return validateJobConfig(parsed, dirname(abs));
 }
 
-/** The Secret Token, from the file or the named environment variable. Never logged. */
-export function resolveToken(cfg: JobConfig, env: SecretSource): string {
+/** `target.oauth`: a token endpoint, a client id and the environment variable holding the client secret. */
+function targetOAuth(o: Record<string, unknown>): NonNullable<TargetConfig['oauth']> {
+  onlyKeys(o, 'target.oauth', ['tokenEndpoint', 'clientId', 'clientSecretEnv']);
+  const tokenEndpoint = reqStr(o, 'tokenEndpoint', 'target.oauth');
+  if (!/^https?:\/\//i.test(tokenEndpoint))
+    throw new ConfigError('target.oauth.tokenEndpoint', `'${tokenEndpoint}' is not an http(s) URL`);
+  return {
+    tokenEndpoint,
+    clientId: reqStr(o, 'clientId', 'target.oauth'),
+    clientSecretEnv: reqStr(o, 'clientSecretEnv', 'target.oauth'),
+  };
+}
+
+/**
+ * The target's credential: the Secret Token (from the file or the named environment variable), or, with
+ * `target.oauth`, a source of access tokens obtained with the client credentials grant and renewed before they
+ * expire. Never logged.
+ */
+export function resolveToken(cfg: JobConfig, env: SecretSource): BearerToken {
   if (cfg.target.tenant)
     throw new ConfigError(
       'target.tenant',
       `the job targets tenant '${cfg.target.tenant}' of this deployment: its credential comes from the server`,
     );
+  if (cfg.target.oauth) {
+    const { tokenEndpoint, clientId, clientSecretEnv } = cfg.target.oauth;
+    const clientSecret = readSecret(env, clientSecretEnv);
+    if (!clientSecret)
+      throw new ConfigError(
+        'target.oauth.clientSecretEnv',
+        `environment variable ${clientSecretEnv} is not set`,
+      );
+    const cc = new ClientCredentials({ tokenEndpoint, clientId, clientSecret });
+    return () => cc.token();
+  }
   if (cfg.target.token) return cfg.target.token;
   const name = cfg.target.tokenEnv ?? '';
   const v = readSecret(env, name);

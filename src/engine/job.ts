@@ -4,6 +4,7 @@
  * `runDue()` is one step of the schedule, so tests drive weeks of quarantine with a FakeClock.
  */
 import { hostname, userInfo } from 'node:os';
+import type { BearerToken } from './oauth-token.js';
 import { systemClock, type Clock } from './clock.js';
 import type { JobConfig } from './config.js';
 import { runCycle, type CycleOutcome, type EscrowThresholds } from './cycle.js';
@@ -19,7 +20,7 @@ import type { Source } from './types.js';
 export interface JobRunnerOptions {
   config: JobConfig;
   state: SyncState;
-  token: string;
+  token: BearerToken;
   clock?: Clock;
   source?: Source;
   client?: ScimClient;

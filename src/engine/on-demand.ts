@@ -3,6 +3,7 @@
  * as Entra's five steps: 1 test connection (shown only on failure), 2 import, 3 determine scope, 4 match,
  * 5 perform action.
  */
+import { bearerValue, type BearerToken } from './oauth-token.js';
 import { randomUUID } from 'node:crypto';
 import { testConnection } from '../checker/index.js';
 import { ScopeEvaluator } from './entitlement.js';
@@ -34,12 +35,12 @@ function findUser(users: readonly SourceObject[], ref: string): SourceObject | u
 export async function provisionOnDemand(
   runner: JobRunner,
   ref: string,
-  opts: { token: string; fetch?: typeof fetch },
+  opts: { token: BearerToken; fetch?: typeof fetch },
 ): Promise<OnDemandResult> {
   const { config, state } = runner.opts;
   const conn = await testConnection(
     config.target.tenantUrl,
-    opts.token,
+    await bearerValue(opts.token),
     opts.fetch ? { fetch: opts.fetch } : {},
   );
   if (!conn.ok) return { connection: { ok: false, message: conn.message } };

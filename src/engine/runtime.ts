@@ -6,6 +6,7 @@
 import { ConfigError, resolveToken, type JobConfig } from './config.js';
 import { JobRunner, type JobRunnerOptions } from './job.js';
 import { smtpNotifier } from './notify.js';
+import type { BearerToken } from './oauth-token.js';
 import type { SecretSource } from './secrets.js';
 import type { SyncState } from './state/store.js';
 import type { TenantTargets } from './tenant-target.js';
@@ -27,7 +28,7 @@ export interface RuntimeDeps {
 export async function resolveTarget(
   config: JobConfig,
   deps: Pick<RuntimeDeps, 'env' | 'targets'>,
-): Promise<{ config: JobConfig; token: string }> {
+): Promise<{ config: JobConfig; token: BearerToken }> {
   if (!config.target.tenant) return { config, token: resolveToken(config, deps.env) };
   if (!deps.targets)
     throw new ConfigError(

@@ -12,12 +12,14 @@ import { attributePatch, eqFilter, memberPatch, type Dialect, type PatchBody } f
 import type { AttributeChange } from './mapping.js';
 import { Semaphore } from './semaphore.js';
 import { systemClock } from './clock.js';
+import { bearerValue, type BearerToken } from './oauth-token.js';
 
 export type ResourceKind = 'User' | 'Group';
 
 export interface ScimClientOptions {
   tenantUrl: string;
-  token: string;
+  /** A Secret Token, or a source of OAuth access tokens (oauth-token.ts). */
+  token: BearerToken;
   dialect?: Dialect;
   concurrency?: number;
   timeoutMs?: number;
@@ -199,7 +201,7 @@ export class ScimClient {
   ): Promise<{ status: number; text: string; retryAfter: string | null }> {
     this.stats.requests++;
     const headers: Record<string, string> = {
-      Authorization: `Bearer ${this.opts.token}`,
+      Authorization: `Bearer ${await bearerValue(this.opts.token)}`,
       Accept: CONTENT_TYPE,
     };
     const payload = body !== undefined ? JSON.stringify(body) : undefined;

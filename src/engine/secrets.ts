@@ -35,6 +35,7 @@ export const SECRET_FIELDS: readonly (readonly [string, string])[] = [
 /** Fields that name an environment variable holding a secret — [path…]. */
 export const SECRET_ENV_FIELDS: readonly (readonly string[])[] = [
   ['target', 'tokenEnv'],
+  ['target', 'oauth', 'clientSecretEnv'],
   ['source', 'bindPasswordEnv'],
   ['notifications', 'smtp', 'passwordEnv'],
 ];

@@ -1,7 +1,7 @@
 /**
  * The provisioning engine as part of a deployment (issue 16): its state in the server's database, the stored jobs,
  * the credentials it uses for tenants of this deployment and the scheduler. One per store: the server starts it
- * (server.ts), the admin API's engine routes use the same one (engine/admin-routes.ts).
+ * (server.ts), the admin API's engine routes use the same one (admin/engine-routes.ts).
  */
 import type { EngineSettings } from '../config.js';
 import type { TenantService } from '../service/tenants.js';

@@ -69,8 +69,12 @@ export class ApiKeyService {
     return { ...row, key };
   }
 
-  list(tenantId?: string): Promise<ApiKeyRow[]> {
-    return this.store.apiKeys.list(tenantId);
+  /** Every key, or those of one tenant (id or name). */
+  async list(tenant?: string): Promise<ApiKeyRow[]> {
+    if (tenant === undefined) return this.store.apiKeys.list();
+    const t = await this.store.getTenant(tenant);
+    if (!t) throw new ScimError(404, undefined, `no tenant '${tenant}'`);
+    return this.store.apiKeys.list(t.id);
   }
 
   /** Revokes a key; with `tenantId`, only a key of that tenant (a caller scoped to one tenant). */

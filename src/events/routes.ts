@@ -39,10 +39,14 @@ export function parseEventQuery(query: unknown, key: ApiKeyRow) {
   const limit = limitText === undefined ? 50 : Number(limitText);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_EVENTS_PER_PAGE)
     throw new ScimError(400, 'invalidValue', `'limit' must be an integer from 1 to ${MAX_EVENTS_PER_PAGE}`);
-  const typeText = one(q.type);
+  // `type=a,b` or `type=a&type=b`: both name several types.
+  const typeText = Array.isArray(q.type) ? q.type.map(String).join(',') : one(q.type);
   let types: EventType[] | undefined;
   if (typeText) {
-    const list = typeText.split(',').map((s) => s.trim());
+    const list = typeText
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const bad = list.filter((t) => !isEventType(t));
     if (bad.length)
       throw new ScimError(
@@ -62,14 +66,11 @@ export function parseEventQuery(query: unknown, key: ApiKeyRow) {
       );
     tenant = key.tenantId;
   }
-  return {
-    after: one(q.after),
-    tenant,
-    types,
-    since: isoParam('since', one(q.since)),
-    until: isoParam('until', one(q.until)),
-    limit,
-  };
+  const since = isoParam('since', one(q.since));
+  const until = isoParam('until', one(q.until));
+  if (since !== undefined && until !== undefined && since >= until)
+    throw new ScimError(400, 'invalidValue', `'since' (${since}) must be earlier than 'until' (${until})`);
+  return { after: one(q.after), tenant, types, since, until, limit };
 }
 
 export async function registerEventsApi(

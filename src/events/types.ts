@@ -18,6 +18,7 @@ export const EVENT_TYPES = [
   'group.member_removed',
   'tenant.connected',
   'tenant.credentials_rejected',
+  'tenant.connection_state_changed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

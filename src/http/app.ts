@@ -17,6 +17,7 @@ import { errorHandler, sendScimError, SCIM_CONTENT_TYPE } from './errors.js';
 import { registerDiscovery } from './discovery.js';
 import { Metrics } from './metrics.js';
 import { AllowedMethods } from './allowed-methods.js';
+import { singleAuthorization } from './authorization.js';
 import {
   answerOutsideRouting,
   checkRequestTarget,
@@ -27,11 +28,14 @@ import { adminTokenMatches, registerAdmin } from '../admin/routes.js';
 import { ApiKeyService } from '../events/api-keys.js';
 import { adminApiKeyRoutes, registerEventsApi } from '../events/routes.js';
 import { TenantSignals } from '../events/tenant-signals.js';
+import { registerActivityLog } from './activity-log.js';
+import { RequestCounters } from './request-counters.js';
+import { createSelfServe, type SelfServe } from '../setup/self-serve.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     tenantId?: string;
-    activity?: { resourceType?: string; resourceId?: string; summary?: string };
+    activity?: { resourceType?: string; resourceId?: string; summary?: string; resource?: unknown };
   }
 }
 
@@ -48,6 +52,8 @@ export interface App {
   apiKeys: ApiKeyService;
   signals: TenantSignals;
   metrics: Metrics;
+  /** OAuth clients, setup links and connection state (issue 15). */
+  selfServe: SelfServe;
   /** Resolves when every activity-log write already started has finished (graceful shutdown awaits it). */
   drain(): Promise<void>;
 }
@@ -69,9 +75,22 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     config.events.enabled,
   );
   const apiKeys = new ApiKeyService(store, clock, config.tokenCacheMs);
+  const selfServe = createSelfServe({
+    store,
+    config,
+    clock,
+    tenants,
+    warn: (err, msg) => app.log.warn({ err }, msg),
+  });
 
   const metrics = new Metrics();
   const pendingActivity = new Set<Promise<unknown>>();
+  // Requests per tenant per minute for the console's health page, flushed to the store every 15 s.
+  const counters = new RequestCounters(store, clock);
+  const trackActivity = (p: Promise<unknown>) => {
+    pendingActivity.add(p);
+    void p.finally(() => pendingActivity.delete(p));
+  };
 
   const app = Fastify({
     logger: {
@@ -195,7 +214,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       scim.addHook('onRequest', async (req: FastifyRequest) => {
         const tenantId = (req.params as { tenantId: string }).tenantId;
         try {
-          await tenants.authenticate(tenantId, req.headers.authorization);
+          await tenants.authenticate(tenantId, singleAuthorization(req.raw));
         } catch (err) {
           if (err instanceof ScimError && err.status === 401)
             signals.rejected(tenantId, req.headers['user-agent']);
@@ -204,6 +223,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         signals.authenticated(tenantId);
         req.tenantId = tenantId;
       });
+      selfServe.observeScim(scim);
       if (config.rateLimitPerMinute > 0) {
         await scim.register(rateLimit, {
           max: config.rateLimitPerMinute,
@@ -229,43 +249,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
           reply.header('content-type', SCIM_CONTENT_TYPE);
         done(null, payload);
       });
-      // The tenant's provisioning activity log: every write and every failure (never the body or a token).
-      scim.addHook('onResponse', (req, reply, done) => {
-        if (!req.tenantId) return done();
-        const write = req.method !== 'GET' && req.method !== 'HEAD' && !req.url.includes('.search');
-        if (!write && reply.statusCode < 400) return done();
-        const write$ = store
-          .tenant(req.tenantId)
-          .appendActivity({
-            at: clock().toISOString(),
-            method: req.method,
-            path: req.url.replace(/^\/scim\/[^/]+\/v2/i, '').slice(0, 500),
-            status: reply.statusCode,
-            resourceType: req.activity?.resourceType,
-            resourceId: req.activity?.resourceId,
-            summary: (req.activity?.summary ?? '').slice(0, 500),
-            durationMs: Math.round(reply.elapsedTime),
-          })
-          .catch((err) => req.log.warn({ err }, 'could not record activity'));
-        // onResponse runs after the reply: shutdown must wait for these writes before closing the store.
-        pendingActivity.add(write$);
-        void write$.finally(() => {
-          pendingActivity.delete(write$);
-          done();
-        });
-      });
-      scim.addHook('onError', async (req, _reply, err) => {
-        req.activity = { ...req.activity, summary: (err as Error).message };
-      });
+      // The tenant's provisioning activity log: every write and every failure, explained (activity-log.ts).
+      registerActivityLog(scim, { store, clock, track: (p) => trackActivity(p), counters });
 
       registerDiscovery(scim, config);
 
       for (const { path, rt } of RESOURCE_ROUTES) {
-        const note = (req: FastifyRequest, id?: string, summary?: string) => {
+        const note = (req: FastifyRequest, id?: string, summary?: string, resource?: unknown) => {
           req.activity = {
             resourceType: rt,
             ...(id ? { resourceId: id } : {}),
             ...(summary ? { summary } : {}),
+            ...(resource !== undefined ? { resource } : {}),
           };
         };
         const single = (reply: FastifyReply, id: string, version: number, status: number) =>
@@ -280,7 +275,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         );
         scim.post(`/${path}`, async (req, reply) => {
           const r = await resources.create(req.tenantId!, rt, requireBody(req.body));
-          note(req, r.id, r.summary);
+          note(req, r.id, r.summary, r.resource);
           return single(reply, r.id, r.version, 201).send(r.resource);
         });
         scim.get(`/${path}/:id`, async (req, reply) => {
@@ -295,7 +290,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         scim.put(`/${path}/:id`, async (req, reply) => {
           const { id } = req.params as { id: string };
           const r = await resources.replace(req.tenantId!, rt, id, requireBody(req.body), ifMatch(req));
-          note(req, id, r.summary);
+          note(req, id, r.summary, r.resource);
           return reply.code(200).header('ETag', `W/"${r.version}"`).send(r.resource);
         });
         scim.patch(`/${path}/:id`, async (req, reply) => {
@@ -315,7 +310,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
             wantBody ? parseProjection(q) : undefined,
             ifMatch(req),
           );
-          note(req, id, r.summary);
+          note(req, id, r.summary, r.resource);
           reply.header('ETag', `W/"${r.version}"`);
           return wantBody ? reply.code(200).send(r.resource) : reply.code(204).send();
         });
@@ -347,14 +342,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     resources,
     config,
     store,
-    extend: (api) => adminApiKeyRoutes(api, apiKeys),
+    counters,
+    extend: (api) => {
+      adminApiKeyRoutes(api, apiKeys);
+      selfServe.adminRoutes(api);
+    },
   });
   await registerEventsApi(app, { store, apiKeys, resources });
+  await selfServe.register(app);
   const drain = async () => {
     while (pendingActivity.size) await Promise.allSettled([...pendingActivity]);
     await signals.drain();
+    await selfServe.stop();
   };
-  return { app, tenants, resources, apiKeys, signals, metrics, drain };
+  return { app, tenants, resources, apiKeys, signals, metrics, selfServe, drain };
 }
 
 /** The If-Match header (RFC 7644 §3.14), when the client sent one. */

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import { ScimError } from '../scim/errors.js';
 import { resourceTypeResources, schemaResources, serviceProviderConfig } from '../scim/schema/discovery.js';
 import { LIST_RESPONSE } from '../scim/types.js';
+import { tokenEndpoint } from './oauth-token.js';
 
 const WRITES = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -33,6 +34,7 @@ export function registerDiscovery(scim: FastifyInstance, config: Config): void {
       cursor: true,
       defaultPageSize: config.limits.defaultCount,
       ...(config.documentationUrl ? { documentationUri: config.documentationUrl } : {}),
+      oauthTokenEndpoint: tokenEndpoint(config.publicUrl),
     });
   scim.get('/ServiceProviderConfig', spc);
   // Microsoft's reference Postman collection asks for /serviceConfiguration (conformance/README.md).

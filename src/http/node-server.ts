@@ -191,6 +191,28 @@ export function checkRequestTarget(http: HttpLimits) {
         ),
       );
     }
+    const bad = req.url.includes('%') ? badEscapes(req.url) : undefined;
+    if (bad) return done(new ScimError(400, undefined, bad));
     done();
   };
+}
+
+/**
+ * Percent-escapes the router would decode leniently or pass on to the store: `%00` in the path (ids and the tenant
+ * id are looked up as they are, and PostgreSQL text cannot hold NUL: a 500 otherwise; src/scim/unicode.ts), and
+ * escapes in the query string that are malformed or not UTF-8 (URLSearchParams would turn them into U+FFFD and
+ * search for that). A NUL in a query parameter is the parameter's own error (the filter parser refuses control
+ * characters: 400 invalidFilter). The path's other escapes are checked by the router.
+ */
+function badEscapes(url: string): string | undefined {
+  const q = url.indexOf('?');
+  if (/%00/.test(q < 0 ? url : url.slice(0, q)))
+    return 'the URL path holds %00 (NUL), which no SCIM id or tenant id can contain: remove it';
+  if (q < 0) return undefined;
+  try {
+    decodeURIComponent(url.slice(q + 1));
+    return undefined;
+  } catch {
+    return 'the query string holds an invalid percent-escape (like %ZZ) or percent-encoded bytes that are not UTF-8: encode each UTF-8 byte as %XX (RFC 3986 §2.1)';
+  }
 }

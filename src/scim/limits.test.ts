@@ -27,6 +27,32 @@ function rejects(fn: () => void, status: number, scimType: string | undefined, d
   });
 }
 
+test('checkResourceLimits and checkMemberLimits: storable text only (no NUL, no lone surrogate); emoji are fine', () => {
+  const D = DEFAULT_RESOURCE_LIMITS;
+  const user = (extra: string) => JSON.parse(`{"userName":"u",${extra}}`) as JsonObject;
+  checkResourceLimits('User', user('"displayName":"\\ud83d\\ude00 ok","title":"a\\\\u0000 is text"'), D, 1e6);
+  rejects(
+    () => checkResourceLimits('User', user('"title":"a\\u0000b"'), D, 1e6),
+    400,
+    'invalidValue',
+    /the User holds a string with U\+0000 \(NUL\) \("a\\u0000b"\)/,
+  );
+  rejects(
+    () => checkResourceLimits('User', user('"emails":[{"value":"\\ud800"}]'), D, 1e6),
+    400,
+    'invalidValue',
+    /lone UTF-16 surrogate U\+D800/,
+  );
+  rejects(
+    () => checkResourceLimits('Group', JSON.parse('{"displayName":"g","x":{"\\udfff":1}}'), D, 1e6),
+    400,
+    'invalidValue',
+    /the Group holds a string with a lone UTF-16 surrogate U\+DFFF/,
+  );
+  checkMemberLimits(1, ['\u{1F600}'], D);
+  rejects(() => checkMemberLimits(1, ['a\u0000'], D), 400, 'invalidValue', /members\.value holds .*NUL/);
+});
+
 test('checkJsonLimits: depth, string and key length, whatever the nesting', () => {
   checkJsonLimits({ a: [{ b: ['x'.repeat(10)] }] }, L); // 4 levels: allowed
   checkJsonLimits(null, L);

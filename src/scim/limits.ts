@@ -6,6 +6,7 @@
  * membership changes of one request.
  */
 import { ScimError } from './errors.js';
+import { unstorableText } from './unicode.js';
 import { ENTERPRISE_USER, JOYN_USER, type ResourceData, type ResourceTypeName } from './types.js';
 
 export interface ResourceLimits {
@@ -57,6 +58,37 @@ const IDENTIFIERS: Record<ResourceTypeName, readonly string[]> = {
 
 const tooLong = (label: string, length: number, max: number, what: string) =>
   new ScimError(400, 'invalidValue', `${label} is ${length} characters long; ${what} may be at most ${max}`);
+
+const unstorable = (owner: string, what: string, s: string) =>
+  new ScimError(
+    400,
+    'invalidValue',
+    `${owner} holds a string with ${what} (${JSON.stringify(s.slice(0, 40))}); SCIM strings are Unicode text (RFC 7643 §2.3.1) and this one cannot be stored: remove that character`,
+  );
+
+/**
+ * In JSON.stringify's output (which escapes exactly the lone surrogates and control characters): an escaped NUL or
+ * surrogate that is not itself an escaped backslash followed by "u…".
+ */
+const ESCAPED_UNSTORABLE = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+
+/** The first string (or key) in `value` that unicode.ts says cannot be stored, with the reason. */
+function findUnstorable(value: unknown): [string, string] | undefined {
+  const stack = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      const why = unstorableText(v);
+      if (why) return [why, v];
+    } else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) {
+        const why = unstorableText(k);
+        if (why) return [why, k];
+        stack.push(x);
+      }
+  }
+  return undefined;
+}
 
 /**
  * Walks a parsed JSON body without recursion (a hostile body may nest a million levels): nesting depth and
@@ -121,8 +153,9 @@ function valuesAt(data: ResourceData, path: string): unknown[] {
 
 /**
  * A resource about to be stored (after normalisation, or after a PATCH applied to the stored one): values
- * per multi-valued attribute, identifier lengths, and its size, which may not exceed what one request body
- * may carry, so every stored resource can be read and PUT back whole.
+ * per multi-valued attribute, identifier lengths, storable text (no NUL, no lone surrogate: unicode.ts), and its
+ * size, which may not exceed what one request body may carry, so every stored resource can be read and PUT back
+ * whole.
  */
 export function checkResourceLimits(
   rt: ResourceTypeName,
@@ -149,7 +182,14 @@ export function checkResourceLimits(
         throw tooLong(path, v.length, limits.maxIdentifierLength, 'an identifier attribute');
     }
   }
-  const bytes = Buffer.byteLength(JSON.stringify(data));
+  const json = JSON.stringify(data);
+  // NUL and lone surrogates (unicode.ts): PostgreSQL cannot store the one, no store the other. Found cheaply in the
+  // JSON text, then located for the message.
+  if (ESCAPED_UNSTORABLE.test(json)) {
+    const found = findUnstorable(data);
+    if (found) throw unstorable(`the ${rt}`, found[0], found[1]);
+  }
+  const bytes = Buffer.byteLength(json);
   if (bytes > maxBytes)
     throw new ScimError(
       400,
@@ -166,7 +206,10 @@ export function checkMemberLimits(count: number, ids: Iterable<string>, limits: 
       undefined,
       `this request changes ${count} group members; at most ${limits.maxMembersPerRequest} per request: split it into several PATCH requests`,
     );
-  for (const id of ids)
+  for (const id of ids) {
     if (id.length > limits.maxIdentifierLength)
       throw tooLong('members.value', id.length, limits.maxIdentifierLength, 'a member id');
+    const why = unstorableText(id);
+    if (why) throw unstorable('members.value', why, id);
+  }
 }

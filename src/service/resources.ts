@@ -166,11 +166,6 @@ export class ResourceService {
   }
 
   /**
-   * A manager the write sets must be a user of this tenant (a reference to no one renders a `$ref` that answers
-   * 404). An unchanged value is not re-checked, so a PATCH of another attribute of a user whose manager was
-   * deleted still applies (that manager is simply no longer rendered).
-   */
-  /**
    * A `manager.value` that names no user of this tenant (yet) is kept, so nothing a client sent is lost, but it is
    * never rendered: no client sees a dangling reference (rendering checks every manager against the tenant's users).
    * Refusing it would break Microsoft's reference collection, which POSTs a user whose manager is "SuzzyQ".
@@ -547,20 +542,19 @@ export class ResourceService {
       const now = this.now();
       const drafts: EventDraft[] = [];
       if (before && this.eventsEnabled) {
-        if (rt === 'User') {
-          // Deleting a user ends its memberships: the application hears of each, like any member removal.
-          const groups = (await tx.members.groupsOf([id])).get(id) ?? [];
-          for (const g of groups) {
-            const grow = await tx.groups.get(g.value);
-            if (!grow) continue;
-            drafts.push({
-              type: 'group.member_removed',
-              resourceType: 'Group',
-              resourceId: g.value,
-              data: this.render(tenantId, 'Group', grow, {}),
-              member: { value: id, type: 'User' },
-            });
-          }
+        // Deleting a user, or a group nested in other groups, ends its memberships (the store removes them with
+        // it): the application hears of each, like any member removal.
+        const groups = (await tx.members.groupsOf([id])).get(id) ?? [];
+        for (const g of groups) {
+          const grow = await tx.groups.get(g.value);
+          if (!grow) continue;
+          drafts.push({
+            type: 'group.member_removed',
+            resourceType: 'Group',
+            resourceId: g.value,
+            data: this.render(tenantId, 'Group', grow, {}),
+            member: { value: id, type: rt },
+          });
         }
         drafts.push({
           type: rt === 'User' ? 'user.deleted' : 'group.deleted',

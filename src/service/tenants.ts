@@ -5,7 +5,7 @@
  */
 import { ScimError } from '../scim/errors.js';
 import type { Actor, AuditEntry, AuditInput, Store } from '../store/types.js';
-import type { ActivityEntry, TenantRow, TokenRow } from '../store/types.js';
+import type { ActivityEntry, ActivityQuery, TenantRow, TokenRow } from '../store/types.js';
 import { newId } from '../store/sql/ids.js';
 import { generateToken, hashesEqual, hashToken, tokenHint, tokenState } from './tokens.js';
 
@@ -290,10 +290,7 @@ export class TenantService {
   }
 
   /** The tenant's provisioning activity log, newest first; `before` is the `seq` of the last entry already seen. */
-  async activity(
-    idOrName: string,
-    opts: { limit: number; before?: number },
-  ): Promise<(ActivityEntry & { seq: number })[]> {
+  async activity(idOrName: string, opts: ActivityQuery): Promise<(ActivityEntry & { seq: number })[]> {
     const t = await this.getTenant(idOrName);
     return this.store.tenant(t.id).listActivity(opts);
   }

@@ -160,6 +160,12 @@ export function connect(url: string, opts: ConnectOptions = {}): Connection {
     pool.on('error', (err) =>
       process.emitWarning(`PostgreSQL connection lost (the pool will reconnect): ${err.message}`),
     );
+    // A connection terminated while checked out but between two queries (a transaction awaiting its next
+    // statement when the server shuts down) emits 'error' on the client itself, which has no listener then: the
+    // process would crash. The next query on it fails instead, and the transaction with it (503).
+    pool.on('connect', (client) =>
+      client.on('error', (err) => process.emitWarning(`PostgreSQL connection lost: ${err.message}`)),
+    );
     const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
     const wait = opts.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS;
     return {

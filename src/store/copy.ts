@@ -13,6 +13,7 @@ import { migrateSyncState } from '../engine/state/migrations.js';
 import { dialectOf, redactUrl, sqlitePathOf } from './connect.js';
 import { createStore } from './index.js';
 import type { SqlStore } from './sql/sql-store.js';
+import { eventsPastFanout, placeFanout } from './sql/webhooks-store.js';
 
 /** A table to copy: its key order, and the columns converted between the dialects (or left out). */
 interface TableSpec {
@@ -39,6 +40,18 @@ const TABLES: TableSpec[] = [
   { name: 'events', order: ['seq'], pgOrder: ['txid', 'seq'], skip: ['seq', 'txid'] },
   { name: 'event_streams', order: ['tenant_id', 'resource_id'] },
   { name: 'api_keys', order: ['id'] },
+  // Operator accounts move with the store (their console sessions do not: everyone signs in again).
+  { name: 'operators', order: ['id'] },
+  { name: 'request_minutes', order: ['tenant_id', 'minute'] },
+  // Webhook endpoints (secrets as stored: encrypted ones need the same WEBHOOKS_SECRET_KEY) and their deliveries,
+  // pending ones included, renumbered in order; the attempt log stays behind. The fan-out position is placed on the
+  // copy after the copy (placeFanout).
+  { name: 'webhook_endpoints', order: ['id'] },
+  { name: 'webhook_deliveries', order: ['id'], skip: ['id', 'event_txid'] },
+  { name: 'oauth_clients', order: ['id'] },
+  { name: 'setup_links', order: ['id'] },
+  { name: 'tenant_connection', order: ['tenant_id'] },
+  { name: 'connection_buckets', order: ['tenant_id', 'bucket'] },
 ];
 
 /** The engine's tables: portable types only (text, integer), so rows copy as they are. */
@@ -132,6 +145,8 @@ export interface CopyReport {
   audit: number;
   events: number;
   apiKeys: number;
+  webhookEndpoints: number;
+  webhookDeliveries: number;
   /** Rows of the engine's sync_* tables (0 when the source never ran the engine). */
   syncRows: number;
 }
@@ -180,6 +195,7 @@ export async function copyStore(
       tables.push(...SYNC_TABLES);
     }
     const counts: Record<string, number> = {};
+    const owed = await eventsPastFanout(from.db, from.dialect);
     await to.db.transaction().execute(async (trx) => {
       for (const t of tables) {
         let copied = 0;
@@ -210,6 +226,7 @@ export async function copyStore(
         counts[t.name] = copied;
         log(`${t.name}: ${copied}`);
       }
+      await placeFanout(trx, to.dialect, owed, new Date().toISOString());
     });
     for (const t of tables) {
       const [a, b] = [await count(from, t.name), await count(to, t.name)];
@@ -226,6 +243,8 @@ export async function copyStore(
       audit: counts.audit ?? 0,
       events: counts.events ?? 0,
       apiKeys: counts.api_keys ?? 0,
+      webhookEndpoints: counts.webhook_endpoints ?? 0,
+      webhookDeliveries: counts.webhook_deliveries ?? 0,
       syncRows: SYNC_TABLES.reduce((n, t) => n + (counts[t.name] ?? 0), 0),
     };
   } finally {

@@ -6,8 +6,12 @@
  */
 import type { Filter } from '../scim/filter/ast.js';
 import type { Member, ResourceData, ResourceTypeName } from '../scim/types.js';
-import type { DirectoryEvent, EventDraft, EventPage, EventQuery } from '../events/types.js';
+import type { DirectoryEvent, EventDraft, EventPage, EventQuery, EventType } from '../events/types.js';
+import type { MemberView } from './sql/console-reads.js';
 import type { ApiKeyRow, ApiKeyScope } from './sql/events-store.js';
+import type { SqlOperators } from './sql/operators-store.js';
+import type { SqlMonitoring } from './sql/monitoring-store.js';
+import type { SetupStore } from './setup-types.js';
 
 export interface TenantRow {
   id: string;
@@ -35,7 +39,7 @@ export interface TokenRow {
 
 /** Who did an operator action, through which surface. */
 export interface Actor {
-  via: 'cli' | 'admin-api' | 'console' | 'server';
+  via: 'cli' | 'admin-api' | 'console' | 'server' | 'setup-link';
   /** e.g. the OS user and host running the CLI, or the admin API client's address. */
   name: string;
 }
@@ -116,6 +120,21 @@ export interface QueryResult {
   lastPosition?: string;
 }
 
+/** Whom an activity entry is about, as the request or the stored resource names it. */
+export interface ActivityTarget {
+  userName?: string;
+  externalId?: string;
+  displayName?: string;
+}
+
+/** One attribute a request set (its name and new value, never a secret's value). */
+export interface ActivityChange {
+  /** The PATCH operation as sent ("Replace", "add"); absent for a create or replace. */
+  op?: string;
+  path: string;
+  value?: string;
+}
+
 export interface ActivityEntry {
   at: string;
   method: string;
@@ -126,6 +145,38 @@ export interface ActivityEntry {
   /** Short, secret-free description ("create user jdoe@contoso.com", "PATCH 3 ops", error detail). */
   summary: string;
   durationMs?: number | undefined;
+  // What explains the entry (src/http/activity-details.ts); absent on entries written before migration 0012.
+  /** create, replace, patch, delete, get, list, search, discovery, other. */
+  operation?: string | undefined;
+  target?: ActivityTarget | undefined;
+  changes?: ActivityChange[] | undefined;
+  /** The attribute a failure is about ("xid", "emails[type eq \"work\"].value"). */
+  errorAttribute?: string | undefined;
+  scimType?: string | undefined;
+  errorDetail?: string | undefined;
+  /** Entra's PATCH dialect: legacy (capitalised ops, "True"/"False") or compliant (aadOptscim062020, RFC 7644). */
+  patchDialect?: string | undefined;
+  clientIp?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+/** Which activity entries to list (newest first): every filter is optional. */
+export interface ActivityQuery {
+  limit: number;
+  /** Entries older than this seq (paging back). */
+  before?: number;
+  /** Entries newer than this seq (live updates). */
+  after?: number;
+  /** 2xx, 4xx, 5xx, or one status code. */
+  status?: string;
+  operation?: string;
+  resourceType?: string;
+  resourceId?: string;
+  /** Contained in the target's userName, externalId or displayName, or equal to the resource id (any case). */
+  text?: string;
+  /** ISO 8601: at or after / before. */
+  since?: string;
+  until?: string;
 }
 
 export interface ResourceStore {
@@ -167,7 +218,22 @@ export interface TenantStore {
   appendActivity(e: ActivityEntry): Promise<void>;
   /** Appends directory events; inside a transaction they commit (or roll back) with the change. */
   appendEvents(drafts: readonly EventDraft[], now: string): Promise<DirectoryEvent[]>;
-  listActivity(opts: { limit: number; before?: number }): Promise<(ActivityEntry & { seq: number })[]>;
+  listActivity(opts: ActivityQuery): Promise<(ActivityEntry & { seq: number })[]>;
+  /** Whom a resource id was last recorded as in the activity log (a deleted user's names). */
+  lastActivityTarget(resourceId: string): Promise<ActivityTarget | undefined>;
+  /** A group's members, a page at a time, with their names as stored now (the operator console). */
+  membersPage(
+    groupId: string,
+    startIndex: number,
+    count: number,
+  ): Promise<{ totalResults: number; members: MemberView[] }>;
+  /** The tenant's directory events (or one resource's), newest first (the operator console). */
+  recentEvents(q: {
+    resourceId?: string;
+    types?: readonly EventType[];
+    limit: number;
+    before?: number;
+  }): Promise<(DirectoryEvent & { seq: number })[]>;
   counts(): Promise<{ users: number; groups: number }>;
 }
 
@@ -207,6 +273,8 @@ export interface Store {
     audit?: readonly AuditInput[],
   ): Promise<TokenRow | undefined>;
   markTokenUsed(id: string, now: string): Promise<void>;
+  /** One audit record of an action that changes nothing in the store (Test Connection, an engine command). */
+  appendAudit(a: AuditInput, now: string): Promise<void>;
   /** Audit records, newest first; `tenant` matches a tenant id or name (also of a deleted tenant). */
   listAudit(opts: { tenant?: string; limit: number; before?: number }): Promise<AuditEntry[]>;
   /** A small server-wide setting (e.g. the PUBLIC_URL the server last started with, for the CLI). */
@@ -221,6 +289,11 @@ export interface Store {
    */
   tokenStateMarker(): string;
   health(): Promise<void>;
+
+  /** Operator accounts and console sessions (src/admin/operators.ts). */
+  readonly operators: SqlOperators;
+  /** Per-minute request counters per tenant and instance heartbeats (the console's health page). */
+  readonly monitoring: SqlMonitoring;
 
   // Directory events (the outbox) and the application API keys that read them.
   readonly events: {
@@ -249,6 +322,8 @@ export interface Store {
    * Sets a tenant's mark (`connected_at`, `credentials_rejected_at`) to `now` unless it is already set at or after
    * `notBefore` ('' = only when unset), and appends the event with it; true when this call set it.
    */
+  /** OAuth clients, setup links and the connection record (issue 15). */
+  readonly setup: SetupStore;
   markTenant(
     tenantId: string,
     mark: 'connected_at' | 'credentials_rejected_at',

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DIALECTS } from '../helpers/stores.js';
-import { startAdminServer, type AdminServer } from './helpers.js';
+import { createOperator, signIn, startAdminServer, type AdminServer } from './helpers.js';
 
 const ADMIN = 'admin-test-token-0123456789abcdefghijklmnopqrstuvwxyz';
 const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -430,22 +430,13 @@ for (const dialect of DIALECTS) {
       const rotated = (
         await admin(s, 'POST', `/tenants/${c.tenantId}/tokens/rotate`, { revokeTokenId: issued.tokenId })
       ).body;
-      // The console marks its requests, so the record says which surface was used.
-      const byConsole = await call(
-        s.base,
-        'DELETE',
-        `/admin/api/tenants/${c.tenantId}/tokens/${c.tokenId}`,
-        {},
-      );
-      assert.equal(byConsole.status, 204);
-      const consoleRevoke = await fetch(
-        `${s.base}/admin/api/tenants/${c.tenantId}/tokens/${rotated.tokenId}`,
-        {
-          method: 'DELETE',
-          headers: { Authorization: `Bearer ${ADMIN}`, 'X-Joyn-Client': 'console' },
-        },
-      );
-      assert.equal(consoleRevoke.status, 204);
+      const byApi = await call(s.base, 'DELETE', `/admin/api/tenants/${c.tenantId}/tokens/${c.tokenId}`, {});
+      assert.equal(byApi.status, 204);
+      // An operator signed in to the console is recorded by name, through the console.
+      await createOperator(s.base, ADMIN, 'audit-operator', 'operator');
+      const op = await signIn(s.base, 'audit-operator', 'pw-audit-operator-0123456789');
+      const consoleRevoke = await op.call('DELETE', `/tenants/${c.tenantId}/tokens/${rotated.tokenId}`);
+      assert.equal(consoleRevoke.status, 204, consoleRevoke.text);
       assert.equal((await admin(s, 'DELETE', `/tenants/${c.tenantId}`)).status, 204);
 
       // The records outlive the tenant, and are found by its id or name.
@@ -471,7 +462,7 @@ for (const dialect of DIALECTS) {
         );
         for (const e of log.body.entries) {
           assert.equal(e.tenantName, 'Audited');
-          assert.match(e.actor, /^admin token from /);
+          assert.match(e.actor, e.via === 'console' ? /^audit-operator$/ : /^admin token from /);
           assert.ok(!Number.isNaN(Date.parse(e.at)));
         }
         for (const secret of [c.token, issued.token, rotated.token, ADMIN])
@@ -521,7 +512,13 @@ for (const dialect of DIALECTS) {
       assert.equal(r.body.store.dialect, dialect);
       assert.equal(r.body.store.ok, true);
       const mine = r.body.tenants.find((t: { id: string }) => t.id === c.tenantId);
-      assert.deepEqual(mine, { id: c.tenantId, name: 'Health Co', users: 1, groups: 0 });
+      assert.deepEqual(
+        { id: mine.id, name: mine.name, users: mine.users, groups: mine.groups },
+        { id: c.tenantId, name: 'Health Co', users: 1, groups: 0 },
+      );
+      // The identity provider's last request, and the tenant's state in one word (test/admin/health.test.ts has more).
+      assert.ok(Date.now() - Date.parse(mine.lastContactAt) < 60_000);
+      assert.equal(mine.level, 'ok');
       if (dialect === 'postgres') assert.ok(!String(r.body.store.describe).match(/:[^:@/]+@/), 'no password');
     });
 
@@ -552,7 +549,9 @@ for (const dialect of DIALECTS) {
       assert.equal(js.status, 200);
       assert.match(js.headers.get('content-type') ?? '', /javascript/);
       assert.doesNotMatch(js.text, /innerHTML/);
-      assert.match(js.text, /sessionStorage/);
+      // The session is an HttpOnly cookie: the page keeps nothing in the browser's storage, and sends the CSRF token.
+      assert.doesNotMatch(js.text, /sessionStorage|localStorage/);
+      assert.match(js.text, /X-CSRF-Token/);
       const css = await call(s.base, 'GET', '/admin/console.css', { auth: null });
       assert.equal(css.status, 200);
       assert.match(css.headers.get('content-type') ?? '', /text\/css/);

@@ -73,6 +73,17 @@ describe('job definitions: secrets', () => {
       },
     });
     assert.throws(() => sealDefinition(ldap, KEY), /source\.bindPasswordEnv/);
+    // OAuth client credentials: the client secret would be sent to a token endpoint the job names.
+    const oauth = job({
+      target: {
+        tenantUrl: 'https://x.example/scim/v2',
+        oauth: { tokenEndpoint: 'https://evil.example/token', clientId: 'c', clientSecretEnv: 'ADMIN_TOKEN' },
+      },
+    });
+    assert.throws(
+      () => sealDefinition(oauth, KEY),
+      /target\.oauth\.clientSecretEnv: .*\(got 'ADMIN_TOKEN'\)/,
+    );
     const ok = job({ target: { tenantUrl: 'https://x.example/scim/v2', tokenEnv: 'JOYN_SYNC_HR_TOKEN' } });
     assert.deepEqual(sealDefinition(ok, undefined), ok);
   });

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import Fastify from 'fastify';
 import { loadConfig } from '../../src/config.js';
-import { registerEngineRoutes } from '../../src/engine/admin-routes.js';
+import { registerEngineRoutes } from '../../src/admin/engine-routes.js';
 import { FakeClock } from '../../src/engine/clock.js';
 import { EngineJobs } from '../../src/engine/job-definitions.js';
 import { Scheduler } from '../../src/engine/scheduler.js';
@@ -38,7 +38,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>
   }
 }
 
-test('every engine route carries the least role it needs: operator to read and control, admin to change jobs', async () => {
+test('every engine route carries the least role it needs: viewer to read, operator to control, admin to change jobs', async () => {
   const app = Fastify();
   const routes: { method: string; url: string; role: unknown }[] = [];
   app.addHook('onRoute', (r) => {
@@ -52,7 +52,11 @@ test('every engine route carries the least role it needs: operator to read and c
   for (const [route, role] of Object.entries(roles))
     assert.equal(
       role,
-      /^(POST \/engine\/jobs|PUT .*|PATCH .*|DELETE .*)$/.test(route) ? 'admin' : 'operator',
+      /^(POST \/engine\/jobs|PUT .*|PATCH .*|DELETE .*)$/.test(route)
+        ? 'admin'
+        : route.startsWith('GET ')
+          ? 'viewer'
+          : 'operator',
       route,
     );
   for (const r of ['pause', 'resume', 'run', 'restart', 'allow-deletes', 'provision'])
@@ -128,10 +132,10 @@ for (const dialect of DIALECTS) {
 
         const list = await api('GET', '/engine/jobs');
         assert.deepEqual(
-          list.body.jobs.map((j: { name: string; state: string; target: string }) => [
+          list.body.jobs.map((j: { name: string; state: string; stored: { target: string } }) => [
             j.name,
             j.state,
-            j.target,
+            j.stored.target,
           ]),
           [['svc', 'active', 'tenant acme-svc']],
         );
@@ -141,13 +145,13 @@ for (const dialect of DIALECTS) {
         assert.equal((await api('GET', '/engine/jobs/svc/logs?status=bogus')).status, 400);
 
         // Control: paused stays paused (run refused), resume and run now start a cycle.
-        assert.equal((await api('POST', '/engine/jobs/svc/pause')).body.state, 'paused');
+        assert.equal((await api('POST', '/engine/jobs/svc/pause')).body.job.state, 'paused');
         assert.equal((await api('POST', '/engine/jobs/svc/run')).status, 409);
         const before = (await api('GET', '/engine/jobs/svc/cycles')).body.cycles.length;
         const engine = await engineFor(srv.server.store, loadConfig({}).engine);
         await engine.scheduler!.tick();
         assert.deepEqual(engine.scheduler!.runningJobs, []);
-        assert.equal((await api('POST', '/engine/jobs/svc/resume')).body.state, 'active');
+        assert.equal((await api('POST', '/engine/jobs/svc/resume')).body.job.state, 'active');
         await waitFor(
           'a cycle after resume',
           async () => (await api('GET', '/engine/jobs/svc/cycles')).body.cycles.length > before,
@@ -175,8 +179,8 @@ for (const dialect of DIALECTS) {
         assert.equal(withToken.status, 200, JSON.stringify(withToken.body));
         const shown = await api('GET', '/engine/jobs/svc');
         assert.doesNotMatch(JSON.stringify(shown.body), new RegExp(tenant.token));
-        assert.match(shown.body.definition.target.token.encrypted, /^v1\./);
-        assert.equal(shown.body.revision, 3);
+        assert.match(shown.body.definition.definition.target.token.encrypted, /^v1\./);
+        assert.equal(shown.body.definition.revision, 3);
         assert.equal((await api('PUT', '/engine/jobs/svc', { ...def, name: 'other' })).status, 400);
 
         assert.equal((await api('DELETE', '/engine/jobs/svc')).status, 204);

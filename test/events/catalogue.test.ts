@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DIALECTS } from '../helpers/stores.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { eventsVisible } from '../helpers/events.js';
 
 const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -36,6 +37,7 @@ for (const dialect of DIALECTS) {
     };
     /** The events written since the previous call, through the Events API. */
     const newEvents = async () => {
+      await eventsVisible(s.server.store);
       const out: any[] = [];
       for (;;) {
         const r = await fetch(`${s.baseUrl}/api/v1/events?limit=100${cursor ? `&after=${cursor}` : ''}`, {
@@ -170,6 +172,11 @@ for (const dialect of DIALECTS) {
         'path-less replace',
         { op: 'replace', value: { active: false } },
         { op: 'replace', value: { active: true } },
+      ],
+      [
+        'legacy path-less Replace, string booleans',
+        { op: 'Replace', value: { active: 'False' } },
+        { op: 'Replace', value: { active: 'True' } },
       ],
     ] as const) {
       test(`§1.13 disable / re-enable (${dialectName}) → user.deactivated / user.reactivated; repeating it → nothing`, async () => {
@@ -385,6 +392,27 @@ for (const dialect of DIALECTS) {
       );
       assert.equal(ev[0].data.displayName, 'Gone');
       assert.equal(ev[0].data.members, undefined);
+    });
+
+    test('§1.22 delete a group nested in another → group.member_removed from the parent, then group.deleted', async () => {
+      const child = await scim('POST', '/Groups', { schemas: [CORE_GROUP], displayName: 'Nested child' });
+      const parent = await scim('POST', '/Groups', {
+        schemas: [CORE_GROUP],
+        displayName: 'Nested parent',
+        members: [{ value: child.id }],
+      });
+      await newEvents();
+      await scim('DELETE', `/Groups/${child.id}`);
+      const ev = await newEvents();
+      assert.deepEqual(
+        ev.map((e) => [e.type, e.resource.id]),
+        [
+          ['group.member_removed', parent.id],
+          ['group.deleted', child.id],
+        ],
+      );
+      assert.deepEqual(ev[0].member, { value: child.id, type: 'Group' });
+      assert.equal((await scim('GET', `/Groups/${parent.id}`)).members, undefined, 'the parent lost it');
     });
 
     test('a failed write (409, 400) leaves no event; reads leave none', async () => {

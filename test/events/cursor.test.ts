@@ -5,15 +5,15 @@
  * finished, and a walk sees both, once each.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import { appendEvents } from '../../src/store/sql/events-store.js';
 import { createStore } from '../../src/store/index.js';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
 import type { EventDraft } from '../../src/events/types.js';
-import { freshDatabase, type TestDatabase } from '../helpers/stores.js';
+import { describeIfAvailable } from '../helpers/services.js';
+import { freshDatabase, postgresMissing, type TestDatabase } from '../helpers/stores.js';
 
-const PG = process.env.JOYN_TEST_PG_URL;
 const draft = (id: string): EventDraft => ({
   type: 'user.created',
   resourceType: 'User',
@@ -21,9 +21,9 @@ const draft = (id: string): EventDraft => ({
   data: { id },
 });
 
-describe(
+describeIfAvailable(
   'Events cursor under out-of-order commits (postgres)',
-  { skip: PG ? false : 'JOYN_TEST_PG_URL is not set: PostgreSQL not tested' },
+  { unavailable: postgresMissing() },
   () => {
     let db: TestDatabase;
     let store: SqlStore;

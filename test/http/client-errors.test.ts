@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { DIALECTS } from '../helpers/stores.js';
 import { expectScimError, expectStatus, filterQuery, send } from './client.js';
 import { expectRawScimError, rawRequest } from './raw.js';
 
@@ -248,3 +249,122 @@ describe('limit settings', () => {
     });
   });
 });
+
+/**
+ * Text no store can hold exactly (src/scim/unicode.ts): NUL and lone surrogates, in URLs, filters and bodies, and
+ * escapes in the query string that are not UTF-8. On PostgreSQL each of these used to be a 500 (text and jsonb
+ * cannot hold U+0000); on SQLite a lone surrogate was stored as U+FFFD after a 201. Both stores must refuse them
+ * with the same 400 and store nothing.
+ */
+const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+for (const dialect of DIALECTS) {
+  describe(`unstorable text is a 400 on ${dialect}, never a 500`, () => {
+    let srv: TestServer;
+    let path: string;
+    before(async () => {
+      srv = await startTestServer({ dialect });
+      path = new URL(srv.tenantUrl).pathname;
+    });
+    after(async () => srv?.close());
+
+    test('%00 in the path or the query, invalid UTF-8 escapes in the query, \\u0000 and lone surrogates in filters and bodies', async () => {
+      const get = (target: string) =>
+        rawRequest(
+          srv.baseUrl,
+          `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${srv.token}\r\nConnection: close\r\n\r\n`,
+        );
+      for (const target of [`${path}/Users/%00`, `${path}/Groups/a%00b`, `/scim/%00/v2/Users`])
+        expectRawScimError(await get(target), 400, /path holds %00 \(NUL\)/);
+      // In the query a NUL is the parameter's own error, or an unknown name that is ignored (RFC 7644 §3.9).
+      for (const [query, status] of [
+        ['filter=userName%20eq%20%22a%00%22', 400],
+        ['filter=user%00Name%20pr', 400],
+        ['sortBy=%00', 400],
+        ['startIndex=%00&count=%00', 400],
+        ['attributes=%00', 200],
+        ['excludedAttributes=userName%00', 200],
+      ] as const) {
+        const r = await get(`${path}/Users?${query}`);
+        if (status === 200) assert.equal(r.status, 200, `${query}: ${r.text.slice(0, 200)}`);
+        else expectRawScimError(r, status);
+      }
+      for (const escaped of ['%ED%A0%80', '%C0%AF', '%FF', '%E2%82', '%ZZ'])
+        expectRawScimError(
+          await get(`${path}/Users?filter=${encodeURIComponent('userName eq "')}${escaped}%22`),
+          400,
+          /query string holds an invalid percent-escape/,
+        );
+      for (const literal of ['a\\u0000b', '\\ud800', '\\udfff\\ud83d'])
+        expectScimError(
+          await send(srv, 'GET', `/Users${filterQuery(`userName eq "${literal}"`)}`),
+          400,
+          'invalidFilter',
+        );
+      for (const [field, value] of [
+        ['userName', 'a\\u0000b'],
+        ['userName', '\\ud800'],
+        ['displayName', 'x\\udc00'],
+        ['title', '\\u0000'],
+      ] as const) {
+        const body = `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"u-${field}-${value.length}","${field}":"${value}"}`;
+        const r = await send(srv, 'POST', '/Users', { body });
+        expectScimError(r, 400, 'invalidValue');
+      }
+      const search = await send(srv, 'POST', '/Users/.search', {
+        body: '{"filter":"userName eq \\"\\u0000\\""}',
+      });
+      expectScimError(search, 400, 'invalidFilter');
+      // PUT, PATCH (attribute values and member ids) refuse them too, and leave the resources as they were.
+      const base = expectStatus(
+        await send(srv, 'POST', '/Users', { body: { schemas: [CORE], userName: 'base' } }),
+        201,
+      ).body;
+      const group = expectStatus(
+        await send(srv, 'POST', '/Groups', { body: { displayName: 'g', members: [{ value: base.id }] } }),
+        201,
+      ).body;
+      expectScimError(
+        await send(srv, 'PUT', `/Users/${base.id}`, { body: `{"userName":"base","title":"\\u0000"}` }),
+        400,
+        'invalidValue',
+      );
+      expectScimError(
+        await send(srv, 'PATCH', `/Users/${base.id}`, {
+          body: `{"schemas":["${PATCH}"],"Operations":[{"op":"add","path":"nickName","value":"\\ud800"}]}`,
+        }),
+        400,
+        'invalidValue',
+      );
+      expectScimError(
+        await send(srv, 'PATCH', `/Groups/${group.id}`, {
+          body: `{"schemas":["${PATCH}"],"Operations":[{"op":"add","path":"members","value":[{"value":"x\\u0000"}]}]}`,
+        }),
+        400,
+        'invalidValue',
+      );
+      expectScimError(
+        await send(srv, 'PATCH', `/Groups/${group.id}`, {
+          body: `{"schemas":["${PATCH}"],"Operations":[{"op":"remove","path":"members[value eq \\"\\u0000\\"]"}]}`,
+        }),
+        400,
+        'invalidPath',
+      );
+      const after = expectStatus(await send(srv, 'GET', `/Users/${base.id}`), 200).body;
+      assert.equal(after.meta.version, base.meta.version);
+      assert.deepEqual(
+        expectStatus(await send(srv, 'GET', `/Groups/${group.id}`), 200).body.members.map(
+          (m: { value: string }) => m.value,
+        ),
+        [base.id],
+      );
+      // Nothing else was stored, and an emoji (a surrogate pair) is ordinary text.
+      assert.equal(expectStatus(await send(srv, 'GET', '/Users?count=0'), 200).body.totalResults, 1);
+      const ok = await send(srv, 'POST', '/Users', {
+        body: '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"smile","displayName":"\\ud83d\\ude00"}',
+      });
+      assert.equal(expectStatus(ok, 201).body.displayName, '\u{1F600}');
+    });
+  });
+}

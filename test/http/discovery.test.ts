@@ -20,6 +20,13 @@ import {
 // Every response in this file must satisfy a strict client (RFC 7643 models, unknown attributes forbidden).
 validateEveryResponse();
 
+interface Def {
+  name: string;
+  type: string;
+  multiValued: boolean;
+  subAttributes?: Def[];
+}
+
 const DISCOVERY_PATHS = [
   '/ServiceProviderConfig',
   '/Schemas',
@@ -89,6 +96,128 @@ for (const dialect of DIALECTS) {
       const subs = attributes.subAttributes.map((a: { name: string }) => a.name);
       for (const n of ['name', 'type', 'multiValued', 'required', 'mutability', 'returned', 'subAttributes'])
         assert.ok(subs.includes(n), n);
+    });
+
+    test('every attribute of every rendered User and Group is described in /Schemas (issue 11)', async () => {
+      const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+      const JOYN = 'urn:ietf:params:scim:schemas:extension:joynfsm:2.0:User';
+      const create = async (rt: string, body: Record<string, unknown>) =>
+        expectStatus(await send(t, 'POST', `/${rt}`, { body }), 201).body;
+      const boss = await create('Users', { userName: `boss-${dialect}@contoso.com` });
+      // A user with every attribute a client can set, so every part of the schema gets rendered.
+      const multi = (value: string) => [{ value, display: value, type: 'work', primary: true }];
+      const user = await create('Users', {
+        schemas: [CORE_USER, ENT, JOYN],
+        userName: `walk-${dialect}@contoso.com`,
+        externalId: 'walk-ext',
+        name: {
+          formatted: 'Ms. Ada B Lovelace III',
+          familyName: 'Lovelace',
+          givenName: 'Ada',
+          middleName: 'B',
+          honorificPrefix: 'Ms.',
+          honorificSuffix: 'III',
+        },
+        displayName: 'Ada',
+        nickName: 'ada',
+        profileUrl: 'https://example.com/ada',
+        title: 'Engineer',
+        userType: 'Employee',
+        preferredLanguage: 'en-GB',
+        locale: 'en-GB',
+        timezone: 'Europe/London',
+        active: true,
+        emails: multi('ada@contoso.com'),
+        phoneNumbers: multi('+44 20 7946 0000'),
+        ims: multi('ada-im'),
+        photos: multi('https://example.com/ada.png'),
+        addresses: [
+          {
+            formatted: '1 Main St, London',
+            streetAddress: '1 Main St',
+            locality: 'London',
+            region: 'LDN',
+            postalCode: 'N1',
+            country: 'GB',
+            type: 'work',
+            primary: true,
+          },
+        ],
+        entitlements: multi('ent'),
+        roles: multi('role'),
+        x509Certificates: multi('MIIB'),
+        [ENT]: {
+          employeeNumber: '1',
+          costCenter: 'cc',
+          organization: 'org',
+          division: 'div',
+          department: 'dep',
+          manager: { value: boss.id },
+        },
+        [JOYN]: { xid: 'X1', joynFieldId: 'F1' },
+      });
+      const group = await create('Groups', {
+        displayName: `walk-${dialect}`,
+        externalId: 'g-ext',
+        members: [{ value: user.id }, { value: boss.id }],
+      });
+      const schemas = new Map<string, { attributes: Def[] }>(
+        expectStatus(await send(t, 'GET', '/Schemas'), 200).body.Resources.map(
+          (x: { id: string; attributes: Def[] }) => [x.id, x],
+        ),
+      );
+      const resourceTypes = expectStatus(await send(t, 'GET', '/ResourceTypes'), 200).body.Resources as {
+        name: string;
+        schema: string;
+        schemaExtensions?: { schema: string }[];
+      }[];
+      // RFC 7643 §3.1 common attributes, defined there for every resource rather than in each schema.
+      const COMMON = new Map<string, string[]>([
+        ['schemas', []],
+        ['id', []],
+        ['externalId', []],
+        ['meta', ['resourceType', 'created', 'lastModified', 'location', 'version']],
+      ]);
+      let walked = 0;
+      const walk = (where: string, value: Record<string, unknown>, defs: Def[]) => {
+        for (const [key, v] of Object.entries(value)) {
+          const def = defs.find((d) => d.name.toLowerCase() === key.toLowerCase());
+          assert.ok(def, `${where}.${key} is rendered but /Schemas does not describe it`);
+          walked++;
+          const items = Array.isArray(v) ? v : [v];
+          assert.equal(Array.isArray(v), def.multiValued, `${where}.${key}: multiValued disagrees`);
+          if (def.type === 'complex')
+            for (const item of items)
+              walk(`${where}.${key}`, item as Record<string, unknown>, def.subAttributes ?? []);
+        }
+      };
+      for (const [rt, id] of [
+        ['User', user.id],
+        ['User', boss.id],
+        ['Group', group.id],
+      ] as const) {
+        const got = expectStatus(await send(t, 'GET', `/${rt}s/${id}`), 200).body as Record<string, unknown>;
+        const type = resourceTypes.find((r) => r.name === rt)!;
+        const extensions = (type.schemaExtensions ?? []).map((e) => e.schema);
+        for (const [key, v] of Object.entries(got)) {
+          if (COMMON.has(key)) {
+            if (key === 'meta')
+              for (const sub of Object.keys(v as object))
+                assert.ok(COMMON.get('meta')!.includes(sub), `meta.${sub}`);
+            continue;
+          }
+          if (extensions.includes(key)) {
+            walk(key, v as Record<string, unknown>, schemas.get(key)!.attributes);
+            continue;
+          }
+          walk(rt, { [key]: v }, schemas.get(type.schema)!.attributes);
+        }
+      }
+      // The rich user really rendered what it was given, groups and manager included.
+      const again = expectStatus(await send(t, 'GET', `/Users/${user.id}`), 200).body;
+      assert.equal(again.groups?.length, 1);
+      assert.equal(again[ENT]?.manager?.value, boss.id);
+      assert.ok(walked > 60, `only ${walked} attributes walked`);
     });
 
     test('writes to discovery endpoints: 405 with Allow: GET and a SCIM error body', async () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DIALECTS } from '../helpers/stores.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { expectRawScimError, rawRequest } from './raw.js';
 
 const ROUTES: [string, string, unknown?][] = [
   ['GET', '/Users'],
@@ -130,6 +131,26 @@ for (const dialect of DIALECTS) {
       await s.server.tenants.revokeToken(other.tenantId, extra.tokenId);
       assert.equal((await call(other.tenantUrl, extra.token, 'GET', '/Users')).status, 401);
       assert.equal((await call(other.tenantUrl, other.token, 'GET', '/Users')).status, 200);
+    });
+
+    test('two Authorization headers are refused whatever their order, even when one is valid, and change nothing', async () => {
+      // Node keeps the first Authorization line and drops the rest; a proxy may check another one. The hostile soak
+      // found that a valid first line plus a forged second one deleted a user.
+      const path = `${new URL(s.tenantUrl).pathname}/Users/${uid}`;
+      for (const [first, second] of [
+        [s.token, 'jsk_forged'],
+        ['jsk_forged', s.token],
+        [s.token, s.token],
+        [other.token, s.token],
+      ]) {
+        const r = await rawRequest(
+          s.baseUrl,
+          `DELETE ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${first}\r\nAuthorization: Bearer ${second}\r\nConnection: close\r\n\r\n`,
+        );
+        expectRawScimError(r, 401, /carries 2 Authorization headers; send exactly one/);
+        assert.match(r.headers['www-authenticate'] ?? '', /^Bearer/);
+      }
+      assert.equal((await call(s.tenantUrl, s.token, 'GET', `/Users/${uid}`)).status, 200);
     });
   });
 }

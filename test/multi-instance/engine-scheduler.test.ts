@@ -186,7 +186,7 @@ describeIfAvailable(
       }
       // Paused through one instance, paused everywhere: asked to run on both, it is refused; while the other jobs run
       // a round on both instances (their schedulers pass many times), it runs no cycle.
-      assert.equal((await api(servers[0]!, 'POST', '/engine/jobs/alpha/pause')).body.state, 'paused');
+      assert.equal((await api(servers[0]!, 'POST', '/engine/jobs/alpha/pause')).body.job.state, 'paused');
       for (const s of servers) assert.equal((await api(s, 'POST', '/engine/jobs/alpha/run')).status, 409);
       const alphaBefore = (await cycles('alpha')).length;
       const others = Object.fromEntries(

@@ -578,6 +578,15 @@ export class SyncState {
     if (q.action) query = query.where('action', '=', q.action);
     if (q.cycleId) query = query.where('cycle_id', '=', q.cycleId);
     if (q.since) query = query.where('activity_at', '>=', q.since);
+    if (q.before) {
+      const { at, changeId } = q.before;
+      query = query.where((eb) =>
+        eb.or([
+          eb('activity_at', '<', at),
+          eb.and([eb('activity_at', '=', at), eb('change_id', '<', changeId)]),
+        ]),
+      );
+    }
     if (q.search) {
       const pattern = `%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       query = query.where((eb) =>

@@ -9,6 +9,7 @@
  * Columns are 1-based offsets in UTF-16 code units, as shown to the Entra admin in error details.
  */
 import { ScimError, type ScimType } from '../errors.js';
+import { unstorableText } from '../unicode.js';
 
 export type TokenType = 'word' | 'string' | '(' | ')' | '[' | ']' | 'eof';
 
@@ -104,6 +105,9 @@ function readString(text: string, start: number, ctx: SyntaxContext): { value: s
     const c = text.charCodeAt(i);
     if (c === 0x22) {
       out += text.slice(chunkStart, i);
+      // `\u0000` and unpaired `\uD800`-style escapes are valid JSON but no attribute can hold them (unicode.ts).
+      const bad = unstorableText(out);
+      if (bad) throw syntaxError(ctx, `the string starting at column ${start + 1} holds ${bad}`);
       return { value: out, end: i + 1 };
     }
     if (c === 0x5c) {

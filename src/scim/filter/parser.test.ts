@@ -301,6 +301,11 @@ describe('parseFilter: whitespace, case and names', () => {
   });
 });
 
+test('a surrogate pair written as two \\u escapes is one character (RFC 8259 §7)', () => {
+  const f = parseFilter('displayName eq "\\ud83d\\ude00"');
+  assert.equal(f.kind === 'compare' && f.value, '\u{1F600}');
+});
+
 describe('parseFilter: error details', () => {
   const cases: [string, string][] = [
     [
@@ -327,6 +332,16 @@ describe('parseFilter: error details', () => {
       "filter: expected an attribute path, '(' or 'not' at column 20, found the end of the filter",
     ],
     ['userName xx "a"', "filter: expected a comparison operator after 'userName' at column 10, found 'xx'"],
+    // Valid JSON escapes that no store can hold (src/scim/unicode.ts): PostgreSQL answered 500 for these.
+    ['userName eq "a\\u0000b"', 'filter: the string starting at column 13 holds U+0000 (NUL)'],
+    [
+      'userName eq "\\ud800"',
+      'filter: the string starting at column 13 holds a lone UTF-16 surrogate U+D800',
+    ],
+    [
+      'userName eq "x\\udc00\\ud800"',
+      'filter: the string starting at column 13 holds a lone UTF-16 surrogate U+DC00',
+    ],
   ];
   for (const [text, detail] of cases) {
     test(JSON.stringify(text), () => assert.equal(rejectsFilter(text).detail, detail));

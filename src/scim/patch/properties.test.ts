@@ -128,7 +128,12 @@ const userData: ResourceData = normalizeResource('User', {
 });
 const groupData: ResourceData = { displayName: 'G', members: [{ value: 'u1' }] };
 
-const protoNames = (): string[] => Object.getOwnPropertyNames(Object.prototype).sort();
+/** Every own property of Object.prototype with its value (functions compare by identity in deepEqual). */
+const protoNames = (): [string, unknown][] =>
+  Reflect.ownKeys(Object.prototype).map((k) => {
+    const d = Object.getOwnPropertyDescriptor(Object.prototype, k)!;
+    return [String(k), d.value ?? d.get];
+  });
 
 test('applyPatch: pure, only ScimError, no prototype pollution', () => {
   const before = protoNames();

@@ -24,6 +24,8 @@ export interface DiscoveryLimits {
   cursorTimeout?: number;
   /** Where this service's documentation is published (RFC 7643 §5 `documentationUri`); omitted when unknown. */
   documentationUri?: string;
+  /** The OAuth 2.0 token endpoint of the client credentials grant, advertised as a second scheme when set. */
+  oauthTokenEndpoint?: string;
 }
 
 const trimSlash = (u: string): string => u.replace(/\/+$/, '');
@@ -53,6 +55,19 @@ export function serviceProviderConfig(baseUrl: string, limits: DiscoveryLimits):
         specUri: 'https://www.rfc-editor.org/info/rfc6750',
         primary: true,
       },
+      // RFC 7643 §5 type "oauth2": a client credentials grant (RFC 6749 §4.4) at the token endpoint named here;
+      // its access tokens are sent as Bearer tokens like the Secret Token.
+      ...(limits.oauthTokenEndpoint
+        ? [
+            {
+              type: 'oauth2',
+              name: 'OAuth 2.0 client credentials',
+              description: `Obtain an access token with the client credentials grant at ${limits.oauthTokenEndpoint} (client_secret_basic or client_secret_post), then send it as "Authorization: Bearer <access token>".`,
+              specUri: 'https://www.rfc-editor.org/info/rfc6749',
+              primary: false,
+            },
+          ]
+        : []),
     ],
     // RFC 9865 §5: cursor-based pagination advertised next to index-based pagination.
     pagination: {

@@ -4,7 +4,10 @@
  * Text columns that are compared or ordered use COLLATE "C", so ordering is byte-wise as in SQLite.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
+import { consoleMigration } from '../sql/console-schema.js';
 import { eventsMigration } from '../sql/events-schema.js';
+import { webhooksMigration } from '../sql/webhooks-schema.js';
+import { setupMigration } from '../sql/setup-schema.js';
 
 export const postgresMigrations: Record<string, Migration> = {
   '0001_initial': {
@@ -177,6 +180,9 @@ export const postgresMigrations: Record<string, Migration> = {
     },
   },
   '0010_events': eventsMigration('postgres'),
+  '0011_webhooks': webhooksMigration('postgres'),
+  '0012_operators': consoleMigration('postgres'),
+  '0013_setup': setupMigration('postgres'),
   '0015_engine': {
     /**
      * A token's label: who holds it when that is not the customer's directory. The provisioning engine inside the

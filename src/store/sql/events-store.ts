@@ -218,7 +218,9 @@ export class SqlApiKeys {
         })
         .execute(),
     );
-    return { ...k, createdAt: now, lastUsedAt: null, revokedAt: null };
+    // The row as listed: never the key's hash (the admin API returned it on create until the OpenAPI test saw it).
+    const { hash: _hash, ...row } = k;
+    return { ...row, createdAt: now, lastUsedAt: null, revokedAt: null };
   }
 
   async list(tenantId?: string): Promise<ApiKeyRow[]> {

@@ -16,6 +16,8 @@ import type { Member, ResourceData } from '../../scim/types.js';
 import type { Connection } from '../connect.js';
 import type {
   ActivityEntry,
+  ActivityQuery,
+  ActivityTarget,
   AuditEntry,
   AuditInput,
   MemberStore,
@@ -34,8 +36,14 @@ import type { DialectHooks, Sql } from './dialect.js';
 import { groupColumns, userColumns, userValueRows } from './derived.js';
 import { lookupFor } from './lookup.js';
 import { columnFor } from './columns.js';
-import type { DirectoryEvent, EventDraft } from '../../events/types.js';
+import type { DirectoryEvent, EventDraft, EventType } from '../../events/types.js';
 import { appendEvents, SqlApiKeys, SqlEventReader } from './events-store.js';
+import { insertAudit } from './audit-rows.js';
+import { activityRow, lastTarget, queryActivity } from './activity-store.js';
+import { membersPage, recentEvents } from './console-reads.js';
+import { SqlOperators } from './operators-store.js';
+import { SqlMonitoring } from './monitoring-store.js';
+import { SqlSetupStore } from './setup-store.js';
 
 type Db = Kysely<any> | Transaction<any>;
 
@@ -56,9 +64,23 @@ export class SqlStore implements Store {
     this.describe = conn.describe;
     this.events = new SqlEventReader(this.db, this.dialect);
     this.apiKeys = new SqlApiKeys(this.db, this.write);
+    this.operators = new SqlOperators(this.db, this.write, (e) => this.hooks.isUniqueViolation(e));
+    this.monitoring = new SqlMonitoring(this.db, this.write);
+    this.setup = new SqlSetupStore(this.db, this.write, insertAudit, () => this.tokenEpoch++);
   }
   readonly events: SqlEventReader;
   readonly apiKeys: SqlApiKeys;
+  /** Operator accounts and console sessions (src/admin/operators.ts). */
+  readonly operators: SqlOperators;
+  /** Per-minute request counters and instance heartbeats (src/http/request-counters.ts). */
+  readonly monitoring: SqlMonitoring;
+  /** OAuth clients, setup links and connection records (issue 15, setup-store.ts). */
+  readonly setup: SqlSetupStore;
+
+  /** One audit record of an action that changes nothing in the store (a Test Connection, an engine command). */
+  async appendAudit(a: AuditInput, now: string): Promise<void> {
+    await this.write((db) => insertAudit(db, a, now));
+  }
 
   async markTenant(
     tenantId: string,
@@ -174,6 +196,11 @@ export class SqlStore implements Store {
       // Explicit order (children first) so this works without relying on cascades for side tables.
       // The audit log is kept: it records this deletion too.
       for (const t of [
+        'webhook_deliveries',
+        'setup_links',
+        'oauth_clients',
+        'tenant_connection',
+        'connection_buckets',
         'events',
         'event_streams',
         'api_keys',
@@ -183,6 +210,7 @@ export class SqlStore implements Store {
         'groups',
         'resource_counts',
         'activity',
+        'request_minutes',
         'tokens',
       ]) {
         await trx.deleteFrom(t).where('tenant_id', '=', id).execute();
@@ -207,6 +235,7 @@ export class SqlStore implements Store {
       .selectFrom('tokens')
       .selectAll()
       .where('tenant_id', '=', tenantId)
+      .where('client_id', 'is', null) // Secret Tokens only: OAuth access tokens belong to their client
       .orderBy('created_at')
       .orderBy('id')
       .execute();
@@ -219,6 +248,7 @@ export class SqlStore implements Store {
       .selectAll()
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
+      .where('client_id', 'is', null)
       .executeTakeFirst();
     return r ? tokenRow(r) : undefined;
   }
@@ -513,22 +543,6 @@ async function insertToken(db: Db, t: NewToken, now: string): Promise<void> {
     .execute();
 }
 
-async function insertAudit(db: Db, a: AuditInput, now: string): Promise<void> {
-  await db
-    .insertInto('audit')
-    .values({
-      at: now,
-      tenant_id: a.tenantId,
-      tenant_name: a.tenantName,
-      via: a.actor.via,
-      actor: a.actor.name,
-      action: a.action,
-      target: a.target,
-      detail: a.detail,
-    })
-    .execute();
-}
-
 class SqlTenantStore implements TenantStore {
   readonly users: ResourceStore;
   readonly groups: ResourceStore;
@@ -546,21 +560,7 @@ class SqlTenantStore implements TenantStore {
   }
 
   async appendActivity(e: ActivityEntry): Promise<void> {
-    const insert = (db: Db) =>
-      db
-        .insertInto('activity')
-        .values({
-          tenant_id: this.tenantId,
-          at: e.at,
-          method: e.method,
-          path: e.path,
-          status: e.status,
-          resource_type: e.resourceType ?? null,
-          resource_id: e.resourceId ?? null,
-          summary: e.summary,
-          duration_ms: e.durationMs ?? null,
-        })
-        .execute();
+    const insert = (db: Db) => db.insertInto('activity').values(activityRow(this.tenantId, e)).execute();
     await (this.write ? this.write(insert) : insert(this.db));
   }
 
@@ -570,21 +570,20 @@ class SqlTenantStore implements TenantStore {
       : appendEvents(this.db, this.tenantId, drafts, now);
   }
 
-  async listActivity(opts: { limit: number; before?: number }): Promise<(ActivityEntry & { seq: number })[]> {
-    let q = this.db.selectFrom('activity').selectAll().where('tenant_id', '=', this.tenantId);
-    if (opts.before !== undefined) q = q.where('seq', '<', opts.before);
-    const rows = await q.orderBy('seq', 'desc').limit(opts.limit).execute();
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      at: r.at,
-      method: r.method,
-      path: r.path,
-      status: Number(r.status),
-      resourceType: r.resource_type ?? undefined,
-      resourceId: r.resource_id ?? undefined,
-      summary: r.summary,
-      durationMs: r.duration_ms === null ? undefined : Number(r.duration_ms),
-    }));
+  async listActivity(opts: ActivityQuery): Promise<(ActivityEntry & { seq: number })[]> {
+    return queryActivity(this.db, this.tenantId, opts);
+  }
+
+  async lastActivityTarget(resourceId: string): Promise<ActivityTarget | undefined> {
+    return lastTarget(this.db, this.tenantId, resourceId);
+  }
+
+  membersPage(groupId: string, startIndex: number, count: number) {
+    return membersPage(this.db, this.hooks, this.tenantId, groupId, startIndex, count);
+  }
+
+  recentEvents(q: { resourceId?: string; types?: readonly EventType[]; limit: number; before?: number }) {
+    return recentEvents(this.db, this.tenantId, q);
   }
 
   async counts(): Promise<{ users: number; groups: number }> {

@@ -3,7 +3,10 @@
  * Ids are time-ordered (UUIDv7), so primary-key order is creation order and paging by id is an index walk.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
+import { consoleMigration } from '../sql/console-schema.js';
 import { eventsMigration } from '../sql/events-schema.js';
+import { webhooksMigration } from '../sql/webhooks-schema.js';
+import { setupMigration } from '../sql/setup-schema.js';
 
 export const sqliteMigrations: Record<string, Migration> = {
   '0001_initial': {
@@ -224,6 +227,9 @@ export const sqliteMigrations: Record<string, Migration> = {
     },
   },
   '0010_events': eventsMigration('sqlite'),
+  '0011_webhooks': webhooksMigration('sqlite'),
+  '0012_operators': consoleMigration('sqlite'),
+  '0013_setup': setupMigration('sqlite'),
   '0015_engine': {
     /**
      * A token's label: who holds it when that is not the customer's directory. The provisioning engine inside the
