@@ -445,6 +445,12 @@ const schemas: Record<string, Schema> = {
       'durationMs',
     ],
   },
+  Webhook: {
+    type: 'object',
+    description: 'A webhook endpoint (docs/events.md "Webhooks"); `secret` only when created or rotated',
+    properties: { id: str, url: str, enabled: bool },
+    required: ['id', 'url', 'enabled'],
+  },
   ApiKey: obj({
     id: str,
     tenantId: nullable(str),
@@ -1005,6 +1011,189 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
         }),
       },
       errors: [400, 409, 503],
+    },
+  },
+  '/webhooks': {
+    get: {
+      role: 'operator',
+      tag: 'Webhooks',
+      summary: 'Webhook endpoints (never a signing secret), optionally of one tenant',
+      query: { tenant: str },
+      ok: { 200: obj({ webhooks: arr(ref('Webhook')) }) },
+      errors: [404],
+    },
+    post: {
+      role: 'admin',
+      tag: 'Webhooks',
+      summary: 'Create an endpoint; its signing secret is shown once (docs/events.md "Webhooks")',
+      body: obj({ url: str, types: arr(str), tenant: str, description: str, enabled: bool }, [
+        'types',
+        'tenant',
+        'description',
+        'enabled',
+      ]),
+      ok: { 201: ref('Webhook') },
+      errors: [400, 404],
+    },
+  },
+  '/webhooks/{id}': {
+    get: {
+      role: 'operator',
+      tag: 'Webhooks',
+      summary: 'One endpoint',
+      ok: { 200: ref('Webhook') },
+      errors: [404],
+    },
+    patch: {
+      role: 'admin',
+      tag: 'Webhooks',
+      summary: 'Change an endpoint’s URL, types, tenant, description or enabled',
+      body: { type: 'object' },
+      ok: { 200: ref('Webhook') },
+      errors: [400, 404],
+    },
+    delete: {
+      role: 'admin',
+      tag: 'Webhooks',
+      summary: 'Delete an endpoint and its delivery log',
+      ok: { 204: null },
+      errors: [404],
+    },
+  },
+  '/webhooks/{id}/enable': {
+    post: {
+      role: 'admin',
+      tag: 'Webhooks',
+      summary: 'Enable an endpoint',
+      ok: { 200: ref('Webhook') },
+      errors: [404],
+    },
+  },
+  '/webhooks/{id}/disable': {
+    post: {
+      role: 'admin',
+      tag: 'Webhooks',
+      summary: 'Disable an endpoint',
+      ok: { 200: ref('Webhook') },
+      errors: [404],
+    },
+  },
+  '/webhooks/{id}/rotate-secret': {
+    post: {
+      role: 'admin',
+      tag: 'Webhooks',
+      summary: 'A new signing secret (shown once); the old one also signs during the overlap',
+      body: obj({ overlap: { type: 'string', description: 'a duration such as 24h, or 0' } }, ['overlap']),
+      ok: { 200: ref('Webhook') },
+      errors: [400, 404],
+    },
+  },
+  '/webhooks/{id}/deliveries': {
+    get: {
+      role: 'operator',
+      tag: 'Webhooks',
+      summary: 'The delivery log, newest first',
+      query: {
+        state: str,
+        event: str,
+        limit: int,
+        before: int,
+        attempts: { type: 'string', enum: ['true', 'false'] },
+      },
+      ok: { 200: obj({ deliveries: arr({ type: 'object' }) }) },
+      errors: [400, 404],
+    },
+  },
+  '/webhooks/{id}/deliveries/{deliveryId}': {
+    get: {
+      role: 'operator',
+      tag: 'Webhooks',
+      summary: 'One delivery with its attempts',
+      ok: { 200: { type: 'object' } },
+      errors: [404],
+    },
+  },
+  '/webhooks/{id}/redeliver': {
+    post: {
+      role: 'operator',
+      tag: 'Webhooks',
+      summary: 'Queue one event, or the events of a time range, again',
+      body: obj({ eventId: str, since: time, until: time }, ['eventId', 'since', 'until']),
+      ok: { 202: { type: 'object' } },
+      errors: [400, 404],
+    },
+  },
+  '/webhooks/{id}/ping': {
+    post: {
+      role: 'operator',
+      tag: 'Webhooks',
+      summary: 'Send a signed webhook.ping now and report the receiver’s answer',
+      ok: { 200: { type: 'object' } },
+      errors: [404],
+    },
+  },
+  '/tenants/{id}/oauth-clients': {
+    get: {
+      role: 'viewer',
+      tag: 'Setup',
+      summary: 'The tenant’s OAuth 2.0 clients (never a secret) and the Token Endpoint (docs/setup.md)',
+      ok: { 200: obj({ tokenEndpoint: str, clients: arr({ type: 'object' }) }) },
+      errors: [404],
+    },
+    post: {
+      role: 'admin',
+      tag: 'Setup',
+      summary: 'Create an OAuth 2.0 client (client credentials); the secret is shown once',
+      body: obj({ name: str }, ['name']),
+      ok: { 201: { type: 'object', required: ['clientSecret', 'tokenEndpoint'] } },
+      errors: [400, 404],
+    },
+  },
+  '/tenants/{id}/oauth-clients/{clientId}': {
+    delete: {
+      role: 'admin',
+      tag: 'Setup',
+      summary: 'Revoke an OAuth 2.0 client',
+      ok: { 204: null },
+      errors: [404],
+    },
+  },
+  '/tenants/{id}/setup-links': {
+    get: {
+      role: 'viewer',
+      tag: 'Setup',
+      summary: 'The tenant’s setup links (never the link itself)',
+      ok: { 200: obj({ links: arr({ type: 'object' }) }) },
+      errors: [404],
+    },
+    post: {
+      role: 'admin',
+      tag: 'Setup',
+      summary: 'A setup link for the customer’s IT admin, shown once',
+      body: obj({ expiresIn: { type: 'string', description: 'a duration such as 24h' } }, ['expiresIn']),
+      ok: { 201: { type: 'object', required: ['url'] } },
+      errors: [400, 404],
+    },
+  },
+  '/tenants/{id}/setup-links/{linkId}': {
+    delete: { role: 'admin', tag: 'Setup', summary: 'Revoke a setup link', ok: { 204: null }, errors: [404] },
+  },
+  '/tenants/{id}/connection': {
+    get: {
+      role: 'viewer',
+      tag: 'Setup',
+      summary:
+        'The tenant’s connection state (awaiting_setup, connected, healthy, unhealthy, idle, disabled)',
+      ok: { 200: { type: 'object' } },
+      errors: [404],
+    },
+  },
+  '/connections': {
+    get: {
+      role: 'viewer',
+      tag: 'Setup',
+      summary: 'Every tenant’s connection state',
+      ok: { 200: obj({ connections: arr({ type: 'object' }) }) },
     },
   },
   '/api-keys': {

@@ -91,6 +91,10 @@ export function createSelfServe(deps: {
   };
 
   const adminRoutes = (api: FastifyInstance) => {
+    // The least role of each route (src/admin/auth.ts): reads show no secret; creating or revoking a credential
+    // or a setup link stays with the admin role.
+    const VIEWER = { config: { role: 'viewer' as const } };
+    const ADMIN = { config: { role: 'admin' as const } };
     const actorOf = (req: FastifyRequest): Actor => ({
       via: req.headers['x-joyn-client'] === 'console' ? 'console' : 'admin-api',
       name: `admin token from ${req.ip}`,
@@ -104,11 +108,11 @@ export function createSelfServe(deps: {
       return b as Record<string, unknown>;
     };
 
-    api.get('/tenants/:id/oauth-clients', async (req) => ({
+    api.get('/tenants/:id/oauth-clients', VIEWER, async (req) => ({
       tokenEndpoint: tokenEndpoint(config.publicUrl),
       clients: (await oauth.list(tenantOf(req))).map(clientView),
     }));
-    api.post('/tenants/:id/oauth-clients', async (req, reply) => {
+    api.post('/tenants/:id/oauth-clients', ADMIN, async (req, reply) => {
       const name = body(req).name;
       if (name !== undefined && typeof name !== 'string')
         throw new ScimError(400, 'invalidValue', '"name" must be a string');
@@ -120,17 +124,17 @@ export function createSelfServe(deps: {
         notice: 'The client secret is shown only this once.',
       });
     });
-    api.delete('/tenants/:id/oauth-clients/:clientId', async (req, reply) => {
+    api.delete('/tenants/:id/oauth-clients/:clientId', ADMIN, async (req, reply) => {
       await oauth.revoke(tenantOf(req), (req.params as { clientId: string }).clientId, {
         actor: actorOf(req),
       });
       return reply.code(204).send();
     });
 
-    api.get('/tenants/:id/setup-links', async (req) => ({
+    api.get('/tenants/:id/setup-links', VIEWER, async (req) => ({
       links: (await links.list(tenantOf(req))).map((l) => linkView(l)),
     }));
-    api.post('/tenants/:id/setup-links', async (req, reply) => {
+    api.post('/tenants/:id/setup-links', ADMIN, async (req, reply) => {
       const expires = body(req).expiresIn;
       let expiresInMs: number | undefined;
       if (expires !== undefined) {
@@ -153,18 +157,20 @@ export function createSelfServe(deps: {
           "Send this link to the customer's IT admin: it is shown only this once and works in one browser.",
       });
     });
-    api.delete('/tenants/:id/setup-links/:linkId', async (req, reply) => {
+    api.delete('/tenants/:id/setup-links/:linkId', ADMIN, async (req, reply) => {
       await links.revoke(tenantOf(req), (req.params as { linkId: string }).linkId, { actor: actorOf(req) });
       return reply.code(204).send();
     });
 
-    api.get('/tenants/:id/connection', async (req) => {
+    api.get('/tenants/:id/connection', VIEWER, async (req) => {
       const t = await tenants.getTenant(tenantOf(req));
       const c = await connection.state(t.id);
       if (!c) throw new ScimError(404, undefined, `no tenant '${tenantOf(req)}'`);
       return connectionView(c);
     });
-    api.get('/connections', async () => ({ connections: (await connection.states()).map(connectionView) }));
+    api.get('/connections', VIEWER, async () => ({
+      connections: (await connection.states()).map(connectionView),
+    }));
   };
 
   return { oauth, links, connection, observeScim, register, adminRoutes, stop: () => connection.stop() };

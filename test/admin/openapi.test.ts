@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { adminRoutesOf } from '../../src/admin/routes.js';
+import { startReceiver } from '../helpers/receiver.js';
 import { DIALECTS } from '../helpers/stores.js';
 import {
   readEvents,
@@ -33,7 +34,7 @@ for (const dialect of DIALECTS) {
     const covered = new Set<string>();
 
     before(async () => {
-      s = await startAdminServer(dialect, ADMIN);
+      s = await startAdminServer(dialect, ADMIN, { env: { WEBHOOKS_ALLOW_PRIVATE: 'true' } });
       const r = await request(`${s.base}/admin/api/openapi.json`, 'GET', {
         headers: { Authorization: `Bearer ${ADMIN}` },
       });
@@ -241,6 +242,45 @@ for (const dialect of DIALECTS) {
       } finally {
         await job.close();
       }
+
+      // Webhooks: an endpoint on a real local receiver, pinged, its delivery log, redelivery, rotation.
+      const rx = await startReceiver();
+      try {
+        const hook = (
+          await call('POST', '/webhooks', { body: { url: `${rx.url}/hook`, tenant: t.tenantId } })
+        ).body;
+        await call('POST', '/webhooks', { body: { url: 'not a url' } }); // 400
+        await call('GET', '/webhooks');
+        await call('GET', `/webhooks?tenant=${t.tenantId}`);
+        await call('GET', `/webhooks/${hook.id}`);
+        await call('GET', '/webhooks/no-such-hook'); // 404
+        await call('PATCH', `/webhooks/${hook.id}`, { body: { description: 'OpenAPI' } });
+        await call('POST', `/webhooks/${hook.id}/disable`);
+        await call('POST', `/webhooks/${hook.id}/enable`);
+        await call('POST', `/webhooks/${hook.id}/rotate-secret`, { body: { overlap: '1h' } });
+        await call('POST', `/webhooks/${hook.id}/ping`);
+        const log = (await call('GET', `/webhooks/${hook.id}/deliveries?attempts=true`)).body;
+        await call('GET', `/webhooks/${hook.id}/deliveries/${log.deliveries[0].id}`);
+        await call('POST', `/webhooks/${hook.id}/redeliver`, { body: { since: '2000-01-01T00:00:00Z' } });
+        await call('POST', `/webhooks/${hook.id}/redeliver`, { body: {} }); // 400
+        await call('DELETE', `/webhooks/${hook.id}`);
+      } finally {
+        await rx.close();
+      }
+
+      // Self-serve connection: OAuth clients, setup links, connection state.
+      const client = (await call('POST', `/tenants/${t.tenantId}/oauth-clients`, { body: { name: 'Entra' } }))
+        .body;
+      await call('GET', `/tenants/${t.tenantId}/oauth-clients`);
+      await call('DELETE', `/tenants/${t.tenantId}/oauth-clients/${client.clientId}`);
+      const link = (await call('POST', `/tenants/${t.tenantId}/setup-links`, { body: { expiresIn: '1h' } }))
+        .body;
+      await call('POST', `/tenants/${t.tenantId}/setup-links`, { body: { expiresIn: 'soon' } }); // 400
+      await call('GET', `/tenants/${t.tenantId}/setup-links`);
+      await call('DELETE', `/tenants/${t.tenantId}/setup-links/${link.id}`);
+      await call('GET', `/tenants/${t.tenantId}/connection`);
+      await call('GET', '/tenants/no-such-tenant/connection'); // 404
+      await call('GET', '/connections');
 
       // Application API keys (the events capability's routes, under the same rules).
       const key = (await call('POST', '/api-keys', { body: { name: 'app', tenant: t.tenantId } })).body;
