@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { testConnection } from '../../src/checker/connection.js';
 import { describeIfAvailable, isExecutable } from '../helpers/services.js';
-import { ADMIN, newUser, scim, startSetupServer, type SetupServer } from './helpers.js';
+import { newUser, scim, startSetupServer, type SetupServer } from './helpers.js';
 
 const CHROMIUM = process.env.JOYN_CHROMIUM_PATH ?? '/usr/bin/chromium';
 const chromiumMissing = isExecutable(CHROMIUM)
@@ -67,9 +67,14 @@ describeIfAvailable('setup link in Chromium', { unavailable: chromiumMissing }, 
   });
 
   test('the operator sees the connection state and creates a setup link in the console', async () => {
+    // People sign in to the console as operators (docs/console.md); ADMIN_TOKEN creates the account.
+    const password = 'setup-operator-passphrase-0123';
+    const made = await s.admin('POST', '/operators', { name: 'olga', role: 'admin', password });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
     const page = await freshPage();
     await page.goto(`${s.base}/admin`);
-    await page.getByLabel('Admin token').fill(ADMIN);
+    await page.getByLabel('Name').fill('olga');
+    await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page
       .getByRole('heading', { name: /Tenants/ })
@@ -88,7 +93,12 @@ describeIfAvailable('setup link in Chromium', { unavailable: chromiumMissing }, 
       body: JSON.stringify({ link: url.split('#')[1] }),
     });
     assert.equal(open.status, 200);
-    assert.deepEqual(problems, []);
+    // The console asks for its session before sign-in (a 401 the browser logs itself); nothing else may go wrong.
+    assert.deepEqual(
+      problems.filter((p) => !/status of 401/.test(p)),
+      [],
+    );
+    problems.length = 0;
   });
 
   test('the IT admin connects Entra from the link and watches each check turn green without a reload', async () => {
