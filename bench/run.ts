@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { compileChildren, cpuMicros, startChild, type Child } from './children.js';
+import { benchEngine } from './engine-cycle.js';
 import { runLoad, type LoadResult, type RequestSpec } from './load.js';
 import { describeMachine } from './machine.js';
 import { renderSection, writeSection, type Report, type SizeResult } from './report.js';
@@ -317,33 +318,14 @@ try {
   await server.stop();
   await baseline.stop();
 
-  // Issue 6: the engine's initial-cycle throughput, if the engine exposes it.
-  let cycle: Report['cycle'] = { notMeasured: 'src/engine/bench.ts does not export benchInitialCycle' };
-  if (cycleUsers > 0) {
-    const mod = (await import('../src/engine/bench.js').catch((e: unknown) => ({ loadError: e }))) as {
-      benchInitialCycle?: (o: {
-        users: number;
-        databaseUrl?: string;
-      }) => Promise<{ usersPerSecond: number; seconds: number }>;
-      loadError?: unknown;
-    };
-    if (typeof mod.benchInitialCycle === 'function') {
-      log(`engine: initial cycle of ${cycleUsers} users…`);
-      try {
-        const c = await mod.benchInitialCycle({
-          users: cycleUsers,
-          // SQLite: the engine's bench uses its own temporary file (one writer per file); PostgreSQL: this database.
-          ...(store === 'postgres' ? { databaseUrl } : {}),
-        });
-        cycle = { ...c, users: cycleUsers };
-        log(`  ${c.usersPerSecond.toFixed(1)} users/s`);
-      } catch (e) {
-        cycle = { notMeasured: `benchInitialCycle failed: ${(e as Error).message}` };
-        log(`  failed: ${(e as Error).message}`);
-      }
-    } else if (mod.loadError)
-      cycle = { notMeasured: `src/engine/bench.ts could not be loaded: ${String(mod.loadError)}` };
-  } else cycle = { notMeasured: 'skipped with --cycle-users 0' };
+  // The provisioning engine (issue 16): before/after initial cycles and the incremental cycle, its own section.
+  const cycle: Report['cycle'] =
+    cycleUsers > 0
+      ? await benchEngine({ log, ...(flags.quick ? { users: 2000, linkedUsers: 10_000 } : {}) }).then(
+          (r) => ({ ...r.after, users: r.users }),
+          (e: unknown) => ({ notMeasured: `benchEngine failed: ${String(e)}` }),
+        )
+      : { notMeasured: 'skipped with --cycle-users 0' };
 
   const report: Report = {
     store,

@@ -80,6 +80,10 @@ export interface Config {
   tls: { certFile: string; keyFile: string } | undefined;
   /** Where this service's documentation is published (ServiceProviderConfig documentationUri); unset = omitted. */
   documentationUrl: string | undefined;
+  /** The provisioning engine inside the server and the `sync` CLI (docs/engine.md). */
+  engine: EngineSettings;
+  /** The Secret Token `joyn-scim check` uses when --token is not given (JOYN_SCIM_TOKEN). */
+  cliToken: string | undefined;
   /** Self-serve connection: OAuth client credentials, connection state, setup links (docs/setup.md). */
   setup: SetupConfig;
 }
@@ -195,6 +199,47 @@ function mailConfig(env: NodeJS.ProcessEnv): MailConfig | undefined {
     },
     from: env.NOTIFY_EMAIL_FROM || `joyn-scim <joyn-scim@${host}>`,
     to,
+  };
+}
+
+export interface EngineSettings {
+  /** `npm start` runs every enabled stored job on its interval (ENGINE_SCHEDULER_ENABLED, default true). */
+  schedulerEnabled: boolean;
+  /** Cycles this instance runs at once, over all jobs (ENGINE_MAX_CONCURRENT_CYCLES, default 2). */
+  maxConcurrentCycles: number;
+  /** A job's lease: another instance takes the job over this long after the last heartbeat (ENGINE_LEASE_SECONDS). */
+  leaseMs: number;
+  /** How often the scheduler looks for due jobs (ENGINE_POLL_MS, default 15000). */
+  pollMs: number;
+  /** AES-256-GCM key for secrets stored in job definitions (ENGINE_SECRET_KEY: 32 bytes, base64 or hex). */
+  secretKey: Buffer | undefined;
+  /**
+   * The value of an environment variable a job names for a secret (target.tokenEnv, source.bindPasswordEnv,
+   * notifications.smtp.passwordEnv). Jobs read their secrets through here so this file stays the only reader.
+   */
+  environmentSecret(name: string): string | undefined;
+}
+
+/** ENGINE_SECRET_KEY: 32 bytes written as 64 hex digits or as base64 (44 characters). */
+function secretKey(env: NodeJS.ProcessEnv): Buffer | undefined {
+  const v = env.ENGINE_SECRET_KEY?.trim();
+  if (!v) return undefined;
+  const key = /^[0-9a-f]{64}$/i.test(v) ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64');
+  if (key.length !== 32)
+    throw new Error(
+      'ENGINE_SECRET_KEY must be 32 random bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)',
+    );
+  return key;
+}
+
+function engineSettings(env: NodeJS.ProcessEnv): EngineSettings {
+  return {
+    schedulerEnabled: bool(env, 'ENGINE_SCHEDULER_ENABLED', true),
+    maxConcurrentCycles: positive(env, 'ENGINE_MAX_CONCURRENT_CYCLES', 2),
+    leaseMs: positive(env, 'ENGINE_LEASE_SECONDS', 60, 2) * 1000,
+    pollMs: positive(env, 'ENGINE_POLL_MS', 15_000, 50),
+    secretKey: secretKey(env),
+    environmentSecret: (name) => env[name] || undefined,
   };
 }
 
@@ -316,6 +361,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http: httpLimits(env),
     tls,
     documentationUrl: absoluteHttpUrl(env, 'DOCUMENTATION_URL'),
+    engine: engineSettings(env),
+    cliToken: env.JOYN_SCIM_TOKEN || undefined,
     setup: setupConfig(env),
   };
 }

@@ -271,6 +271,11 @@ const schemas: Record<string, Schema> = {
     revokedAt: nullable(time),
     state: { type: 'string', enum: ['active', 'revoked', 'expired'] },
     active: bool,
+    label: {
+      type: ['string', 'null'],
+      description:
+        'who holds it when not the customer’s directory (the provisioning engine’s own credential)',
+    },
   }),
   AuditEntry: obj({
     seq: int,
@@ -482,11 +487,48 @@ const schemas: Record<string, Schema> = {
     linked: obj({ users: int, groups: int }),
     escrows: int,
     updatedAt: nullable(time),
+    nextCycle: nullable(
+      obj({
+        at: nullable(time),
+        note: { type: 'string', description: 'in words: "in 39 min", "none while paused …"' },
+      }),
+    ),
+    notice: { type: ['string', 'null'], description: 'why the last cycle had nothing in scope' },
+    runningOn: nullable(obj({ instance: str, heartbeatAt: time, expiresAt: time })),
+    stored: nullable(
+      obj({
+        enabled: bool,
+        revision: int,
+        target: { type: 'string', description: '"tenant <name>" or the Tenant URL' },
+        source: str,
+        problem: { type: ['string', 'null'], description: 'why the stored definition cannot run here' },
+      }),
+    ),
     onDemand: {
       type: 'boolean',
-      description: 'the job’s file is in SYNC_JOB_FILES: it can be provisioned on demand',
+      description:
+        'stored in this deployment, or its file is in SYNC_JOB_FILES: it can be provisioned on demand',
     },
   }),
+  JobDefinition: obj({
+    name: str,
+    enabled: bool,
+    revision: int,
+    createdAt: time,
+    updatedAt: time,
+    definition: {
+      type: 'object',
+      description:
+        'The job as stored (docs/engine.md "Job file"): secrets only as JOYN_SYNC_… variable names or sealed as {"encrypted": "v1.…"}',
+    },
+  }),
+  JobStatus: {
+    type: 'object',
+    description:
+      'As `joyn-scim sync status --json`: state, progress in named units, next cycle, steady state, lease holder',
+    properties: { job: str, state: str },
+    required: ['job', 'state', 'linked', 'escrows', 'steadyState'],
+  },
   Cycle: obj({
     id: str,
     kind: { type: 'string', enum: ['initial', 'incremental'] },
@@ -497,6 +539,8 @@ const schemas: Record<string, Schema> = {
     completedUnits: int,
     stats: { type: 'object', additionalProperties: { type: 'integer' } },
     error: nullable(str),
+    instance: { type: ['string', 'null'], description: 'the server instance or CLI process that ran it' },
+    notice: { type: ['string', 'null'], description: 'why it had nothing in scope' },
   }),
   ProvisioningLog: {
     type: 'object',
@@ -529,6 +573,12 @@ const schemas: Record<string, Schema> = {
       'sourceIdentity',
       'durationMs',
     ],
+  },
+  Webhook: {
+    type: 'object',
+    description: 'A webhook endpoint (docs/events.md "Webhooks"); `secret` only when created or rotated',
+    properties: { id: str, url: str, enabled: bool },
+    required: ['id', 'url', 'enabled'],
   },
   ApiKey: obj({
     id: str,
@@ -918,32 +968,100 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
       errors: [400, 404],
     },
   },
+  '/engine': {
+    get: {
+      role: 'viewer',
+      tag: 'Engine',
+      summary:
+        'The engine inside this deployment: this instance, its scheduler, and who holds each job’s lease',
+      ok: {
+        200: obj({
+          instance: str,
+          scheduler: obj({
+            enabled: bool,
+            runningHere: arr(str),
+            maxConcurrentCycles: int,
+            pollMs: int,
+            leaseSeconds: { type: 'number' },
+          }),
+          leases: arr(obj({ job: str, instance: str, heartbeatAt: time, expiresAt: time, live: bool })),
+          secretKeyConfigured: bool,
+        }),
+      },
+    },
+  },
   '/engine/jobs': {
     get: {
       role: 'viewer',
       tag: 'Engine',
-      summary: 'Provisioning jobs: state, progress, last cycle, linked objects, escrows',
+      summary: 'Provisioning jobs: state, progress, last cycle, next cycle, linked objects, escrows',
       description:
-        'Jobs whose state is in this database (they appear once they have run) and jobs of the SYNC_JOB_FILES (which can be provisioned on demand).',
-      ok: {
-        200: obj({
-          stateStored: {
-            type: 'boolean',
-            description: 'whether the engine has ever stored state in this database',
-          },
-          jobFileProblems: arr(obj({ file: str, error: str })),
-          jobs: arr(ref('Job')),
-        }),
-      },
+        'Jobs stored in this deployment (run by the servers’ scheduler), jobs whose state is in this database (run by `joyn-scim sync run --config`), and jobs of the SYNC_JOB_FILES.',
+      ok: { 200: obj({ jobFileProblems: arr(obj({ file: str, error: str })), jobs: arr(ref('Job')) }) },
+    },
+    post: {
+      role: 'admin',
+      tag: 'Engine',
+      summary: 'Store a job (a job file as JSON); every server’s scheduler runs it on its interval',
+      description:
+        'Secrets are named (`target.tokenEnv: JOYN_SYNC_…`) or given in clear and stored encrypted with ENGINE_SECRET_KEY (refused without it). `target.tenant` names a tenant of this deployment.',
+      body: { type: 'object', description: 'a job definition (docs/engine.md "Job file")' },
+      ok: { 201: ref('JobDefinition') },
+      errors: [400, 409],
     },
   },
   '/engine/jobs/{name}': {
     get: {
       role: 'viewer',
       tag: 'Engine',
-      summary: 'One job with its last ten cycles',
-      ok: { 200: obj({ job: ref('Job'), cycles: arr(ref('Cycle')) }) },
+      summary: 'One job with its stored definition (if stored) and its last ten cycles',
+      ok: {
+        200: obj({ job: ref('Job'), definition: nullableRef('JobDefinition'), cycles: arr(ref('Cycle')) }),
+      },
       errors: [404],
+    },
+    put: {
+      role: 'admin',
+      tag: 'Engine',
+      summary:
+        'Replace a stored job’s definition (a change of mappings, scoping or scope makes the next cycle initial)',
+      body: { type: 'object', description: 'a job definition; its name cannot change' },
+      ok: { 200: ref('JobDefinition') },
+      errors: [400, 404],
+    },
+    patch: {
+      role: 'admin',
+      tag: 'Engine',
+      summary: 'Enable or disable a stored job on every instance (its state is kept)',
+      body: obj({ enabled: bool }),
+      ok: { 200: ref('JobDefinition') },
+      errors: [400, 404],
+    },
+    delete: {
+      role: 'admin',
+      tag: 'Engine',
+      summary: 'Delete a stored job and its state (links, escrows, cycles, logs); refused while a cycle runs',
+      ok: { 204: null },
+      errors: [404, 409],
+    },
+  },
+  '/engine/jobs/{name}/status': {
+    get: {
+      role: 'viewer',
+      tag: 'Engine',
+      summary: 'The job’s status as `joyn-scim sync status --json` shows it',
+      ok: { 200: ref('JobStatus') },
+      errors: [404],
+    },
+  },
+  '/engine/jobs/{name}/cycles': {
+    get: {
+      role: 'viewer',
+      tag: 'Engine',
+      summary: 'The job’s cycles, newest first',
+      query: { limit: { type: 'integer', minimum: 1, maximum: 500 } },
+      ok: { 200: obj({ cycles: arr(ref('Cycle')) }) },
+      errors: [400, 404],
     },
   },
   '/engine/jobs/{name}/logs': {
@@ -982,6 +1100,15 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
       errors: [404],
     },
   },
+  '/engine/jobs/{name}/run': {
+    post: {
+      role: 'operator',
+      tag: 'Engine',
+      summary: 'Run now: the next cycle starts at once instead of at the end of the interval',
+      ok: { 200: obj({ job: ref('Job') }) },
+      errors: [404, 409],
+    },
+  },
   '/engine/jobs/{name}/restart': {
     post: {
       role: 'operator',
@@ -1007,7 +1134,7 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
       tag: 'Engine',
       summary: 'Provision one user on demand (Entra’s five steps)',
       description:
-        'Needs the job’s file in SYNC_JOB_FILES; the token is the job’s (tokenEnv) unless one is pasted.',
+        'A stored job runs with its own target and secrets; a job of SYNC_JOB_FILES with the token its file names unless one is pasted.',
       body: obj(
         {
           user: { type: 'string', description: 'source id, userPrincipalName, mail or mailNickname' },

@@ -88,6 +88,7 @@ function tokenView(t: TokenRow, now: Date): JsonObject {
     revokedAt: t.revokedAt,
     state,
     active: state === 'active',
+    label: t.label,
   };
 }
 

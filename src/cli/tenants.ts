@@ -115,6 +115,7 @@ function tokenLine(t: TokenRow, now: Date): string {
     if (t.revokedAt) parts.push(`active until ${t.revokedAt} (rotation overlap)`);
     if (t.expiresAt) parts.push(`expires ${t.expiresAt}`);
   }
+  if (t.label) parts.push(`[${t.label}]`);
   return parts.join('  ');
 }
 

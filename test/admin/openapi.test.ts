@@ -4,6 +4,7 @@
  * operation's real responses (a scenario that calls each one) validate against the schemas it documents.
  */
 import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { adminRoutesOf } from '../../src/admin/routes.js';
@@ -220,6 +221,26 @@ for (const dialect of DIALECTS) {
         await call('POST', `/engine/jobs/${job.name}/allow-deletes`);
         await call('POST', `/engine/jobs/${job.name}/provision`, { body: { user: 'user2@contoso.com' } });
         await call('POST', `/engine/jobs/${job.name}/provision`, { body: { user: 'nobody@contoso.com' } }); // 400
+        await call('POST', `/engine/jobs/${job.name}/run`);
+        await call('GET', `/engine/jobs/${job.name}/status`);
+        await call('GET', `/engine/jobs/${job.name}/cycles?limit=5`);
+        // A job stored in the deployment (disabled, so no scheduler runs it meanwhile), into this tenant by name.
+        await call('GET', '/engine');
+        const def = {
+          name: 'stored-job',
+          enabled: false,
+          source: { type: 'file', path: join(dirname(job.jobFile), 'directory.json') },
+          target: { tenant: 'OpenAPI Co' },
+        };
+        await call('POST', '/engine/jobs', { body: def });
+        await call('POST', '/engine/jobs', { body: def }); // 409
+        await call('POST', '/engine/jobs', { body: { ...def, name: 'x', target: { tenant: 'nope' } } }); // 400
+        await call('PUT', '/engine/jobs/stored-job', { body: { ...def, intervalMinutes: 60 } });
+        await call('PATCH', '/engine/jobs/stored-job', { body: { enabled: false } });
+        await call('PATCH', '/engine/jobs/stored-job', { body: { enabled: 'no' } }); // 400
+        await call('GET', '/engine/jobs/stored-job');
+        await call('DELETE', '/engine/jobs/stored-job');
+        await call('DELETE', '/engine/jobs/stored-job'); // 404
       } finally {
         await job.close();
       }
