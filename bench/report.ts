@@ -149,7 +149,7 @@ export function renderSection(r: Report): string {
   if ('notMeasured' in r.cycle) out.push(`- **Not measured**: ${r.cycle.notMeasured}`);
   else
     out.push(
-      `- \`benchInitialCycle\` (src/engine/bench.ts): ${fmt(r.cycle.users)} users (plus groups and memberships) from a file source into a local server on this store: ` +
+      `- \`benchEngine\` (bench/engine-cycle.ts, details in the Engine section): ${fmt(r.cycle.users)} users (plus groups and memberships) from a file source into a local server on SQLite: ` +
         `**${fmt(r.cycle.usersPerSecond, 1)} users/s** (${fmt(r.cycle.seconds, 1)} s for the whole cycle).`,
     );
   out.push('');

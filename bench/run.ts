@@ -10,6 +10,7 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { engineSection } from './engine-section.js';
 import { entraSection } from './entra.js';
 import { scaleSection } from './scale-section.js';
 import { mixedSection } from './mixed-section.js';
@@ -23,6 +24,7 @@ const SECTIONS: BenchSection[] = [
   scaleSection, // issues 3, 4, 6: 1k → 1M users (opt-in: --only scale)
   mixedSection, // issues 10, 11: mixed Entra load with the engine cycling (default)
   webhooksSection, // issue 12: webhook delivery (default)
+  engineSection, // issue 16: the engine's cycles before/after (default)
 ];
 
 const BOOLEAN_FLAGS = new Set(['quick', 'help']);

@@ -318,33 +318,13 @@ try {
   await server.stop();
   await baseline.stop();
 
-  // Issue 6: the engine's initial-cycle throughput, if the engine exposes it.
-  let cycle: Report['cycle'] = { notMeasured: 'src/engine/bench.ts does not export benchInitialCycle' };
-  if (cycleUsers > 0) {
-    const mod = (await import('../src/engine/bench.js').catch((e: unknown) => ({ loadError: e }))) as {
-      benchInitialCycle?: (o: {
-        users: number;
-        databaseUrl?: string;
-      }) => Promise<{ usersPerSecond: number; seconds: number }>;
-      loadError?: unknown;
-    };
-    if (typeof mod.benchInitialCycle === 'function') {
-      log(`engine: initial cycle of ${cycleUsers} users…`);
-      try {
-        const c = await mod.benchInitialCycle({
-          users: cycleUsers,
-          // SQLite: the engine's bench uses its own temporary file (one writer per file); PostgreSQL: this database.
-          ...(store === 'postgres' ? { databaseUrl } : {}),
-        });
-        cycle = { ...c, users: cycleUsers };
-        log(`  ${c.usersPerSecond.toFixed(1)} users/s`);
-      } catch (e) {
-        cycle = { notMeasured: `benchInitialCycle failed: ${(e as Error).message}` };
-        log(`  failed: ${(e as Error).message}`);
-      }
-    } else if (mod.loadError)
-      cycle = { notMeasured: `src/engine/bench.ts could not be loaded: ${String(mod.loadError)}` };
-  } else cycle = { notMeasured: 'skipped with --cycle-users 0' };
+  // The engine's cycles have their own section since issue 16 (bench/engine-section.ts, `--only engine`).
+  const cycle: Report['cycle'] = {
+    notMeasured:
+      cycleUsers > 0
+        ? 'see the Engine section (npm run bench -- --only engine)'
+        : 'skipped with --cycle-users 0',
+  };
 
   const report: Report = {
     store,

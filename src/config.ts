@@ -60,8 +60,11 @@ export interface Config {
   };
   /** Webhook delivery (docs/events.md "Webhooks"); see webhooksConfig below. */
   webhooks: WebhooksConfig;
-  /** E-mail to the operator (an endpoint disabled after failing); unset = such notices are only logged. */
-  notify: NotifyConfig | undefined;
+  /**
+   * How this deployment sends e-mail (SMTP_*, NOTIFY_EMAIL_*), for everything that does: a webhook endpoint
+   * disabled after failing, an engine job quarantined or holding deletions back. Unset: such notices are only logged.
+   */
+  mail: MailConfig | undefined;
   /** What a client must do within bounded size and time (docs/security.md "Limits"). */
   http: {
     /** Longest request URL (path and query) accepted; past it 414 and "use POST /.search". */
@@ -77,6 +80,10 @@ export interface Config {
   tls: { certFile: string; keyFile: string } | undefined;
   /** Where this service's documentation is published (ServiceProviderConfig documentationUri); unset = omitted. */
   documentationUrl: string | undefined;
+  /** The provisioning engine inside the server and the `sync` CLI (docs/engine.md). */
+  engine: EngineSettings;
+  /** The Secret Token `joyn-scim check` uses when --token is not given (JOYN_SCIM_TOKEN). */
+  cliToken: string | undefined;
   /** Self-serve connection: OAuth client credentials, connection state, setup links (docs/setup.md). */
   setup: SetupConfig;
 }
@@ -128,12 +135,22 @@ export interface WebhooksConfig {
   rotationOverlapMs: number;
 }
 
-export interface NotifyConfig {
-  smtp: { host: string; port: number; secure?: boolean; user?: string; passwordEnv?: string };
+/** The SMTP server (SMTP_HOST, SMTP_PORT, SMTP_SECURE, SMTP_USER, SMTP_PASSWORD). */
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  /** TLS from the start; unset: true on port 465, otherwise STARTTLS when the server offers it. */
+  secure?: boolean;
+  user?: string;
+  password?: string;
+}
+
+export interface MailConfig {
+  smtp: SmtpSettings;
+  /** The sender of every mail (NOTIFY_EMAIL_FROM). */
   from: string;
+  /** The operators' addresses (NOTIFY_EMAIL_TO); an engine job file may name its own (notifications.to). */
   to: string[];
-  /** The SMTP password itself, handed to the notifier under passwordEnv. */
-  env: Record<string, string | undefined>;
 }
 
 function webhooksConfig(env: NodeJS.ProcessEnv): WebhooksConfig {
@@ -159,15 +176,17 @@ function webhooksConfig(env: NodeJS.ProcessEnv): WebhooksConfig {
   };
 }
 
-function notifyConfig(env: NodeJS.ProcessEnv): NotifyConfig | undefined {
+function mailConfig(env: NodeJS.ProcessEnv): MailConfig | undefined {
   const host = env.SMTP_HOST || undefined;
   const to = (env.NOTIFY_EMAIL_TO ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (!host && !to.length) return undefined;
-  if (!host || !to.length)
-    throw new Error('SMTP_HOST and NOTIFY_EMAIL_TO go together: set both (or neither, to only log notices)');
+  // SMTP_HOST alone is enough when only engine job files name recipients; addresses without a server are a mistake.
+  if (!host) {
+    if (to.length) throw new Error('NOTIFY_EMAIL_TO needs SMTP_HOST (the server that sends the mail)');
+    return undefined;
+  }
   const port = positive(env, 'SMTP_PORT', 587);
   const secure =
     env.SMTP_SECURE === undefined || env.SMTP_SECURE === '' ? undefined : bool(env, 'SMTP_SECURE', false);
@@ -176,11 +195,51 @@ function notifyConfig(env: NodeJS.ProcessEnv): NotifyConfig | undefined {
       host,
       port,
       ...(secure !== undefined ? { secure } : {}),
-      ...(env.SMTP_USER ? { user: env.SMTP_USER, passwordEnv: 'SMTP_PASSWORD' } : {}),
+      ...(env.SMTP_USER ? { user: env.SMTP_USER, password: env.SMTP_PASSWORD ?? '' } : {}),
     },
     from: env.NOTIFY_EMAIL_FROM || `joyn-scim <joyn-scim@${host}>`,
     to,
-    env: { SMTP_PASSWORD: env.SMTP_PASSWORD },
+  };
+}
+
+export interface EngineSettings {
+  /** `npm start` runs every enabled stored job on its interval (ENGINE_SCHEDULER_ENABLED, default true). */
+  schedulerEnabled: boolean;
+  /** Cycles this instance runs at once, over all jobs (ENGINE_MAX_CONCURRENT_CYCLES, default 2). */
+  maxConcurrentCycles: number;
+  /** A job's lease: another instance takes the job over this long after the last heartbeat (ENGINE_LEASE_SECONDS). */
+  leaseMs: number;
+  /** How often the scheduler looks for due jobs (ENGINE_POLL_MS, default 15000). */
+  pollMs: number;
+  /** AES-256-GCM key for secrets stored in job definitions (ENGINE_SECRET_KEY: 32 bytes, base64 or hex). */
+  secretKey: Buffer | undefined;
+  /**
+   * The value of an environment variable a job names for a secret (target.tokenEnv, source.bindPasswordEnv,
+   * notifications.smtp.passwordEnv). Jobs read their secrets through here so this file stays the only reader.
+   */
+  environmentSecret(name: string): string | undefined;
+}
+
+/** ENGINE_SECRET_KEY: 32 bytes written as 64 hex digits or as base64 (44 characters). */
+function secretKey(env: NodeJS.ProcessEnv): Buffer | undefined {
+  const v = env.ENGINE_SECRET_KEY?.trim();
+  if (!v) return undefined;
+  const key = /^[0-9a-f]{64}$/i.test(v) ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64');
+  if (key.length !== 32)
+    throw new Error(
+      'ENGINE_SECRET_KEY must be 32 random bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)',
+    );
+  return key;
+}
+
+function engineSettings(env: NodeJS.ProcessEnv): EngineSettings {
+  return {
+    schedulerEnabled: bool(env, 'ENGINE_SCHEDULER_ENABLED', true),
+    maxConcurrentCycles: positive(env, 'ENGINE_MAX_CONCURRENT_CYCLES', 2),
+    leaseMs: positive(env, 'ENGINE_LEASE_SECONDS', 60, 2) * 1000,
+    pollMs: positive(env, 'ENGINE_POLL_MS', 15_000, 50),
+    secretKey: secretKey(env),
+    environmentSecret: (name) => env[name] || undefined,
   };
 }
 
@@ -298,10 +357,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retentionDays: int(env, 'EVENTS_RETENTION_DAYS', 30),
     },
     webhooks: webhooksConfig(env),
-    notify: notifyConfig(env),
+    mail: mailConfig(env),
     http: httpLimits(env),
     tls,
     documentationUrl: absoluteHttpUrl(env, 'DOCUMENTATION_URL'),
+    engine: engineSettings(env),
+    cliToken: env.JOYN_SCIM_TOKEN || undefined,
     setup: setupConfig(env),
   };
 }

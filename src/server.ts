@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { startWebhooks, type WebhookRuntime } from './events/webhook-runtime.js';
 import { buildApp, type App } from './http/app.js';
 import { reloadCertificate } from './http/tls.js';
+import { engineFor } from './engine/service.js';
 import { createStore } from './store/index.js';
 import type { SqlStore } from './store/sql/sql-store.js';
 
@@ -50,6 +51,20 @@ export async function startServer(
   }
   // With PORT=0 (tests) the real port is known only now; PUBLIC_URL, when set, always wins.
   if (!config.publicUrlExplicit && config.port === 0) config.publicUrl = address;
+  // The provisioning engine inside the server: stored jobs on their intervals (docs/engine.md "Jobs in the server").
+  // It reaches this server's SCIM endpoints at the listening address (behind TLS, at PUBLIC_URL, whose name the
+  // certificate carries).
+  const engine = await engineFor(store, config.engine).catch(async (e: unknown) => {
+    await built.app.close();
+    await store.close();
+    throw e;
+  });
+  engine.start({
+    tenants: built.tenants,
+    baseUrl: () => (config.tls ? config.publicUrl : address),
+    mail: config.mail,
+    log: built.app.log,
+  });
   let firstRun: RunningServer['firstRun'];
   if (opts.createDefaultTenant !== false && (await store.listTenants()).length === 0) {
     try {
@@ -76,7 +91,7 @@ export async function startServer(
       .then((n) => n && built.app.log.info({ pruned: n, before }, 'pruned events past the retention'))
       .catch((err) => built.app.log.warn({ err }, 'could not prune events'));
   };
-  const webhooks = startWebhooks({ store, config, log: built.app.log });
+  const webhooks = startWebhooks({ store, config, log: built.app.log, metrics: built.metrics.webhooks });
   const pruneTimer = setInterval(prune, 60 * 60_000).unref();
   const firstPrune = setTimeout(prune, 10_000).unref();
   let closing: Promise<void> | undefined;
@@ -84,6 +99,8 @@ export async function startServer(
     (closing ??= (async () => {
       clearInterval(pruneTimer);
       clearTimeout(firstPrune);
+      // Cycles running here stop at the next object and release their jobs before the HTTP server goes.
+      await engine.stop().catch((err: unknown) => built.app.log.warn({ err }, 'engine stop failed'));
       // Stop accepting, let in-flight requests finish, then close the pool / database file.
       for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
       const closed = built.app.close();

@@ -15,6 +15,7 @@
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import { singleAuthorization } from '../http/authorization.js';
 import { hashesEqual, hashToken } from '../service/tokens.js';
 import type { Actor } from '../store/types.js';
 import {
@@ -145,7 +146,13 @@ export class AdminAuth {
         );
       return;
     }
-    const authorization = req.headers.authorization;
+    // Two Authorization lines are refused as on SCIM (src/http/authorization.ts): Node would keep only the first.
+    const authorization = singleAuthorization(
+      req.raw,
+      (detail) =>
+        new AuthError(401, 'unauthorized', detail, { 'WWW-Authenticate': 'Bearer realm="joyn-scim-admin"' }),
+      'Bearer <ADMIN_TOKEN> (or none, with a console session)',
+    );
     let principal: Principal;
     if (authorization !== undefined) {
       if (!this.config.adminToken || !adminTokenMatches(this.config.adminToken, authorization))

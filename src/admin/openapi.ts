@@ -106,24 +106,37 @@ const paging = {
   sortOrder: { type: 'string', enum: ['ascending', 'descending'] },
 };
 
-const webhookProperties: Record<string, Schema> = {
+const webhookEndpointFields = {
   id: str,
   url: str,
   description: str,
-  tenantId: nullable(str),
-  types: arr(str),
+  tenantId: { ...nullable(str), description: 'null: the events of every tenant' },
+  types: { ...arr(str), description: 'the event types it receives; empty: every type' },
   enabled: bool,
   disabledReason: nullable(str),
   disabledAt: nullable(time),
-  failingSince: nullable(time),
+  failingSince: { ...nullable(time), description: 'first failure of the current failing streak' },
   lastSuccessAt: nullable(time),
-  previousSecretExpiresAt: nullable(time),
+  previousSecretExpiresAt: {
+    ...nullable(time),
+    description: 'while a rotation overlaps, the previous secret signs too until then',
+  },
   createdAt: time,
   updatedAt: time,
-  secretHint: str,
+  secretHint: { type: 'string', description: 'the first characters of the signing secret, never the secret' },
 };
 
-const deliveryProperties: Record<string, Schema> = {
+const webhookAttemptFields = {
+  attempt: int,
+  at: time,
+  status: { ...nullable(int), description: 'the receiver’s HTTP status; null when no answer came' },
+  durationMs: int,
+  responseHead: { ...nullable(str), description: 'the first bytes of the answer (at most 1 KiB)' },
+  error: nullable(str),
+  outcome: { type: 'string', enum: ['delivered', 'retry', 'given_up', 'endpoint_disabled'] },
+};
+
+const webhookDeliveryFields = {
   id: int,
   endpointId: str,
   tenantId: nullable(str),
@@ -133,7 +146,10 @@ const deliveryProperties: Record<string, Schema> = {
   origin: { type: 'string', enum: ['event', 'redelivery', 'ping'] },
   state: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
   attempts: int,
-  nextAttemptAt: nullable(time),
+  nextAttemptAt: {
+    ...nullable(time),
+    description: 'null while it waits behind an earlier event of the same resource, or once finished',
+  },
   firstAttemptAt: nullable(time),
   lastStatus: nullable(int),
   lastError: nullable(str),
@@ -141,6 +157,78 @@ const deliveryProperties: Record<string, Schema> = {
   finishedAt: nullable(time),
   leaseOwner: nullable(str),
   leaseExpiresAt: nullable(time),
+};
+
+/** Webhooks (issue 12; docs/events.md "Webhooks"). */
+const WEBHOOK_SCHEMAS: Record<string, Schema> = {
+  WebhookEndpoint: obj(webhookEndpointFields),
+  CreatedWebhookEndpoint: obj({
+    ...webhookEndpointFields,
+    secret: { type: 'string', description: 'The signing secret: in this response only.' },
+  }),
+  WebhookAttempt: obj({ id: int, deliveryId: int, ...webhookAttemptFields }),
+  WebhookDelivery: obj({ ...webhookDeliveryFields, attemptLog: arr(ref('WebhookAttempt')) }, ['attemptLog']),
+  WebhookDeliveryDetail: obj({
+    ...webhookDeliveryFields,
+    payload: { type: 'object', description: 'the body as delivered: the event envelope (or a webhook.ping)' },
+    attemptLog: arr(ref('WebhookAttempt')),
+  }),
+  WebhookPing: obj({ deliveryId: int, ...webhookAttemptFields }),
+};
+
+const oauthClientFields = {
+  clientId: str,
+  name: str,
+  secretHint: str,
+  createdAt: time,
+  lastUsedAt: nullable(time),
+  revokedAt: nullable(time),
+  active: bool,
+};
+const setupLinkFields = {
+  id: str,
+  hint: str,
+  createdAt: time,
+  createdBy: { type: 'string', description: 'who created it: via:name, as in the audit log' },
+  expiresAt: time,
+  openedAt: { ...nullable(time), description: 'when a browser opened (and so bound) it' },
+  revokedAt: nullable(time),
+  state: { type: 'string', enum: ['unused', 'open', 'expired', 'revoked'] },
+};
+
+/** Setup links, OAuth clients and connection state (issue 15; docs/setup.md). */
+const SETUP_SCHEMAS: Record<string, Schema> = {
+  OAuthClient: obj(oauthClientFields),
+  CreatedOAuthClient: obj({
+    ...oauthClientFields,
+    clientSecret: { type: 'string', description: 'The client secret: in this response only.' },
+    tokenEndpoint: str,
+    notice: str,
+  }),
+  SetupLink: obj(setupLinkFields),
+  CreatedSetupLink: obj({
+    ...setupLinkFields,
+    url: { type: 'string', description: 'The link for the customer’s IT admin: in this response only.' },
+    notice: str,
+  }),
+  Connection: obj({
+    tenantId: str,
+    tenantName: str,
+    state: {
+      type: 'string',
+      enum: ['awaiting_setup', 'connected', 'healthy', 'unhealthy', 'idle', 'disabled'],
+    },
+    reason: { type: 'string', description: 'why, in words, with what to do about it' },
+    since: nullable(time),
+    lastRequestAt: nullable(time),
+    lastSuccessAt: nullable(time),
+    lastRejectedAt: nullable(time),
+    rejectedRun: { type: 'integer', description: '401s in a row since the last accepted request' },
+    testConnectionAt: nullable(time),
+    firstUserAt: nullable(time),
+    firstGroupAt: nullable(time),
+    lastHour: obj({ requests: int, failures: int }),
+  }),
 };
 
 const schemas: Record<string, Schema> = {
@@ -183,14 +271,23 @@ const schemas: Record<string, Schema> = {
     revokedAt: nullable(time),
     state: { type: 'string', enum: ['active', 'revoked', 'expired'] },
     active: bool,
+    label: {
+      type: ['string', 'null'],
+      description:
+        'who holds it when not the customer’s directory (the provisioning engine’s own credential)',
+    },
   }),
   AuditEntry: obj({
     seq: int,
     at: time,
-    via: { type: 'string', enum: ['cli', 'admin-api', 'console', 'server'] },
+    via: { type: 'string', enum: ['cli', 'admin-api', 'console', 'server', 'setup-link'] },
     actor: str,
     action: str,
-    tenantId: str,
+    tenantId: {
+      type: 'string',
+      description:
+        'empty for a deployment-level action (accounts, engine, webhooks and API keys of every tenant)',
+    },
     tenantName: str,
     target: str,
     detail: str,
@@ -390,11 +487,48 @@ const schemas: Record<string, Schema> = {
     linked: obj({ users: int, groups: int }),
     escrows: int,
     updatedAt: nullable(time),
+    nextCycle: nullable(
+      obj({
+        at: nullable(time),
+        note: { type: 'string', description: 'in words: "in 39 min", "none while paused …"' },
+      }),
+    ),
+    notice: { type: ['string', 'null'], description: 'why the last cycle had nothing in scope' },
+    runningOn: nullable(obj({ instance: str, heartbeatAt: time, expiresAt: time })),
+    stored: nullable(
+      obj({
+        enabled: bool,
+        revision: int,
+        target: { type: 'string', description: '"tenant <name>" or the Tenant URL' },
+        source: str,
+        problem: { type: ['string', 'null'], description: 'why the stored definition cannot run here' },
+      }),
+    ),
     onDemand: {
       type: 'boolean',
-      description: 'the job’s file is in SYNC_JOB_FILES: it can be provisioned on demand',
+      description:
+        'stored in this deployment, or its file is in SYNC_JOB_FILES: it can be provisioned on demand',
     },
   }),
+  JobDefinition: obj({
+    name: str,
+    enabled: bool,
+    revision: int,
+    createdAt: time,
+    updatedAt: time,
+    definition: {
+      type: 'object',
+      description:
+        'The job as stored (docs/engine.md "Job file"): secrets only as JOYN_SYNC_… variable names or sealed as {"encrypted": "v1.…"}',
+    },
+  }),
+  JobStatus: {
+    type: 'object',
+    description:
+      'As `joyn-scim sync status --json`: state, progress in named units, next cycle, steady state, lease holder',
+    properties: { job: str, state: str },
+    required: ['job', 'state', 'linked', 'escrows', 'steadyState'],
+  },
   Cycle: obj({
     id: str,
     kind: { type: 'string', enum: ['initial', 'incremental'] },
@@ -405,6 +539,8 @@ const schemas: Record<string, Schema> = {
     completedUnits: int,
     stats: { type: 'object', additionalProperties: { type: 'integer' } },
     error: nullable(str),
+    instance: { type: ['string', 'null'], description: 'the server instance or CLI process that ran it' },
+    notice: { type: ['string', 'null'], description: 'why it had nothing in scope' },
   }),
   ProvisioningLog: {
     type: 'object',
@@ -438,6 +574,12 @@ const schemas: Record<string, Schema> = {
       'durationMs',
     ],
   },
+  Webhook: {
+    type: 'object',
+    description: 'A webhook endpoint (docs/events.md "Webhooks"); `secret` only when created or rotated',
+    properties: { id: str, url: str, enabled: bool },
+    required: ['id', 'url', 'enabled'],
+  },
   ApiKey: obj({
     id: str,
     tenantId: nullable(str),
@@ -459,89 +601,16 @@ const schemas: Record<string, Schema> = {
     revokedAt: nullable(time),
     key: { type: 'string', description: 'The API key: in this response only.' },
   }),
-  OAuthClient: obj({
-    clientId: str,
-    name: str,
-    secretHint: str,
-    createdAt: time,
-    lastUsedAt: nullable(time),
-    revokedAt: nullable(time),
-    active: bool,
-  }),
-  IssuedOAuthClient: obj({
-    clientId: str,
-    name: str,
-    secretHint: str,
-    createdAt: time,
-    lastUsedAt: nullable(time),
-    revokedAt: nullable(time),
-    active: bool,
-    clientSecret: { type: 'string', description: 'The client secret: in this response only.' },
-    tokenEndpoint: str,
-    notice: str,
-  }),
-  SetupLink: obj({
-    id: str,
-    hint: str,
-    createdAt: time,
-    createdBy: str,
-    expiresAt: time,
-    openedAt: nullable(time),
-    revokedAt: nullable(time),
-    state: { type: 'string', enum: ['unused', 'open', 'expired', 'revoked'] },
-  }),
-  IssuedSetupLink: obj({
-    id: str,
-    hint: str,
-    createdAt: time,
-    createdBy: str,
-    expiresAt: time,
-    openedAt: nullable(time),
-    revokedAt: nullable(time),
-    state: { type: 'string', enum: ['unused', 'open', 'expired', 'revoked'] },
-    url: { type: 'string', description: "The link for the customer's IT admin: in this response only." },
-    notice: str,
-  }),
-  Connection: obj({
-    tenantId: str,
-    tenantName: str,
-    state: {
-      type: 'string',
-      enum: ['awaiting_setup', 'connected', 'healthy', 'unhealthy', 'idle', 'disabled'],
-    },
-    reason: str,
-    since: nullable(time),
-    lastRequestAt: nullable(time),
-    lastSuccessAt: nullable(time),
-    lastRejectedAt: nullable(time),
-    rejectedRun: int,
-    testConnectionAt: nullable(time),
-    firstUserAt: nullable(time),
-    firstGroupAt: nullable(time),
-    lastHour: obj({ requests: int, failures: int }),
-  }),
-  Webhook: obj(webhookProperties),
-  CreatedWebhook: obj({
-    ...webhookProperties,
-    secret: { type: 'string', description: 'The signing secret: in this response only.' },
-  }),
-  WebhookAttempt: obj({
-    id: int,
-    deliveryId: int,
-    attempt: int,
-    at: time,
-    status: nullable(int),
-    durationMs: int,
-    responseHead: nullable(str),
-    error: nullable(str),
-    outcome: { type: 'string', enum: ['delivered', 'retry', 'given_up', 'endpoint_disabled'] },
-  }),
-  WebhookDelivery: obj({ ...deliveryProperties, attemptLog: arr(ref('WebhookAttempt')) }, ['attemptLog']),
-  WebhookDeliveryDetail: obj({
-    ...deliveryProperties,
-    payload: { description: 'The event as delivered (the envelope of docs/events.md).' },
-    attemptLog: arr(ref('WebhookAttempt')),
-  }),
+  ...WEBHOOK_SCHEMAS,
+  ...SETUP_SCHEMAS,
+};
+
+const endpointBody = {
+  url: str,
+  types: { ...arr(str), description: 'event types (empty or omitted: every type)' },
+  tenant: { ...nullable(str), description: 'a tenant id or name; omitted or null: every tenant' },
+  description: str,
+  enabled: bool,
 };
 
 /** Every admin API operation, by path (relative to /admin/api) and method. */
@@ -899,32 +968,100 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
       errors: [400, 404],
     },
   },
+  '/engine': {
+    get: {
+      role: 'viewer',
+      tag: 'Engine',
+      summary:
+        'The engine inside this deployment: this instance, its scheduler, and who holds each job’s lease',
+      ok: {
+        200: obj({
+          instance: str,
+          scheduler: obj({
+            enabled: bool,
+            runningHere: arr(str),
+            maxConcurrentCycles: int,
+            pollMs: int,
+            leaseSeconds: { type: 'number' },
+          }),
+          leases: arr(obj({ job: str, instance: str, heartbeatAt: time, expiresAt: time, live: bool })),
+          secretKeyConfigured: bool,
+        }),
+      },
+    },
+  },
   '/engine/jobs': {
     get: {
       role: 'viewer',
       tag: 'Engine',
-      summary: 'Provisioning jobs: state, progress, last cycle, linked objects, escrows',
+      summary: 'Provisioning jobs: state, progress, last cycle, next cycle, linked objects, escrows',
       description:
-        'Jobs whose state is in this database (they appear once they have run) and jobs of the SYNC_JOB_FILES (which can be provisioned on demand).',
-      ok: {
-        200: obj({
-          stateStored: {
-            type: 'boolean',
-            description: 'whether the engine has ever stored state in this database',
-          },
-          jobFileProblems: arr(obj({ file: str, error: str })),
-          jobs: arr(ref('Job')),
-        }),
-      },
+        'Jobs stored in this deployment (run by the servers’ scheduler), jobs whose state is in this database (run by `joyn-scim sync run --config`), and jobs of the SYNC_JOB_FILES.',
+      ok: { 200: obj({ jobFileProblems: arr(obj({ file: str, error: str })), jobs: arr(ref('Job')) }) },
+    },
+    post: {
+      role: 'admin',
+      tag: 'Engine',
+      summary: 'Store a job (a job file as JSON); every server’s scheduler runs it on its interval',
+      description:
+        'Secrets are named (`target.tokenEnv: JOYN_SYNC_…`) or given in clear and stored encrypted with ENGINE_SECRET_KEY (refused without it). `target.tenant` names a tenant of this deployment.',
+      body: { type: 'object', description: 'a job definition (docs/engine.md "Job file")' },
+      ok: { 201: ref('JobDefinition') },
+      errors: [400, 409],
     },
   },
   '/engine/jobs/{name}': {
     get: {
       role: 'viewer',
       tag: 'Engine',
-      summary: 'One job with its last ten cycles',
-      ok: { 200: obj({ job: ref('Job'), cycles: arr(ref('Cycle')) }) },
+      summary: 'One job with its stored definition (if stored) and its last ten cycles',
+      ok: {
+        200: obj({ job: ref('Job'), definition: nullableRef('JobDefinition'), cycles: arr(ref('Cycle')) }),
+      },
       errors: [404],
+    },
+    put: {
+      role: 'admin',
+      tag: 'Engine',
+      summary:
+        'Replace a stored job’s definition (a change of mappings, scoping or scope makes the next cycle initial)',
+      body: { type: 'object', description: 'a job definition; its name cannot change' },
+      ok: { 200: ref('JobDefinition') },
+      errors: [400, 404],
+    },
+    patch: {
+      role: 'admin',
+      tag: 'Engine',
+      summary: 'Enable or disable a stored job on every instance (its state is kept)',
+      body: obj({ enabled: bool }),
+      ok: { 200: ref('JobDefinition') },
+      errors: [400, 404],
+    },
+    delete: {
+      role: 'admin',
+      tag: 'Engine',
+      summary: 'Delete a stored job and its state (links, escrows, cycles, logs); refused while a cycle runs',
+      ok: { 204: null },
+      errors: [404, 409],
+    },
+  },
+  '/engine/jobs/{name}/status': {
+    get: {
+      role: 'viewer',
+      tag: 'Engine',
+      summary: 'The job’s status as `joyn-scim sync status --json` shows it',
+      ok: { 200: ref('JobStatus') },
+      errors: [404],
+    },
+  },
+  '/engine/jobs/{name}/cycles': {
+    get: {
+      role: 'viewer',
+      tag: 'Engine',
+      summary: 'The job’s cycles, newest first',
+      query: { limit: { type: 'integer', minimum: 1, maximum: 500 } },
+      ok: { 200: obj({ cycles: arr(ref('Cycle')) }) },
+      errors: [400, 404],
     },
   },
   '/engine/jobs/{name}/logs': {
@@ -963,6 +1100,15 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
       errors: [404],
     },
   },
+  '/engine/jobs/{name}/run': {
+    post: {
+      role: 'operator',
+      tag: 'Engine',
+      summary: 'Run now: the next cycle starts at once instead of at the end of the interval',
+      ok: { 200: obj({ job: ref('Job') }) },
+      errors: [404, 409],
+    },
+  },
   '/engine/jobs/{name}/restart': {
     post: {
       role: 'operator',
@@ -988,7 +1134,7 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
       tag: 'Engine',
       summary: 'Provision one user on demand (Entra’s five steps)',
       description:
-        'Needs the job’s file in SYNC_JOB_FILES; the token is the job’s (tokenEnv) unless one is pasted.',
+        'A stored job runs with its own target and secrets; a job of SYNC_JOB_FILES with the token its file names unless one is pasted.',
       body: obj(
         {
           user: { type: 'string', description: 'source id, userPrincipalName, mail or mailNickname' },
@@ -1029,127 +1175,47 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
       tag: 'API keys',
       summary: 'Revoke an application API key',
       ok: { 204: null },
-      errors: [404],
-    },
-  },
-  '/tenants/{id}/oauth-clients': {
-    get: {
-      role: 'admin',
-      tag: 'Setup',
-      summary: "The tenant's OAuth clients (never a secret) and the token endpoint",
-      ok: { 200: obj({ tokenEndpoint: str, clients: arr(ref('OAuthClient')) }) },
-      errors: [404],
-    },
-    post: {
-      role: 'admin',
-      tag: 'Setup',
-      summary: 'Create an OAuth client for the client credentials grant (secret shown once)',
-      body: obj({ name: str }, ['name']),
-      ok: { 201: ref('IssuedOAuthClient') },
-      errors: [400, 404],
-    },
-  },
-  '/tenants/{id}/oauth-clients/{clientId}': {
-    delete: {
-      role: 'admin',
-      tag: 'Setup',
-      summary: 'Revoke an OAuth client and the access tokens it obtained',
-      ok: { 204: null },
       errors: [404, 409],
-    },
-  },
-  '/tenants/{id}/setup-links': {
-    get: {
-      role: 'admin',
-      tag: 'Setup',
-      summary: "The tenant's setup links (never the link itself)",
-      ok: { 200: obj({ links: arr(ref('SetupLink')) }) },
-      errors: [404],
-    },
-    post: {
-      role: 'admin',
-      tag: 'Setup',
-      summary: "Create a setup link for the customer's IT admin (shown once)",
-      body: obj({ expiresIn: { type: 'string', description: 'e.g. 24h, 7d' } }, ['expiresIn']),
-      ok: { 201: ref('IssuedSetupLink') },
-      errors: [400, 404],
-    },
-  },
-  '/tenants/{id}/setup-links/{linkId}': {
-    delete: {
-      role: 'admin',
-      tag: 'Setup',
-      summary: 'Revoke a setup link',
-      ok: { 204: null },
-      errors: [404, 409],
-    },
-  },
-  '/tenants/{id}/connection': {
-    get: {
-      role: 'admin',
-      tag: 'Setup',
-      summary: "The tenant's connection state, with the reason in words",
-      ok: { 200: ref('Connection') },
-      errors: [404],
-    },
-  },
-  '/connections': {
-    get: {
-      role: 'admin',
-      tag: 'Setup',
-      summary: "Every tenant's connection state",
-      ok: { 200: obj({ connections: arr(ref('Connection')) }) },
     },
   },
   '/webhooks': {
     get: {
-      role: 'operator',
+      role: 'viewer',
       tag: 'Webhooks',
       summary: 'Webhook endpoints (never a secret)',
-      query: { tenant: str },
-      ok: { 200: obj({ webhooks: arr(ref('Webhook')) }) },
+      query: { tenant: { type: 'string', description: 'only the endpoints of this tenant (id or name)' } },
+      ok: { 200: obj({ webhooks: arr(ref('WebhookEndpoint')) }) },
       errors: [404],
     },
     post: {
       role: 'admin',
       tag: 'Webhooks',
-      summary: 'Create a webhook endpoint (signing secret shown once)',
-      body: obj({ url: str, types: arr(str), tenant: str, description: str, enabled: bool }, [
-        'types',
-        'tenant',
-        'description',
-        'enabled',
-      ]),
-      ok: { 201: ref('CreatedWebhook') },
+      summary: 'Add an endpoint; its signing secret is in this answer only',
+      body: obj(endpointBody, ['types', 'tenant', 'description', 'enabled']),
+      ok: { 201: ref('CreatedWebhookEndpoint') },
       errors: [400, 404],
     },
   },
   '/webhooks/{id}': {
     get: {
-      role: 'operator',
+      role: 'viewer',
       tag: 'Webhooks',
-      summary: 'A webhook endpoint',
-      ok: { 200: ref('Webhook') },
+      summary: 'One endpoint and its state',
+      ok: { 200: ref('WebhookEndpoint') },
       errors: [404],
     },
     patch: {
       role: 'admin',
       tag: 'Webhooks',
-      summary: 'Change a webhook endpoint (url, types, description, tenant, enabled)',
-      body: obj({ url: str, types: arr(str), description: str, tenant: nullable(str), enabled: bool }, [
-        'url',
-        'types',
-        'description',
-        'tenant',
-        'enabled',
-      ]),
-      ok: { 200: ref('Webhook') },
+      summary: 'Change the URL, types, tenant or description; enable or disable',
+      body: obj(endpointBody, ['url', 'types', 'tenant', 'description', 'enabled']),
+      ok: { 200: ref('WebhookEndpoint') },
       errors: [400, 404],
     },
     delete: {
       role: 'admin',
       tag: 'Webhooks',
-      summary: 'Delete a webhook endpoint and its deliveries',
+      summary: 'Delete an endpoint with its deliveries and their log',
       ok: { 204: null },
       errors: [404],
     },
@@ -1158,8 +1224,8 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
     post: {
       role: 'admin',
       tag: 'Webhooks',
-      summary: 'Enable a webhook endpoint',
-      ok: { 200: ref('Webhook') },
+      summary: 'Enable: its pending deliveries resume, oldest of each resource first',
+      ok: { 200: ref('WebhookEndpoint') },
       errors: [404],
     },
   },
@@ -1167,8 +1233,8 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
     post: {
       role: 'admin',
       tag: 'Webhooks',
-      summary: 'Disable a webhook endpoint (its deliveries wait)',
-      ok: { 200: ref('Webhook') },
+      summary: 'Disable: nothing is sent and no new event is queued until it is enabled',
+      ok: { 200: ref('WebhookEndpoint') },
       errors: [404],
     },
   },
@@ -1176,25 +1242,30 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
     post: {
       role: 'admin',
       tag: 'Webhooks',
-      summary: 'A new signing secret (shown once); the previous one keeps signing during the overlap',
-      body: obj({ overlap: { type: 'string', description: 'e.g. 24h; 0 ends the old secret now' } }, [
-        'overlap',
-      ]),
-      ok: { 200: ref('CreatedWebhook') },
-      errors: [400, 404],
+      summary: 'A new signing secret (in this answer only); the previous one signs too during the overlap',
+      body: obj(
+        { overlap: { type: 'string', description: 'e.g. 24h (default WEBHOOKS_OVERLAP_HOURS); 0: at once' } },
+        ['overlap'],
+      ),
+      ok: { 200: ref('CreatedWebhookEndpoint') },
+      errors: [400, 404, 409],
     },
   },
   '/webhooks/{id}/deliveries': {
     get: {
-      role: 'operator',
+      role: 'viewer',
       tag: 'Webhooks',
-      summary: "The endpoint's deliveries, newest first",
+      summary: 'Recent deliveries of an endpoint, newest first, with their attempts on request',
       query: {
         state: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
-        event: str,
-        limit: int,
-        before: int,
-        attempts: { type: 'string', enum: ['true', 'false'], description: 'include each attempt' },
+        event: { type: 'string', description: 'one event id' },
+        limit: { type: 'integer', minimum: 1, maximum: 100 },
+        before: { type: 'integer', description: 'the id of the last delivery of the previous page' },
+        attempts: {
+          type: 'string',
+          enum: ['true', 'false'],
+          description: 'include each delivery’s attempts',
+        },
       },
       ok: { 200: obj({ deliveries: arr(ref('WebhookDelivery')) }) },
       errors: [400, 404],
@@ -1202,9 +1273,9 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
   },
   '/webhooks/{id}/deliveries/{deliveryId}': {
     get: {
-      role: 'operator',
+      role: 'viewer',
       tag: 'Webhooks',
-      summary: 'One delivery with its payload and attempts',
+      summary: 'One delivery with its payload and every attempt',
       ok: { 200: ref('WebhookDeliveryDetail') },
       errors: [404],
     },
@@ -1213,30 +1284,91 @@ export const OPERATIONS: Record<string, Record<string, Op>> = {
     post: {
       role: 'operator',
       tag: 'Webhooks',
-      summary: 'Queue events again for this endpoint (one event, or a time range)',
+      summary: 'Queue one event again, or every event of a time range this endpoint would receive',
       body: obj({ eventId: str, since: time, until: time }, ['eventId', 'since', 'until']),
       ok: { 202: obj({ queued: int, eventIds: arr(str) }) },
-      errors: [400, 404],
+      errors: [400, 404, 409],
     },
   },
   '/webhooks/{id}/ping': {
     post: {
       role: 'operator',
       tag: 'Webhooks',
-      summary: 'Send a webhook.ping now and report the attempt',
-      ok: {
-        200: obj({
-          deliveryId: int,
-          attempt: int,
-          at: time,
-          status: nullable(int),
-          durationMs: int,
-          responseHead: nullable(str),
-          error: nullable(str),
-          outcome: { type: 'string', enum: ['delivered', 'retry', 'given_up', 'endpoint_disabled'] },
-        }),
-      },
+      summary:
+        'Send a signed webhook.ping now and return the attempt (status, duration, first bytes of the answer)',
+      ok: { 200: ref('WebhookPing') },
       errors: [404],
+    },
+  },
+  '/tenants/{id}/setup-links': {
+    get: {
+      role: 'viewer',
+      tag: 'Setup',
+      summary: 'The tenant’s setup links (never the link itself)',
+      ok: { 200: obj({ links: arr(ref('SetupLink')) }) },
+      errors: [404],
+    },
+    post: {
+      role: 'operator',
+      tag: 'Setup',
+      summary: 'A setup link for the customer’s IT admin (in this answer only; works in one browser)',
+      body: obj({ expiresIn: { type: 'string', description: 'e.g. 24h, 3d (at most 7 days)' } }, [
+        'expiresIn',
+      ]),
+      ok: { 201: ref('CreatedSetupLink') },
+      errors: [400, 404],
+    },
+  },
+  '/tenants/{id}/setup-links/{linkId}': {
+    delete: {
+      role: 'operator',
+      tag: 'Setup',
+      summary: 'Revoke a setup link (its page stops working at once)',
+      ok: { 204: null },
+      errors: [404, 409],
+    },
+  },
+  '/tenants/{id}/oauth-clients': {
+    get: {
+      role: 'viewer',
+      tag: 'Setup',
+      summary: 'The tenant’s OAuth clients (never a secret) and the token endpoint',
+      ok: { 200: obj({ tokenEndpoint: str, clients: arr(ref('OAuthClient')) }) },
+      errors: [404],
+    },
+    post: {
+      role: 'operator',
+      tag: 'Setup',
+      summary: 'OAuth 2.0 client credentials for the tenant (the secret in this answer only)',
+      body: obj({ name: str }, ['name']),
+      ok: { 201: ref('CreatedOAuthClient') },
+      errors: [400, 404],
+    },
+  },
+  '/tenants/{id}/oauth-clients/{clientId}': {
+    delete: {
+      role: 'operator',
+      tag: 'Setup',
+      summary: 'Revoke an OAuth client and every access token it obtained',
+      ok: { 204: null },
+      errors: [404, 409],
+    },
+  },
+  '/tenants/{id}/connection': {
+    get: {
+      role: 'viewer',
+      tag: 'Setup',
+      summary: 'The tenant’s connection state with its reason (docs/setup.md)',
+      ok: { 200: ref('Connection') },
+      errors: [404],
+    },
+  },
+  '/connections': {
+    get: {
+      role: 'viewer',
+      tag: 'Setup',
+      summary: 'Every tenant’s connection state',
+      ok: { 200: obj({ connections: arr(ref('Connection')) }) },
     },
   },
 };

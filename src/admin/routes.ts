@@ -88,6 +88,7 @@ function tokenView(t: TokenRow, now: Date): JsonObject {
     revokedAt: t.revokedAt,
     state,
     active: state === 'active',
+    label: t.label,
   };
 }
 
@@ -122,6 +123,8 @@ export interface AdminRouteInfo {
   method: string;
   url: string;
   role: string;
+  /** Whether the route names its role in `config.role` (an undeclared one needs admin, auth.ts). */
+  declared: boolean;
 }
 const registries = new WeakMap<FastifyInstance, AdminRouteInfo[]>();
 
@@ -169,6 +172,7 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
               method,
               url: r.url,
               role: (r.config as { role?: string } | undefined)?.role ?? 'admin',
+              declared: (r.config as { role?: string } | undefined)?.role !== undefined,
             });
       });
       api.setErrorHandler((err, req, reply) => {

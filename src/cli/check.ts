@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { runChecks } from '../checker/run.js';
 import { formatResult, summaryLine, toJUnit } from '../checker/report.js';
 import { CHECK_GROUPS, type CheckGroup, type CheckResult } from '../checker/types.js';
+import { loadConfig } from '../config.js';
 import { withEnvironment } from './common.js';
 
 interface CheckOptions {
@@ -55,7 +56,7 @@ Example:
     )
     .action(async (tenantUrl: string, opts: CheckOptions, cmd: Command) => {
       // The CLI is the one place that reads the token from the environment (issue 5).
-      const token = opts.token ?? process.env.JOYN_SCIM_TOKEN;
+      const token = opts.token ?? loadConfig().cliToken;
       if (!token)
         cmd.error('error: a token is required: pass --token <t> or set JOYN_SCIM_TOKEN', { exitCode: 2 });
       try {

@@ -92,17 +92,22 @@ const ENVIRONMENT: Record<string, string> = {
     'encrypts webhook signing secrets at rest (32+ characters); unset = stored unencrypted',
   WEBHOOKS_ALLOW_PRIVATE: 'allow receivers on loopback and private networks (default false)',
   WEBHOOKS_OVERLAP_HOURS: 'default overlap of webhooks rotate-secret (default 24)',
-  SMTP_HOST: 'SMTP server for operator e-mail (an endpoint disabled); with NOTIFY_EMAIL_TO',
+  SMTP_HOST: 'SMTP server of every e-mail (a webhook endpoint disabled, an engine job quarantined)',
   SMTP_PORT: 'SMTP port (default 587)',
   SMTP_SECURE: 'SMTP over TLS from the start (default: true on port 465)',
   SMTP_USER: 'SMTP user name (password in SMTP_PASSWORD)',
   SMTP_PASSWORD: 'SMTP password',
-  NOTIFY_EMAIL_TO: 'comma-separated operator addresses',
-  NOTIFY_EMAIL_FROM: 'sender address (default joyn-scim@SMTP_HOST)',
+  NOTIFY_EMAIL_TO: 'comma-separated operator addresses (needs SMTP_HOST)',
+  NOTIFY_EMAIL_FROM: 'sender of every e-mail (default joyn-scim@SMTP_HOST)',
   OAUTH_TOKEN_LIFETIME_MINUTES: 'lifetime of OAuth access tokens, 60-360 (default 60)',
   OAUTH_TOKEN_RATE_PER_MINUTE: 'token requests per minute per address before 429 (default 60, 0 = off)',
   CONNECTION_IDLE_MINUTES: 'no request for this long makes a connection idle (default 80)',
   SETUP_LINK_HOURS: 'how long a setup link works without --expires (default 24, at most 168)',
+  ENGINE_SCHEDULER_ENABLED: 'run the stored provisioning jobs inside the server (default true)',
+  ENGINE_MAX_CONCURRENT_CYCLES: 'provisioning cycles one instance runs at once (default 2)',
+  ENGINE_LEASE_SECONDS: 'a job moves to another instance this long after its last heartbeat (default 60)',
+  ENGINE_POLL_MS: 'how often the scheduler looks for due jobs (default 15000)',
+  ENGINE_SECRET_KEY: 'key that encrypts secrets stored in job definitions (32 bytes, base64 or hex)',
 };
 
 /** The variables that choose and tune the store: every command that opens it reads them. */
@@ -158,6 +163,11 @@ export const SERVER_ENV = [
   'OAUTH_TOKEN_RATE_PER_MINUTE',
   'CONNECTION_IDLE_MINUTES',
   'SETUP_LINK_HOURS',
+  'ENGINE_SCHEDULER_ENABLED',
+  'ENGINE_MAX_CONCURRENT_CYCLES',
+  'ENGINE_LEASE_SECONDS',
+  'ENGINE_POLL_MS',
+  'ENGINE_SECRET_KEY',
 ];
 
 /** Adds the "Environment:" section to a command's help; `extra` lines describe variables named elsewhere. */

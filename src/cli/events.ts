@@ -6,7 +6,7 @@ import { isEventType, EVENT_TYPES, type DirectoryEvent, type EventType } from '.
 import { ScimError } from '../scim/errors.js';
 import { openStore } from '../server.js';
 import type { SqlStore } from '../store/sql/sql-store.js';
-import { STORE_ENV, UsageError, withEnvironment } from './common.js';
+import { cliActor, STORE_ENV, UsageError, withEnvironment } from './common.js';
 
 async function withStore<T>(fn: (store: SqlStore) => Promise<T>): Promise<T> {
   const store = openStore(loadConfig());
@@ -45,7 +45,11 @@ export function registerEvents(program: Command): void {
     .option('--json', 'print one JSON object {"id","name","tenantId","scopes","key",…}')
     .action(async (name: string, o: { tenant?: string; scopes: string; json?: boolean }) => {
       await withStore(async (store) => {
-        const k = await new ApiKeyService(store).create(name, { tenant: o.tenant, scopes: o.scopes });
+        const k = await new ApiKeyService(store).create(name, {
+          tenant: o.tenant,
+          scopes: o.scopes,
+          actor: cliActor(),
+        });
         if (o.json) print(JSON.stringify(k));
         else
           print(
@@ -74,7 +78,7 @@ export function registerEvents(program: Command): void {
     .description('revoke a key at once')
     .action(async (id: string) => {
       await withStore(async (store) => {
-        await new ApiKeyService(store).revoke(id);
+        await new ApiKeyService(store).revoke(id, undefined, { actor: cliActor() });
         print(`revoked API key ${id}`);
       });
     });

@@ -1,56 +1,101 @@
 /**
- * `joyn-scim sync …`: the provisioning engine (issue 6). Every command takes `--config <file>` (one job per file);
- * the job's state lives in the server's database (DATABASE_URL, see src/config.ts).
+ * `joyn-scim sync …`: the provisioning engine (issues 6 and 16). A job is a file (`--config job.yaml`) or a job stored
+ * in the deployment (`--job <name>`, see `sync jobs`); its state lives in the server's database (DATABASE_URL,
+ * src/config.ts). A cycle takes the job's lease, so `sync run` never runs a job that a server (or another shell) is
+ * running at the same moment.
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { testConnection } from '../checker/index.js';
-import { loadConfig } from '../config.js';
-import { loadJobConfig, resolveToken, type JobConfig } from '../engine/config.js';
+import { loadConfig, type Config } from '../config.js';
+import { loadJobConfig, type JobConfig } from '../engine/config.js';
 import { bearerValue } from '../engine/oauth-token.js';
 import { allowDeletes, pauseJob, resumeJob, restartJob } from '../engine/control.js';
-import { JobRunner } from '../engine/job.js';
+import { EngineJobs } from '../engine/job-definitions.js';
+import type { JobRunner } from '../engine/job.js';
 import { formatLogLine, logsToCsv, logsToJson } from '../engine/log-export.js';
 import type { LogQuery, ProvisioningAction, ProvisioningStatus } from '../engine/log-types.js';
-import { smtpNotifier } from '../engine/notify.js';
 import { formatOnDemand, provisionOnDemand } from '../engine/on-demand.js';
-import { formatStatus, getStatus, progressBar } from '../engine/status.js';
+import { buildRunner, resolveTarget, type RuntimeDeps } from '../engine/runtime.js';
+import { formatStatus, getStatus, nextCycle, progressBar } from '../engine/status.js';
 import { SyncState } from '../engine/state/store.js';
+import { TenantTargets } from '../engine/tenant-target.js';
+import { openStore } from '../server.js';
+import { TenantService } from '../service/tenants.js';
+import type { SqlStore } from '../store/sql/sql-store.js';
 import { intOption, UsageError, withEnvironment } from './common.js';
+import { registerSyncJobs } from './sync-jobs.js';
 
-interface Common {
-  config: string;
+export interface JobOptions {
+  config?: string;
+  job?: string;
 }
 
-// The CLI entry point hands the environment down: tokenEnv / passwordEnv name variables in it.
-const env = process.env;
+/** What a `sync` command works with: the job's configuration, its state, and how to run it. */
+export interface JobSession {
+  cfg: JobConfig;
+  state: SyncState;
+  config: Config;
+  /** Secrets, the engine's credential for tenant targets (opened on first use), who runs cycles. */
+  runtime(): Promise<RuntimeDeps>;
+}
 
-async function withJob<T>(
-  configPath: string,
-  fn: (cfg: JobConfig, state: SyncState) => Promise<T>,
-): Promise<T> {
-  const cfg = loadJobConfig(configPath);
-  const state = await SyncState.open(loadConfig(env).databaseUrl);
+/** Opens the state and loads the job named by --config or --job; closes everything afterwards. */
+export async function withJob<T>(o: JobOptions, fn: (s: JobSession) => Promise<T>): Promise<T> {
+  if ((o.config === undefined) === (o.job === undefined))
+    throw new UsageError('name the job: --config <file> (a job file) or --job <name> (a stored job)');
+  const config = loadConfig();
+  // A job file is read before the database is opened: a bad file is reported without touching the store.
+  const fromFile = o.config !== undefined ? loadJobConfig(o.config) : undefined;
+  const state = await SyncState.open(config.databaseUrl);
+  let store: SqlStore | undefined;
+  let targets: TenantTargets | undefined;
   try {
-    return await fn(cfg, state);
+    const jobs = new EngineJobs(state, { secretKey: config.engine.secretKey });
+    const cfg = fromFile ?? jobs.config(await jobs.get(o.job!));
+    const runtime = async (): Promise<RuntimeDeps> => {
+      if (cfg.target.tenant && !targets) {
+        // A tenant of this deployment, reached where its server said it listens (PUBLIC_URL or its address).
+        store = openStore(config);
+        await store.migrate();
+        const tenants = new TenantService(store, config.publicUrl);
+        targets = new TenantTargets({
+          tenants,
+          baseUrl: async () => (await tenants.serverPublicUrl())?.url ?? config.publicUrl,
+          instance: `cli pid ${process.pid}`,
+          lifetimeMs: 86_400_000,
+        });
+      }
+      return {
+        state,
+        // The operator's own shell: any variable a job file names (stored jobs name JOYN_SYNC_* ones).
+        env: (name) => config.engine.environmentSecret(name),
+        ...(targets ? { targets } : {}),
+        mail: config.mail,
+        leaseMs: config.engine.leaseMs,
+        log: (m) => console.error(m),
+      };
+    };
+    return await fn({ cfg, state, config, runtime });
   } finally {
+    await targets?.close().catch(() => undefined);
+    await store?.close();
     await state.close();
   }
 }
 
-function runner(cfg: JobConfig, state: SyncState, onProgress?: (d: number, t: number) => void): JobRunner {
-  return new JobRunner({
-    config: cfg,
-    state,
-    token: resolveToken(cfg, env),
-    env,
-    ...(cfg.notifications ? { notifier: smtpNotifier(cfg.notifications, env) } : {}),
-    ...(onProgress ? { onProgress } : {}),
-    log: (m) => console.error(m),
-  });
+const CONFIG_HELP = 'the job file (JSON or YAML)';
+const JOB_HELP = "a job stored in the deployment ('sync jobs list')";
+
+/** Adds --config and --job (one of them is required). */
+export function jobOptions(c: Command): Command {
+  return c.option('--config <file>', CONFIG_HELP).option('--job <name>', JOB_HELP);
 }
 
-const CONFIG_HELP = 'the job configuration file (JSON or YAML)';
+function summary(r: JobRunner, out: NonNullable<JobRunner['lastOutcome']>): string {
+  const s = out.cycle.stats;
+  return `cycle ${out.cycle.id} (${out.cycle.kind}): ${out.cycle.state}; ${s.created} created, ${s.updated} updated, ${s.disabled} disabled, ${s.deleted} deleted, ${s.staged} staged, ${s.failed} failed, ${s.outOfScope ?? 0} out of scope (job '${r.name}')`;
+}
 
 export function registerSync(program: Command): void {
   const sync = program
@@ -60,172 +105,201 @@ export function registerSync(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nThe job state (links, escrows, cycles, logs) lives in DATABASE_URL, next to the SCIM server data.\nSee docs/engine.md.',
+      '\nA job is a file (--config job.yaml) or stored in the deployment (--job <name>, see `sync jobs`).\nThe job state (links, escrows, cycles, logs) lives in DATABASE_URL, next to the SCIM server data.\nSee docs/engine.md.',
     );
 
-  sync
-    .command('run')
-    .description(
-      'run provisioning cycles every intervalMinutes (default 40) until stopped; --once runs one cycle',
-    )
-    .requiredOption('--config <file>', CONFIG_HELP)
-    .option('--once', 'run a single cycle now and exit (exit code 1 when it failed or quarantined the job)')
-    .action(async (o: Common & { once?: boolean }) => {
-      await withJob(o.config, async (cfg, state) => {
-        const tty = process.stdout.isTTY === true;
-        let last = 0;
-        const r = runner(cfg, state, (d, t) => {
-          if (!tty || Date.now() - last < 200) return;
-          last = Date.now();
-          process.stdout.write(`\r${progressBar(d, t)}`);
-        });
-        try {
-          if (o.once) {
-            const job = await r.job();
-            if (job.state === 'paused' || job.state === 'disabled')
-              throw new Error(`job '${cfg.name}' is ${job.state}: run 'joyn-scim sync resume' first`);
-            const out = await r.runCycleNow();
-            if (tty) process.stdout.write('\n');
-            const s = out.cycle.stats;
-            console.log(
-              `cycle ${out.cycle.id} (${out.cycle.kind}): ${out.cycle.state}; ${s.created} created, ${s.updated} updated, ${s.disabled} disabled, ${s.deleted} deleted, ${s.staged} staged, ${s.failed} failed`,
-            );
-            if (out.quarantine)
-              console.log(`job quarantined: ${out.quarantine.reason}: ${out.quarantine.error}`);
-            if (out.cycle.state === 'failed' || out.quarantine) process.exitCode = 1;
-            return;
-          }
-          const ac = new AbortController();
-          const stop = (): void => ac.abort();
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
-          console.log(
-            `job '${cfg.name}': provisioning to ${cfg.target.tenantUrl} every ${cfg.intervalMinutes} min (Ctrl-C stops after the current cycle)`,
-          );
-          await r.loop(ac.signal, (step) => {
-            if (step === 'ran') console.log(`${tty ? '\n' : ''}${new Date().toISOString()} cycle finished`);
-          });
-        } finally {
-          await r.close();
+  jobOptions(
+    sync
+      .command('run')
+      .description(
+        'run provisioning cycles every intervalMinutes (default 40) until stopped; --once runs one cycle',
+      )
+      .option(
+        '--once',
+        'run a single cycle now and exit (exit code 1 when it failed or quarantined the job)',
+      ),
+  ).action(async (o: JobOptions & { once?: boolean }) => {
+    await withJob(o, async ({ cfg, state, runtime }) => {
+      const tty = process.stdout.isTTY === true;
+      let last = 0;
+      let lastDrawn = '';
+      const draw = (d: number, t: number, final = false): void => {
+        if (!tty || (!final && Date.now() - last < 200)) return;
+        last = Date.now();
+        lastDrawn = progressBar(d, t);
+        process.stdout.write(`\r${lastDrawn}`);
+      };
+      const r = await buildRunner(cfg, {
+        ...(await runtime()),
+        onProgress: (d, t) => draw(d, t, d === t),
+      });
+      const report = (): void => {
+        const out = r.lastOutcome;
+        if (!out) return;
+        // The final progress in named units, on a terminal as the bar's last state, otherwise as one line.
+        if (tty) {
+          if (!lastDrawn.includes('100%')) draw(out.cycle.completedUnits, out.cycle.totalUnits, true);
+          process.stdout.write('\n');
+        } else console.log(`progress: ${progressBar(out.cycle.completedUnits, out.cycle.totalUnits)}`);
+        console.log(summary(r, out));
+        if (out.notice) console.error(`joyn-scim: warning: ${out.notice}`);
+        if (out.quarantine) console.log(`job quarantined: ${out.quarantine.reason}: ${out.quarantine.error}`);
+      };
+      try {
+        if (o.once) {
+          const job = await r.job();
+          if (job.state === 'paused' || job.state === 'disabled')
+            throw new Error(`job '${cfg.name}' is ${job.state}: run 'joyn-scim sync resume' first`);
+          const out = await r.runCycleNow();
+          report();
+          if (out.cycle.state === 'failed' || out.quarantine) process.exitCode = 1;
+          return;
         }
-      });
-    });
-
-  sync
-    .command('status')
-    .description('show the job state, current cycle progress, linked counts and the last cycle statistics')
-    .requiredOption('--config <file>', CONFIG_HELP)
-    .option('--json', 'print the status as JSON')
-    .action(async (o: Common & { json?: boolean }) => {
-      await withJob(o.config, async (cfg, state) => {
-        const s = await getStatus(state, cfg.name);
+        const ac = new AbortController();
+        const stop = (): void => ac.abort();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
         console.log(
-          o.json ? JSON.stringify(s, null, 2) : formatStatus(s, { tty: process.stdout.isTTY === true }),
+          `job '${cfg.name}': provisioning to ${r.client.tenantUrl} every ${cfg.intervalMinutes} min (Ctrl-C stops after the current cycle)`,
         );
-      });
-    });
-
-  sync
-    .command('logs')
-    .description(
-      'show or export the provisioning logs (one record per object per cycle, kept logRetentionDays)',
-    )
-    .requiredOption('--config <file>', CONFIG_HELP)
-    .option('--status <status>', 'success | failure | skipped | warning')
-    .option('--action <action>', 'create | update | disable | delete | stagedDelete | other')
-    .option('--cycle <id>', 'only this cycle id')
-    .option('--search <text>', 'source or target id or display name contains <text>')
-    .option('--since <time>', 'ISO date/time, or a duration like 2h / 3d')
-    .option('--limit <n>', 'at most n records (1-1000000)', intOption(1, 1_000_000))
-    .option('--format <format>', 'text | json | csv', 'text')
-    .option('--output <file>', 'write to a file instead of stdout')
-    .action(
-      async (
-        o: Common & {
-          status?: string;
-          action?: string;
-          cycle?: string;
-          search?: string;
-          since?: string;
-          limit?: number;
-          format: string;
-          output?: string;
-        },
-      ) => {
-        const statuses = ['success', 'failure', 'skipped', 'warning'];
-        const actions = ['create', 'update', 'disable', 'delete', 'stagedDelete', 'other'];
-        if (o.status && !statuses.includes(o.status))
-          throw new UsageError(`--status must be one of ${statuses.join(', ')}`);
-        if (o.action && !actions.includes(o.action))
-          throw new UsageError(`--action must be one of ${actions.join(', ')}`);
-        if (!['text', 'json', 'csv'].includes(o.format))
-          throw new UsageError('--format must be text, json or csv');
-        await withJob(o.config, async (cfg, state) => {
-          const q: LogQuery = { job: cfg.name };
-          if (o.status) q.status = o.status as ProvisioningStatus;
-          if (o.action) q.action = o.action as ProvisioningAction;
-          if (o.cycle) q.cycleId = o.cycle;
-          if (o.search) q.search = o.search;
-          if (o.since) q.since = parseSince(o.since, new Date());
-          if (o.limit) q.limit = o.limit;
-          const logs = await state.queryLogs(q);
-          const text =
-            o.format === 'json'
-              ? logsToJson(logs)
-              : o.format === 'csv'
-                ? logsToCsv(logs)
-                : logs.map(formatLogLine).join('\n') + (logs.length ? '\n' : '');
-          if (o.output) writeFileSync(o.output, text);
-          else process.stdout.write(text);
+        // Say when the next cycle is due after every cycle, and whenever the job's state changes (at the start,
+        // a pause or resume from another process), so a waiting terminal is never silent about why.
+        let previous: string | undefined;
+        await r.loop(ac.signal, (step) => {
+          if (step === 'ran') report();
+          const changed = step !== previous;
+          previous = step;
+          if (step === 'ran' || step === 'busy' || changed)
+            void state.getJob(cfg.name).then((row) => {
+              const next = nextCycle(row, cfg, new Date(), false);
+              console.log(
+                `${step === 'busy' ? 'another process is running this job now; ' : ''}next cycle: ${next.at ? `${next.at} (${next.note})` : next.note}`,
+              );
+            });
         });
-      },
-    );
+      } finally {
+        await r.close();
+      }
+    });
+  });
 
-  sync
-    .command('test-connection')
-    .description(
-      "run Entra's Test Connection: query the target for a random GUID and expect an empty ListResponse",
-    )
-    .requiredOption('--config <file>', CONFIG_HELP)
-    .action(async (o: Common) => {
-      const cfg = loadJobConfig(o.config);
-      const r = await testConnection(cfg.target.tenantUrl, await bearerValue(resolveToken(cfg, env)));
+  jobOptions(
+    sync
+      .command('status')
+      .description(
+        'show the job state, current cycle progress, next cycle, linked counts, last cycle statistics and steady-state times',
+      )
+      .option('--json', 'print the status as JSON'),
+  ).action(async (o: JobOptions & { json?: boolean }) => {
+    await withJob(o, async ({ cfg, state }) => {
+      const s = await getStatus(state, cfg.name, { config: cfg });
+      console.log(
+        o.json ? JSON.stringify(s, null, 2) : formatStatus(s, { tty: process.stdout.isTTY === true }),
+      );
+    });
+  });
+
+  jobOptions(
+    sync
+      .command('logs')
+      .description(
+        'show or export the provisioning logs, newest first (one record per object per cycle, kept logRetentionDays)',
+      )
+      .option('--status <status>', 'success | failure | skipped | warning')
+      .option('--action <action>', 'create | update | disable | delete | stagedDelete | other')
+      .option('--cycle <id>', 'only this cycle id')
+      .option('--search <text>', 'source or target id or display name contains <text>')
+      .option('--since <time>', 'ISO date/time, or a duration like 2h / 3d')
+      .option('--limit <n>', 'the newest n records (1-1000000)', intOption(1, 1_000_000))
+      .option('--format <format>', 'text | json | csv', 'text')
+      .option('--output <file>', 'write to a file instead of stdout'),
+  ).action(
+    async (
+      o: JobOptions & {
+        status?: string;
+        action?: string;
+        cycle?: string;
+        search?: string;
+        since?: string;
+        limit?: number;
+        format: string;
+        output?: string;
+      },
+    ) => {
+      const statuses = ['success', 'failure', 'skipped', 'warning'];
+      const actions = ['create', 'update', 'disable', 'delete', 'stagedDelete', 'other'];
+      if (o.status && !statuses.includes(o.status))
+        throw new UsageError(`--status must be one of ${statuses.join(', ')}`);
+      if (o.action && !actions.includes(o.action))
+        throw new UsageError(`--action must be one of ${actions.join(', ')}`);
+      if (!['text', 'json', 'csv'].includes(o.format))
+        throw new UsageError('--format must be text, json or csv');
+      await withJob(o, async ({ cfg, state }) => {
+        const q: LogQuery = { job: cfg.name };
+        if (o.status) q.status = o.status as ProvisioningStatus;
+        if (o.action) q.action = o.action as ProvisioningAction;
+        if (o.cycle) q.cycleId = o.cycle;
+        if (o.search) q.search = o.search;
+        if (o.since) q.since = parseSince(o.since, new Date());
+        if (o.limit) q.limit = o.limit;
+        const logs = await state.queryLogs(q);
+        const text =
+          o.format === 'json'
+            ? logsToJson(logs)
+            : o.format === 'csv'
+              ? logsToCsv(logs)
+              : logs.map(formatLogLine).join('\n') + (logs.length ? '\n' : '');
+        if (o.output) writeFileSync(o.output, text);
+        else process.stdout.write(text);
+      });
+    },
+  );
+
+  jobOptions(
+    sync
+      .command('test-connection')
+      .description(
+        "run Entra's Test Connection: query the target for a random GUID and expect an empty ListResponse",
+      ),
+  ).action(async (o: JobOptions) => {
+    await withJob(o, async ({ cfg, runtime }) => {
+      const t = await resolveTarget(cfg, await runtime());
+      const r = await testConnection(t.config.target.tenantUrl, await bearerValue(t.token));
       console.log(r.message);
       if (!r.ok) process.exitCode = 1;
     });
+  });
 
-  sync
-    .command('provision')
-    .description(
-      'provision one user on demand (id, userPrincipalName, mail or mailNickname) and print the steps',
-    )
-    .argument('<user>', 'the user in the source')
-    .requiredOption('--config <file>', CONFIG_HELP)
-    .action(async (user: string, o: Common) => {
-      await withJob(o.config, async (cfg, state) => {
-        const r = runner(cfg, state);
-        try {
-          const res = await provisionOnDemand(r, user, { token: resolveToken(cfg, env) });
-          console.log(formatOnDemand(res));
-          if (!res.connection.ok || res.log?.status === 'failure') process.exitCode = 1;
-        } finally {
-          await r.close();
-        }
-      });
+  jobOptions(
+    sync
+      .command('provision')
+      .description(
+        'provision one user on demand (id, userPrincipalName, mail or mailNickname) and print the steps',
+      )
+      .argument('<user>', 'the user in the source'),
+  ).action(async (user: string, o: JobOptions) => {
+    await withJob(o, async ({ cfg, runtime }) => {
+      const r = await buildRunner(cfg, await runtime());
+      try {
+        const res = await provisionOnDemand(r, user, { token: r.opts.token });
+        console.log(formatOnDemand(res));
+        if (!res.connection.ok || res.log?.status === 'failure') process.exitCode = 1;
+      } finally {
+        await r.close();
+      }
     });
+  });
 
   const admin = (
     name: string,
     description: string,
     fn: (state: SyncState, job: string, o: Record<string, unknown>) => Promise<string>,
   ) =>
-    sync
-      .command(name)
-      .description(description)
-      .requiredOption('--config <file>', CONFIG_HELP)
-      .action(async (o: Common & Record<string, unknown>) => {
-        await withJob(o.config, async (cfg, state) => console.log(await fn(state, cfg.name, o)));
-      });
+    jobOptions(sync.command(name).description(description)).action(
+      async (o: JobOptions & Record<string, unknown>) => {
+        await withJob(o, async ({ cfg, state }) => console.log(await fn(state, cfg.name, o)));
+      },
+    );
 
   admin(
     'pause',
@@ -258,13 +332,20 @@ export function registerSync(program: Command): void {
     },
   );
 
-  // Every subcommand but test-connection keeps the job state in DATABASE_URL; all may read the variables the job
-  // file names for its secrets.
+  registerSyncJobs(sync);
+
+  // Every subcommand keeps the job state in DATABASE_URL; all may read the variables the job names for its secrets.
   for (const c of sync.commands)
-    withEnvironment(c, c.name() === 'test-connection' ? [] : ['DATABASE_URL'], [
-      'variables the job file names for its secrets: target.tokenEnv, the LDAP source',
-      'bindPasswordEnv, notifications.smtp.passwordEnv (docs/engine.md)',
-    ]);
+    if (c.name() !== 'jobs')
+      withEnvironment(
+        c,
+        ['DATABASE_URL', 'ENGINE_SECRET_KEY', 'ENGINE_LEASE_SECONDS'],
+        [
+          'variables the job names for its secrets: target.tokenEnv, the LDAP source',
+          'bindPasswordEnv (docs/engine.md); e-mail: SMTP_HOST, SMTP_PORT, SMTP_SECURE, SMTP_USER, SMTP_PASSWORD,',
+          'NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO (README "Configuration")',
+        ],
+      );
 }
 
 /** `--since`: an ISO timestamp or a duration back from now (30m, 2h, 3d). */

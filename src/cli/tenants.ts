@@ -115,6 +115,7 @@ function tokenLine(t: TokenRow, now: Date): string {
     if (t.revokedAt) parts.push(`active until ${t.revokedAt} (rotation overlap)`);
     if (t.expiresAt) parts.push(`expires ${t.expiresAt}`);
   }
+  if (t.label) parts.push(`[${t.label}]`);
   return parts.join('  ');
 }
 
@@ -322,7 +323,7 @@ export function registerTenants(program: Command): void {
         else
           for (const e of rows)
             print(
-              `${e.at}  ${e.actor.via}:${e.actor.name}  ${e.action}  tenant ${e.tenantName} (${e.tenantId})  ${e.target}  ${e.detail}`,
+              `${e.at}  ${e.actor.via}:${e.actor.name}  ${e.action}  ${e.tenantId ? `tenant ${e.tenantName} (${e.tenantId})` : 'deployment'}  ${e.target}  ${e.detail}`,
             );
       }),
     STORE_ENV,

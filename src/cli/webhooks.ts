@@ -10,7 +10,15 @@ import { settingsFrom, WebhookService, type EndpointView } from '../events/webho
 import type { WebhookAttempt, WebhookDelivery } from '../events/webhook-types.js';
 import { ScimError } from '../scim/errors.js';
 import { openStore } from '../server.js';
-import { durationOption, intOption, print, STORE_ENV, UsageError, withEnvironment } from './common.js';
+import {
+  cliActor,
+  durationOption,
+  intOption,
+  print,
+  STORE_ENV,
+  UsageError,
+  withEnvironment,
+} from './common.js';
 
 async function withWebhooks<T>(fn: (svc: WebhookService, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -88,6 +96,7 @@ export function registerWebhooks(program: Command): void {
               tenant: o.tenant,
               description: o.description,
               enabled: !o.disabled,
+              actor: cliActor(),
             }),
           );
           if (o.json) return print(JSON.stringify(e));
@@ -138,12 +147,16 @@ export function registerWebhooks(program: Command): void {
           if ([o.url, o.types, o.tenant, o.description].every((v) => v === undefined))
             throw new UsageError('nothing to change: give --url, --types, --tenant or --description');
           const e = await withWebhooks((s) =>
-            s.update(id, {
-              ...(o.url !== undefined ? { url: o.url } : {}),
-              ...(o.types !== undefined ? { types: o.types } : {}),
-              ...(o.description !== undefined ? { description: o.description } : {}),
-              ...(o.tenant !== undefined ? { tenant: o.tenant === 'all' ? null : o.tenant } : {}),
-            }),
+            s.update(
+              id,
+              {
+                ...(o.url !== undefined ? { url: o.url } : {}),
+                ...(o.types !== undefined ? { types: o.types } : {}),
+                ...(o.description !== undefined ? { description: o.description } : {}),
+                ...(o.tenant !== undefined ? { tenant: o.tenant === 'all' ? null : o.tenant } : {}),
+              },
+              { actor: cliActor() },
+            ),
           );
           print(o.json ? JSON.stringify(e) : endpointLines(e));
         },
@@ -165,7 +178,11 @@ export function registerWebhooks(program: Command): void {
         .command(`${name} <endpoint-id>`)
         .description(what)
         .action(async (id: string) => {
-          const e = await withWebhooks((s) => (name === 'enable' ? s.enable(id) : s.disable(id)));
+          const e = await withWebhooks((s) =>
+            name === 'enable'
+              ? s.enable(id, { actor: cliActor() })
+              : s.disable(id, undefined, { actor: cliActor() }),
+          );
           print(`${name}d ${e.id} (${e.url})`);
         }),
       STORE_ENV,
@@ -177,7 +194,7 @@ export function registerWebhooks(program: Command): void {
       .option('--yes', 'confirm the deletion')
       .action(async (id: string, o: { yes?: boolean }) => {
         if (!o.yes) throw new UsageError(`refusing to delete webhook endpoint '${id}' without --yes`);
-        await withWebhooks((s) => s.delete(id));
+        await withWebhooks((s) => s.delete(id, { actor: cliActor() }));
         print(`deleted ${id}`);
       }),
     STORE_ENV,
@@ -195,7 +212,7 @@ export function registerWebhooks(program: Command): void {
       )
       .option('--json', 'print one JSON object, the secret included')
       .action(async (id: string, o: { overlap?: number; json?: boolean }) => {
-        const r = await withWebhooks((s) => s.rotateSecret(id, { overlapMs: o.overlap }));
+        const r = await withWebhooks((s) => s.rotateSecret(id, { overlapMs: o.overlap, actor: cliActor() }));
         if (o.json) return print(JSON.stringify(r));
         print(
           `New secret for ${r.id} (${r.url})\n${secretNote(r.secret)}\n${

@@ -14,6 +14,7 @@ import type { ScopingFilters } from './types.js';
 import { DEFAULT_GROUP_MAPPINGS, DEFAULT_USER_MAPPINGS } from './default-mapping.js';
 import { compileMappings } from './mapping.js';
 import { ConfigError } from './config-error.js';
+import { readSecret, type SecretSource } from './secrets.js';
 
 export { ConfigError };
 
@@ -32,16 +33,14 @@ export interface AttributeMappingConfig {
   matching?: number;
 }
 
-export interface SmtpConfig {
-  host: string;
-  port: number;
-  secure?: boolean;
-  user?: string;
-  passwordEnv?: string;
-}
-
 export interface TargetConfig {
+  /**
+   * The Tenant URL. Empty for a job that targets a tenant of this deployment by name (`tenant`): the URL and the
+   * engine's own credential are filled in when the job runs (resolveTarget in engine/tenant-target.ts).
+   */
   tenantUrl: string;
+  /** A tenant of this deployment, by name or id, instead of tenantUrl + token. */
+  tenant?: string;
   token?: string;
   tokenEnv?: string;
   /** OAuth 2.0 client credentials instead of a Secret Token (the secret is read from `clientSecretEnv`). */
@@ -65,7 +64,8 @@ export interface JobConfig {
   skipOutOfScopeDeletions: boolean;
   deletionThreshold: number;
   intervalMinutes: number;
-  notifications?: { smtp: SmtpConfig; from: string; to: string[] };
+  /** Who gets this job's e-mail (quarantine, deletions held back); sent through the deployment's SMTP_* server. */
+  notifications?: { to: string[] };
   logRetentionDays: number;
   /** Directory of the configuration file (relative source paths resolve against it). */
   baseDir: string;
@@ -173,7 +173,10 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
     'intervalMinutes',
     'notifications',
     'logRetentionDays',
+    // A stored job's schedule switch (`sync jobs`); a job file run with `sync run --config` ignores it.
+    'enabled',
   ]);
+  bool(o, 'enabled', '', true);
   const name = reqStr(o, 'name', '');
   if (!/^[\w.-]{1,100}$/.test(name))
     throw new ConfigError('name', 'use letters, digits, ".", "_" or "-" (at most 100)');
@@ -189,6 +192,7 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
   const t = obj(o.target, 'target');
   onlyKeys(t, 'target', [
     'tenantUrl',
+    'tenant',
     'token',
     'tokenEnv',
     'oauth',
@@ -197,26 +201,39 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
     'timeoutMs',
     'maxAttempts',
   ]);
-  const tenantUrl = reqStr(t, 'tenantUrl', 'target');
-  try {
-    const u = new URL(tenantUrl);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
-  } catch {
-    throw new ConfigError('target.tenantUrl', `'${tenantUrl}' is not an http(s) URL`);
-  }
+  const tenant = str(t, 'tenant', 'target');
   const token = str(t, 'token', 'target');
   const tokenEnv = str(t, 'tokenEnv', 'target');
   const oauth = t.oauth === undefined ? undefined : targetOAuth(obj(t.oauth, 'target.oauth'));
-  if (!token && !tokenEnv && !oauth)
-    throw new ConfigError(
-      'target.token',
-      'set target.token or target.tokenEnv (the name of an environment variable holding it), or target.oauth',
-    );
-  if (oauth && (token || tokenEnv))
-    throw new ConfigError(
-      'target.oauth',
-      'use either target.oauth or a Secret Token (token/tokenEnv), not both',
-    );
+  let tenantUrl = '';
+  if (tenant !== undefined) {
+    // A tenant of this deployment: the engine issues itself a credential for it (docs/engine.md "Jobs in the server").
+    if (tenant.trim() === '') throw new ConfigError('target.tenant', 'must name a tenant of this deployment');
+    for (const k of ['tenantUrl', 'token', 'tokenEnv', 'oauth'] as const)
+      if (t[k] !== undefined)
+        throw new ConfigError(
+          `target.${k}`,
+          "not with target.tenant: a job that targets a tenant of this deployment uses the engine's own credential",
+        );
+  } else {
+    tenantUrl = reqStr(t, 'tenantUrl', 'target');
+    try {
+      const u = new URL(tenantUrl);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      throw new ConfigError('target.tenantUrl', `'${tenantUrl}' is not an http(s) URL`);
+    }
+    if (!token && !tokenEnv && !oauth)
+      throw new ConfigError(
+        'target.token',
+        'set target.token or target.tokenEnv (the name of an environment variable holding it), target.oauth, or target.tenant for a tenant of this deployment',
+      );
+    if (oauth && (token || tokenEnv))
+      throw new ConfigError(
+        'target.oauth',
+        'use either target.oauth or a Secret Token (token/tokenEnv), not both',
+      );
+  }
   const target: TargetConfig = {
     tenantUrl,
     dialect: oneOf(t, 'dialect', 'target', ['legacy', 'compliant'] as const, 'legacy'),
@@ -224,6 +241,7 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
     timeoutMs: int(t, 'timeoutMs', 'target', 30_000, 1),
     maxAttempts: int(t, 'maxAttempts', 'target', 4, 1),
   };
+  if (tenant !== undefined) target.tenant = tenant.trim();
   if (token) target.token = token;
   if (tokenEnv) target.tokenEnv = tokenEnv;
   if (oauth) target.oauth = oauth;
@@ -255,23 +273,19 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
   let notifications: JobConfig['notifications'];
   if (o.notifications !== undefined && o.notifications !== null) {
     const n = obj(o.notifications, 'notifications');
-    onlyKeys(n, 'notifications', ['smtp', 'from', 'to']);
-    const s = obj(n.smtp, 'notifications.smtp');
-    onlyKeys(s, 'notifications.smtp', ['host', 'port', 'secure', 'user', 'passwordEnv']);
-    const smtp: SmtpConfig = {
-      host: reqStr(s, 'host', 'notifications.smtp'),
-      port: int(s, 'port', 'notifications.smtp', 25, 1),
-    };
-    if (s.secure !== undefined) smtp.secure = bool(s, 'secure', 'notifications.smtp', false);
-    const user = str(s, 'user', 'notifications.smtp');
-    const passwordEnv = str(s, 'passwordEnv', 'notifications.smtp');
-    if (user) smtp.user = user;
-    if (passwordEnv) smtp.passwordEnv = passwordEnv;
+    // One SMTP server per deployment, for every notice (README "Configuration"): a job names only its recipients.
+    if (n.smtp !== undefined)
+      throw new ConfigError(
+        'notifications.smtp',
+        "the SMTP server is the deployment's: set SMTP_HOST, SMTP_PORT, SMTP_USER and SMTP_PASSWORD in the environment",
+      );
+    if (n.from !== undefined)
+      throw new ConfigError('notifications.from', 'the sender is the deployment’s: set NOTIFY_EMAIL_FROM');
+    onlyKeys(n, 'notifications', ['to']);
     const to = n.to;
     if (!Array.isArray(to) || to.length === 0 || !to.every((x) => typeof x === 'string' && x.includes('@')))
       throw new ConfigError('notifications.to', 'must be a non-empty list of e-mail addresses');
-    const from = reqStr(n, 'from', 'notifications');
-    notifications = { smtp, from, to: to as string[] };
+    notifications = { to: to as string[] };
   }
 
   const cfg: JobConfig = {
@@ -336,10 +350,15 @@ function targetOAuth(o: Record<string, unknown>): NonNullable<TargetConfig['oaut
  * `target.oauth`, a source of access tokens obtained with the client credentials grant and renewed before they
  * expire. Never logged.
  */
-export function resolveToken(cfg: JobConfig, env: Readonly<Record<string, string | undefined>>): BearerToken {
+export function resolveToken(cfg: JobConfig, env: SecretSource): BearerToken {
+  if (cfg.target.tenant)
+    throw new ConfigError(
+      'target.tenant',
+      `the job targets tenant '${cfg.target.tenant}' of this deployment: its credential comes from the server`,
+    );
   if (cfg.target.oauth) {
     const { tokenEndpoint, clientId, clientSecretEnv } = cfg.target.oauth;
-    const clientSecret = env[clientSecretEnv];
+    const clientSecret = readSecret(env, clientSecretEnv);
     if (!clientSecret)
       throw new ConfigError(
         'target.oauth.clientSecretEnv',
@@ -350,7 +369,7 @@ export function resolveToken(cfg: JobConfig, env: Readonly<Record<string, string
   }
   if (cfg.target.token) return cfg.target.token;
   const name = cfg.target.tokenEnv ?? '';
-  const v = env[name];
+  const v = readSecret(env, name);
   if (!v) throw new ConfigError('target.tokenEnv', `environment variable ${name} is not set`);
   return v;
 }

@@ -62,8 +62,15 @@ export interface CycleDeps {
   users: ObjectMapping;
   groups: ObjectMapping;
   thresholds?: EscrowThresholds;
-  /** Called as units complete (progress bar, §8). */
+  /**
+   * Called as units complete (progress bar, §8); the last call is (total, total). A unit is one object (a user or
+   * group to evaluate, including the ones out of scope) or one group's membership update.
+   */
   onProgress?: (completed: number, total: number) => void;
+  /** Who runs the cycle (recorded on the cycle). */
+  instance?: string;
+  /** Aborted when the job's lease is lost: the cycle stops sending and does not move the watermark. */
+  signal?: AbortSignal;
 }
 
 export interface CycleOutcome {
@@ -73,6 +80,10 @@ export interface CycleOutcome {
   /** §1.4: escrow threshold hit during the initial cycle → escrows cleared, job to be paused. */
   escrowsPruned: boolean;
   stagedDeletes: number;
+  /** Why nothing was in scope, when nothing was (also on the cycle row and in the status). */
+  notice?: string;
+  /** The cycle stopped because the job's lease was lost (another instance continues the job). */
+  aborted?: boolean;
 }
 
 /** Backoff of escrowed objects: next cycle first, then doubling, at most a day (§1.4 "gradually scaling back"). */
@@ -118,6 +129,8 @@ export async function runCycle(
     completedUnits: 0,
     stats: emptyStats(),
     error: null,
+    instance: deps.instance ?? null,
+    notice: null,
   };
   await state.startCycle(cycle);
   const stats: CycleStats = cycle.stats;
@@ -150,6 +163,7 @@ export async function runCycle(
 
   const links = await state.loadLinks(job);
   const escrows = await state.loadEscrows(job);
+  const outcome0: CycleOutcome = { cycle, escrowsPruned: false, stagedDeletes: 0 };
   const scope = new ScopeEvaluator(
     { scope: config.scope, provisionGroups: config.provisionGroups, filters: config.scopingFilters },
     snapshot,
@@ -169,6 +183,10 @@ export async function runCycle(
   };
   const candidates: Candidate[] = [];
   const present = new Set<string>();
+  /** Objects in scope; `active`: users in scope that are enabled (the ones that get provisioned). */
+  const inScope = { users: 0, groups: 0, active: 0 };
+  /** Scoping clauses that took objects out of scope, and how many each (for the "nothing in scope" notice). */
+  const outReasons = new Map<string, number>();
   const consider = (obj: SourceObject): void => {
     const key = linkKey(obj.kind, obj.id);
     present.add(key);
@@ -189,6 +207,13 @@ export async function runCycle(
       );
       scopeFailures.push({ log: lb.build(), error: lb.error!, exported: false, deletion: false });
       return;
+    }
+    if (ent.inScope) {
+      inScope[obj.kind === 'user' ? 'users' : 'groups']++;
+      if (ent.active && obj.kind === 'user') inScope.active++;
+    } else if (ent.outOfScope && obj.kind === 'user') {
+      const k = ent.outOfScope.reason;
+      outReasons.set(k, (outReasons.get(k) ?? 0) + 1);
     }
     if (changed) {
       const escrow = escrows.get(key);
@@ -227,10 +252,14 @@ export async function runCycle(
   const staged =
     config.deletionThreshold > 0 && deletions.length > config.deletionThreshold && !opts.forceDeletes;
   const work = staged ? candidates.filter((c) => !c.deletion) : candidates;
-  const groupsById = new Map(snapshot.groups.map((g) => [g.id, g]));
   const membershipGroups = deps.groups.members && config.provisionGroups ? snapshot.groups : [];
-  cycle.totalUnits = work.length + membershipGroups.length;
-  await state.updateCycle(cycle.id, { totalUnits: cycle.totalUnits });
+  cycle.totalUnits = scopeFailures.length + work.length + membershipGroups.length;
+  cycle.notice = nothingInScope(snapshot, config, inScope, outReasons, deps.source.description) ?? null;
+  outcome0.notice = cycle.notice ?? undefined;
+  await state.updateCycle(cycle.id, {
+    totalUnits: cycle.totalUnits,
+    ...(cycle.notice ? { notice: cycle.notice } : {}),
+  });
 
   // ---- buffers --------------------------------------------------------------------------------------
   let logBuf: ProvisioningLog[] = [];
@@ -257,7 +286,7 @@ export async function runCycle(
   const record = async (
     c: PlanInput,
     r: ObjectResult,
-    opts2: { escrow: boolean; membership?: boolean } = { escrow: true },
+    opts2: { escrow: boolean; membership?: boolean; scopedOut?: boolean } = { escrow: true },
   ): Promise<void> => {
     const key = linkKey(c.kind, c.sourceId);
     if (r.log) {
@@ -265,12 +294,14 @@ export async function runCycle(
       const a = r.log.action;
       if (r.log.status === 'failure') stats.failed++;
       else if (opts2.membership) stats.membershipChanges++;
+      else if (opts2.scopedOut) stats.outOfScope = (stats.outOfScope ?? 0) + 1;
       else if (r.log.status === 'skipped') stats.skipped++;
       else if (a === 'create') stats.created++;
       else if (a === 'update') stats.updated++;
       else if (a === 'disable') stats.disabled++;
       else if (a === 'delete') stats.deleted++;
-      if (!opts2.membership) stats.evaluated++;
+      // Objects out of scope are no provisioning events: they take no share in the escrow proportion (§9).
+      if (!opts2.membership && !opts2.scopedOut) stats.evaluated++;
     }
     if (r.exported) stats.exports++;
     if (r.link === null) {
@@ -351,21 +382,28 @@ export async function runCycle(
   }
 
   // ---- users and groups first (§1.1) -------------------------------------------------------------
+  const stopped = (): boolean => fatal !== undefined || deps.signal?.aborted === true;
   const run = async (list: readonly Candidate[]): Promise<void> => {
     await mapLimit(list, config.target.concurrency, async (c) => {
-      if (fatal) return;
+      if (stopped()) return;
       const r = await processObject(ctx, c, c.plan);
-      await record(c, r);
+      await record(c, r, {
+        escrow: true,
+        scopedOut: c.plan.kind === 'skip' && c.plan.scopedOut === true,
+      });
     });
   };
   await run(work.filter((c) => c.kind === 'user'));
   await run(work.filter((c) => c.kind === 'group'));
 
   // ---- then memberships ----------------------------------------------------------------------------
-  if (!fatal && membershipGroups.length) {
+  if (!stopped() && membershipGroups.length) {
+    // Links by source id (ids are unique across users and groups in every source): no key string per member.
+    const bySource = new Map<string, LinkRow>();
+    for (const l of links.values()) bySource.set(l.sourceId, l);
     await mapLimit(membershipGroups, config.target.concurrency, async (g) => {
-      if (fatal) return;
-      const r = await syncMembers(ctx, g, links, groupsById);
+      if (stopped()) return;
+      const r = await syncMembers(ctx, g, links, bySource);
       if (r)
         await record(
           { kind: 'group', sourceId: g.id, obj: g, ent: undefined, link: links.get(linkKey('group', g.id)) },
@@ -379,9 +417,22 @@ export async function runCycle(
     });
   }
   await flush();
+  if (deps.signal?.aborted) {
+    // Another instance holds the job now: stop here, leave the watermark where it was (it continues from it).
+    const why = deps.signal.reason instanceof Error ? deps.signal.reason.message : 'the job lease was lost';
+    Object.assign(cycle, { state: 'failed', endedAt: now().toISOString(), error: `stopped: ${why}` });
+    await state.updateCycle(cycle.id, { state: 'failed', endedAt: cycle.endedAt, error: cycle.error, stats });
+    return { ...outcome0, cycle, stagedDeletes: 0, aborted: true };
+  }
+  deps.onProgress?.(cycle.completedUnits, cycle.totalUnits);
 
   // ---- judge the cycle -----------------------------------------------------------------------------
-  const outcome: CycleOutcome = { cycle, escrowsPruned: false, stagedDeletes: staged ? deletions.length : 0 };
+  const outcome: CycleOutcome = {
+    ...outcome0,
+    cycle,
+    escrowsPruned: false,
+    stagedDeletes: staged ? deletions.length : 0,
+  };
   const failures = escrows.size;
   const events = stats.evaluated;
   let thresholdReason: QuarantineInfo['reason'] | undefined;
@@ -431,6 +482,37 @@ export async function runCycle(
 }
 
 /**
+ * Why a cycle has nothing to provision, in words that say what to change (issue 16: a source without assignments and
+ * the default `scope: assigned` used to give "succeeded; 0 created" and nothing else). Undefined when something is
+ * in scope and active.
+ */
+export function nothingInScope(
+  snapshot: SourceSnapshot,
+  config: JobConfig,
+  inScope: { users: number; groups: number; active: number },
+  outReasons: ReadonlyMap<string, number>,
+  sourceDescription: string,
+): string | undefined {
+  if (inScope.active > 0) return undefined;
+  const users = snapshot.users.length;
+  const groups = snapshot.groups.length;
+  if (users === 0 && groups === 0)
+    return `nothing in scope: the source (${sourceDescription}) has no users or groups`;
+  // Groups alone in scope are provisioned without members: still worth saying that no user is.
+  const what = inScope.groups ? `no user in scope (${inScope.groups} group(s) are)` : 'nothing in scope';
+  if (inScope.users > 0)
+    return `${what}: the ${inScope.users} user(s) in scope are all disabled or soft-deleted in the source (accountEnabled false or softDeleted)`;
+  if (config.scope === 'assigned' && snapshot.assignments.length === 0)
+    return (
+      `${what}: scope is 'assigned' but the source has no assignments (${users} users and ${groups} groups, none assigned to the app). ` +
+      `List the assigned users and groups in the export's "assignments" (assignments.csv), or assignmentGroupDNs for LDAP, or set scope: all to provision every user`
+    );
+  if (users === 0) return `${what}: the source (${sourceDescription}) has no users`;
+  const top = [...outReasons].sort((a, b) => b[1] - a[1])[0];
+  return `${what}: none of the ${users} users is in scope${top ? `; most common reason (${top[1]} users): ${top[0]}` : ''}`;
+}
+
+/**
  * Membership of one group: PATCH add/remove of members by target id (§6.1). Only linked members flow;
  * the exported set is kept on the group's link so an incremental cycle sends only the difference.
  */
@@ -438,22 +520,29 @@ async function syncMembers(
   ctx: ObjectContext,
   g: SourceObject,
   links: Map<string, LinkRow>,
-  groupsById: Map<string, SourceObject>,
+  bySource: ReadonlyMap<string, LinkRow>,
 ): Promise<ObjectResult | undefined> {
   const glink = links.get(linkKey('group', g.id));
   if (!glink || !glink.managed) return undefined;
+  const members = g.members ?? [];
+  const storedList = glink.members ?? [];
+  // Unchanged (most groups in an incremental cycle): the exported list is the members in source order, all linked.
+  if (members.length === storedList.length) {
+    let same = true;
+    for (let i = 0; same && i < members.length; i++)
+      same = members[i] === storedList[i] && bySource.has(members[i]!);
+    if (same) return undefined;
+  }
   const desired = new Map<string, string>();
-  for (const m of g.members ?? []) {
-    const l = links.get(linkKey(groupsById.has(m) ? 'group' : 'user', m));
+  for (const m of members) {
+    const l = bySource.get(m);
     if (l) desired.set(m, l.targetId);
   }
-  const stored = new Set(glink.members ?? []);
+  const stored = new Set(storedList);
   const add = [...desired.keys()].filter((m) => !stored.has(m));
   const remove = [...stored].filter((m) => !desired.has(m));
   if (!add.length && !remove.length) return undefined;
-  const removeTargets = remove
-    .map((m) => links.get(linkKey(groupsById.has(m) ? 'group' : 'user', m))?.targetId)
-    .filter((x): x is string => !!x);
+  const removeTargets = remove.map((m) => bySource.get(m)?.targetId).filter((x): x is string => !!x);
   const p: PlanInput = { kind: 'group', sourceId: g.id, obj: g, ent: undefined, link: glink };
   const lb = new LogBuilder(ctx, p, displayNameOf(g, glink));
   lb.action = 'update';

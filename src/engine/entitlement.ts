@@ -3,7 +3,7 @@
  * "Sync only assigned users and groups": directly assigned users plus **direct** members of assigned groups
  * (nested groups are not expanded, §2.1). "Sync all": everyone. Attribute scoping filters then apply.
  */
-import { evaluateScoping } from './scoping.js';
+import { evaluateScoping, explainScoping } from './scoping.js';
 import { lookup } from './mapping.js';
 import type { ScopingFilters, SourceObject, SourceSnapshot, SourceValue } from './types.js';
 
@@ -18,6 +18,11 @@ export interface Entitlement {
   readonly active: boolean;
   /** §3.2: true when unassigned, out of scope, soft-deleted or accountEnabled = false. */
   readonly isSoftDeleted: boolean;
+  /** Out of scope: why, in words an admin can act on, naming the scoping clause that failed (issue 16). */
+  readonly outOfScope?: {
+    readonly code: 'NotAssigned' | 'ScopingFilter' | 'GroupsOff';
+    readonly reason: string;
+  };
 }
 
 export interface ScopeSettings {
@@ -36,11 +41,13 @@ export function isAccountDisabled(obj: SourceObject): boolean {
 export class ScopeEvaluator {
   private readonly assignedUsers = new Set<string>();
   private readonly assignedGroups = new Set<string>();
+  private readonly noAssignments: boolean;
 
   constructor(
     private readonly settings: ScopeSettings,
     snapshot: SourceSnapshot,
   ) {
+    this.noAssignments = snapshot.assignments.length === 0;
     const assignments = new Set(snapshot.assignments);
     const groupIds = new Set(snapshot.groups.map((g) => g.id));
     for (const id of assignments) if (!groupIds.has(id)) this.assignedUsers.add(id);
@@ -64,6 +71,28 @@ export class ScopeEvaluator {
       : false;
     const inScope = assigned && passesFilters;
     const active = !obj.softDeleted && !(isUser && isAccountDisabled(obj));
-    return { assigned, passesFilters, inScope, active, isSoftDeleted: !inScope || !active };
+    const ent = { assigned, passesFilters, inScope, active, isSoftDeleted: !inScope || !active };
+    if (inScope) return ent;
+    return { ...ent, outOfScope: this.why(obj, assigned, filters) };
+  }
+
+  private why(obj: SourceObject, assigned: boolean, filters: ScopingFilters): Entitlement['outOfScope'] {
+    if (!assigned) {
+      if (obj.kind === 'group' && !this.settings.provisionGroups)
+        return {
+          code: 'GroupsOff',
+          reason: 'Out of scope: group provisioning is off (provisionGroups: false)',
+        };
+      const what =
+        obj.kind === 'user'
+          ? 'neither assigned directly nor a direct member of an assigned group'
+          : 'the group is not assigned';
+      return {
+        code: 'NotAssigned',
+        reason: `Out of scope: not assigned to the app (scope: assigned; ${what}${this.noAssignments ? '; the source has no assignments at all' : ''})`,
+      };
+    }
+    const text = explainScoping(filters, obj.attributes as Record<string, SourceValue>) ?? 'scoping filters';
+    return { code: 'ScopingFilter', reason: `Out of scope: ${text}` };
   }
 }

@@ -58,7 +58,10 @@ export function logsToJson(logs: readonly ProvisioningLog[]): string {
   return JSON.stringify(logs, null, 2) + '\n';
 }
 
-/** One human line per record for the terminal. */
+/**
+ * One human line per record for the terminal: time, action, status, who, the attributes that changed, then the
+ * error code, the reason and the recommended action when there are any (a failure or a skip says why and what to do).
+ */
 export function formatLogLine(l: ProvisioningLog): string {
   const who =
     `${l.sourceIdentity.identityType} ${l.sourceIdentity.displayName ?? ''} (${l.sourceIdentity.id})`.replace(
@@ -68,6 +71,8 @@ export function formatLogLine(l: ProvisioningLog): string {
   const mods = l.modifiedProperties.length
     ? ` [${l.modifiedProperties.map((m) => m.displayName).join(', ')}]`
     : '';
-  const err = l.errorCode ? ` ${l.errorCode}: ${l.reason ?? ''}` : '';
-  return `${l.activityDateTime}  ${l.action.padEnd(12)} ${l.status.padEnd(8)} ${who}${mods}${err}`;
+  const code = l.errorCode ? ` ${l.errorCode}` : '';
+  const reason = l.reason ? ` | reason: ${l.reason}` : '';
+  const action = l.recommendedAction ? ` | recommended action: ${l.recommendedAction}` : '';
+  return `${l.activityDateTime}  ${l.action.padEnd(12)} ${l.status.padEnd(8)} ${who}${mods}${code}${reason}${action}`;
 }

@@ -54,4 +54,8 @@ export interface LogQuery {
   /** ISO timestamp: records at or after it. */
   since?: string;
   limit?: number;
+  /** Newest first only: records older than this one (the last of the previous page), for paging back. */
+  before?: { at: string; changeId: string };
+  /** Newest first (default) or oldest first. */
+  order?: 'newest' | 'oldest';
 }

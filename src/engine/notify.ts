@@ -3,27 +3,28 @@
  * when the quarantine reason changes, and one when the accidental-deletion threshold is reached (§11).
  */
 import nodemailer from 'nodemailer';
-import type { JobConfig } from './config.js';
+import type { MailConfig } from '../config.js';
 import type { QuarantineInfo } from './state/store.js';
 
 export interface Notifier {
   send(subject: string, text: string): Promise<void>;
 }
 
-export function smtpNotifier(
-  n: NonNullable<JobConfig['notifications']>,
-  env: Readonly<Record<string, string | undefined>>,
-): Notifier {
-  const password = n.smtp.passwordEnv ? env[n.smtp.passwordEnv] : undefined;
+/**
+ * Mail through the deployment's SMTP server (config.ts "mail": SMTP_*, NOTIFY_EMAIL_FROM), the one server every
+ * notice uses: the engine's (to the job's notifications.to, else the operators) and the webhooks' (the operators).
+ */
+export function smtpNotifier(mail: Pick<MailConfig, 'smtp' | 'from'>, to: readonly string[]): Notifier {
+  const { smtp } = mail;
   const transport = nodemailer.createTransport({
-    host: n.smtp.host,
-    port: n.smtp.port,
-    secure: n.smtp.secure ?? n.smtp.port === 465,
-    ...(n.smtp.user ? { auth: { user: n.smtp.user, pass: password ?? '' } } : {}),
+    host: smtp.host,
+    port: smtp.port,
+    secure: smtp.secure ?? smtp.port === 465,
+    ...(smtp.user ? { auth: { user: smtp.user, pass: smtp.password ?? '' } } : {}),
   });
   return {
     async send(subject, text) {
-      await transport.sendMail({ from: n.from, to: n.to.join(', '), subject, text });
+      await transport.sendMail({ from: mail.from, to: to.join(', '), subject, text });
     },
   };
 }

@@ -63,12 +63,7 @@ export async function provisionOnDemand(
   let plan = planObject(input, config, runner.users);
   // An object the cycle would silently ignore is still reported on demand.
   if (plan.kind === 'ignore')
-    plan = {
-      kind: 'skip',
-      reason: link
-        ? 'Out of scope and no longer managed'
-        : 'Out of scope: not assigned to the app and never provisioned',
-    };
+    plan = { kind: 'skip', code: 'NotManaged', reason: 'Not provisioned and no longer managed' };
   const ctx = {
     config,
     client: runner.client,
@@ -136,5 +131,7 @@ export function formatOnDemand(r: OnDemandResult): string {
       `   Error: ${log.errorCode}: ${log.reason ?? ''}`,
       `   Recommended action: ${log.recommendedAction ?? ''}`,
     );
+  // A skip's reason is the step 5 line above: said once; what to do about it follows.
+  else if (log.recommendedAction) out.push(`   Recommended action: ${log.recommendedAction}`);
   return out.join('\n');
 }

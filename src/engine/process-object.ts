@@ -28,12 +28,40 @@ import type { ScimClient } from './scim-client.js';
 import type { LinkRow, ObjectKind } from './state/store.js';
 import type { SourceObject } from './types.js';
 
+export type SkipCode =
+  | 'NotAssigned'
+  | 'ScopingFilter'
+  | 'GroupsOff'
+  | 'TargetActionOff'
+  | 'SkipOutOfScopeDeletions'
+  | 'NoActiveMapping'
+  | 'NotManaged';
+
+/** What an admin can do about a skipped object, by skip code (the log's recommendedAction). */
+const SKIP_ACTION: Partial<Record<SkipCode, string>> = {
+  NotAssigned:
+    'Assign the object to the app (or, for a user, a group it is a direct member of), or set scope: all, if it should be provisioned.',
+  ScopingFilter:
+    'Change the source value or the scoping filter named in the reason, if the object should be provisioned.',
+  GroupsOff: 'Set provisionGroups: true to provision groups.',
+  TargetActionOff: 'Turn the target action on in targetActions, if the change should flow.',
+};
+
 /** What the planner decided for an object before any request is sent. */
 export type Plan =
   | { kind: 'upsert' }
   | { kind: 'disable' }
   | { kind: 'delete'; why: 'hardDeleted' | 'outOfScope' }
-  | { kind: 'skip'; reason: string; unmanage?: boolean; dropLink?: boolean }
+  | {
+      kind: 'skip';
+      reason: string;
+      /** Short code for the log's SkipReason (the reason itself is said once, in the step's description). */
+      code: SkipCode;
+      unmanage?: boolean;
+      dropLink?: boolean;
+      /** Out of scope (not a provisioning event: no share in the escrow threshold's proportion). */
+      scopedOut?: boolean;
+    }
   | { kind: 'ignore'; dropLink?: boolean; unmanage?: boolean };
 
 export interface PlanInput {
@@ -89,6 +117,7 @@ export function planObject(p: PlanInput, config: JobConfig, om: ObjectMapping): 
     if (!config.targetActions.delete)
       return {
         kind: 'skip',
+        code: 'TargetActionOff',
         reason: 'Deleted in the source, but the Delete target action is off',
         dropLink: true,
       };
@@ -96,31 +125,48 @@ export function planObject(p: PlanInput, config: JobConfig, om: ObjectMapping): 
   }
   if (!ent) return { kind: 'ignore' };
   if (ent.inScope) return { kind: 'upsert' };
-  if (!link)
-    return config.scope === 'all'
-      ? { kind: 'skip', reason: 'Out of scope: the object does not pass the scoping filters' }
-      : { kind: 'ignore' };
-  if (!link.managed) return { kind: 'ignore' };
+  const why = ent.outOfScope ?? { code: 'ScopingFilter' as const, reason: 'Out of scope' };
+  // Every object that is out of scope gets a skipped record saying why (issue 16), also when it is not managed.
+  if (!link) return { kind: 'skip', code: why.code, reason: why.reason, scopedOut: true };
+  if (!link.managed)
+    return {
+      kind: 'skip',
+      code: why.code,
+      reason: `${why.reason}; it was disabled when it left scope and is no longer managed`,
+      scopedOut: true,
+    };
   if (config.skipOutOfScopeDeletions)
     return {
       kind: 'skip',
-      reason: 'Out of scope; SkipOutOfScopeDeletions is set, so the target object is left as it is',
+      code: 'SkipOutOfScopeDeletions',
+      reason: `${why.reason}; SkipOutOfScopeDeletions is set, so the target object is left as it is`,
       unmanage: true,
     };
   if (p.kind === 'group') {
     // Groups cannot be disabled: a group that leaves scope is deleted (it counts as a deletion, §11).
     if (!config.targetActions.delete)
-      return { kind: 'skip', reason: 'Out of scope, but the Delete target action is off', unmanage: true };
+      return {
+        kind: 'skip',
+        code: 'TargetActionOff',
+        reason: `${why.reason}, but the Delete target action is off`,
+        unmanage: true,
+      };
     return { kind: 'delete', why: 'outOfScope' };
   }
   if (!om.active)
     return {
       kind: 'skip',
-      reason: 'Out of scope; no mapping writes active, so nothing is disabled (§6)',
+      code: 'NoActiveMapping',
+      reason: `${why.reason}; no mapping writes active, so nothing is disabled (§6)`,
       unmanage: true,
     };
   if (!config.targetActions.update)
-    return { kind: 'skip', reason: 'Out of scope, but the Update target action is off', unmanage: true };
+    return {
+      kind: 'skip',
+      code: 'TargetActionOff',
+      reason: `${why.reason}, but the Update target action is off`,
+      unmanage: true,
+    };
   return { kind: 'disable' };
 }
 
@@ -151,6 +197,8 @@ export class LogBuilder {
   status: ProvisioningStatus = 'success';
   targetId: string | undefined;
   error: SyncError | undefined;
+  /** Why a skipped object was skipped, and what to do about it (the log's reason / recommendedAction). */
+  private skipped: { reason: string; action?: string } | undefined;
   private readonly started = performance.now();
 
   constructor(
@@ -167,6 +215,10 @@ export class LogBuilder {
     details?: Record<string, string>,
   ): void {
     this.steps.push({ name, type, status, description, ...(details ? { details } : {}) });
+  }
+
+  skip(reason: string, action?: string): void {
+    this.skipped = { reason, ...(action ? { action } : {}) };
   }
 
   fail(e: unknown, type: ProvisioningStep['type'], name: string): SyncError {
@@ -202,6 +254,9 @@ export class LogBuilder {
       log.errorCode = this.error.code;
       log.reason = this.error.reason;
       log.recommendedAction = this.error.recommendedAction;
+    } else if (this.skipped) {
+      log.reason = this.skipped.reason;
+      if (this.skipped.action) log.recommendedAction = this.skipped.action;
     }
     return log;
   }
@@ -243,6 +298,7 @@ function scopingStep(lb: LogBuilder, ent: Entitlement | undefined, config: JobCo
       IsActive: String(ent.active),
       IsSoftDeleted: String(ent.isSoftDeleted),
       ScopeEvaluationResult: ent.inScope ? 'InScope' : 'OutOfScope',
+      ...(ent.outOfScope ? { OutOfScopeReason: ent.outOfScope.code } : {}),
     },
   );
 }
@@ -276,7 +332,8 @@ export async function processObject(ctx: ObjectContext, p: PlanInput, plan: Plan
     };
   if (plan.kind === 'skip') {
     lb.status = 'skipped';
-    lb.step('processing', 'EntrySynchronizationSkip', 'skipped', plan.reason, { SkipReason: plan.reason });
+    lb.skip(plan.reason, SKIP_ACTION[plan.code]);
+    lb.step('processing', 'EntrySynchronizationSkip', 'skipped', plan.reason, { SkipReason: plan.code });
     return result(plan.dropLink ? null : plan.unmanage && p.link ? { ...p.link, managed: false } : undefined);
   }
 
@@ -344,6 +401,7 @@ export async function processObject(ctx: ObjectContext, p: PlanInput, plan: Plan
       if (!changes.length) {
         lb.action = 'other';
         lb.status = 'skipped';
+        lb.skip('Out of scope and already disabled in the target');
         lb.step(
           'processing',
           'EntrySynchronizationSkip',
@@ -393,6 +451,7 @@ export async function processObject(ctx: ObjectContext, p: PlanInput, plan: Plan
       if (!ent.active) {
         // §2.1: provisioning a user who is disabled or soft-deleted in the source is not supported.
         lb.status = 'skipped';
+        lb.skip('Disabled or soft-deleted in the source and never provisioned: not created');
         lb.step(
           'processing',
           'EntrySynchronizationSkip',
@@ -459,6 +518,7 @@ export async function processObject(ctx: ObjectContext, p: PlanInput, plan: Plan
     if (!target) {
       if (!ctx.config.targetActions.create) {
         lb.status = 'skipped';
+        lb.skip('No match in the target, but the Create target action is off');
         lb.step(
           'processing',
           'EntrySynchronizationSkip',
@@ -502,6 +562,7 @@ export async function processObject(ctx: ObjectContext, p: PlanInput, plan: Plan
     const changes = diffForUpdate(om, attrs, target, ctx.now);
     if (!changes.length) {
       lb.status = 'skipped';
+      lb.skip('The target already holds every mapped value');
       lb.step(
         'processing',
         'EntrySynchronizationSkip',
@@ -513,6 +574,7 @@ export async function processObject(ctx: ObjectContext, p: PlanInput, plan: Plan
     }
     if (!ctx.config.targetActions.update) {
       lb.status = 'skipped';
+      lb.skip('Attributes differ, but the Update target action is off');
       lb.step(
         'processing',
         'EntrySynchronizationSkip',

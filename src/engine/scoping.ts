@@ -107,6 +107,51 @@ export function evaluateScoping(filters: ScopingFilters, attributes: Record<stri
   return filters.some((clauses) => clauses.every((c) => evaluateClause(c, attributes)));
 }
 
+/** Entra's on-demand wording of a clause: `{attribute} {operator} {value}` (§12 step 3). */
+export function describeClause(c: ScopingClause): string {
+  return c.value === undefined ? `${c.attribute} ${c.operator}` : `${c.attribute} ${c.operator} "${c.value}"`;
+}
+
+/** The first clause of each filter that is false for these attributes (empty when the object is in scope). */
+export function failingClauses(
+  filters: ScopingFilters,
+  attributes: Record<string, SourceValue>,
+): { filter: number; clause: ScopingClause; value: SourceValue | undefined }[] {
+  if (filters.length === 0) return [];
+  const out: { filter: number; clause: ScopingClause; value: SourceValue | undefined }[] = [];
+  for (const [i, clauses] of filters.entries()) {
+    const failed = clauses.find((c) => !evaluateClause(c, attributes));
+    if (!failed) return [];
+    out.push({ filter: i + 1, clause: failed, value: lookup(attributes, failed.attribute) });
+  }
+  return out;
+}
+
+/**
+ * Why an object is out of scope by its scoping filters, naming the clause that failed in each filter (filters are
+ * ORed, so each one failed): `scoping filter clause 'department NOT EQUALS "Contractors"' is false (department is
+ * "Contractors")`.
+ */
+export function explainScoping(
+  filters: ScopingFilters,
+  attributes: Record<string, SourceValue>,
+): string | undefined {
+  const failed = failingClauses(filters, attributes);
+  if (!failed.length) return undefined;
+  const one = (f: (typeof failed)[number]): string => {
+    const v = f.value;
+    const shown =
+      v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)
+        ? 'has no value'
+        : Array.isArray(v)
+          ? `is multi-valued (${v.join('; ')}), which scoping filters never match`
+          : `is "${String(v)}"`;
+    return `clause '${describeClause(f.clause)}' is false (${f.clause.attribute} ${shown})`;
+  };
+  if (failed.length === 1) return `scoping filter ${one(failed[0]!)}`;
+  return `no scoping filter holds: ${failed.map((f) => `filter ${f.filter}: ${one(f)}`).join('; ')}`;
+}
+
 /**
  * Validates scoping filters from configuration (JSON/YAML) and returns a frozen copy.
  * Shape: a list of filters, each a list of `{ attribute, operator, value? }`. Numbers and booleans given

@@ -8,7 +8,7 @@ import { ScimError } from '../scim/errors.js';
 import { hashToken } from '../service/tokens.js';
 import { newId } from '../store/sql/ids.js';
 import { API_KEY_SCOPES, type ApiKeyRow, type ApiKeyScope } from '../store/sql/events-store.js';
-import type { Store } from '../store/types.js';
+import type { Actor, AuditInput, Store } from '../store/types.js';
 
 export const API_KEY_PREFIX = 'jak_';
 
@@ -30,6 +30,27 @@ export function parseScopes(s: string | readonly string[] | undefined): ApiKeySc
   return [...new Set(list)] as ApiKeyScope[];
 }
 
+/**
+ * The audit record of an API key change. A key of one tenant is filed under it; a key of every tenant is
+ * deployment-level, filed with an empty tenant as the console's account actions are (src/admin/operators.ts).
+ */
+function auditOf(
+  actor: Actor,
+  action: string,
+  tenant: { id: string; name: string } | undefined,
+  keyId: string,
+  detail: string,
+): AuditInput {
+  return {
+    actor,
+    action,
+    tenantId: tenant?.id ?? '',
+    tenantName: tenant?.name ?? '',
+    target: keyId,
+    detail: detail.slice(0, 500),
+  };
+}
+
 export class ApiKeyService {
   /** Keys verified recently (by hash), so a polling application does not cost a query per request. */
   private readonly verified = new Map<string, { row: ApiKeyRow; at: number }>();
@@ -43,28 +64,28 @@ export class ApiKeyService {
 
   async create(
     name: string,
-    opts: { tenant?: string | undefined; scopes?: string | readonly string[] | undefined } = {},
+    opts: {
+      tenant?: string | undefined;
+      scopes?: string | readonly string[] | undefined;
+      actor?: Actor | undefined;
+    } = {},
   ): Promise<IssuedApiKey> {
     if (!name.trim() || name.length > 100)
       throw new ScimError(400, 'invalidValue', 'an API key needs a name of 1 to 100 characters');
-    let tenantId: string | null = null;
+    let tenant: { id: string; name: string } | undefined;
     if (opts.tenant !== undefined) {
-      const t = await this.store.getTenant(opts.tenant);
-      if (!t) throw new ScimError(404, undefined, `no tenant '${opts.tenant}'`);
-      tenantId = t.id;
+      tenant = await this.store.getTenant(opts.tenant);
+      if (!tenant) throw new ScimError(404, undefined, `no tenant '${opts.tenant}'`);
     }
     const scopes = parseScopes(opts.scopes);
     const key = API_KEY_PREFIX + randomBytes(32).toString('base64url');
+    const id = newId();
+    const hint = key.slice(0, API_KEY_PREFIX.length + 4) + '…';
     const row = await this.store.apiKeys.create(
-      {
-        id: newId(),
-        tenantId,
-        name: name.trim(),
-        hash: hashToken(key),
-        hint: key.slice(0, API_KEY_PREFIX.length + 4) + '…',
-        scopes,
-      },
+      { id, tenantId: tenant?.id ?? null, name: name.trim(), hash: hashToken(key), hint, scopes },
       this.clock().toISOString(),
+      opts.actor &&
+        auditOf(opts.actor, 'api_key.create', tenant, id, `'${name.trim()}' (${hint}), ${scopes.join(',')}`),
     );
     return { ...row, key };
   }
@@ -78,12 +99,17 @@ export class ApiKeyService {
   }
 
   /** Revokes a key; with `tenantId`, only a key of that tenant (a caller scoped to one tenant). */
-  async revoke(id: string, tenantId?: string): Promise<void> {
+  async revoke(id: string, tenantId?: string, opts: { actor?: Actor | undefined } = {}): Promise<void> {
     const row = await this.store.apiKeys.get(id);
     if (!row || (tenantId !== undefined && row.tenantId !== tenantId))
       throw new ScimError(404, undefined, `no API key '${id}'${tenantId ? ' for this tenant' : ''}`);
     if (row.revokedAt) throw new ScimError(409, undefined, `API key '${id}' is already revoked`);
-    await this.store.apiKeys.revoke(id, this.clock().toISOString());
+    const tenant = row.tenantId ? await this.store.getTenant(row.tenantId) : undefined;
+    await this.store.apiKeys.revoke(
+      id,
+      this.clock().toISOString(),
+      opts.actor && auditOf(opts.actor, 'api_key.revoke', tenant, id, `'${row.name}' (${row.hint})`),
+    );
     for (const [h, v] of this.verified) if (v.row.id === id) this.verified.delete(h);
   }
 

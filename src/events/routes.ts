@@ -7,6 +7,8 @@
  * Errors are SCIM error bodies, as on the SCIM endpoints.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { actorOf } from '../admin/admin-http.js';
+import { singleAuthorization } from '../http/authorization.js';
 import { ScimError } from '../scim/errors.js';
 import type { ResourceTypeName } from '../scim/types.js';
 import type { ListParams } from '../service/query.js';
@@ -73,6 +75,14 @@ export function parseEventQuery(query: unknown, key: ApiKeyRow) {
   return { after: one(q.after), tenant, types, since, until, limit };
 }
 
+/** The request's one Authorization header: two are refused as on SCIM (src/http/authorization.ts). */
+const apiKeyHeader = (req: FastifyRequest): string | undefined =>
+  singleAuthorization(
+    req.raw,
+    (detail) => new ScimError(401, undefined, detail, { 'WWW-Authenticate': 'Bearer realm="joyn-scim-api"' }),
+    'Bearer <API key>',
+  );
+
 export async function registerEventsApi(
   app: FastifyInstance,
   deps: { store: Store; apiKeys: ApiKeyService; resources: ResourceService },
@@ -85,12 +95,12 @@ export async function registerEventsApi(
         done(null, payload);
       });
       api.get('/events', async (req) => {
-        const key = await apiKeys.authenticate(req.headers.authorization, 'events:read');
+        const key = await apiKeys.authenticate(apiKeyHeader(req), 'events:read');
         const page = await store.events.list(parseEventQuery(req.query, key));
         return { data: page.events, cursor: page.cursor, hasMore: page.hasMore };
       });
       const tenantOf = async (req: FastifyRequest) => {
-        const key = await apiKeys.authenticate(req.headers.authorization, 'directory:read');
+        const key = await apiKeys.authenticate(apiKeyHeader(req), 'directory:read');
         const { tenantId } = req.params as { tenantId: string };
         if (key.tenantId !== null && key.tenantId !== tenantId)
           throw new ScimError(403, undefined, 'this API key reads one tenant only, not the one in the URL');
@@ -116,11 +126,13 @@ export async function registerEventsApi(
 
 /** /admin/api/api-keys: list, create (the key shown once), revoke. Runs inside the admin API's authentication. */
 export function adminApiKeyRoutes(api: FastifyInstance, apiKeys: ApiKeyService): void {
-  api.get('/api-keys', async (req) => {
+  // Application keys read the directory of every tenant (or one): only an admin lists, creates or revokes them.
+  const admin = { config: { role: 'admin' as const } };
+  api.get('/api-keys', admin, async (req) => {
     const tenant = one((req.query as Record<string, unknown>).tenant);
     return apiKeys.list(tenant);
   });
-  api.post('/api-keys', async (req, reply) => {
+  api.post('/api-keys', admin, async (req, reply) => {
     const b = (req.body ?? {}) as { name?: unknown; tenant?: unknown; scopes?: unknown };
     if (typeof b.name !== 'string')
       throw new ScimError(
@@ -130,6 +142,7 @@ export function adminApiKeyRoutes(api: FastifyInstance, apiKeys: ApiKeyService):
       );
     const created = await apiKeys.create(b.name, {
       tenant: typeof b.tenant === 'string' ? b.tenant : undefined,
+      actor: actorOf(req),
       scopes: Array.isArray(b.scopes)
         ? b.scopes.map(String)
         : typeof b.scopes === 'string'
@@ -138,8 +151,8 @@ export function adminApiKeyRoutes(api: FastifyInstance, apiKeys: ApiKeyService):
     });
     return reply.code(201).send(created);
   });
-  api.delete('/api-keys/:id', async (req, reply) => {
-    await apiKeys.revoke((req.params as { id: string }).id);
+  api.delete('/api-keys/:id', admin, async (req, reply) => {
+    await apiKeys.revoke((req.params as { id: string }).id, undefined, { actor: actorOf(req) });
     return reply.code(204).send();
   });
 }

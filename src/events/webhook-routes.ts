@@ -1,8 +1,9 @@
 /**
  * /admin/api/webhooks: the operators' management of webhook endpoints, inside the admin API's authentication and
- * error format (src/admin/routes.ts). Each route names the operator role it needs in its `config.role`: managing
- * endpoints (create, change, enable/disable, delete, rotate the secret) is `admin`; reading endpoints and the
- * delivery log, redelivering and pinging is `operator`.
+ * error format (src/admin/routes.ts). Each route names the least console role it needs in its `config.role`
+ * (docs/console.md "Operator accounts"): managing endpoints (create, change, enable/disable, delete, rotate the
+ * secret) is `admin`; redelivering and pinging (they send to the receiver, but change no endpoint) is `operator`;
+ * reading endpoints (never a secret) and the delivery log is `viewer`, who reads everything else the console shows.
  *
  *   GET    /webhooks[?tenant=]                         list (never a secret)
  *   POST   /webhooks {url, types?, tenant?, description?, enabled?}   → 201 with the secret, shown once
@@ -18,6 +19,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import { actorOf } from '../admin/admin-http.js';
 import { ScimError } from '../scim/errors.js';
 import { parseDuration } from '../service/tokens.js';
 import type { SqlStore } from '../store/sql/sql-store.js';
@@ -27,7 +29,7 @@ import type { WebhookSender } from './webhook-sender.js';
 import { settingsFrom, WebhookService } from './webhook-service.js';
 
 /** The operator role a route needs (the console's roles read it from the route's config). */
-export type WebhookRole = 'admin' | 'operator';
+export type WebhookRole = 'admin' | 'operator' | 'viewer';
 const role = (r: WebhookRole) => ({ config: { role: r } });
 
 const bad = (detail: string) => new ScimError(400, 'invalidValue', detail);
@@ -66,7 +68,7 @@ export function registerWebhookAdminRoutes(
   api.addHook('onClose', async () => sender?.close());
   const id = (req: FastifyRequest) => (req.params as { id: string }).id;
 
-  api.get('/webhooks', role('operator'), async (req) => ({
+  api.get('/webhooks', role('viewer'), async (req) => ({
     webhooks: await service.list(first((req.query as Record<string, unknown>).tenant)),
   }));
   api.post('/webhooks', role('admin'), async (req, reply) => {
@@ -77,30 +79,40 @@ export function registerWebhookAdminRoutes(
       tenant: optString(b, 'tenant'),
       description: b.description,
       enabled: optBool(b, 'enabled'),
+      actor: actorOf(req),
     });
     return reply.code(201).send(created);
   });
-  api.get('/webhooks/:id', role('operator'), async (req) => service.get(id(req)));
+  api.get('/webhooks/:id', role('viewer'), async (req) => service.get(id(req)));
   api.patch('/webhooks/:id', role('admin'), async (req) => {
     const b = body(req);
     const tenant = b.tenant === null ? null : optString(b, 'tenant');
     const enabled = optBool(b, 'enabled');
-    let out = await service.update(id(req), {
-      ...(b.url !== undefined ? { url: b.url } : {}),
-      ...(b.types !== undefined ? { types: b.types } : {}),
-      ...(b.description !== undefined ? { description: b.description } : {}),
-      ...(tenant !== undefined ? { tenant } : {}),
-    });
+    const actor = { actor: actorOf(req) };
+    let out = await service.update(
+      id(req),
+      {
+        ...(b.url !== undefined ? { url: b.url } : {}),
+        ...(b.types !== undefined ? { types: b.types } : {}),
+        ...(b.description !== undefined ? { description: b.description } : {}),
+        ...(tenant !== undefined ? { tenant } : {}),
+      },
+      actor,
+    );
     if (enabled !== undefined && enabled !== out.enabled)
-      out = enabled ? await service.enable(id(req)) : await service.disable(id(req));
+      out = enabled ? await service.enable(id(req), actor) : await service.disable(id(req), undefined, actor);
     return out;
   });
   api.delete('/webhooks/:id', role('admin'), async (req, reply) => {
-    await service.delete(id(req));
+    await service.delete(id(req), { actor: actorOf(req) });
     return reply.code(204).send();
   });
-  api.post('/webhooks/:id/enable', role('admin'), async (req) => service.enable(id(req)));
-  api.post('/webhooks/:id/disable', role('admin'), async (req) => service.disable(id(req)));
+  api.post('/webhooks/:id/enable', role('admin'), async (req) =>
+    service.enable(id(req), { actor: actorOf(req) }),
+  );
+  api.post('/webhooks/:id/disable', role('admin'), async (req) =>
+    service.disable(id(req), undefined, { actor: actorOf(req) }),
+  );
   api.post('/webhooks/:id/rotate-secret', role('admin'), async (req) => {
     const overlap = optString(body(req), 'overlap');
     let overlapMs: number | undefined;
@@ -110,9 +122,9 @@ export function registerWebhookAdminRoutes(
       } catch (e) {
         throw bad((e as Error).message);
       }
-    return service.rotateSecret(id(req), { overlapMs });
+    return service.rotateSecret(id(req), { overlapMs, actor: actorOf(req) });
   });
-  api.get('/webhooks/:id/deliveries', role('operator'), async (req) => {
+  api.get('/webhooks/:id/deliveries', role('viewer'), async (req) => {
     const q = req.query as Record<string, unknown>;
     const num = (name: string) => {
       const v = first(q[name]);
@@ -135,7 +147,7 @@ export function registerWebhookAdminRoutes(
       }),
     };
   });
-  api.get('/webhooks/:id/deliveries/:deliveryId', role('operator'), async (req) =>
+  api.get('/webhooks/:id/deliveries/:deliveryId', role('viewer'), async (req) =>
     service.delivery(id(req), Number((req.params as { deliveryId: string }).deliveryId)),
   );
   api.post('/webhooks/:id/redeliver', role('operator'), async (req, reply) => {

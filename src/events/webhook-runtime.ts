@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import { smtpNotifier, type Notifier } from '../engine/notify.js';
 import type { SqlStore } from '../store/sql/sql-store.js';
 import { webhooksOf } from '../store/sql/webhooks-store.js';
+import type { AttemptObserver } from './webhook-metrics.js';
 import { SecretBox } from './webhook-secrets.js';
 import { WebhookSender } from './webhook-sender.js';
 import { WebhookWorker, type WorkerLog } from './webhook-worker.js';
@@ -18,8 +19,8 @@ export interface WebhookRuntime {
 
 /** The operator's e-mail, when SMTP_HOST and NOTIFY_EMAIL_TO are set. */
 export function operatorNotifier(config: Config): Notifier | undefined {
-  const n = config.notify;
-  return n ? smtpNotifier({ smtp: n.smtp, from: n.from, to: n.to }, n.env) : undefined;
+  const m = config.mail;
+  return m?.to.length ? smtpNotifier(m, m.to) : undefined;
 }
 
 export function webhookSender(config: Config): WebhookSender {
@@ -37,6 +38,8 @@ export function startWebhooks(deps: {
   config: Config;
   log: WorkerLog;
   clock?: () => Date;
+  /** The attempts counter of /metrics (src/events/webhook-metrics.ts). */
+  metrics?: AttemptObserver | undefined;
 }): WebhookRuntime | undefined {
   const { store, config, log } = deps;
   if (!config.events.enabled || !config.webhooks.enabled) return undefined;
@@ -53,6 +56,7 @@ export function startWebhooks(deps: {
     },
     notifier: operatorNotifier(config),
     log,
+    metrics: deps.metrics,
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   worker.start();

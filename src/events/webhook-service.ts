@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import { ScimError } from '../scim/errors.js';
 import type { SqlStore } from '../store/sql/sql-store.js';
+import type { Actor, AuditInput } from '../store/types.js';
 import {
   queueOf,
   webhooksOf,
@@ -82,6 +83,21 @@ function isoTime(name: string, v: string | undefined): string | undefined {
   return new Date(t).toISOString();
 }
 
+/**
+ * An endpoint's URL as the audit log shows it: without its query string, which some receivers use for a key
+ * (e.g. `?code=` of an Azure Function): the audit log never holds a secret.
+ */
+export function auditUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}${u.search ? '?…' : ''}`;
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+const typesText = (types: readonly string[]) => (types.length ? types.join(',') : 'every type');
+
 export class WebhookService {
   private readonly wh: SqlWebhooks;
 
@@ -120,6 +136,29 @@ export class WebhookService {
     return v.trim();
   }
 
+  /**
+   * The audit record of a change to an endpoint by an operator (with the CLI or the admin API). It is filed under
+   * the endpoint's tenant when it has one; an endpoint of every tenant is deployment-level, filed with an empty
+   * tenant as the console's account and engine actions are (src/admin/operators.ts).
+   */
+  private async audit(
+    actor: Actor | undefined,
+    action: string,
+    endpoint: { id: string; tenantId: string | null },
+    detail: string,
+  ): Promise<AuditInput | undefined> {
+    if (!actor) return undefined;
+    const t = endpoint.tenantId ? await this.store.getTenant(endpoint.tenantId) : undefined;
+    return {
+      actor,
+      action,
+      tenantId: endpoint.tenantId ?? '',
+      tenantName: t?.name ?? '',
+      target: endpoint.id,
+      detail: detail.slice(0, 500),
+    };
+  }
+
   private async record(id: string): Promise<EndpointRecord> {
     const e = await this.wh.getEndpoint(id);
     if (!e) throw new ScimError(404, undefined, `no webhook endpoint '${id}'`);
@@ -132,6 +171,7 @@ export class WebhookService {
     tenant?: string | null | undefined;
     description?: unknown;
     enabled?: boolean | undefined;
+    actor?: Actor | undefined;
   }): Promise<CreatedEndpoint> {
     const url = this.url(input.url);
     const types = parseTypes(input.types);
@@ -139,6 +179,13 @@ export class WebhookService {
     const tenantId = await this.tenantId(input.tenant);
     const id = `whe_${randomUUID().replace(/-/g, '')}`;
     const secret = newWebhookSecret();
+    const enabled = input.enabled !== false;
+    const audit = await this.audit(
+      input.actor,
+      'webhook.create',
+      { id, tenantId },
+      `${auditUrl(url)}; ${tenantId ? 'its tenant' : 'every tenant'}; ${typesText(types)}${enabled ? '' : '; created disabled'}; secret ${secretHint(secret)}`,
+    );
     const row = await this.wh.insertEndpoint(
       {
         id,
@@ -146,11 +193,12 @@ export class WebhookService {
         description,
         tenantId,
         types,
-        enabled: input.enabled !== false,
+        enabled,
         sealedSecret: this.settings.secrets.seal(secret, id),
         secretHint: secretHint(secret),
       },
       this.now(),
+      audit,
     );
     return { ...view(row), secret };
   }
@@ -168,31 +216,60 @@ export class WebhookService {
   async update(
     id: string,
     changes: { url?: unknown; types?: unknown; tenant?: string | null; description?: unknown },
+    opts: { actor?: Actor | undefined } = {},
   ): Promise<EndpointView> {
-    await this.record(id);
+    const before = await this.record(id);
     const c: Parameters<SqlWebhooks['updateEndpoint']>[1] = {};
     if (changes.url !== undefined) c.url = this.url(changes.url);
     if (changes.types !== undefined) c.types = parseTypes(changes.types);
     if (changes.description !== undefined) c.description = this.description(changes.description);
     if (changes.tenant !== undefined) c.tenantId = await this.tenantId(changes.tenant);
-    await this.wh.updateEndpoint(id, c, this.now());
+    const said = [
+      c.url !== undefined && c.url !== before.url ? `url ${auditUrl(c.url)}` : '',
+      c.types !== undefined && typesText(c.types) !== typesText(before.types)
+        ? `types ${typesText(c.types)}`
+        : '',
+      c.tenantId !== undefined && c.tenantId !== before.tenantId
+        ? `tenant ${c.tenantId ?? 'every tenant'} (was ${before.tenantId ?? 'every tenant'})`
+        : '',
+      c.description !== undefined && c.description !== before.description ? 'description' : '',
+    ].filter(Boolean);
+    const audit = said.length
+      ? await this.audit(
+          opts.actor,
+          'webhook.update',
+          { id, tenantId: c.tenantId !== undefined ? c.tenantId : before.tenantId },
+          `changed ${said.join('; ')}`,
+        )
+      : undefined;
+    await this.wh.updateEndpoint(id, c, this.now(), audit);
     return this.get(id);
   }
 
-  async enable(id: string): Promise<EndpointView> {
-    await this.record(id);
-    await this.wh.setEnabled(id, true, '', this.now());
+  async enable(id: string, opts: { actor?: Actor | undefined } = {}): Promise<EndpointView> {
+    const e = await this.record(id);
+    const audit = await this.audit(opts.actor, 'webhook.enable', e, 'enabled: its pending deliveries resume');
+    await this.wh.setEnabled(id, true, '', this.now(), audit);
     return this.get(id);
   }
 
-  async disable(id: string, reason = 'disabled by an operator'): Promise<EndpointView> {
-    await this.record(id);
-    await this.wh.setEnabled(id, false, reason, this.now());
+  async disable(
+    id: string,
+    reason = 'disabled by an operator',
+    opts: { actor?: Actor | undefined } = {},
+  ): Promise<EndpointView> {
+    const e = await this.record(id);
+    const audit = await this.audit(opts.actor, 'webhook.disable', e, reason);
+    await this.wh.setEnabled(id, false, reason, this.now(), audit);
     return this.get(id);
   }
 
-  async delete(id: string): Promise<void> {
-    if (!(await this.wh.deleteEndpoint(id)))
+  async delete(id: string, opts: { actor?: Actor | undefined } = {}): Promise<void> {
+    const e = await this.wh.getEndpoint(id);
+    const audit = e
+      ? await this.audit(opts.actor, 'webhook.delete', e, `${auditUrl(e.url)} and its delivery log`)
+      : undefined;
+    if (!e || !(await this.wh.deleteEndpoint(id, this.now(), audit)))
       throw new ScimError(404, undefined, `no webhook endpoint '${id}'`);
   }
 
@@ -203,7 +280,7 @@ export class WebhookService {
    */
   async rotateSecret(
     id: string,
-    opts: { overlapMs?: number | undefined } = {},
+    opts: { overlapMs?: number | undefined; actor?: Actor | undefined } = {},
   ): Promise<CreatedEndpoint & { previousSecretExpiresAt: string | null }> {
     const e = await this.record(id);
     const overlap = opts.overlapMs ?? this.settings.rotationOverlapMs;
@@ -227,11 +304,18 @@ export class WebhookService {
         expiresAt: new Date(now.getTime() + overlap).toISOString(),
       };
     }
+    const audit = await this.audit(
+      opts.actor,
+      'webhook.rotate_secret',
+      e,
+      `new secret ${secretHint(secret)}; ${previous ? `the previous one signs too until ${previous.expiresAt}` : 'the previous one stopped at once'}`,
+    );
     await this.wh.setSecrets(
       id,
       { sealed: this.settings.secrets.seal(secret, id), hint: secretHint(secret) },
       previous,
       now.toISOString(),
+      audit,
     );
     const row = await this.get(id);
     return { ...row, secret, previousSecretExpiresAt: previous?.expiresAt ?? null };

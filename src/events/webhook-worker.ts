@@ -19,6 +19,7 @@ import {
   type SqlWebhooks,
 } from '../store/sql/webhooks-store.js';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from './signature.js';
+import type { AttemptObserver } from './webhook-metrics.js';
 import { nextAttempt } from './webhook-schedule.js';
 import type { SecretBox } from './webhook-secrets.js';
 import type { WebhookSender } from './webhook-sender.js';
@@ -48,6 +49,8 @@ export interface WorkerDeps {
   log: WorkerLog;
   /** A name unique to this worker (lease owner); default host:pid:random. */
   instance?: string;
+  /** Told the outcome of every attempt (the attempts counter on /metrics). */
+  metrics?: AttemptObserver | undefined;
 }
 
 export const USER_AGENT = 'joyn-scim-webhooks/1';
@@ -297,6 +300,7 @@ export class WebhookWorker {
         ...(this.deps.random ? { random: this.deps.random } : {}),
       }).then(
         (o) => {
+          this.deps.metrics?.attempt(o.outcome);
           this.finished.push(o);
           this.outcomeReady();
         },

@@ -20,7 +20,7 @@ import { TenantService } from '../service/tenants.js';
 import { parseProjection, type ListParams } from '../service/query.js';
 import { errorHandler, sendScimError, SCIM_CONTENT_TYPE } from './errors.js';
 import { registerDiscovery } from './discovery.js';
-import { Metrics } from './metrics.js';
+import { Metrics, registerMetricsRoute } from './metrics.js';
 import { AllowedMethods } from './allowed-methods.js';
 import { singleAuthorization } from './authorization.js';
 import {
@@ -29,7 +29,7 @@ import {
   clientErrorHandler,
   nodeServerOptions,
 } from './node-server.js';
-import { adminTokenMatches, registerAdmin } from '../admin/routes.js';
+import { registerAdmin } from '../admin/routes.js';
 import { ApiKeyService } from '../events/api-keys.js';
 import { adminApiKeyRoutes, registerEventsApi } from '../events/routes.js';
 import { TenantSignals } from '../events/tenant-signals.js';
@@ -90,7 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     warn: (err, msg) => app.log.warn({ err }, msg),
   });
 
-  const metrics = new Metrics();
+  const metrics = new Metrics(store);
   // Requests per tenant per minute for the console's health page, flushed to the store every 15 s.
   const counters = new RequestCounters(store, clock);
   /** After every SCIM response (set when the SCIM routes are registered below). */
@@ -196,11 +196,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       return reply.code(503).header('Retry-After', '5').send({ status: 'unavailable', store: store.dialect });
     }
   });
-  app.get('/metrics', async (req, reply) => {
-    if (config.adminToken && !adminTokenMatches(config.adminToken, req.headers.authorization))
-      return reply.code(401).send('unauthorized\n');
-    return reply.type('text/plain; version=0.0.4').send(await metrics.render());
-  });
+  registerMetricsRoute(app, config, metrics);
 
   // Hooks on every request's path are callback-style where they do not wait for anything (no promise each).
   // One hook after every response: metrics, the request's log line and, for a SCIM route, the tenant's request

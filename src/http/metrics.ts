@@ -4,7 +4,14 @@
  * every observation (a sort and a string build per call, on every request): a request costs two Map lookups and
  * a few increments, and the text exposition is written when /metrics is scraped.
  */
+import type { FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { adminTokenMatches } from '../admin/auth.js';
+import type { Config } from '../config.js';
+import { WebhookMetrics } from '../events/webhook-metrics.js';
+import type { SqlStore } from '../store/sql/sql-store.js';
+import type { Store } from '../store/types.js';
+import { authorizationLines } from './authorization.js';
 
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -26,9 +33,13 @@ export class Metrics {
   readonly registry = new Registry();
   /** method → route pattern → stats. */
   private readonly routes = new Map<string, Map<string, RouteStats>>();
+  /** Webhook attempts (fed by this process's delivery worker) and the deployment's delivery backlog. */
+  readonly webhooks: WebhookMetrics | undefined;
 
-  constructor() {
+  constructor(store?: Store) {
     collectDefaultMetrics({ register: this.registry });
+    // The Store interface's one implementation is the SqlStore the webhook tables live in.
+    this.webhooks = store ? new WebhookMetrics(this.registry, store as SqlStore) : undefined;
   }
 
   /** Route patterns (never raw URLs) as labels, so tenant ids and filter values don't explode cardinality. */
@@ -83,4 +94,22 @@ export class Metrics {
       }
     return `${await this.registry.metrics()}\n${counts.join('\n')}\n\n${durations.join('\n')}\n`;
   }
+}
+
+/**
+ * GET /metrics, in Prometheus' text format. With ADMIN_TOKEN set it needs `Authorization: Bearer <ADMIN_TOKEN>`,
+ * exactly one such line (two are refused as on SCIM: src/http/authorization.ts).
+ */
+export function registerMetricsRoute(app: FastifyInstance, config: Config, metrics: Metrics): void {
+  app.get('/metrics', async (req, reply) => {
+    if (config.adminToken) {
+      if (authorizationLines(req.raw) > 1)
+        return reply
+          .code(401)
+          .send('unauthorized: the request carries several Authorization headers; send exactly one\n');
+      if (!adminTokenMatches(config.adminToken, req.headers.authorization))
+        return reply.code(401).send('unauthorized\n');
+    }
+    return reply.type('text/plain; version=0.0.4').send(await metrics.render());
+  });
 }

@@ -16,6 +16,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { Config } from '../config.js';
 import { OAUTH_SCOPE, OAuthError, type OAuthClientService } from '../service/oauth-clients.js';
+import { singleAuthorization } from './authorization.js';
 
 export const TOKEN_PATH = '/oauth/token';
 
@@ -132,7 +133,12 @@ export async function registerOAuth(
 
     api.post(TOKEN_PATH, async (req, reply) => {
       const params = formParams(req.body);
-      const header = req.headers.authorization;
+      // RFC 6749 §2.3: one authentication method per request; two Authorization lines are two (Node keeps one).
+      const header = singleAuthorization(
+        req.raw,
+        (detail) => new OAuthError(400, 'invalid_request', detail),
+        'Basic <client_id:client_secret> (or the client_id and client_secret in the body)',
+      );
       const inBody = params.has('client_secret') || (params.has('client_id') && !header);
       if (header && params.has('client_secret'))
         throw new OAuthError(

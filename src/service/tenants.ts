@@ -34,6 +34,8 @@ export interface TokenOptions {
   /** The new token stops working this long after it is issued (undefined: never). */
   expiresInMs?: number;
   actor?: Actor;
+  /** Who holds the token when it is not the customer's directory (the provisioning engine labels its own). */
+  label?: string;
 }
 
 export interface RotateOptions extends TokenOptions {
@@ -155,8 +157,15 @@ export class TenantService {
     const token = generateToken();
     const expiresAt =
       opts.expiresInMs !== undefined ? new Date(now.getTime() + opts.expiresInMs).toISOString() : null;
-    const row = { id: newId(), tenantId: t.id, hash: hashToken(token), hint: tokenHint(token), expiresAt };
-    const describe = `${row.hint} ${expiresAt ? `expires ${expiresAt}` : 'does not expire'}`;
+    const row = {
+      id: newId(),
+      tenantId: t.id,
+      hash: hashToken(token),
+      hint: tokenHint(token),
+      expiresAt,
+      ...(opts.label ? { label: opts.label } : {}),
+    };
+    const describe = `${row.hint} ${expiresAt ? `expires ${expiresAt}` : 'does not expire'}${opts.label ? ` (${opts.label})` : ''}`;
     return { token, row, describe };
   }
 

@@ -14,7 +14,8 @@ import { linkState, SetupLinkService } from '../service/setup-links.js';
 import type { TenantService } from '../service/tenants.js';
 import { parseDuration } from '../service/tokens.js';
 import type { OAuthClientRow, SetupLinkRow } from '../store/setup-types.js';
-import type { Actor, Store } from '../store/types.js';
+import type { Store } from '../store/types.js';
+import { actorOf } from '../admin/admin-http.js';
 import { registerSetup } from './routes.js';
 
 export interface SelfServe {
@@ -89,10 +90,11 @@ export function createSelfServe(deps: {
   };
 
   const adminRoutes = (api: FastifyInstance) => {
-    const actorOf = (req: FastifyRequest): Actor => ({
-      via: req.headers['x-joyn-client'] === 'console' ? 'console' : 'admin-api',
-      name: `admin token from ${req.ip}`,
-    });
+    // The least console role of each route (src/admin/auth.ts): reading the connection state, links and clients is
+    // the viewer's; creating and revoking a credential of the tenant (a setup link, an OAuth client) is the
+    // operator's, like issuing a Secret Token. The actor in the audit log is the signed-in operator.
+    const viewer = { config: { role: 'viewer' as const } };
+    const operator = { config: { role: 'operator' as const } };
     const tenantOf = (req: FastifyRequest) => (req.params as { id: string }).id;
     const body = (req: FastifyRequest): Record<string, unknown> => {
       const b = req.body;
@@ -102,11 +104,11 @@ export function createSelfServe(deps: {
       return b as Record<string, unknown>;
     };
 
-    api.get('/tenants/:id/oauth-clients', async (req) => ({
+    api.get('/tenants/:id/oauth-clients', viewer, async (req) => ({
       tokenEndpoint: tokenEndpoint(config.publicUrl),
       clients: (await oauth.list(tenantOf(req))).map(clientView),
     }));
-    api.post('/tenants/:id/oauth-clients', async (req, reply) => {
+    api.post('/tenants/:id/oauth-clients', operator, async (req, reply) => {
       const name = body(req).name;
       if (name !== undefined && typeof name !== 'string')
         throw new ScimError(400, 'invalidValue', '"name" must be a string');
@@ -118,17 +120,17 @@ export function createSelfServe(deps: {
         notice: 'The client secret is shown only this once.',
       });
     });
-    api.delete('/tenants/:id/oauth-clients/:clientId', async (req, reply) => {
+    api.delete('/tenants/:id/oauth-clients/:clientId', operator, async (req, reply) => {
       await oauth.revoke(tenantOf(req), (req.params as { clientId: string }).clientId, {
         actor: actorOf(req),
       });
       return reply.code(204).send();
     });
 
-    api.get('/tenants/:id/setup-links', async (req) => ({
+    api.get('/tenants/:id/setup-links', viewer, async (req) => ({
       links: (await links.list(tenantOf(req))).map((l) => linkView(l)),
     }));
-    api.post('/tenants/:id/setup-links', async (req, reply) => {
+    api.post('/tenants/:id/setup-links', operator, async (req, reply) => {
       const expires = body(req).expiresIn;
       let expiresInMs: number | undefined;
       if (expires !== undefined) {
@@ -151,18 +153,20 @@ export function createSelfServe(deps: {
           "Send this link to the customer's IT admin: it is shown only this once and works in one browser.",
       });
     });
-    api.delete('/tenants/:id/setup-links/:linkId', async (req, reply) => {
+    api.delete('/tenants/:id/setup-links/:linkId', operator, async (req, reply) => {
       await links.revoke(tenantOf(req), (req.params as { linkId: string }).linkId, { actor: actorOf(req) });
       return reply.code(204).send();
     });
 
-    api.get('/tenants/:id/connection', async (req) => {
+    api.get('/tenants/:id/connection', viewer, async (req) => {
       const t = await tenants.getTenant(tenantOf(req));
       const c = await connection.state(t.id);
       if (!c) throw new ScimError(404, undefined, `no tenant '${tenantOf(req)}'`);
       return connectionView(c);
     });
-    api.get('/connections', async () => ({ connections: (await connection.states()).map(connectionView) }));
+    api.get('/connections', viewer, async () => ({
+      connections: (await connection.states()).map(connectionView),
+    }));
   };
 
   return { oauth, links, connection, observe, register, adminRoutes, stop: () => connection.stop() };

@@ -62,6 +62,8 @@ const SYNC_TABLES: TableSpec[] = [
   { name: 'sync_escrows', order: ['job', 'kind', 'source_id'] },
   { name: 'sync_cycles', order: ['id'] },
   { name: 'sync_logs', order: ['change_id'] },
+  // Job definitions move with their state; leases do not (they belong to the running instances of the old store).
+  { name: 'sync_job_definitions', order: ['name'] },
 ];
 
 async function hasSyncState(s: SqlStore): Promise<boolean> {

@@ -33,6 +33,8 @@ export interface TokenRow {
   revokedAt: string | null;
   /** Optional expiry chosen when the token was issued (`--expires-in`); null = never expires. */
   expiresAt: string | null;
+  /** Who holds the token when it is not the customer's directory (e.g. the provisioning engine); null = none. */
+  label: string | null;
 }
 
 /** Who did an operator action, through which surface. */
@@ -69,6 +71,7 @@ export interface NewToken {
   hash: string;
   hint: string;
   expiresAt?: string | null;
+  label?: string | null;
 }
 
 export interface ResourceRow {
@@ -327,11 +330,13 @@ export interface Store {
         scopes: ApiKeyScope[];
       },
       now: string,
+      audit?: AuditInput,
     ): Promise<ApiKeyRow>;
     list(tenantId?: string): Promise<ApiKeyRow[]>;
     get(id: string): Promise<ApiKeyRow | undefined>;
     findActiveByHash(hash: string): Promise<ApiKeyRow | undefined>;
-    revoke(id: string, now: string): Promise<boolean>;
+    /** Revokes an active key (false when it was not); the audit record, if any, in the same transaction. */
+    revoke(id: string, now: string, audit?: AuditInput): Promise<boolean>;
     markUsed(id: string, now: string): Promise<void>;
   };
   /**

@@ -164,6 +164,7 @@ for (const dialect of DIALECTS) {
         'expiresAt',
         'hint',
         'id',
+        'label',
         'lastUsedAt',
         'revokedAt',
         'state',

@@ -50,18 +50,23 @@ for (const dialect of DIALECTS) {
         headers: { Authorization: `Bearer ${ADMIN}` },
       });
 
-    test('before any cycle: the job of the file is listed, nothing is stored, a broken file is named', async () => {
+    test('before any cycle: the job of the file is listed, not stored, never run; a broken file is named', async () => {
       const r = await api('GET', '/engine/jobs');
       assert.equal(r.status, 200, r.text);
-      assert.equal(r.body.stateStored, false);
       assert.deepEqual(
-        r.body.jobs.map((j: any) => [j.name, j.state, j.onDemand]),
-        [['contoso-sync', 'notConfigured', true]],
+        r.body.jobs.map((j: any) => [j.name, j.state, j.onDemand, j.stored]),
+        [['contoso-sync', 'notConfigured', true, null]],
       );
       assert.equal(r.body.jobFileProblems.length, 1);
       assert.match(r.body.jobFileProblems[0].error, /missing\.yaml/);
-      assert.equal((await api('GET', '/engine/jobs/contoso-sync')).status, 404);
-      assert.equal((await api('POST', '/engine/jobs/contoso-sync/pause')).status, 404);
+      const one = await api('GET', '/engine/jobs/contoso-sync');
+      assert.equal(one.status, 200, one.text);
+      assert.deepEqual([one.body.definition, one.body.cycles], [null, []]);
+      assert.equal((await api('GET', '/engine/jobs/no-such-job')).status, 404);
+      // Nothing to control before it is stored or has run here.
+      const paused = await api('POST', '/engine/jobs/contoso-sync/pause');
+      assert.equal(paused.status, 404);
+      assert.match(paused.body.detail, /no provisioning job 'contoso-sync' stored or run in this deployment/);
     });
 
     test('after a cycle: state, last cycle and its statistics, linked objects, cycles, logs newest first', async () => {
@@ -77,7 +82,6 @@ for (const dialect of DIALECTS) {
       assert.equal(out.cycle.state, 'succeeded');
 
       const list = await api('GET', '/engine/jobs');
-      assert.equal(list.body.stateStored, true);
       const job = list.body.jobs[0];
       assert.deepEqual([job.name, job.state, job.onDemand], ['contoso-sync', 'active', true]);
       assert.deepEqual(job.linked, { users: 3, groups: 1 });

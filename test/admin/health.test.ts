@@ -5,24 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { parseMetrics } from '../helpers/metrics.js';
 import { DIALECTS } from '../helpers/stores.js';
 import { request, startAdminServer, type AdminServer } from './helpers.js';
 
 const ADMIN = 'health-admin-token-0123456789abcdefghijklmnop';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const JOYN = 'urn:ietf:params:scim:schemas:extension:joynfsm:2.0:User';
-
-/** Prometheus text exposition → sample name{labels} → value. */
-function parseMetrics(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][\w:]*)(\{.*\})? (\S+)$/.exec(line);
-    assert.ok(m, `a sample line: ${line}`);
-    out.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
-  }
-  return out;
-}
 
 for (const dialect of DIALECTS) {
   describe(`health (${dialect})`, () => {

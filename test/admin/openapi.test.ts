@@ -4,11 +4,11 @@
  * operation's real responses (a scenario that calls each one) validate against the schemas it documents.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { adminRoutesOf } from '../../src/admin/routes.js';
+import { startReceiver } from '../helpers/receiver.js';
 import { DIALECTS } from '../helpers/stores.js';
 import {
   readEvents,
@@ -29,20 +29,12 @@ const docPath = (url: string) => url.replace(/^\/admin\/api/, '').replace(/:(\w+
 for (const dialect of DIALECTS) {
   describe(`admin API OpenAPI document (${dialect})`, () => {
     let s: AdminServer;
-    let receiver: Server;
-    let receiverUrl: string;
     let doc: any;
     let ajv: InstanceType<typeof Ajv2020>;
     const covered = new Set<string>();
 
     before(async () => {
-      // A local webhook receiver (the ping is delivered for real); private addresses allowed for it.
-      receiver = createServer((req, res) => {
-        req.resume();
-        req.on('end', () => res.writeHead(204).end());
-      });
-      await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-      receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      // The webhook calls below deliver to a receiver on this machine (loopback).
       s = await startAdminServer(dialect, ADMIN, { env: { WEBHOOKS_ALLOW_PRIVATE: 'true' } });
       const r = await request(`${s.base}/admin/api/openapi.json`, 'GET', {
         headers: { Authorization: `Bearer ${ADMIN}` },
@@ -55,7 +47,6 @@ for (const dialect of DIALECTS) {
     });
     after(async () => {
       await s?.close();
-      await new Promise((r) => receiver?.close(r));
     });
 
     /** The path template of the document that a concrete path matches. */
@@ -183,6 +174,7 @@ for (const dialect of DIALECTS) {
       await call('GET', `/tenants/${t.tenantId}/users/no-such-user`); // 404
       await call('GET', `/tenants/${t.tenantId}/groups/${gid}`);
       await call('GET', `/tenants/${t.tenantId}/groups/${gid}/members?count=10`);
+      const userEvents = (await call('GET', `/tenants/${t.tenantId}/events?type=user.created`)).body.events;
       await call('GET', `/tenants/${t.tenantId}/events?limit=5`);
       await call('GET', `/tenants/${t.tenantId}/events?resourceId=${u.body.id}&type=user.created`);
       await call('GET', `/tenants/${t.tenantId}/events?type=nope`); // 400
@@ -229,50 +221,91 @@ for (const dialect of DIALECTS) {
         await call('POST', `/engine/jobs/${job.name}/allow-deletes`);
         await call('POST', `/engine/jobs/${job.name}/provision`, { body: { user: 'user2@contoso.com' } });
         await call('POST', `/engine/jobs/${job.name}/provision`, { body: { user: 'nobody@contoso.com' } }); // 400
+        await call('POST', `/engine/jobs/${job.name}/run`);
+        await call('GET', `/engine/jobs/${job.name}/status`);
+        await call('GET', `/engine/jobs/${job.name}/cycles?limit=5`);
+        // A job stored in the deployment (disabled, so no scheduler runs it meanwhile), into this tenant by name.
+        await call('GET', '/engine');
+        const def = {
+          name: 'stored-job',
+          enabled: false,
+          source: { type: 'file', path: join(dirname(job.jobFile), 'directory.json') },
+          target: { tenant: 'OpenAPI Co' },
+        };
+        await call('POST', '/engine/jobs', { body: def });
+        await call('POST', '/engine/jobs', { body: def }); // 409
+        await call('POST', '/engine/jobs', { body: { ...def, name: 'x', target: { tenant: 'nope' } } }); // 400
+        await call('PUT', '/engine/jobs/stored-job', { body: { ...def, intervalMinutes: 60 } });
+        await call('PATCH', '/engine/jobs/stored-job', { body: { enabled: false } });
+        await call('PATCH', '/engine/jobs/stored-job', { body: { enabled: 'no' } }); // 400
+        await call('GET', '/engine/jobs/stored-job');
+        await call('DELETE', '/engine/jobs/stored-job');
+        await call('DELETE', '/engine/jobs/stored-job'); // 404
       } finally {
         await job.close();
       }
-
-      // Setup: OAuth clients, setup links, connection state (issue 15).
-      const client = (await call('POST', `/tenants/${t.tenantId}/oauth-clients`, { body: { name: 'Entra' } }))
-        .body;
-      await call('GET', `/tenants/${t.tenantId}/oauth-clients`);
-      await call('DELETE', `/tenants/${t.tenantId}/oauth-clients/${client.clientId}`);
-      const link = (await call('POST', `/tenants/${t.tenantId}/setup-links`, { body: { expiresIn: '24h' } }))
-        .body;
-      await call('POST', `/tenants/${t.tenantId}/setup-links`, { body: { expiresIn: 'soon' } }); // 400
-      await call('GET', `/tenants/${t.tenantId}/setup-links`);
-      await call('DELETE', `/tenants/${t.tenantId}/setup-links/${link.id}`);
-      await call('GET', `/tenants/${t.tenantId}/connection`);
-      await call('GET', '/connections');
-
-      // Webhooks (issue 12).
-      const hook = (
-        await call('POST', '/webhooks', {
-          body: { url: receiverUrl, tenant: t.tenantId, types: ['user.created'], description: 'openapi' },
-        })
-      ).body;
-      await call('POST', '/webhooks', { body: { url: 'not a url' } }); // 400
-      await call('GET', `/webhooks?tenant=${t.tenantId}`);
-      await call('GET', `/webhooks/${hook.id}`);
-      await call('GET', '/webhooks/no-such-webhook'); // 404
-      await call('PATCH', `/webhooks/${hook.id}`, { body: { description: 'openapi, changed' } });
-      await call('POST', `/webhooks/${hook.id}/disable`);
-      await call('POST', `/webhooks/${hook.id}/enable`);
-      await call('POST', `/webhooks/${hook.id}/rotate-secret`, { body: { overlap: '1h' } });
-      const ping = (await call('POST', `/webhooks/${hook.id}/ping`)).body;
-      assert.equal(ping.outcome, 'delivered');
-      await call('GET', `/webhooks/${hook.id}/deliveries?attempts=true&limit=5`);
-      await call('GET', `/webhooks/${hook.id}/deliveries/${ping.deliveryId}`);
-      await call('POST', `/webhooks/${hook.id}/redeliver`, {
-        body: { since: new Date(Date.now() - 3_600_000).toISOString() },
-      });
-      await call('DELETE', `/webhooks/${hook.id}`);
 
       // Application API keys (the events capability's routes, under the same rules).
       const key = (await call('POST', '/api-keys', { body: { name: 'app', tenant: t.tenantId } })).body;
       await call('GET', '/api-keys');
       await call('DELETE', `/api-keys/${key.id}`);
+      await call('DELETE', `/api-keys/${key.id}`); // 409
+
+      // Setup links, OAuth clients and connection state (issue 15).
+      await call('GET', `/tenants/${t.tenantId}/connection`);
+      await call('GET', '/tenants/no-such-tenant/connection'); // 404
+      await call('GET', '/connections');
+      const link = (
+        await call('POST', `/tenants/${t.tenantId}/setup-links`, {
+          body: { expiresIn: '24h' },
+          headers: session,
+        })
+      ).body;
+      await call('POST', `/tenants/${t.tenantId}/setup-links`, { body: { expiresIn: '30d' } }); // 400
+      await call('GET', `/tenants/${t.tenantId}/setup-links`);
+      await call('DELETE', `/tenants/${t.tenantId}/setup-links/${link.id}`);
+      await call('DELETE', `/tenants/${t.tenantId}/setup-links/${link.id}`); // 409
+      const client = (await call('POST', `/tenants/${t.tenantId}/oauth-clients`, { body: { name: 'entra' } }))
+        .body;
+      await call('POST', `/tenants/${t.tenantId}/oauth-clients`, { body: { name: 42 } }); // 400
+      await call('GET', `/tenants/${t.tenantId}/oauth-clients`);
+      await call('DELETE', `/tenants/${t.tenantId}/oauth-clients/${client.clientId}`);
+      await call('DELETE', `/tenants/${t.tenantId}/oauth-clients/${client.clientId}`); // 409
+
+      // Webhooks (issue 12), delivering to a real local receiver.
+      const rx = await startReceiver();
+      try {
+        const ep = (
+          await call('POST', '/webhooks', {
+            body: { url: rx.url, tenant: t.tenantId, types: ['user.created'], description: 'openapi' },
+            headers: session,
+          })
+        ).body;
+        await call('POST', '/webhooks', { body: { url: 'http://169.254.169.254/latest' } }); // 400
+        await call('GET', '/webhooks');
+        await call('GET', `/webhooks?tenant=${t.tenantId}`);
+        await call('GET', `/webhooks/${ep.id}`);
+        await call('GET', '/webhooks/no-such-endpoint'); // 404
+        rx.answer = () => ({ status: 200, body: 'pong' });
+        const ping = (await call('POST', `/webhooks/${ep.id}/ping`)).body;
+        assert.equal(ping.responseHead, 'pong');
+        assert.equal(rx.received.length, 1);
+        await call('POST', `/webhooks/${ep.id}/redeliver`, { body: { eventId: userEvents[0].id } });
+        await call('POST', `/webhooks/${ep.id}/redeliver`, { body: {} }); // 400
+        await call('GET', `/webhooks/${ep.id}/deliveries?attempts=true&limit=10`);
+        await call('GET', `/webhooks/${ep.id}/deliveries?state=nope`); // 400
+        await call('GET', `/webhooks/${ep.id}/deliveries/${ping.deliveryId}`);
+        await call('GET', `/webhooks/${ep.id}/deliveries/999999999`); // 404
+        await call('PATCH', `/webhooks/${ep.id}`, { body: { types: [], enabled: false } });
+        await call('POST', `/webhooks/${ep.id}/redeliver`, { body: { eventId: userEvents[0].id } }); // 409
+        await call('POST', `/webhooks/${ep.id}/enable`);
+        await call('POST', `/webhooks/${ep.id}/disable`);
+        await call('POST', `/webhooks/${ep.id}/rotate-secret`, { body: { overlap: '1h' } });
+        await call('POST', `/webhooks/${ep.id}/rotate-secret`, { body: { overlap: 'soon' } }); // 400
+        await call('DELETE', `/webhooks/${ep.id}`);
+      } finally {
+        await rx.close();
+      }
 
       // Refusals are documented too.
       await call('GET', '/tenants', { headers: {} }); // 401

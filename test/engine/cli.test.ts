@@ -87,6 +87,26 @@ describe('joyn-scim sync (CLI)', () => {
     assert.match(r.stderr, /mappings\.users\[0\]\.target: unknown SCIM attribute 'emial'/);
   });
 
+  test('a job that names e-mail recipients without the deployment’s SMTP server is refused at start', async () => {
+    const mailing = join(dir, 'mailing.yaml');
+    writeFileSync(
+      mailing,
+      stringify({
+        name: 'mailing-job',
+        source: { type: 'file', path: 'directory.json' },
+        target: { tenantUrl: target.url, tokenEnv: 'JOB_TOKEN' },
+        notifications: { to: ['it-admins@example.com'] },
+      }),
+    );
+    const r = await cli(['sync', 'run', '--config', mailing, '--once'], { ...env, SMTP_HOST: '' });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /job 'mailing-job': notifications\.to needs the deployment's SMTP server: set SMTP_HOST/,
+    );
+    assert.equal(target.users.size, 0, 'nothing provisioned');
+  });
+
   test('test-connection, run --once, status, logs, provision, pause/resume', async () => {
     let r = await cli(['sync', 'test-connection', '--config', cfg], env);
     assert.equal(r.code, 0, r.stderr);

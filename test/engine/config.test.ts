@@ -98,7 +98,16 @@ describe('job configuration', () => {
       [{ scope: 'some' }, /ConfigError: scope: must be one of/],
       [{ deletionThreshold: -1 }, /ConfigError: deletionThreshold: /],
       [{ sourc: {} }, /ConfigError: sourc: unknown field/],
-      [{ notifications: { smtp: { host: 'h' }, from: 'a@b', to: [] } }, /ConfigError: notifications\.to: /],
+      [{ notifications: { to: [] } }, /ConfigError: notifications\.to: /],
+      // One SMTP server per deployment (SMTP_*): a job file names only its recipients.
+      [
+        { notifications: { smtp: { host: 'h' }, to: ['a@b'] } },
+        /ConfigError: notifications\.smtp: the SMTP server is the deployment's: set SMTP_HOST/,
+      ],
+      [
+        { notifications: { from: 'x@y', to: ['a@b'] } },
+        /ConfigError: notifications\.from: .*NOTIFY_EMAIL_FROM/,
+      ],
       [
         { scopingFilters: { users: [[{ attribute: 'department', operator: 'LIKE', value: 'x' }]] } },
         /ConfigError: scopingFilters\.users: /,

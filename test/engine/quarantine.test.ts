@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import { DAY, FakeClock, HOUR } from '../../src/engine/clock.js';
+import { loadConfig } from '../../src/config.js';
 import { smtpNotifier } from '../../src/engine/notify.js';
 import { nextQuarantineAttempt } from '../../src/engine/quarantine.js';
 import { FakeTarget } from './fake-target.js';
@@ -61,11 +62,17 @@ describe('quarantine and notifications with a fake clock and a real SMTP server'
     await smtp.close();
   });
 
-  const notifications = () => ({
-    smtp: { host: '127.0.0.1', port: smtp.port },
-    from: 'joyn-scim@example.com',
-    to: ['admin@example.com'],
-  });
+  const notifications = () => ({ to: ['admin@example.com'] });
+  /** The deployment's mail settings as config.ts reads them from the environment, pointed at the test's server. */
+  const notifier = (to: readonly string[]) =>
+    smtpNotifier(
+      loadConfig({
+        SMTP_HOST: '127.0.0.1',
+        SMTP_PORT: String(smtp.port),
+        NOTIFY_EMAIL_FROM: 'joyn-scim@example.com',
+      }).mail!,
+      to,
+    );
 
   test('a revoked token quarantines the job; retries follow the schedule; disabled after four weeks', async () => {
     smtp.mails.length = 0;
@@ -78,7 +85,7 @@ describe('quarantine and notifications with a fake clock and a real SMTP server'
       { tenantUrl: target.url, token: target.token },
       { notifications: notifications() },
     );
-    const runner = base.rebuild({ clock, notifier: smtpNotifier(base.config.notifications!, {}) });
+    const runner = base.rebuild({ clock, notifier: notifier(base.config.notifications!.to) });
     try {
       assert.equal(await runner.runDue(), 'ran');
       let job = await runner.job();
@@ -129,7 +136,7 @@ describe('quarantine and notifications with a fake clock and a real SMTP server'
     );
     const runner = base.rebuild({
       clock,
-      notifier: smtpNotifier(base.config.notifications!, {}),
+      notifier: notifier(base.config.notifications!.to),
       thresholds: { base: 1, proportion: 0.4, total: 1000, absolute: 2000 },
     });
     try {
@@ -186,7 +193,7 @@ describe('quarantine and notifications with a fake clock and a real SMTP server'
       { tenantUrl: target.url, token: target.token },
       { notifications: notifications(), deletionThreshold: 2, provisionGroups: false },
     );
-    const runner = base.rebuild({ clock, notifier: smtpNotifier(base.config.notifications!, {}) });
+    const runner = base.rebuild({ clock, notifier: notifier(base.config.notifications!.to) });
     try {
       await runner.runDue();
       d.assignments = [];

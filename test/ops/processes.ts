@@ -70,6 +70,38 @@ export function runCli(args: string[], env: Record<string, string>): Promise<Cli
   });
 }
 
+/**
+ * Runs a long-lived `joyn-scim <args>` (a loop) until its stdout matches `until`, then stops it with SIGTERM; after
+ * `timeoutMs` without a match it is stopped anyway (the caller's assertions then fail instead of hanging).
+ */
+export function runCliUntil(
+  args: string[],
+  env: Record<string, string>,
+  until: RegExp,
+  timeoutMs = 60_000,
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      cwd: ROOT,
+      env: childEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (until.test(stdout) && child.exitCode === null) child.kill('SIGTERM');
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 /** Runs the CLI and insists on success; returns stdout. */
 export async function cliOk(args: string[], env: Record<string, string>): Promise<string> {
   const r = await runCli(args, env);

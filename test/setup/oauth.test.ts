@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import { loadConfig } from '../../src/config.js';
 import { DIALECTS } from '../helpers/stores.js';
+import { rawRequest } from '../http/raw.js';
 import { newUser, scim, startSetupServer, type SetupServer } from './helpers.js';
 
 const insecure = { execute: [oidc.allowInsecureRequests], algorithm: 'oauth2' as const };
@@ -173,6 +174,16 @@ for (const dialect of DIALECTS) {
         assert.equal(r.body.error, error, body);
         assert.equal(r.headers.get('cache-control'), 'no-store');
       }
+      // Two Authorization lines are two authentication methods (RFC 6749 §2.3), even when both are right: Node would
+      // keep only the first.
+      const body = 'grant_type=client_credentials';
+      const twice = await rawRequest(
+        s.base,
+        `POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nAuthorization: ${auth.Authorization}\r\nAuthorization: ${auth.Authorization}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      assert.equal(twice.status, 400);
+      assert.equal(twice.body.error, 'invalid_request');
+      assert.match(twice.body.error_description, /carries 2 Authorization headers; send exactly one/);
       // A JSON body is not a token request.
       const json = await fetch(`${s.base}/oauth/token`, {
         method: 'POST',

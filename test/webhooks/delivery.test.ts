@@ -90,10 +90,9 @@ for (const dialect of DIALECTS) {
         },
         clock,
         log: quiet,
-        notifier: smtpNotifier(
-          { smtp: { host: '127.0.0.1', port: smtp.port }, from: 'scim@test', to: ['ops@test'] },
-          {},
-        ),
+        notifier: smtpNotifier({ smtp: { host: '127.0.0.1', port: smtp.port }, from: 'scim@test' }, [
+          'ops@test',
+        ]),
         ...(opts.random ? { random: opts.random } : {}),
       });
       workers.push(w);

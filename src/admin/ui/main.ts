@@ -114,7 +114,7 @@ async function show(): Promise<void> {
         await renderEngine(box, route.job);
         break;
       case 'webhooks':
-        await renderWebhooks(box);
+        await renderWebhooks(box, route.id);
         break;
       case 'operators':
         await renderOperators(box);

@@ -10,7 +10,7 @@ export type Route =
   | { page: 'group'; tenant: string; id: string }
   | { page: 'health' }
   | { page: 'engine'; job?: string }
-  | { page: 'webhooks' }
+  | { page: 'webhooks'; id?: string }
   | { page: 'operators' }
   | { page: 'audit' }
   | { page: 'account' };
@@ -48,7 +48,7 @@ export function parseRoute(hash: string): Route {
     case 'engine':
       return b ? { page: 'engine', job: b } : { page: 'engine' };
     case 'webhooks':
-      return { page: 'webhooks' };
+      return b ? { page: 'webhooks', id: b } : { page: 'webhooks' };
     case 'operators':
       return { page: 'operators' };
     case 'audit':

@@ -46,23 +46,24 @@ export interface DirectoryExport {
 // ---------------------------------------------------------------------------------------------------------
 // JSON
 
-function checkValue(value: unknown, where: string): SourceValue {
+/** `where` and `key` name the value in an error; the message is built only then (an export holds millions of values). */
+function checkValue(value: unknown, where: string, key: string): SourceValue {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new Error(`${where}: numbers must be finite`);
+    if (!Number.isFinite(value)) throw new Error(`${where}.${key}: numbers must be finite`);
     return value;
   }
   if (Array.isArray(value)) {
     value.forEach((v, i) => {
       if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
         throw new Error(
-          `${where}[${i}]: a multi-valued attribute may hold only strings, numbers and booleans`,
+          `${where}.${key}[${i}]: a multi-valued attribute may hold only strings, numbers and booleans`,
         );
       }
     });
     return value as (string | number | boolean)[];
   }
-  throw new Error(`${where}: nested objects are not supported (use a flat attribute name)`);
+  throw new Error(`${where}.${key}: nested objects are not supported (use a flat attribute name)`);
 }
 
 /** Reads `softDeleted: true` or, as types.ts allows, `deleted: "soft"`. */
@@ -89,10 +90,12 @@ export function parseDirectoryJson(value: unknown, file: string): SourceSnapshot
   list('users').forEach((raw, i) => {
     const where = `${file}: users[${i}]`;
     if (!isRecord(raw)) throw new Error(`${where}: each user must be an object`);
+    // for…in over the parsed object: no [key, value] array per attribute (an export holds millions of them).
     const attributes: Record<string, SourceValue> = {};
-    for (const [k, v] of Object.entries(raw)) {
+    for (const k in raw) {
+      const v = raw[k];
       if (k === 'id' || k === 'softDeleted' || k === 'deleted' || v === undefined) continue;
-      attributes[k] = checkValue(v, `${where}.${k}`);
+      attributes[k] = checkValue(v, where, k);
     }
     b.add('user', raw.id, attributes, softDeletedFlag(raw, where), where);
   });
@@ -100,10 +103,11 @@ export function parseDirectoryJson(value: unknown, file: string): SourceSnapshot
     const where = `${file}: groups[${i}]`;
     if (!isRecord(raw)) throw new Error(`${where}: each group must be an object`);
     const attributes: Record<string, SourceValue> = {};
-    for (const [k, v] of Object.entries(raw)) {
+    for (const k in raw) {
+      const v = raw[k];
       if (k === 'id' || k === 'members' || k === 'softDeleted' || k === 'deleted' || v === undefined)
         continue;
-      attributes[k] = checkValue(v, `${where}.${k}`);
+      attributes[k] = checkValue(v, where, k);
     }
     b.add('group', raw.id, attributes, softDeletedFlag(raw, where), where);
     const members = raw.members ?? [];
@@ -297,17 +301,23 @@ export function diffSnapshot(
   previous: { u: Record<string, string>; g: Record<string, string> },
   snapshot: SourceSnapshot,
 ): { changed: SourceObject[]; deleted: { id: string; kind: 'user' | 'group' }[]; current: FileWatermark } {
-  const current = hashes(snapshot);
+  // One pass per kind: hash, record, compare (an incremental cycle does this for every object of the export).
+  const assigned = new Set(snapshot.assignments);
+  const current: FileWatermark = { v: 1, src: 'file', u: {}, g: {} };
   const changed: SourceObject[] = [];
   const deleted: { id: string; kind: 'user' | 'group' }[] = [];
-  const has = (rec: Record<string, string>, id: string): boolean =>
-    Object.prototype.hasOwnProperty.call(rec, id);
-  for (const o of snapshot.users)
-    if (!has(previous.u, o.id) || previous.u[o.id] !== current.u[o.id]) changed.push(o);
-  for (const o of snapshot.groups)
-    if (!has(previous.g, o.id) || previous.g[o.id] !== current.g[o.id]) changed.push(o);
-  for (const id of Object.keys(previous.u)) if (!has(current.u, id)) deleted.push({ id, kind: 'user' });
-  for (const id of Object.keys(previous.g)) if (!has(current.g, id)) deleted.push({ id, kind: 'group' });
+  for (const [list, prev, cur] of [
+    [snapshot.users, previous.u, current.u],
+    [snapshot.groups, previous.g, current.g],
+  ] as const) {
+    for (const o of list) {
+      const h = objectHash(o, assigned.has(o.id));
+      cur[o.id] = h;
+      if (!Object.hasOwn(prev, o.id) || prev[o.id] !== h) changed.push(o);
+    }
+  }
+  for (const id in previous.u) if (!Object.hasOwn(current.u, id)) deleted.push({ id, kind: 'user' });
+  for (const id in previous.g) if (!Object.hasOwn(current.g, id)) deleted.push({ id, kind: 'group' });
   return { changed, deleted, current };
 }
 

@@ -3,6 +3,7 @@
  * (entra-provisioning-engine.md §1: the initial cycle reads everything, incremental cycles read changes
  * since a watermark).
  */
+import type { SecretSource } from '../secrets.js';
 import type { Source } from '../types.js';
 import { FileSource, type FileSourceConfig } from './file.js';
 import { LdapSource, type LdapSourceConfig } from './ldap.js';
@@ -131,7 +132,7 @@ export function validateSourceConfig(value: unknown): SourceConfig {
 
 export function createSource(
   config: SourceConfig,
-  opts: { baseDir?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { baseDir?: string; env?: SecretSource } = {},
 ): Source {
   switch (config.type) {
     case 'file':

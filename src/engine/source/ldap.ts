@@ -24,6 +24,7 @@
  *
  * The bind password is never logged, put in `description`, or included in an error message.
  */
+import { readSecret, type SecretSource } from '../secrets.js';
 import { Client, type Entry } from 'ldapts';
 import type { Source, SourceDelta, SourceObject, SourceSnapshot, SourceValue } from '../types.js';
 import {
@@ -258,18 +259,19 @@ export class LdapSource implements Source {
     >
   > &
     LdapSourceConfig;
-  private readonly env: NodeJS.ProcessEnv;
+  private readonly env: SecretSource;
 
-  constructor(config: LdapSourceConfig, opts: { env?: NodeJS.ProcessEnv } = {}) {
+  /** `env`: where bindPasswordEnv is looked up (the configuration's, src/config.ts; nothing when absent). */
+  constructor(config: LdapSourceConfig, opts: { env?: SecretSource } = {}) {
     this.cfg = { ...LDAP_DEFAULTS, ...stripUndefined(config) };
-    this.env = opts.env ?? process.env;
+    this.env = opts.env ?? {};
     this.description = `ldap ${config.url} ${config.baseDN}${config.bindDN ? ` as ${config.bindDN}` : ' (anonymous)'}`;
   }
 
   private password(): string | undefined {
     if (this.cfg.bindPassword !== undefined) return this.cfg.bindPassword;
     if (this.cfg.bindPasswordEnv !== undefined) {
-      const v = this.env[this.cfg.bindPasswordEnv];
+      const v = readSecret(this.env, this.cfg.bindPasswordEnv);
       if (v === undefined)
         throw new Error(
           `${this.description}: environment variable ${this.cfg.bindPasswordEnv} (bindPasswordEnv) is not set`,

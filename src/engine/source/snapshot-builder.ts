@@ -82,9 +82,9 @@ export class SnapshotBuilder {
     for (const p of this.order) {
       // Entra's group mapping reads objectId (entra-provisioning-engine.md §3.3): offer it when the export
       // does not carry one, so the default mappings work on any source.
-      const attributes = hasAttribute(p.attributes, 'objectId')
-        ? p.attributes
-        : { ...p.attributes, objectId: p.id };
+      // The attribute bag is this builder's own (the parser made it): add to it rather than copy it.
+      const attributes = p.attributes;
+      if (!hasAttribute(attributes, 'objectId')) attributes.objectId = p.id;
       const obj: SourceObject =
         p.kind === 'group'
           ? { id: p.id, kind: 'group', attributes, members: p.members ?? [], softDeleted: p.softDeleted }

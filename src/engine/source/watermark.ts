@@ -3,8 +3,8 @@
  * encoding (entra-provisioning-engine.md §1.2: "save a new watermark" after each cycle; the engine stores
  * it as an opaque string and hands it back on the next incremental cycle).
  */
-import { createHash } from 'node:crypto';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { hash } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
 import type { SourceObject, SourceValue } from '../types.js';
 
 /** JSON with object keys sorted at every level, so equal content always gives equal text. */
@@ -22,33 +22,59 @@ export function canonicalJson(value: unknown): string {
  * Content hash of one object as the engine sees it. `assigned` is part of the hash so an assignment
  * change (§2.1: unassigned → out of scope) surfaces the object in `changed` without a separate set.
  * Members are a set: order in the export does not matter.
+ *
+ * The text hashed is canonical (attribute names sorted, names and values JSON-encoded, so no value can pass for a
+ * separator) and built by one native JSON.stringify: an incremental cycle hashes every object of the source (issue 16:
+ * 100,000 users), where a generic canonical-JSON walk allocated arrays and strings per object and per value (3×).
  */
 export function objectHash(obj: SourceObject, assigned: boolean): string {
-  const members = obj.members ? [...obj.members].sort() : undefined;
-  const text = canonicalJson({
-    kind: obj.kind,
-    attributes: obj.attributes,
-    members,
-    softDeleted: obj.softDeleted === true,
-    assigned,
-  });
-  // 96 bits is plenty to tell versions of one object apart and keeps a 10,000-user watermark small.
-  return createHash('sha256').update(text).digest('base64url').slice(0, 16);
+  let text = `${obj.kind}|${assigned ? 1 : 0}|${obj.softDeleted === true ? 1 : 0}|${sortedJson(obj.attributes)}`;
+  if (obj.members) text += `|${JSON.stringify([...obj.members].sort())}`;
+  // Change detection, not security: SHA-1's one-shot form costs half of a SHA-256 hasher object per call. 96 bits
+  // is plenty to tell versions of one object apart and keeps the watermark small.
+  return hash('sha1', text, 'base64url').slice(0, 16);
+}
+
+/** The last attribute-name order seen and its sorted form: the objects of one export mostly share their names. */
+let lastNames: string[] = [];
+let lastSorted: string[] = [];
+
+/**
+ * JSON of a flat attribute bag with its names sorted: a copy built in sorted order, then the native fast path (a
+ * replacer array would leave it). Values are flat (types.ts), so no nested object's key order can differ.
+ */
+function sortedJson(attrs: Readonly<Record<string, SourceValue>>): string {
+  const names = Object.keys(attrs);
+  // A copy cannot hold an own "__proto__"; the (slower) replacer form can.
+  if (Object.hasOwn(attrs, '__proto__')) return JSON.stringify(attrs, [...names].sort());
+  let same = names.length === lastNames.length;
+  for (let i = 0; same && i < names.length; i++) same = names[i] === lastNames[i];
+  if (!same) {
+    lastNames = names;
+    lastSorted = [...names].sort();
+  }
+  const copy: Record<string, SourceValue> = {};
+  for (const n of lastSorted) copy[n] = attrs[n]!;
+  return JSON.stringify(copy);
 }
 
 const PLAIN = 'j1.';
+/** Written by earlier versions (deflate level 9, slow on 100,000 objects); still read. */
 const DEFLATED = 'z1.';
+/** Raw JSON, for large watermarks: no base64 or deflate pass (hashes and ids compress by a third at best). */
+const RAW = 'r1.';
 const COMPRESS_ABOVE = 2048;
 
 export function encodeWatermark(payload: unknown): string {
-  const json = Buffer.from(JSON.stringify(payload), 'utf8');
-  if (json.length <= COMPRESS_ABOVE) return PLAIN + json.toString('base64url');
-  return DEFLATED + deflateRawSync(json, { level: 9 }).toString('base64url');
+  const json = JSON.stringify(payload);
+  if (json.length <= COMPRESS_ABOVE) return PLAIN + Buffer.from(json, 'utf8').toString('base64url');
+  return RAW + json;
 }
 
 /** Decodes a watermark written by encodeWatermark; throws a clear Error for anything else. */
 export function decodeWatermark(watermark: string, what: string): unknown {
   try {
+    if (watermark.startsWith(RAW)) return JSON.parse(watermark.slice(RAW.length));
     if (watermark.startsWith(PLAIN)) {
       return JSON.parse(Buffer.from(watermark.slice(PLAIN.length), 'base64url').toString('utf8'));
     }
@@ -71,6 +97,8 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** Case-insensitive "has attribute" (SourceObject attribute names are case-insensitive, types.ts). */
 export function hasAttribute(attrs: Readonly<Record<string, SourceValue>>, name: string): boolean {
+  if (Object.hasOwn(attrs, name)) return true;
   const lower = name.toLowerCase();
-  return Object.keys(attrs).some((k) => k.toLowerCase() === lower);
+  for (const k in attrs) if (k.length === name.length && k.toLowerCase() === lower) return true;
+  return false;
 }

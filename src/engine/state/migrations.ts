@@ -116,6 +116,49 @@ const migrations: Record<string, Migration> = {
         await db.schema.dropTable(t).ifExists().execute();
     },
   },
+  '0002_sync_service': {
+    /**
+     * The engine as a service (issue 16): job definitions stored as data (secrets only as environment-variable
+     * names or encrypted), one lease row per job so that exactly one instance or process runs a job's cycle at a
+     * time, and on each cycle the instance that ran it and why it had nothing to do.
+     * Lease times are milliseconds since the epoch from the database's own clock, so instances on hosts whose
+     * clocks disagree still agree on when a lease expires.
+     */
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('sync_job_definitions')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('definition', 'text', (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('sync_leases')
+        .addColumn('job', 'text', (c) => c.primaryKey())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('token', 'text', (c) => c.notNull())
+        .addColumn('acquired_at', 'bigint', (c) => c.notNull())
+        .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // Compare-and-set on the job row: an operator's pause never gets overwritten by a cycle ending elsewhere.
+      await db.schema
+        .alterTable('sync_jobs')
+        .addColumn('revision', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.alterTable('sync_cycles').addColumn('instance', 'text').execute();
+      await db.schema.alterTable('sync_cycles').addColumn('notice', 'text').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.alterTable('sync_cycles').dropColumn('notice').execute();
+      await db.schema.alterTable('sync_cycles').dropColumn('instance').execute();
+      await db.schema.alterTable('sync_jobs').dropColumn('revision').execute();
+      await db.schema.dropTable('sync_leases').ifExists().execute();
+      await db.schema.dropTable('sync_job_definitions').ifExists().execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

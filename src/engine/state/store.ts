@@ -3,8 +3,9 @@
  * and target ids (Entra's connector data store), escrows, cycles and provisioning logs.
  * Writes are batched: a cycle over 10,000 objects must not cost 10,000 fsyncs.
  */
-import { sql, type Kysely } from 'kysely';
-import { connect, type Connection } from '../../store/connect.js';
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { connect, type Connection, type DialectName } from '../../store/connect.js';
 import type { LogQuery, ProvisioningLog } from '../log-types.js';
 import { migrateSyncState } from './migrations.js';
 
@@ -39,6 +40,8 @@ export interface CycleStats {
   failed: number;
   membershipChanges: number;
   exports: number;
+  /** Objects evaluated and found out of scope, each with a skipped log record (absent on older cycles). */
+  outOfScope?: number;
 }
 
 export interface JobStatus {
@@ -67,6 +70,8 @@ export interface JobRow {
   status: JobStatus;
   createdAt: string;
   updatedAt: string;
+  /** Bumped by every update (compare-and-set, updateJob's `ifRevision`). */
+  revision?: number;
 }
 
 export interface LinkRow {
@@ -103,10 +108,64 @@ export interface CycleRow {
   completedUnits: number;
   stats: CycleStats;
   error: string | null;
+  /** The instance (server process or CLI) that ran the cycle. */
+  instance?: string | null;
+  /** Why the cycle had nothing to do, when it had nothing in scope (issue 16: "says why"). */
+  notice?: string | null;
+}
+
+/** A job stored as data (`sync jobs create`, the admin API): the definition as written, secrets never in clear. */
+export interface JobDefinitionRow {
+  name: string;
+  definition: Record<string, unknown>;
+  /** Scheduled by the servers of this deployment. */
+  enabled: boolean;
+  /** Bumped by every update. */
+  revision: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * Who runs a job's cycle right now. `token` is new with every claim, so a holder whose lease lapsed and was taken
+ * over cannot renew or release the new holder's lease. Times are the database clock, ms since the epoch.
+ */
+export interface LeaseRow {
+  job: string;
+  owner: string;
+  token: string;
+  acquiredAt: number;
+  heartbeatAt: number;
+  expiresAt: number;
+  /** The database clock when the row was read: the lease is live while expiresAt > now. */
+  now: number;
+}
+
+/** A second definition under a name already taken. */
+export class JobExistsError extends Error {
+  override name = 'JobExistsError';
 }
 
 const CHUNK = 200;
 const b = (v: unknown): boolean => v === 1 || v === true || v === '1';
+
+/** The database's clock in ms since the epoch: every instance measures leases against the same clock. */
+const DB_NOW_MS: Record<DialectName, RawBuilder<number>> = {
+  sqlite: sql<number>`CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`,
+  postgres: sql<number>`CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)`,
+};
+
+/** Every table that holds one job's state, definition and lease (children first). */
+const JOB_TABLES: readonly [table: string, column: string][] = [
+  ['sync_logs', 'job'],
+  ['sync_cycles', 'job'],
+  ['sync_escrows', 'job'],
+  ['sync_links', 'job'],
+  ['sync_watermarks', 'job'],
+  ['sync_leases', 'job'],
+  ['sync_jobs', 'name'],
+  ['sync_job_definitions', 'name'],
+];
 
 export const emptyStats = (): CycleStats => ({
   imported: 0,
@@ -120,6 +179,7 @@ export const emptyStats = (): CycleStats => ({
   failed: 0,
   membershipChanges: 0,
   exports: 0,
+  outOfScope: 0,
 });
 
 export class SyncState {
@@ -176,6 +236,7 @@ export class SyncState {
       status: JSON.parse(r.status) as JobStatus,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
+      revision: Number(r.revision ?? 0),
     };
   }
 
@@ -202,17 +263,27 @@ export class SyncState {
     return (await this.getJob(name))!;
   }
 
+  /**
+   * Updates the job row. With `ifRevision`, only if nobody changed it since that revision was read; returns whether
+   * the row was written.
+   */
   async updateJob(
     name: string,
     patch: Partial<Pick<JobRow, 'state' | 'scopeHash' | 'forceDeletes' | 'status'>>,
     now: Date,
-  ): Promise<void> {
-    const set: Record<string, unknown> = { updated_at: now.toISOString() };
+    ifRevision?: number,
+  ): Promise<boolean> {
+    const set: Record<string, unknown> = { updated_at: now.toISOString(), revision: sql`revision + 1` };
     if (patch.state !== undefined) set.state = patch.state;
     if (patch.scopeHash !== undefined) set.scope_hash = patch.scopeHash;
     if (patch.forceDeletes !== undefined) set.force_deletes = patch.forceDeletes ? 1 : 0;
     if (patch.status !== undefined) set.status = JSON.stringify(patch.status);
-    await this.write((db) => db.updateTable('sync_jobs').set(set).where('name', '=', name).execute());
+    const r = await this.write((db) => {
+      let q = db.updateTable('sync_jobs').set(set).where('name', '=', name);
+      if (ifRevision !== undefined) q = q.where('revision', '=', ifRevision);
+      return q.executeTakeFirst();
+    });
+    return Number(r.numUpdatedRows ?? 0) > 0;
   }
 
   // ---- watermarks -----------------------------------------------------------------------------------
@@ -401,6 +472,8 @@ export class SyncState {
           completed_units: c.completedUnits,
           stats: JSON.stringify(c.stats),
           error: c.error,
+          instance: c.instance ?? null,
+          notice: c.notice ?? null,
         })
         .execute(),
     );
@@ -408,7 +481,9 @@ export class SyncState {
 
   async updateCycle(
     id: string,
-    patch: Partial<Pick<CycleRow, 'state' | 'endedAt' | 'totalUnits' | 'completedUnits' | 'stats' | 'error'>>,
+    patch: Partial<
+      Pick<CycleRow, 'state' | 'endedAt' | 'totalUnits' | 'completedUnits' | 'stats' | 'error' | 'notice'>
+    >,
   ): Promise<void> {
     const set: Record<string, unknown> = {};
     if (patch.state !== undefined) set.state = patch.state;
@@ -417,6 +492,7 @@ export class SyncState {
     if (patch.completedUnits !== undefined) set.completed_units = patch.completedUnits;
     if (patch.stats !== undefined) set.stats = JSON.stringify(patch.stats);
     if (patch.error !== undefined) set.error = patch.error;
+    if (patch.notice !== undefined) set.notice = patch.notice;
     if (Object.keys(set).length)
       await this.write((db) => db.updateTable('sync_cycles').set(set).where('id', '=', id).execute());
   }
@@ -441,7 +517,25 @@ export class SyncState {
       completedUnits: Number(r.completed_units),
       stats: JSON.parse(r.stats) as CycleStats,
       error: r.error ?? null,
+      instance: r.instance ?? null,
+      notice: r.notice ?? null,
     }));
+  }
+
+  /**
+   * Cycles of `job` still marked running whose process is gone (its lease lapsed and another took the job over):
+   * marked failed with `error`, so status shows the interrupted cycle as such. Returns how many.
+   */
+  async failRunningCycles(job: string, error: string, now: Date): Promise<number> {
+    const r = await this.write((db) =>
+      db
+        .updateTable('sync_cycles')
+        .set({ state: 'failed', ended_at: now.toISOString(), error })
+        .where('job', '=', job)
+        .where('state', '=', 'running')
+        .executeTakeFirst(),
+    );
+    return Number(r.numUpdatedRows ?? 0);
   }
 
   // ---- provisioning logs ----------------------------------------------------------------------------
@@ -484,6 +578,15 @@ export class SyncState {
     if (q.action) query = query.where('action', '=', q.action);
     if (q.cycleId) query = query.where('cycle_id', '=', q.cycleId);
     if (q.since) query = query.where('activity_at', '>=', q.since);
+    if (q.before) {
+      const { at, changeId } = q.before;
+      query = query.where((eb) =>
+        eb.or([
+          eb('activity_at', '<', at),
+          eb.and([eb('activity_at', '=', at), eb('change_id', '<', changeId)]),
+        ]),
+      );
+    }
     if (q.search) {
       const pattern = `%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       query = query.where((eb) =>
@@ -494,9 +597,11 @@ export class SyncState {
         ),
       );
     }
+    // Newest first by default (`sync logs --limit 3` shows the last three); export oldest first on request.
+    const dir = q.order === 'oldest' ? 'asc' : 'desc';
     const rows = await query
-      .orderBy('activity_at', 'asc')
-      .orderBy('change_id', 'asc')
+      .orderBy('activity_at', dir)
+      .orderBy('change_id', dir)
       .limit(q.limit ?? 100_000)
       .execute();
     return rows.map((r) => {
@@ -529,6 +634,167 @@ export class SyncState {
     });
   }
 
+  // ---- job definitions (jobs as data) ---------------------------------------------------------------
+
+  async listJobDefinitions(): Promise<JobDefinitionRow[]> {
+    const rows = await this.db.selectFrom('sync_job_definitions').selectAll().orderBy('name').execute();
+    return rows.map(definitionRow);
+  }
+
+  async getJobDefinition(name: string): Promise<JobDefinitionRow | undefined> {
+    const r = await this.db
+      .selectFrom('sync_job_definitions')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return r ? definitionRow(r) : undefined;
+  }
+
+  /** Throws JobExistsError when the name is taken. */
+  async insertJobDefinition(
+    d: Pick<JobDefinitionRow, 'name' | 'definition' | 'enabled'>,
+    now: Date,
+  ): Promise<JobDefinitionRow> {
+    const iso = now.toISOString();
+    const r = await this.write((db) =>
+      db
+        .insertInto('sync_job_definitions')
+        .values({
+          name: d.name,
+          definition: JSON.stringify(d.definition),
+          enabled: d.enabled ? 1 : 0,
+          revision: 1,
+          created_at: iso,
+          updated_at: iso,
+        })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .executeTakeFirst(),
+    );
+    if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0)
+      throw new JobExistsError(`a job named '${d.name}' already exists`);
+    return (await this.getJobDefinition(d.name))!;
+  }
+
+  /** Replaces the definition and/or the enabled flag; undefined when there is no such job. */
+  async updateJobDefinition(
+    name: string,
+    patch: Partial<Pick<JobDefinitionRow, 'definition' | 'enabled'>>,
+    now: Date,
+  ): Promise<JobDefinitionRow | undefined> {
+    const set: Record<string, unknown> = {
+      updated_at: now.toISOString(),
+      revision: sql`revision + 1`,
+    };
+    if (patch.definition !== undefined) set.definition = JSON.stringify(patch.definition);
+    if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
+    const r = await this.write((db) =>
+      db.updateTable('sync_job_definitions').set(set).where('name', '=', name).executeTakeFirst(),
+    );
+    if (Number(r.numUpdatedRows ?? 0) === 0) return undefined;
+    return this.getJobDefinition(name);
+  }
+
+  /**
+   * Deletes a job: its definition and all its state (links, escrows, cycles, logs), in one transaction.
+   * Refused (returns the live lease) while a cycle of the job holds its lease; false when nothing was there.
+   */
+  async deleteJob(name: string): Promise<boolean | LeaseRow> {
+    return this.write(async (db) => {
+      const lease = await this.leaseIn(db, name);
+      if (lease && lease.expiresAt > lease.now) return lease;
+      let any = false;
+      for (const [table, column] of JOB_TABLES) {
+        const r = await db.deleteFrom(table).where(column, '=', name).executeTakeFirst();
+        if (Number(r.numDeletedRows ?? 0) > 0) any = true;
+      }
+      return any;
+    });
+  }
+
+  // ---- leases (one runner per job at a time) --------------------------------------------------------
+
+  /**
+   * Claims the lease of `job` for `owner` for `ttlMs`, if nobody holds a live one. One atomic upsert on both
+   * dialects: PostgreSQL locks the conflicting row and re-checks the WHERE against the committed lease, SQLite's
+   * single writer does the same by construction, so of two instances claiming at once exactly one gets it.
+   */
+  async claimLease(job: string, owner: string, ttlMs: number): Promise<LeaseRow | undefined> {
+    const token = randomUUID();
+    const now = DB_NOW_MS[this.conn.dialect];
+    const claimed = await this.write((db) =>
+      db
+        .insertInto('sync_leases')
+        .values({
+          job,
+          owner,
+          token,
+          acquired_at: now,
+          heartbeat_at: now,
+          expires_at: sql`${now} + ${ttlMs}`,
+        })
+        .onConflict((oc) =>
+          oc
+            .column('job')
+            .doUpdateSet((eb) => ({
+              owner: eb.ref('excluded.owner'),
+              token: eb.ref('excluded.token'),
+              acquired_at: eb.ref('excluded.acquired_at'),
+              heartbeat_at: eb.ref('excluded.heartbeat_at'),
+              expires_at: eb.ref('excluded.expires_at'),
+            }))
+            .where('sync_leases.expires_at', '<', sql.ref('excluded.acquired_at')),
+        )
+        .returning(['token'])
+        .executeTakeFirst(),
+    );
+    if (claimed?.token !== token) return undefined;
+    return this.getLease(job);
+  }
+
+  /** Extends the lease held with `token`; false when it is no longer ours (taken over or released). */
+  async renewLease(job: string, token: string, ttlMs: number): Promise<boolean> {
+    const now = DB_NOW_MS[this.conn.dialect];
+    const r = await this.write((db) =>
+      db
+        .updateTable('sync_leases')
+        .set({ heartbeat_at: now, expires_at: sql`${now} + ${ttlMs}` })
+        .where('job', '=', job)
+        .where('token', '=', token)
+        .executeTakeFirst(),
+    );
+    return Number(r.numUpdatedRows ?? 0) === 1;
+  }
+
+  async releaseLease(job: string, token: string): Promise<void> {
+    await this.write((db) =>
+      db.deleteFrom('sync_leases').where('job', '=', job).where('token', '=', token).execute(),
+    );
+  }
+
+  async getLease(job: string): Promise<LeaseRow | undefined> {
+    return this.leaseIn(this.db, job);
+  }
+
+  async listLeases(): Promise<LeaseRow[]> {
+    const rows = await this.db
+      .selectFrom('sync_leases')
+      .selectAll()
+      .select(DB_NOW_MS[this.conn.dialect].as('db_now'))
+      .orderBy('job')
+      .execute();
+    return rows.map(leaseRow);
+  }
+
+  private async leaseIn(db: Kysely<any>, job: string): Promise<LeaseRow | undefined> {
+    const r = await db
+      .selectFrom('sync_leases')
+      .selectAll()
+      .select(DB_NOW_MS[this.conn.dialect].as('db_now'))
+      .where('job', '=', job)
+      .executeTakeFirst();
+    return r ? leaseRow(r) : undefined;
+  }
+
   /** Drops records older than `before` (Entra keeps them 30 days, §7.2). Returns how many went. */
   async pruneLogs(job: string, before: Date): Promise<number> {
     const r = await this.write((db) =>
@@ -540,6 +806,29 @@ export class SyncState {
     );
     return Number(r.numDeletedRows ?? 0);
   }
+}
+
+function definitionRow(r: any): JobDefinitionRow {
+  return {
+    name: r.name,
+    definition: JSON.parse(r.definition) as Record<string, unknown>,
+    enabled: b(r.enabled),
+    revision: Number(r.revision),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function leaseRow(r: any): LeaseRow {
+  return {
+    job: r.job,
+    owner: r.owner,
+    token: r.token,
+    acquiredAt: Number(r.acquired_at),
+    heartbeatAt: Number(r.heartbeat_at),
+    expiresAt: Number(r.expires_at),
+    now: Number(r.db_now),
+  };
 }
 
 export const linkKey = (kind: ObjectKind, sourceId: string): string => `${kind}:${sourceId}`;

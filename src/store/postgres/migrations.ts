@@ -214,4 +214,13 @@ export const postgresMigrations: Record<string, Migration> = {
         await stmt.execute(db);
     },
   },
+  '0015_engine': {
+    /**
+     * A token's label: who holds it when that is not the customer's directory. The provisioning engine inside the
+     * server issues itself a token for each tenant a job targets by name, labelled as the engine's (docs/engine.md).
+     */
+    async up(db: Kysely<any>) {
+      await sql`ALTER TABLE tokens ADD COLUMN label TEXT`.execute(db);
+    },
+  },
 };

@@ -12,6 +12,8 @@ import type {
   EventResourceType,
 } from '../../events/types.js';
 import type { Exec } from './exec.js';
+import type { AuditInput } from '../types.js';
+import { insertAudit } from './audit-rows.js';
 import { newId } from './ids.js';
 import * as S from './statements.js';
 
@@ -188,9 +190,11 @@ export class SqlApiKeys {
       scopes: ApiKeyScope[];
     },
     now: string,
+    audit?: AuditInput,
   ): Promise<ApiKeyRow> {
-    await this.write((db) =>
-      db
+    await this.write(async (db) => {
+      if (audit) await insertAudit(db, audit, now);
+      await db
         .insertInto('api_keys')
         .values({
           id: k.id,
@@ -201,8 +205,8 @@ export class SqlApiKeys {
           scopes: k.scopes.join(','),
           created_at: now,
         })
-        .execute(),
-    );
+        .execute();
+    });
     // The row as listed: never the key's hash (the admin API returned it on create until the OpenAPI test saw it).
     const { hash: _hash, ...row } = k;
     return { ...row, createdAt: now, lastUsedAt: null, revokedAt: null };
@@ -233,16 +237,18 @@ export class SqlApiKeys {
     return r ? apiKeyRow(r) : undefined;
   }
 
-  async revoke(id: string, now: string): Promise<boolean> {
-    const r = await this.write((db) =>
-      db
+  async revoke(id: string, now: string, audit?: AuditInput): Promise<boolean> {
+    return this.write(async (db) => {
+      const r = await db
         .updateTable('api_keys')
         .set({ revoked_at: now })
         .where('id', '=', id)
         .where('revoked_at', 'is', null)
-        .executeTakeFirst(),
-    );
-    return Number(r.numUpdatedRows) > 0;
+        .executeTakeFirst();
+      const revoked = Number(r.numUpdatedRows) > 0;
+      if (revoked && audit) await insertAudit(db, audit, now);
+      return revoked;
+    });
   }
 
   async markUsed(id: string, now: string): Promise<void> {

@@ -516,6 +516,7 @@ function tokenRow(r: any): TokenRow {
     lastUsedAt: r.last_used_at ?? null,
     revokedAt: r.revoked_at ?? null,
     expiresAt: r.expires_at ?? null,
+    label: r.label ?? null,
   };
 }
 
@@ -528,6 +529,7 @@ function newTokenRow(t: NewToken, now: string): TokenRow {
     lastUsedAt: null,
     revokedAt: null,
     expiresAt: t.expiresAt ?? null,
+    label: t.label ?? null,
   };
 }
 
@@ -550,6 +552,7 @@ async function insertToken(db: Db, t: NewToken, now: string): Promise<void> {
       hint: t.hint,
       created_at: now,
       expires_at: t.expiresAt ?? null,
+      ...(t.label ? { label: t.label } : {}),
     })
     .execute();
 }

@@ -16,6 +16,8 @@
  * horizon`), by when the fan-out has put the two in sequence order within their queue.
  */
 import { sql, type Kysely } from 'kysely';
+import type { AuditInput } from '../types.js';
+import { insertAudit } from './audit-rows.js';
 import { isEventType, type EventType } from '../../events/types.js';
 import type {
   DeliveryState,
@@ -192,8 +194,12 @@ export class SqlWebhooks {
 
   // ---- endpoints ----------------------------------------------------------------------------------------------
 
-  async insertEndpoint(e: NewEndpoint, now: string): Promise<EndpointRecord> {
+  // Each change of an endpoint takes an optional audit record (the operator who made it), written in the same
+  // transaction as the change, as tenant and token changes are (sql-store.ts).
+
+  async insertEndpoint(e: NewEndpoint, now: string, audit?: AuditInput): Promise<EndpointRecord> {
     await this.write(async (trx) => {
+      if (audit) await insertAudit(trx, audit, now);
       if (e.enabled) await this.catchUpIfIdle(trx, now);
       await trx
         .insertInto('webhook_endpoints')
@@ -236,38 +242,56 @@ export class SqlWebhooks {
     return r ? endpointOf(r) : undefined;
   }
 
-  async updateEndpoint(id: string, c: EndpointChanges, now: string): Promise<boolean> {
+  async updateEndpoint(id: string, c: EndpointChanges, now: string, audit?: AuditInput): Promise<boolean> {
     const set: Record<string, unknown> = { updated_at: now };
     if (c.url !== undefined) set.url = c.url;
     if (c.description !== undefined) set.description = c.description;
     if (c.tenantId !== undefined) set.tenant_id = c.tenantId;
     if (c.types !== undefined) set.types = c.types.join(',');
-    const r = await this.write((trx) =>
-      trx.updateTable('webhook_endpoints').set(set).where('id', '=', id).executeTakeFirst(),
-    );
-    return Number(r.numUpdatedRows) > 0;
+    return this.write(async (trx) => {
+      const r = await trx.updateTable('webhook_endpoints').set(set).where('id', '=', id).executeTakeFirst();
+      const changed = Number(r.numUpdatedRows) > 0;
+      if (changed && audit) await insertAudit(trx, audit, now);
+      return changed;
+    });
   }
 
   /**
    * Enables (the deliveries it still holds resume, oldest of each resource first) or disables (none is claimed until
    * it is enabled again; the fan-out gives it no new events meanwhile). False when it already was in that state.
    */
-  async setEnabled(id: string, enabled: boolean, reason: string, now: string): Promise<boolean> {
+  async setEnabled(
+    id: string,
+    enabled: boolean,
+    reason: string,
+    now: string,
+    audit?: AuditInput,
+  ): Promise<boolean> {
     return this.write(async (trx) => {
-      if (enabled) {
-        await this.catchUpIfIdle(trx, now);
-        const r = await trx
-          .updateTable('webhook_endpoints')
-          .set({ enabled: 1, disabled_reason: null, disabled_at: null, failing_since: null, updated_at: now })
-          .where('id', '=', id)
-          .where('enabled', '=', 0)
-          .executeTakeFirst();
-        if (Number(r.numUpdatedRows) === 0) return false;
-        await this.promoteHeadless(trx, id, now);
-        return true;
-      }
-      return this.disable(trx, id, reason, now);
+      const changed = await this.switchEndpoint(trx, id, enabled, reason, now);
+      if (changed && audit) await insertAudit(trx, audit, now);
+      return changed;
     });
+  }
+
+  private async switchEndpoint(
+    trx: Db,
+    id: string,
+    enabled: boolean,
+    reason: string,
+    now: string,
+  ): Promise<boolean> {
+    if (!enabled) return this.disable(trx, id, reason, now);
+    await this.catchUpIfIdle(trx, now);
+    const r = await trx
+      .updateTable('webhook_endpoints')
+      .set({ enabled: 1, disabled_reason: null, disabled_at: null, failing_since: null, updated_at: now })
+      .where('id', '=', id)
+      .where('enabled', '=', 0)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) return false;
+    await this.promoteHeadless(trx, id, now);
+    return true;
   }
 
   private async disable(trx: Db, id: string, reason: string, now: string): Promise<boolean> {
@@ -295,9 +319,11 @@ export class SqlWebhooks {
     secret: { sealed: string; hint: string },
     previous: { sealed: string; expiresAt: string } | null,
     now: string,
+    audit?: AuditInput,
   ): Promise<boolean> {
-    const r = await this.write((trx) =>
-      trx
+    const r = await this.write(async (trx) => {
+      if (audit) await insertAudit(trx, audit, now);
+      return trx
         .updateTable('webhook_endpoints')
         .set({
           secret: secret.sealed,
@@ -307,18 +333,60 @@ export class SqlWebhooks {
           updated_at: now,
         })
         .where('id', '=', id)
-        .executeTakeFirst(),
-    );
+        .executeTakeFirst();
+    });
     return Number(r.numUpdatedRows) > 0;
   }
 
   /** Deletes the endpoint with its deliveries and their log. */
-  async deleteEndpoint(id: string): Promise<boolean> {
-    const r = await this.write(async (trx) => {
+  async deleteEndpoint(id: string, now?: string, audit?: AuditInput): Promise<boolean> {
+    return this.write(async (trx) => {
       await trx.deleteFrom('webhook_deliveries').where('endpoint_id', '=', id).execute();
-      return trx.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
+      const r = await trx.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
+      const deleted = Number(r.numDeletedRows) > 0;
+      if (deleted && audit) await insertAudit(trx, audit, now ?? new Date().toISOString());
+      return deleted;
     });
-    return Number(r.numDeletedRows) > 0;
+  }
+
+  // ---- monitoring (the /metrics gauges: src/events/webhook-metrics.ts) -------------------------------------------
+
+  /**
+   * Pending deliveries per endpoint, and when the oldest of each was queued. The count and the oldest id come from
+   * the partial index of pending rows (webhook_deliveries_queue holds endpoint_id and id) without reading the table;
+   * then one primary-key lookup per endpoint. Ids grow with insertion, so the lowest is the longest waiting.
+   */
+  async pendingByEndpoint(): Promise<{ endpointId: string; pending: number; oldestQueuedAt: string }[]> {
+    const groups = await this.db
+      .selectFrom('webhook_deliveries')
+      .select(['endpoint_id', (eb) => eb.fn.countAll().as('n'), (eb) => eb.fn.min('id').as('oldest')])
+      .where('state', '=', 'pending')
+      .groupBy('endpoint_id')
+      .execute();
+    const out = [];
+    for (const g of groups) {
+      const r = await this.db
+        .selectFrom('webhook_deliveries')
+        .select('created_at')
+        .where('id', '=', g.oldest)
+        .executeTakeFirst();
+      if (r)
+        out.push({
+          endpointId: String(g.endpoint_id),
+          pending: num(g.n),
+          oldestQueuedAt: String(r.created_at),
+        });
+    }
+    return out;
+  }
+
+  /**
+   * When the oldest event not yet fanned out occurred (undefined when the fan-out has read everything), whether or
+   * not the horizon lets the fan-out read it yet. Meaningful only while an endpoint is enabled (otherwise nothing
+   * fans out).
+   */
+  async oldestUnfannedEvent(): Promise<string | undefined> {
+    return (await this.nextUnfanned(false))?.at;
   }
 
   async hasEnabledEndpoints(): Promise<boolean> {
@@ -380,15 +448,33 @@ export class SqlWebhooks {
 
   // ---- fan-out ------------------------------------------------------------------------------------------------
 
+  /**
+   * The first event past the fan-out position (readable now, on PostgreSQL: below the horizon), if any. The position
+   * is read first and bound as values, so the next event is one step into the position index: compared with the
+   * stored position in one join, PostgreSQL cannot use it as an index bound and walks every retained event
+   * (66 ms at 200,000 events, asked by every idle worker on every poll).
+   */
+  private async nextUnfanned(readableOnly: boolean): Promise<{ at: string } | undefined> {
+    const f = (
+      await sql<{ t: string; seq: string }>`
+        SELECT CAST(cursor_txid AS TEXT) AS t, CAST(cursor_seq AS TEXT) AS seq FROM webhook_fanout WHERE id = 1`.execute(
+        this.db,
+      )
+    ).rows[0];
+    if (!f) return undefined;
+    const r = this.pg
+      ? await sql<{ at: string }>`SELECT occurred_at AS at FROM events
+          WHERE (txid, seq) > (${f.t}::xid8, ${f.seq}::bigint)
+            ${readableOnly ? sql`AND txid < pg_snapshot_xmin(pg_current_snapshot())` : sql``}
+          ORDER BY txid, seq LIMIT 1`.execute(this.db)
+      : await sql<{ at: string }>`SELECT occurred_at AS at FROM events
+          WHERE seq > ${Number(f.seq)} ORDER BY seq LIMIT 1`.execute(this.db);
+    return r.rows[0];
+  }
+
   /** Are there events past the fan-out position that it could read now? (A read: cheap enough to ask often.) */
   async fanOutPending(): Promise<boolean> {
-    const r = this.pg
-      ? await sql`SELECT 1 AS x FROM events e, webhook_fanout f
-          WHERE f.id = 1 AND (e.txid, e.seq) > (f.cursor_txid::text::xid8, f.cursor_seq)
-            AND e.txid < pg_snapshot_xmin(pg_current_snapshot()) LIMIT 1`.execute(this.db)
-      : await sql`SELECT 1 AS x FROM events e, webhook_fanout f
-          WHERE f.id = 1 AND e.seq > f.cursor_seq LIMIT 1`.execute(this.db);
-    return r.rows.length > 0;
+    return (await this.nextUnfanned(true)) !== undefined;
   }
 
   /**

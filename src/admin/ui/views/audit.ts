@@ -37,7 +37,9 @@ export async function renderAudit(box: HTMLElement): Promise<void> {
           when(e.at),
           h('span', {}, badge(e.via, e.via === 'console' ? 'info' : 'off'), ' ', e.actor),
           h('span', { class: 'mono', text: e.action }),
-          e.tenantName,
+          // An empty tenant marks a deployment-level action: operator accounts, engine jobs, webhook endpoints and
+          // API keys of every tenant.
+          e.tenantName || h('span', { class: 'muted', text: 'deployment' }),
           e.detail,
         ]),
       );

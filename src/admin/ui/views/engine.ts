@@ -1,8 +1,8 @@
 /**
- * The provisioning engine (docs/engine.md): its jobs, their state and progress, the last cycles and their
- * statistics, the provisioning logs with filters, and Entra's admin actions (pause, resume, restart, allow deletes,
- * provision on demand) for the operator role. Built on today's state API (/admin/api/engine/…); kept in this file
- * alone so that it can follow the engine when its jobs move into the database.
+ * The provisioning engine (docs/engine.md): its jobs (stored in the deployment and run by the servers' scheduler,
+ * or run by `joyn-scim sync run`), their state and progress, next cycle, the last cycles and their statistics, the
+ * provisioning logs with filters, Entra's admin actions (pause, resume, run now, restart, allow deletes, provision
+ * on demand) for the operator role, and enabling or disabling a stored job for the admin role (/admin/api/engine/…).
  */
 import { api, ApiError, can, enc, query } from '../api.js';
 import { badge, errorBox, field, h, kv, loading, nextId, row, select, table, when } from '../dom.js';
@@ -41,6 +41,16 @@ interface Job {
   last: Cycle | null;
   linked: { users: number; groups: number };
   escrows: number;
+  nextCycle: { at: string | null; note: string } | null;
+  notice: string | null;
+  runningOn: { instance: string } | null;
+  stored: {
+    enabled: boolean;
+    revision: number;
+    target: string;
+    source: string;
+    problem: string | null;
+  } | null;
   onDemand: boolean;
 }
 
@@ -101,7 +111,7 @@ function quarantineText(q: NonNullable<Job['quarantine']>): string {
 }
 
 function actions(job: Job, refresh: () => void): HTMLElement | null {
-  if (!can('operator') || job.state === 'notConfigured') return null;
+  if (!can('operator') || (job.state === 'notConfigured' && !job.stored)) return null;
   const post = (path: string, body?: unknown, done?: string) =>
     void api('POST', `/engine/jobs/${enc(job.name)}/${path}`, body)
       .then(() => {
@@ -134,6 +144,34 @@ function actions(job: Job, refresh: () => void): HTMLElement | null {
           'aria-label': `Pause ${job.name}`,
           onclick: () => post('pause', undefined, `Job ${job.name} paused.`),
         }),
+    job.stored && job.stored.enabled && job.state !== 'paused' && job.state !== 'disabled'
+      ? h('button', {
+          type: 'button',
+          text: 'Run now',
+          'aria-label': `Run ${job.name} now`,
+          onclick: () => post('run', undefined, `Job ${job.name} runs its next cycle now.`),
+        })
+      : null,
+    job.stored && can('admin')
+      ? h('button', {
+          type: 'button',
+          text: job.stored.enabled ? 'Disable' : 'Enable',
+          'aria-label': `${job.stored.enabled ? 'Disable' : 'Enable'} ${job.name}`,
+          onclick: () => {
+            const enabled = !job.stored!.enabled;
+            if (
+              enabled ||
+              confirm(`Disable ${job.name}? No instance schedules it until it is enabled again.`)
+            )
+              void api('PATCH', `/engine/jobs/${enc(job.name)}`, { enabled })
+                .then(() => {
+                  say(`Job ${job.name} ${enabled ? 'enabled' : 'disabled'}.`);
+                  refresh();
+                })
+                .catch(failed);
+          },
+        })
+      : null,
     reset,
     h('button', {
       type: 'button',
@@ -180,7 +218,26 @@ function jobCard(job: Job, refresh: () => void, linked = true): HTMLElement {
     job.disabledReason && job.state === 'disabled'
       ? h('p', { class: 'notice bad', text: `Disabled: ${job.disabledReason}` })
       : null,
+    job.stored?.problem
+      ? h('p', { class: 'notice bad', text: `Cannot run here: ${job.stored.problem}` })
+      : null,
+    job.notice ? h('p', { class: 'notice warn', text: job.notice }) : null,
     kv([
+      job.stored
+        ? [
+            'Stored job',
+            `${job.stored.enabled ? 'enabled' : 'disabled'}, revision ${job.stored.revision}: ${job.stored.source} → ${job.stored.target}`,
+          ]
+        : ['Runs', 'from a job file (joyn-scim sync run --config)'],
+      job.nextCycle
+        ? [
+            'Next cycle',
+            job.nextCycle.at
+              ? h('span', {}, when(job.nextCycle.at), ` (${job.nextCycle.note})`)
+              : job.nextCycle.note,
+          ]
+        : null,
+      job.runningOn ? ['Running on', job.runningOn.instance] : null,
       job.current
         ? [
             'Current cycle',
@@ -225,14 +282,14 @@ export async function renderEngine(box: HTMLElement, name?: string): Promise<voi
       h('h1', { text: `Provisioning engine (${r.jobs.length} job${r.jobs.length === 1 ? '' : 's'})` }),
       h('p', {
         class: 'muted',
-        text: 'Jobs that read a directory (a file or LDAP) and provision it into a SCIM target, like Entra ID does (joyn-scim sync run). A job appears here once it has run against this database; jobs listed in SYNC_JOB_FILES can also be provisioned on demand.',
+        text: 'Jobs that read a directory (a file or LDAP) and provision it into a SCIM target, like Entra ID does. Stored jobs (joyn-scim sync jobs create) run inside the servers on their interval; a job run by joyn-scim sync run --config appears once it has run against this database; jobs listed in SYNC_JOB_FILES can also be provisioned on demand.',
       }),
       ...r.jobFileProblems.map((p) => errorBox(`${p.file}: ${p.error}`)),
       r.jobs.length
         ? null
         : h('p', {
             class: 'empty',
-            text: 'No job yet: joyn-scim sync run --config job.yaml (docs/engine.md).',
+            text: 'No job yet: joyn-scim sync jobs create --from job.yaml (docs/engine.md).',
           }),
     ),
     ...r.jobs.map((j) => jobCard(j, () => void renderEngine(box))),
@@ -317,7 +374,7 @@ function logRows(l: Log): HTMLTableRowElement[] {
 }
 
 async function renderJob(box: HTMLElement, name: string): Promise<void> {
-  let r: { job: Job; cycles: Cycle[] };
+  let r: { job: Job; cycles: Cycle[]; definition: { definition: unknown } | null };
   try {
     r = await api('GET', `/engine/jobs/${enc(name)}`);
   } catch (e) {
@@ -325,11 +382,29 @@ async function renderJob(box: HTMLElement, name: string): Promise<void> {
     return;
   }
   const refresh = () => void renderJob(box, name);
-  const onDemand = r.job.onDemand && can('operator') ? provisionForm(name) : null;
+  const onDemand = r.job.onDemand && can('operator') ? provisionForm(name, r.job.stored !== null) : null;
   box.replaceChildren(
     h('a', { href: '#/engine', class: 'back', text: '← All jobs' }),
     jobCard(r.job, refresh, false),
     ...(onDemand ? [onDemand] : []),
+    ...(r.definition
+      ? [
+          h(
+            'section',
+            { class: 'card' },
+            h('h2', { text: 'Definition' }),
+            h('p', {
+              class: 'muted',
+              text: 'As stored: secrets appear only as variable names or encrypted. Change it with joyn-scim sync jobs update.',
+            }),
+            h('pre', {
+              class: 'json',
+              id: 'job-definition',
+              text: JSON.stringify(r.definition.definition, null, 2),
+            }),
+          ),
+        ]
+      : []),
     h(
       'section',
       { class: 'card' },
@@ -432,7 +507,8 @@ function logsView(name: string): HTMLElement {
   return h('div', {}, form, wrap, h('div', { class: 'pager' }, more));
 }
 
-function provisionForm(name: string): HTMLElement {
+/** The form of provision on demand; a stored job always uses its own credential (no token field). */
+function provisionForm(name: string, stored: boolean): HTMLElement {
   const user = h('input', { type: 'text', required: true, spellcheck: 'false', autocomplete: 'off' });
   const token = h('input', { type: 'password', autocomplete: 'off', spellcheck: 'false' });
   const out = h('div', { 'aria-live': 'polite' });
@@ -446,7 +522,9 @@ function provisionForm(name: string): HTMLElement {
       text: 'One user through the same pipeline as a cycle, reported as Entra’s five steps.',
     }),
     field('User (source id, userPrincipalName, mail or mailNickname)', user),
-    field('Secret Token (optional)', token, 'Leave empty to use the job’s own token (target.tokenEnv).'),
+    stored
+      ? null
+      : field('Secret Token (optional)', token, 'Leave empty to use the job’s own token (target.tokenEnv).'),
     run,
     out,
   );
