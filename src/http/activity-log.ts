@@ -2,26 +2,37 @@
  * The tenant's provisioning activity log: after each SCIM response, one entry for every write and every failure
  * (401, 403, 404, 429 and the rest), never for a successful read (Entra sends thousands of lookups a cycle).
  * activity-details.ts says what the entry holds; this module decides whether to write one, finds whom it is about
- * when the request does not say (the stored resource, or the resource's earlier entries), and appends it.
+ * when the request does not say (the stored resource, or the resource's earlier entries), and hands it to the
+ * batched writer (service/activity-log.ts), which writes the entries of many requests in one transaction.
  *
  * - A 401 (a wrong or revoked Secret Token: the most common Entra ticket) is recorded against the tenant in the URL
  *   when that tenant exists, at most UNAUTHORIZED_PER_MINUTE per tenant and instance: anyone can send 401s, and
  *   they must not fill the log (the per-minute counters still count every one).
- * - Writing happens after the response has been sent, so it never delays the identity provider; shutdown waits
- *   for the writes already started (`track`).
+ * - All of it happens after the response has been sent, so it never delays the identity provider; an entry that
+ *   needs a lookup first is registered with the writer, so readers of the log and graceful shutdown wait for it.
+ * - app.ts calls the returned function from its one onResponse hook (no hook of its own per request).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ActivityEntry, ActivityTarget, Store } from '../store/types.js';
+import type { ActivityLog } from '../service/activity-log.js';
 import { describe, isRecorded } from './activity-details.js';
 import type { RequestCounters } from './request-counters.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    tenantId?: string;
+    /** Set by the route handlers: what the request was about (and the resource written), for its activity entry. */
+    activity?: { resourceType?: string; resourceId?: string; summary?: string; resource?: unknown };
+  }
+}
 
 export const UNAUTHORIZED_PER_MINUTE = 10;
 
 export interface ActivityLogDeps {
   store: Store;
   clock: () => Date;
-  /** Keeps the write for graceful shutdown to wait on. */
-  track: (p: Promise<unknown>) => void;
+  /** The batched writer. */
+  log: ActivityLog;
   /** Requests per tenant per minute (every response, successful lookups included). */
   counters?: RequestCounters;
 }
@@ -46,8 +57,18 @@ class UnauthorizedBudget {
 
 const empty = (t: ActivityTarget | undefined) => !t || (!t.userName && !t.externalId && !t.displayName);
 
-export function registerActivityLog(scim: FastifyInstance, deps: ActivityLogDeps): void {
-  const { store, clock } = deps;
+const isWrite = (req: FastifyRequest) =>
+  req.method !== 'GET' && req.method !== 'HEAD' && !req.url.includes('.search');
+
+/**
+ * Registers what the activity log needs on the SCIM scope (the error of a failed request, the counters' timer) and
+ * returns what app.ts calls after every SCIM response.
+ */
+export function registerActivityLog(
+  scim: FastifyInstance,
+  deps: ActivityLogDeps,
+): (req: FastifyRequest, reply: FastifyReply) => void {
+  const { store, clock, log } = deps;
   const errors = new WeakMap<FastifyRequest, unknown>();
   const budget = new UnauthorizedBudget();
   // The counters flush on a timer from now on, and once more when the server closes (before the store does).
@@ -58,6 +79,7 @@ export function registerActivityLog(scim: FastifyInstance, deps: ActivityLogDeps
     scim.addHook('onClose', async () => counters.stop());
   }
 
+  // Only failed requests pass here: no cost on the successful path.
   scim.addHook('onError', (req, _reply, err, done) => {
     errors.set(req, err);
     done();
@@ -79,21 +101,45 @@ export function registerActivityLog(scim: FastifyInstance, deps: ActivityLogDeps
       if (typeof d.displayName === 'string') target.displayName = d.displayName;
       return target;
     }
+    // The resource's earlier entries may still be in the writer's buffer (a create answered just before).
+    await log.written();
     return t.lastActivityTarget(id);
   }
 
-  async function write(req: FastifyRequest, status: number, durationMs: number): Promise<void> {
-    let tenantId = req.tenantId;
+  /** Records the entry once whom it is about is known (looked up when the request itself does not say). */
+  async function withTarget(tenantId: string, entry: ActivityEntry): Promise<void> {
+    if (empty(entry.target) && entry.resourceId) {
+      const found = await lookUp(tenantId, entry.resourceType, entry.resourceId);
+      if (found) entry.target = found;
+    }
+    log.record(tenantId, entry);
+  }
+
+  /** The entry of a request refused before authentication: the tenant the URL names, if there is one. */
+  async function unauthorized(named: string, entry: ActivityEntry): Promise<void> {
+    const tenantId = (await store.getTenant(named))?.id;
+    if (tenantId) await withTarget(tenantId, entry);
+  }
+
+  return (req, reply) => {
+    const status = reply.statusCode;
+    if (deps.counters) {
+      const tenantId =
+        req.tenantId ?? (status === 401 ? (req.params as { tenantId?: string }).tenantId : undefined);
+      if (tenantId) deps.counters.observe(tenantId, status, isWrite(req), req.tenantId !== undefined);
+    }
+    // A successful read is never recorded: decided without parsing the URL (Entra's lookups are most requests).
+    if (status < 400 && (req.method === 'GET' || req.method === 'HEAD')) return;
+    if (!isRecorded(req.method, req.url, status)) return;
+    const tenantId = req.tenantId;
+    let named: string | undefined;
     if (!tenantId) {
-      // Refused before authentication succeeded (401): the tenant the URL names, if there is one.
-      const named = (req.params as { tenantId?: string }).tenantId;
+      named = (req.params as { tenantId?: string }).tenantId;
       if (!named || status !== 401 || !budget.take(named, clock().getTime())) return;
-      tenantId = (await store.getTenant(named))?.id;
-      if (!tenantId) return;
     }
     const entry: ActivityEntry = {
       at: clock().toISOString(),
-      durationMs,
+      durationMs: Math.round(reply.elapsedTime),
       ...describe({
         method: req.method,
         url: req.url,
@@ -105,26 +151,8 @@ export function registerActivityLog(scim: FastifyInstance, deps: ActivityLogDeps
         ...(req.activity ? { noted: req.activity } : {}),
       }),
     };
-    if (empty(entry.target) && entry.resourceId) {
-      const found = await lookUp(tenantId, entry.resourceType, entry.resourceId);
-      if (found) entry.target = found;
-    }
-    await store.tenant(tenantId).appendActivity(entry);
-  }
-
-  scim.addHook('onResponse', (req, reply, done) => {
-    const status = reply.statusCode;
-    if (deps.counters) {
-      const tenantId =
-        req.tenantId ?? (status === 401 ? (req.params as { tenantId?: string }).tenantId : undefined);
-      const write = req.method !== 'GET' && req.method !== 'HEAD' && !req.url.includes('.search');
-      if (tenantId) deps.counters.observe(tenantId, status, write, req.tenantId !== undefined);
-    }
-    if (!isRecorded(req.method, req.url, status)) return done();
-    const p = write(req, status, Math.round(reply.elapsedTime)).catch((err) =>
-      req.log.warn({ err }, 'could not record activity'),
-    );
-    deps.track(p);
-    void p.finally(done);
-  });
+    if (!tenantId) log.prepare(unauthorized(named!, entry));
+    else if (empty(entry.target) && entry.resourceId) log.prepare(withTarget(tenantId, entry));
+    else log.record(tenantId, entry);
+  };
 }

@@ -2,7 +2,12 @@
  * The HTTP server: SCIM routes under /scim/:tenantId/v2, health, metrics. Built as a function so tests
  * drive the real server (inject or a real port) over a real store.
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { Config } from '../config.js';
 import { ScimError } from '../scim/errors.js';
@@ -28,16 +33,11 @@ import { registerAdmin } from '../admin/routes.js';
 import { ApiKeyService } from '../events/api-keys.js';
 import { adminApiKeyRoutes, registerEventsApi } from '../events/routes.js';
 import { TenantSignals } from '../events/tenant-signals.js';
+import { ActivityLog } from '../service/activity-log.js';
+import { loggerOptions, logRequest } from './request-log.js';
 import { registerActivityLog } from './activity-log.js';
 import { RequestCounters } from './request-counters.js';
 import { createSelfServe, type SelfServe } from '../setup/self-serve.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    tenantId?: string;
-    activity?: { resourceType?: string; resourceId?: string; summary?: string; resource?: unknown };
-  }
-}
 
 export interface AppDeps {
   store: Store;
@@ -52,11 +52,15 @@ export interface App {
   apiKeys: ApiKeyService;
   signals: TenantSignals;
   metrics: Metrics;
+  activity: ActivityLog;
   /** OAuth clients, setup links and connection state (issue 15). */
   selfServe: SelfServe;
-  /** Resolves when every activity-log write already started has finished (graceful shutdown awaits it). */
+  /** Resolves when every activity entry recorded so far is written (graceful shutdown awaits it). */
   drain(): Promise<void>;
 }
+
+/** Where the SCIM routes of a tenant live (its Tenant URL is PUBLIC_URL + this). */
+const SCIM_PREFIX = '/scim/:tenantId/v2';
 
 const RESOURCE_ROUTES: { path: string; rt: ResourceTypeName }[] = [
   { path: 'Users', rt: 'User' },
@@ -66,7 +70,10 @@ const RESOURCE_ROUTES: { path: string; rt: ResourceTypeName }[] = [
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { store, config } = deps;
   const clock = deps.clock ?? (() => new Date());
-  const tenants = new TenantService(store, () => config.publicUrl, clock, config.tokenCacheMs);
+  // The activity log warns through the app's logger, which exists only below: bind it late.
+  let warn: (err: unknown, msg: string) => void = () => undefined;
+  const activity = new ActivityLog(store, (err, msg) => warn(err, msg));
+  const tenants = new TenantService(store, () => config.publicUrl, clock, config.tokenCacheMs, activity);
   const resources = new ResourceService(
     store,
     config.limits,
@@ -84,23 +91,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   const metrics = new Metrics(store);
-  const pendingActivity = new Set<Promise<unknown>>();
   // Requests per tenant per minute for the console's health page, flushed to the store every 15 s.
   const counters = new RequestCounters(store, clock);
-  const trackActivity = (p: Promise<unknown>) => {
-    pendingActivity.add(p);
-    void p.finally(() => pendingActivity.delete(p));
-  };
+  /** After every SCIM response (set when the SCIM routes are registered below). */
+  let scimResponded: ((req: FastifyRequest, reply: FastifyReply) => void) | undefined;
 
   const app = Fastify({
-    logger: {
-      level: config.logLevel,
-      // No secret in any log: the Authorization header never reaches a log line.
-      redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'],
-        censor: '[redacted]',
-      },
-    },
+    logger: loggerOptions(config.logLevel),
+    // One line per request (request-log.ts) instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.limits.maxPayloadSize,
     // Header size and timeouts against slow or oversized clients, HTTPS when TLS_CERT/TLS_KEY are set.
     ...(nodeServerOptions(config) as { http?: import('node:http').ServerOptions; requestTimeout: number }),
@@ -128,6 +127,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return503OnClosing: true,
   });
 
+  warn = (err, msg) => app.log.warn({ err }, msg);
   answerOutsideRouting(app);
   // Bodies: JSON in UTF-8 (RFC 8259 §8.1) as application/scim+json, application/json or another +json type,
   // with or without charset; a body without Content-Type is tried as JSON. Every body meets checkJsonLimits
@@ -199,27 +199,48 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerMetricsRoute(app, config, metrics);
 
   // Hooks on every request's path are callback-style where they do not wait for anything (no promise each).
+  // One hook after every response: metrics, the request's log line and, for a SCIM route, the tenant's request
+  // counters, its connection state (issue 15) and its provisioning activity log (every write and every failure,
+  // never a body or a token), all counted in memory or buffered: nothing here waits for the store.
   app.addHook('onResponse', (req, reply, done) => {
-    metrics.observe(req.method, req.routeOptions?.url ?? 'unknown', reply.statusCode, reply.elapsedTime);
+    const route = req.routeOptions?.url;
+    metrics.observe(req.method, route ?? 'unknown', reply.statusCode, reply.elapsedTime);
+    logRequest(req, reply);
+    if (route !== undefined && route.startsWith(SCIM_PREFIX)) {
+      selfServe.observe(req, reply);
+      scimResponded?.(req, reply);
+    }
     done();
   });
 
   await app.register(
     async (scim) => {
-      // Authentication for every SCIM request, before the body is parsed.
-      scim.addHook('onRequest', async (req: FastifyRequest) => {
+      // Authentication for every SCIM request, before the body is parsed. Callback-style: a token the cache
+      // vouches for is accepted without a promise (TenantService.authenticateNow).
+      scim.addHook('onRequest', (req, reply, done) => {
+        // Every SCIM answer is application/scim+json (RFC 7644 §3.1); Fastify serializes objects as JSON under it.
+        // Set here, once, rather than rewritten in an onSend hook on every response.
+        reply.header('content-type', SCIM_CONTENT_TYPE);
         const tenantId = (req.params as { tenantId: string }).tenantId;
-        try {
-          await tenants.authenticate(tenantId, singleAuthorization(req.raw));
-        } catch (err) {
+        const accepted = () => {
+          signals.authenticated(tenantId);
+          req.tenantId = tenantId;
+          done();
+        };
+        const refused = (err: unknown) => {
           if (err instanceof ScimError && err.status === 401)
             signals.rejected(tenantId, req.headers['user-agent']);
-          throw err;
+          done(err as Error);
+        };
+        let r: ReturnType<TenantService['authenticateNow']>;
+        try {
+          r = tenants.authenticateNow(tenantId, singleAuthorization(req.raw));
+        } catch (err) {
+          return refused(err);
         }
-        signals.authenticated(tenantId);
-        req.tenantId = tenantId;
+        if (r instanceof Promise) r.then(accepted, refused);
+        else accepted();
       });
-      selfServe.observeScim(scim);
       if (config.rateLimitPerMinute > 0) {
         await scim.register(rateLimit, {
           max: config.rateLimitPerMinute,
@@ -239,14 +260,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
           },
         });
       }
-      scim.addHook('onSend', (_req, reply, payload, done) => {
-        const type = reply.getHeader('content-type');
-        if (type === undefined || String(type).startsWith('application/json'))
-          reply.header('content-type', SCIM_CONTENT_TYPE);
-        done(null, payload);
-      });
-      // The tenant's provisioning activity log: every write and every failure, explained (activity-log.ts).
-      registerActivityLog(scim, { store, clock, track: (p) => trackActivity(p), counters });
+      // The tenant's provisioning activity log: every write and every failure, explained (activity-log.ts),
+      // written in batches off the request path (service/activity-log.ts).
+      scimResponded = registerActivityLog(scim, { store, clock, log: activity, counters });
 
       registerDiscovery(scim, config);
 
@@ -330,7 +346,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         );
       });
     },
-    { prefix: '/scim/:tenantId/v2' },
+    { prefix: SCIM_PREFIX },
   );
   // The operator API and web console (/admin); answers 404 unless ADMIN_TOKEN is set.
   await registerAdmin(app, {
@@ -347,11 +363,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await registerEventsApi(app, { store, apiKeys, resources });
   await selfServe.register(app);
   const drain = async () => {
-    while (pendingActivity.size) await Promise.allSettled([...pendingActivity]);
+    await activity.drain();
     await signals.drain();
     await selfServe.stop();
   };
-  return { app, tenants, resources, apiKeys, signals, metrics, selfServe, drain };
+  return { app, tenants, resources, apiKeys, signals, metrics, activity, selfServe, drain };
 }
 
 /** The If-Match header (RFC 7644 §3.14), when the client sent one. */

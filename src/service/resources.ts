@@ -141,13 +141,17 @@ export class ResourceService {
    */
   private async userExtras(
     t: TenantStore,
-    rows: readonly ResourceRow[],
+    rows: readonly (ResourceRow & { groups?: { value: string; display: string }[] })[],
     projection?: Projection,
   ): Promise<(row: ResourceRow) => RenderExtras> {
     if (rows.length === 0) return () => ({});
-    const groups = projectionKeeps('User', projection, CORE_USER, 'groups')
-      ? await t.members.groupsOf(rows.map((r) => r.id))
-      : undefined;
+    // A query with withGroups has read them with the rows already.
+    const loaded = rows.every((r) => r.groups !== undefined);
+    const groups = !projectionKeeps('User', projection, CORE_USER, 'groups')
+      ? undefined
+      : loaded
+        ? new Map(rows.map((r) => [r.id, r.groups!]))
+        : await t.members.groupsOf(rows.map((r) => r.id));
     let users: Set<string> | undefined;
     if (projectionKeeps('User', projection, ENTERPRISE_USER, 'manager')) {
       const ids = [...new Set(rows.map((r) => managerValue(r.data)).filter((v) => v !== undefined))];
@@ -341,6 +345,7 @@ export class ResourceService {
 
   async list(tenantId: string, rt: ResourceTypeName, params: ListParams): Promise<JsonObject> {
     const { spec, projection } = parseListParams(rt, params, this.limits);
+    if (rt === 'User') spec.withGroups = projectionKeeps('User', projection, CORE_USER, 'groups');
     const t = this.store.tenant(tenantId);
     // The query's identity without its page: same tenant, type, filter, sort and page size.
     const walk =
@@ -397,7 +402,7 @@ export class ResourceService {
       checkIfMatch(ifMatch, before.version, rt, id);
       if (rt === 'User') await this.checkManager(tx, before.data, data);
       const now = this.now();
-      const row = (await repo.update(id, data, now))!;
+      const row = (await repo.update(id, data, now, before.data))!;
       let extras: RenderExtras;
       let stored: Member[] | undefined;
       const changes = new MembershipChanges();
@@ -443,7 +448,7 @@ export class ResourceService {
         const same = isDeepStrictEqual(data, before.data);
         if (!same) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
         const now = this.now();
-        const row = same ? before : (await tx.users.update(id, data, now))!;
+        const row = same ? before : (await tx.users.update(id, data, now, before.data))!;
         if (row !== before)
           await this.emit(
             tx,
@@ -510,7 +515,7 @@ export class ResourceService {
       if (changed) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
       const now = this.now();
       const row = changed
-        ? (await tx.groups.update(id, data, now))!
+        ? (await tx.groups.update(id, data, now, before.data))!
         : membersChanged
           ? (await tx.groups.touch(id, now))!
           : before;

@@ -21,6 +21,13 @@ export function tokenHint(token: string): string {
   return token.slice(0, TOKEN_PREFIX.length + 4) + '…';
 }
 
+/** Equal strings, compared in constant time when their lengths are equal (a length says nothing secret here). */
+export function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
 export function hashesEqual(a: string, b: string): boolean {
   const x = Buffer.from(a, 'hex');
   const y = Buffer.from(b, 'hex');

@@ -3,7 +3,7 @@
  * admin/routes.ts) need one line each: OAuth clients and the token endpoint, setup links and the IT admin's page,
  * the connection-state monitor fed by every SCIM response, and the operator's admin API routes for all three.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { registerOAuth } from '../http/oauth-token.js';
 import { tokenEndpoint } from '../http/oauth-token.js';
@@ -22,8 +22,8 @@ export interface SelfServe {
   oauth: OAuthClientService;
   links: SetupLinkService;
   connection: ConnectionMonitor;
-  /** Counts every SCIM response of the tenant plugin (call inside it). */
-  observeScim(scim: FastifyInstance): void;
+  /** Counts one SCIM response in memory (app.ts calls it from its one onResponse hook: no hook of its own). */
+  observe(req: FastifyRequest, reply: FastifyReply): void;
   /** The token endpoint, its metadata and the setup page. */
   register(app: FastifyInstance): Promise<void>;
   /** The operator's routes, inside the admin API (its authentication and error format). */
@@ -77,13 +77,11 @@ export function createSelfServe(deps: {
     warn,
   });
 
-  const observeScim = (scim: FastifyInstance) =>
-    scim.addHook('onResponse', (req, reply, done) => {
-      const tenantId = (req.params as { tenantId?: string }).tenantId;
-      if (tenantId)
-        connection.observe(tenantId, req.tenantId !== undefined, req.method, req.url, reply.statusCode);
-      done();
-    });
+  const observe = (req: FastifyRequest, reply: FastifyReply) => {
+    const tenantId = (req.params as { tenantId?: string }).tenantId;
+    if (tenantId)
+      connection.observe(tenantId, req.tenantId !== undefined, req.method, req.url, reply.statusCode);
+  };
 
   const register = async (app: FastifyInstance) => {
     await registerOAuth(app, { oauth, config });
@@ -171,5 +169,5 @@ export function createSelfServe(deps: {
     }));
   };
 
-  return { oauth, links, connection, observeScim, register, adminRoutes, stop: () => connection.stop() };
+  return { oauth, links, connection, observe, register, adminRoutes, stop: () => connection.stop() };
 }

@@ -6,9 +6,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import { isPgRetryable, isSqliteBusy, storeFaultError } from './faults.js';
+import { isPgRetryable } from './faults.js';
+import { asFault, GroupCommit } from './sqlite/group-commit.js';
+import { PgExec, registerExec, SqliteExec } from './sql/exec.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -46,9 +48,11 @@ export interface Connection {
   /**
    * Runs `fn` in one write transaction and commits before resolving. Every writer of the database goes through
    * here, so writers in several processes never collide:
-   * - SQLite: `BEGIN IMMEDIATE` takes the write lock up front (a deferred transaction that read first cannot
-   *   upgrade once another process has committed: "database is locked"). While another process holds the lock,
-   *   the attempt is repeated asynchronously (the event loop keeps serving) until `busyWaitMs`.
+   * - SQLite: concurrent write transactions share one transaction and one fsync (group commit, sqlite/group-commit.ts),
+   *   each in a savepoint of its own, and each resolves only after that COMMIT. `BEGIN IMMEDIATE` takes the write
+   *   lock up front (a deferred transaction that read first cannot upgrade once another process has committed:
+   *   "database is locked"). While another process holds the lock, the attempt is repeated asynchronously (the
+   *   event loop keeps serving) until `busyWaitMs`.
    * - PostgreSQL: a serialization failure or deadlock reruns `fn` in a new transaction, a bounded number of times.
    * When the wait or the retries are exhausted, or the store is unreachable, it throws a ScimError 503 with
    * Retry-After. `fn` may run more than once, so it must not have effects outside the transaction.
@@ -65,62 +69,66 @@ const PG_MAX_ATTEMPTS = 6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function rethrowAsFault(e: unknown): never {
-  const fault = storeFaultError(e);
-  if (!fault) throw e;
-  // Kept for the log (the client sees only the SCIM body).
-  Object.defineProperty(fault, 'cause', { value: e, enumerable: false });
-  throw fault;
+  throw asFault(e);
 }
 
-async function sqliteWriteTransaction<T>(
-  db: Kysely<any>,
-  fn: (trx: WriteTx) => Promise<T>,
-  busyWaitMs: number,
-): Promise<T> {
-  const deadline = Date.now() + busyWaitMs;
-  let delay = 2;
-  for (;;) {
-    // The connection is taken per attempt and released while waiting, so this process's reads are not held up.
-    const outcome = await db.connection().execute(async (c) => {
-      try {
-        await sql`BEGIN IMMEDIATE`.execute(c);
-      } catch (e) {
-        if (isSqliteBusy(e) && Date.now() < deadline) return { busy: true as const };
-        rethrowAsFault(e);
-      }
-      try {
-        const value = await fn(c);
-        await sql`COMMIT`.execute(c);
-        return { busy: false as const, value };
-      } catch (e) {
-        // A failed COMMIT may already have ended the transaction; ROLLBACK then has nothing to undo.
-        await sql`ROLLBACK`.execute(c).catch(() => undefined);
-        rethrowAsFault(e);
-      }
-    });
-    if (!outcome.busy) return outcome.value;
-    await sleep(delay + Math.random() * delay);
-    delay = Math.min(delay * 2, 25);
-  }
-}
-
+/**
+ * One PostgreSQL write transaction on a pooled client, rerun after a serialization failure or deadlock. `fn`
+ * gets a Kysely instance bound to that client (one per pooled client, kept), with the client's Exec registered
+ * for the store's prepared statements (sql/exec.ts).
+ */
 async function pgWriteTransaction<T>(
-  db: Kysely<any>,
+  pool: pg.Pool,
   fn: (trx: WriteTx) => Promise<T>,
   busyWaitMs: number,
 ): Promise<T> {
   const deadline = Date.now() + busyWaitMs;
   for (let attempt = 1; ; attempt++) {
+    let client: pg.PoolClient;
     try {
-      return await db.transaction().execute((trx) => fn(trx));
+      client = await pool.connect();
     } catch (e) {
+      rethrowAsFault(e);
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const value = await fn(kyselyOnClient(client));
+      await client.query('COMMIT');
+      return value;
+    } catch (e) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        // The connection is unusable (it died mid-transaction): the pool must not hand it out again.
+        broken = rollbackError;
+      });
       if (isPgRetryable(e) && attempt < PG_MAX_ATTEMPTS && Date.now() < deadline) {
         await sleep(5 * 2 ** attempt * (0.5 + Math.random()));
         continue;
       }
       rethrowAsFault(e);
+    } finally {
+      client.release(broken);
     }
   }
+}
+
+const clientKysely = new WeakMap<pg.PoolClient, Kysely<any>>();
+
+/** A Kysely instance whose every query runs on this client (inside the transaction the caller holds). */
+function kyselyOnClient(client: pg.PoolClient): Kysely<any> {
+  let db = clientKysely.get(client);
+  if (!db) {
+    // Kysely releases a connection after each query: here that must not return the client to the pool.
+    const held = { query: client.query.bind(client), release: () => undefined };
+    db = new Kysely<any>({
+      dialect: new PostgresDialect({
+        pool: { connect: async () => held, end: async () => undefined } as unknown as pg.Pool,
+      }),
+    });
+    registerExec(db, new PgExec(client));
+    clientKysely.set(client, db);
+  }
+  return db;
 }
 
 export function dialectOf(url: string): DialectName {
@@ -167,13 +175,14 @@ export function connect(url: string, opts: ConnectOptions = {}): Connection {
       client.on('error', (err) => process.emitWarning(`PostgreSQL connection lost: ${err.message}`)),
     );
     const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+    registerExec(db, new PgExec(pool));
     const wait = opts.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS;
     return {
       db,
       dialect: 'postgres',
       describe: redactUrl(url),
       pool,
-      writeTransaction: (fn) => pgWriteTransaction(db, fn, wait),
+      writeTransaction: (fn) => pgWriteTransaction(pool, fn, wait),
     };
   }
   const path = sqlitePathOf(url);
@@ -189,13 +198,15 @@ export function connect(url: string, opts: ConnectOptions = {}): Connection {
   // writeTransaction; a read in WAL mode never waits for a writer.
   sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  const wait = opts.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS;
+  const exec = new SqliteExec(sqlite, db);
+  registerExec(db, exec);
+  const writer = new GroupCommit(db, sqlite, opts.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS, exec.inTransaction());
   return {
     db,
     dialect: 'sqlite',
     describe: path,
     sqlite,
-    writeTransaction: (fn) => sqliteWriteTransaction(db, fn, wait),
+    writeTransaction: (fn) => writer.run(fn),
   };
 }
 

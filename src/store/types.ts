@@ -109,11 +109,13 @@ export interface QuerySpec {
   after?: string;
   /** Skip loading group members (excludedAttributes=members or not requested). */
   withMembers?: boolean;
+  /** Users: load each row's groups (RFC 7643 §4.1.2) in the same statement (QueryResult rows carry `groups`). */
+  withGroups?: boolean;
 }
 
 export interface QueryResult {
   totalResults: number;
-  rows: (ResourceRow & { members?: Member[] })[];
+  rows: (ResourceRow & { members?: Member[]; groups?: { value: string; display: string }[] })[];
   /** RFC 9865: present when there are more results after this page (cursor mode only). */
   nextCursor?: string;
   /** startIndex mode, full page: the last row's position, for QuerySpec.after of the next page. */
@@ -179,6 +181,11 @@ export interface ActivityQuery {
   until?: string;
 }
 
+/** An activity entry with the tenant it belongs to (Store.appendActivity writes many at once). */
+export interface ActivityRecord extends ActivityEntry {
+  tenantId: string;
+}
+
 export interface ResourceStore {
   /** Inserts; throws ScimError 409 uniqueness on a clash. */
   insert(id: string, data: ResourceData, now: string): Promise<ResourceRow>;
@@ -188,8 +195,17 @@ export interface ResourceStore {
    * so that concurrent PATCHes of one resource apply one after the other.
    */
   getForUpdate(id: string): Promise<ResourceRow | undefined>;
-  /** Replaces data, bumps version and lastModified; throws 409 on a uniqueness clash; false if gone. */
-  update(id: string, data: ResourceData, now: string): Promise<ResourceRow | undefined>;
+  /**
+   * Replaces data, bumps version and lastModified; throws 409 on a uniqueness clash; undefined if gone. With the
+   * stored data it replaces (`before`, read in the same transaction), only what changed is rewritten: the derived
+   * columns that differ (and so only their indexes and triggers) and the email rows when the emails differ.
+   */
+  update(
+    id: string,
+    data: ResourceData,
+    now: string,
+    before?: ResourceData,
+  ): Promise<ResourceRow | undefined>;
   /** Bumps version/lastModified only (membership change). */
   touch(id: string, now: string): Promise<ResourceRow | undefined>;
   delete(id: string): Promise<boolean>;
@@ -246,6 +262,9 @@ export interface Store {
   tenant(tenantId: string): TenantStore;
   /** Runs fn in one transaction; the write is committed (durably) before the promise resolves. */
   transaction<T>(tenantId: string, fn: (tx: TenantStore) => Promise<T>): Promise<T>;
+
+  /** Appends activity entries of any tenants in one write transaction (the buffered log, service/activity-log.ts). */
+  appendActivity(records: readonly ActivityRecord[]): Promise<void>;
 
   // Operator-level methods: tenants and tokens. A write with an `audit` record writes it in the same transaction.
   // Every method that takes a token id also takes its tenant and never touches another tenant's token.

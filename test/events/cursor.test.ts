@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import { appendEvents } from '../../src/store/sql/events-store.js';
+import { execOf } from '../../src/store/sql/exec.js';
 import { createStore } from '../../src/store/index.js';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
 import type { EventDraft } from '../../src/events/types.js';
@@ -48,7 +49,7 @@ describeIfAvailable(
       const aIn = new Promise<void>((r) => (aInserted = r));
       // A: takes the first sequence number, then waits before committing.
       const a = other.db.transaction().execute(async (trx) => {
-        await appendEvents(trx, 't1', [draft('a')], new Date().toISOString());
+        await appendEvents(execOf(trx, 'postgres'), 't1', [draft('a')], new Date().toISOString());
         aInserted();
         await held;
       });
@@ -56,7 +57,9 @@ describeIfAvailable(
       // B: takes the next sequence number and commits at once.
       await store.db
         .transaction()
-        .execute((trx) => appendEvents(trx, 't1', [draft('b')], new Date().toISOString()));
+        .execute((trx) =>
+          appendEvents(execOf(trx, 'postgres'), 't1', [draft('b')], new Date().toISOString()),
+        );
 
       const naive = await sql<{
         seq: string;

@@ -38,7 +38,14 @@ const sortedGroups = (u: { groups?: { value: string }[] }) =>
 function countMembershipQueries(srv: TestServer): { calls: Record<string, number>; restore(): void } {
   const store = srv.server.store;
   const original = store.tenant;
-  const calls: Record<string, number> = { groupsOf: 0, resolveMembers: 0, list: 0 };
+  const calls: Record<string, number> = {
+    groupsOf: 0,
+    resolveMembers: 0,
+    list: 0,
+    // Users queries, and those that read each user's groups with the rows (QuerySpec.withGroups).
+    query: 0,
+    queryWithGroups: 0,
+  };
   store.tenant = function (this: typeof store, id: string): TenantStore {
     const handle = original.call(this, id);
     const members = new Proxy(handle.members, {
@@ -52,8 +59,21 @@ function countMembershipQueries(srv: TestServer): { calls: Record<string, number
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
+    const users = new Proxy(handle.users, {
+      get(target, p) {
+        const v = Reflect.get(target, p, target);
+        if (p === 'query' && typeof v === 'function')
+          return (spec: { withGroups?: boolean }) => {
+            calls.query!++;
+            if (spec.withGroups) calls.queryWithGroups!++;
+            return v.call(target, spec);
+          };
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
     return new Proxy(handle, {
-      get: (target, p) => (p === 'members' ? members : Reflect.get(target, p, target)),
+      get: (target, p) =>
+        p === 'members' ? members : p === 'users' ? users : Reflect.get(target, p, target),
     });
   };
   return { calls, restore: () => void (store.tenant = original) };
@@ -219,7 +239,7 @@ for (const dialect of DIALECTS) {
         );
       });
 
-      test('a page of users costs one batched groups query, not one per user; none when groups are excluded', async () => {
+      test('a page of users reads its groups in the page query, not one query per user; none when groups are excluded', async () => {
         const tenant = await srv.newTenant();
         const users = [];
         for (let i = 0; i < 30; i++) users.push(await createUser(tenant));
@@ -232,11 +252,14 @@ for (const dialect of DIALECTS) {
           const counts = page.Resources.map((r: { groups?: unknown[] }) => r.groups?.length ?? 0);
           assert.equal(counts.filter((n: number) => n === 2).length, 10);
           assert.equal(counts.filter((n: number) => n === 1).length, 20);
-          assert.equal(spy.calls.groupsOf, 1);
+          assert.equal(spy.calls.query, 1, 'one statement for the page');
+          assert.equal(spy.calls.queryWithGroups, 1, 'which read the groups too');
+          assert.equal(spy.calls.groupsOf, 0, 'no separate groups query');
           assert.equal(spy.calls.resolveMembers, 0, 'no user has a manager: no reference lookup');
-          spy.calls.groupsOf = 0;
           expectStatus(await send(tenant, 'GET', '/Users?count=30&excludedAttributes=groups'), 200);
           expectStatus(await send(tenant, 'GET', `/Users?count=30&attributes=id`), 200);
+          assert.equal(spy.calls.query, 3);
+          assert.equal(spy.calls.queryWithGroups, 1, 'groups excluded: not read');
           assert.equal(spy.calls.groupsOf, 0);
         } finally {
           spy.restore();

@@ -206,6 +206,8 @@ describeIfAvailable(
           served = await servedFingerprint(port);
         }
         assert.equal(served, two.fingerprint, out);
+        // The log is written asynchronously: the line follows shortly.
+        for (let i = 0; i < 100 && !/TLS certificate reloaded/.test(out); i++) await sleep(50);
         assert.match(out, /TLS certificate reloaded/);
         assert.equal((await httpsGet(`${tenantUrl}/Users`, readPem(two.cert), auth)).status, 200);
         assert.equal(child.exitCode, null, 'SIGHUP does not stop the server');

@@ -13,6 +13,7 @@ import { settingsFrom, WebhookService } from '../../src/events/webhook-service.j
 import type { EventDraft } from '../../src/events/types.js';
 import { createStore } from '../../src/store/index.js';
 import { appendEvents } from '../../src/store/sql/events-store.js';
+import { execOf } from '../../src/store/sql/exec.js';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
 import { webhooksOf, type AttemptOutcome, type ClaimedDelivery } from '../../src/store/sql/webhooks-store.js';
 import { eventsVisible } from '../helpers/events.js';
@@ -61,14 +62,16 @@ describeIfAvailable(
       const started = new Promise<void>((r) => (bStarted = r));
       // B: takes its transaction id with an event of another resource, then waits.
       const b = other.db.transaction().execute(async (trx) => {
-        await appendEvents(trx, 't1', [draft('X')], now());
+        await appendEvents(execOf(trx, 'postgres'), 't1', [draft('X')], now());
         bStarted();
         await held;
-        await appendEvents(trx, 't1', [draft('R')], now());
+        await appendEvents(execOf(trx, 'postgres'), 't1', [draft('R')], now());
       });
       await started;
       // A: a later transaction id, R's first event, committed first.
-      await store.db.transaction().execute((trx) => appendEvents(trx, 't1', [draft('R')], now()));
+      await store.db
+        .transaction()
+        .execute((trx) => appendEvents(execOf(trx, 'postgres'), 't1', [draft('R')], now()));
       release();
       await b;
       await eventsVisible(store);

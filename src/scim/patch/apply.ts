@@ -33,22 +33,12 @@ import type { JsonObject, JsonValue, PatchOperation, ResourceData, ResourceTypeN
 
 type Op = PatchOperation['op'];
 
-/** Deep copy of JSON data; own keys only, defined (not assigned) so that a `__proto__` key stays a plain key. */
+/**
+ * Deep copy of JSON data. Through JSON text: the same own keys and values (JSON.parse defines its keys, so a
+ * `__proto__` key stays a plain key, never a prototype), and several times faster than copying key by key.
+ */
 export function cloneJson<T extends JsonValue>(v: T): T {
-  if (Array.isArray(v)) return v.map((x) => cloneJson(x)) as T;
-  if (isObject(v)) {
-    const out: JsonObject = {};
-    for (const [k, x] of entriesOf(v)) {
-      Object.defineProperty(out, k, {
-        value: cloneJson(x as JsonValue),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
-    return out as T;
-  }
-  return v;
+  return v === null || typeof v !== 'object' ? v : (JSON.parse(JSON.stringify(v)) as T);
 }
 
 const has = (o: JsonObject, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);

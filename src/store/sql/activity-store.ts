@@ -7,8 +7,35 @@ import type { ActivityChange, ActivityEntry, ActivityQuery, ActivityTarget } fro
 
 type Db = Kysely<any>;
 
+/** The activity table's columns an entry fills, in the order of the multi-row INSERT (statements.ts). */
+export const ACTIVITY_COLUMNS = [
+  'tenant_id',
+  'at',
+  'method',
+  'path',
+  'status',
+  'resource_type',
+  'resource_id',
+  'summary',
+  'duration_ms',
+  'operation',
+  'target_user_name',
+  'target_external_id',
+  'target_display_name',
+  'changes',
+  'error_attribute',
+  'scim_type',
+  'error_detail',
+  'patch_dialect',
+  'client_ip',
+  'user_agent',
+] as const;
+
 /** The row one entry is stored as. */
-export function activityRow(tenantId: string, e: ActivityEntry): Record<string, unknown> {
+export function activityRow(
+  tenantId: string,
+  e: ActivityEntry,
+): Record<(typeof ACTIVITY_COLUMNS)[number], unknown> {
   return {
     tenant_id: tenantId,
     at: e.at,

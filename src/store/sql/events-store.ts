@@ -11,9 +11,11 @@ import type {
   EventQuery,
   EventResourceType,
 } from '../../events/types.js';
+import type { Exec } from './exec.js';
 import type { AuditInput } from '../types.js';
 import { insertAudit } from './audit-rows.js';
 import { newId } from './ids.js';
+import * as S from './statements.js';
 
 type Db = Kysely<any>;
 type Dialect = 'sqlite' | 'postgres';
@@ -44,9 +46,9 @@ export function decodeCursor(cursor: string | undefined): Position {
   return { txid: parts[1]!, seq: parts[2]! };
 }
 
-/** Appends events in the caller's transaction (db is the transaction). */
+/** Appends events in the caller's transaction (`x` runs on the transaction's connection). */
 export async function appendEvents(
-  db: Db,
+  x: Exec,
   tenantId: string,
   drafts: readonly EventDraft[],
   now: string,
@@ -58,16 +60,7 @@ export async function appendEvents(
   for (const d of drafts) perResource.set(d.resourceId, (perResource.get(d.resourceId) ?? 0) + 1);
   const next = new Map<string, number>();
   for (const [resourceId, n] of perResource) {
-    const r = await db
-      .insertInto('event_streams')
-      .values({ tenant_id: tenantId, resource_id: resourceId, last_seq: n })
-      .onConflict((oc) =>
-        oc.columns(['tenant_id', 'resource_id']).doUpdateSet({
-          last_seq: sql`event_streams.last_seq + ${n}`,
-        }),
-      )
-      .returning('last_seq')
-      .executeTakeFirstOrThrow();
+    const r = (await x.all(S.upsertEventStream, [tenantId, resourceId, n]))[0];
     next.set(resourceId, Number(r.last_seq) - n + 1);
   }
   const events: DirectoryEvent[] = drafts.map((d) => {
@@ -85,21 +78,13 @@ export async function appendEvents(
     if (d.member) e.member = d.member;
     return e;
   });
-  for (let i = 0; i < events.length; i += 200)
-    await db
-      .insertInto('events')
-      .values(
-        events.slice(i, i + 200).map((e) => ({
-          id: e.id,
-          tenant_id: tenantId,
-          type: e.type,
-          occurred_at: e.occurredAt,
-          resource_type: e.resource.type,
-          resource_id: e.resource.id,
-          payload: JSON.stringify(e),
-        })),
-      )
-      .execute();
+  for (let i = 0; i < events.length; i += 200) {
+    const chunk = events.slice(i, i + 200);
+    const params: unknown[] = [];
+    for (const e of chunk)
+      params.push(e.id, tenantId, e.type, e.occurredAt, e.resource.type, e.resource.id, JSON.stringify(e));
+    await x.run(S.insertEvents(chunk.length), params);
+  }
   return events;
 }
 

@@ -13,6 +13,7 @@ import type {
 } from '../setup-types.js';
 import type { AuditInput, NewToken } from '../types.js';
 import { appendEvents } from './events-store.js';
+import { execOf, type Dialect } from './exec.js';
 
 type Db = Kysely<any>;
 type Write = <T>(fn: (trx: Db) => Promise<T>) => Promise<T>;
@@ -53,6 +54,7 @@ export class SqlSetupStore implements SetupStore {
     private readonly insertAudit: Audit,
     /** Called after anything that may end a token's validity (the verified-token cache's marker). */
     private readonly tokensChanged: () => void,
+    private readonly dialect: Dialect,
   ) {}
 
   // ---- OAuth clients ------------------------------------------------------------------------------------
@@ -440,7 +442,7 @@ export class SqlSetupStore implements SetupStore {
         .where((eb) => (from === null ? eb('state', 'is', null) : eb('state', '=', from)))
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) return false;
-      if (draft) await appendEvents(db, tenantId, [draft], now);
+      if (draft) await appendEvents(execOf(db, this.dialect), tenantId, [draft], now);
       return true;
     });
   }

@@ -2,21 +2,15 @@
  * The store, written once for both dialects over Kysely. Dialect differences are DialectHooks and the
  * migration list; sqlite/sqlite-store.ts and postgres/postgres-store.ts only wire those in.
  */
-import {
-  Migrator,
-  sql,
-  type ExpressionBuilder,
-  type Kysely,
-  type Migration,
-  type RawBuilder,
-  type Transaction,
-} from 'kysely';
+import { Migrator, sql, type ExpressionBuilder, type Kysely, type Migration, type Transaction } from 'kysely';
+import { isDeepStrictEqual } from 'node:util';
 import { ScimError } from '../../scim/errors.js';
 import type { Member, ResourceData } from '../../scim/types.js';
 import type { Connection } from '../connect.js';
 import type {
   ActivityEntry,
   ActivityQuery,
+  ActivityRecord,
   ActivityTarget,
   AuditEntry,
   AuditInput,
@@ -38,8 +32,10 @@ import { lookupFor } from './lookup.js';
 import { columnFor } from './columns.js';
 import type { DirectoryEvent, EventDraft, EventType } from '../../events/types.js';
 import { appendEvents, SqlApiKeys, SqlEventReader } from './events-store.js';
+import { execOf, type Exec, type Stmt } from './exec.js';
+import * as S from './statements.js';
 import { insertAudit } from './audit-rows.js';
-import { activityRow, lastTarget, queryActivity } from './activity-store.js';
+import { ACTIVITY_COLUMNS, activityRow, lastTarget, queryActivity } from './activity-store.js';
 import { membersPage, recentEvents } from './console-reads.js';
 import { SqlOperators } from './operators-store.js';
 import { SqlMonitoring } from './monitoring-store.js';
@@ -54,6 +50,8 @@ export class SqlStore implements Store {
   /** Bumped after every revocation or tenant deletion through this store (see tokenStateMarker). */
   private tokenEpoch = 0;
   private dataVersion: { get(): unknown } | undefined;
+  /** tokenStateMarker() of this event-loop turn. */
+  private marker: { epoch: number; value: string } | undefined;
   constructor(
     readonly conn: Connection,
     readonly hooks: DialectHooks,
@@ -66,7 +64,7 @@ export class SqlStore implements Store {
     this.apiKeys = new SqlApiKeys(this.db, this.write);
     this.operators = new SqlOperators(this.db, this.write, (e) => this.hooks.isUniqueViolation(e));
     this.monitoring = new SqlMonitoring(this.db, this.write);
-    this.setup = new SqlSetupStore(this.db, this.write, insertAudit, () => this.tokenEpoch++);
+    this.setup = new SqlSetupStore(this.db, this.write, insertAudit, () => this.tokenEpoch++, this.dialect);
   }
   readonly events: SqlEventReader;
   readonly apiKeys: SqlApiKeys;
@@ -101,7 +99,7 @@ export class SqlStore implements Store {
         )
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) return false;
-      await appendEvents(db, tenantId, [draft], now);
+      await appendEvents(execOf(db, this.dialect), tenantId, [draft], now);
       return true;
     });
   }
@@ -157,6 +155,10 @@ export class SqlStore implements Store {
   };
   /** When a write last failed because the store could not be written (health() then probes with a write). */
   private writeFaultAt = 0;
+
+  async appendActivity(records: readonly ActivityRecord[]): Promise<void> {
+    if (records.length) await this.write((db) => insertActivity(execOf(db, this.dialect), records));
+  }
 
   async createTenant(t: { id: string; name: string }, now: string, audit?: AuditInput): Promise<TenantRow> {
     try {
@@ -256,12 +258,7 @@ export class SqlStore implements Store {
   async findTokenByHash(hash: string, now: string): Promise<TokenRow | undefined> {
     // Unknown, revoked and expired tokens are all "no row" from this one index lookup: the caller cannot tell them
     // apart, and neither can a client timing its 401s. Timestamps are ISO 8601 UTC strings: they sort as times.
-    const r = await this.db
-      .selectFrom('tokens')
-      .selectAll()
-      .where('hash', '=', hash)
-      .where(validAt(now))
-      .executeTakeFirst();
+    const r = (await execOf(this.db, this.dialect).all(S.tokenByHash, [hash, now, now]))[0];
     return r ? tokenRow(r) : undefined;
   }
 
@@ -315,12 +312,23 @@ export class SqlStore implements Store {
     }
   }
 
+  /**
+   * On SQLite the marker includes `PRAGMA data_version`, read once per event-loop turn (it costs a read transaction
+   * on the file), not once per request. That keeps "at once" for another process's revocation: the requests a
+   * turn serves are those whose bytes had arrived when the turn's poll began, before the read, so a request sent
+   * after the revoking commit is served in a later turn, which reads the marker again. A revocation through this
+   * store changes the epoch, which takes effect immediately.
+   */
   tokenStateMarker(): string {
     const raw = this.conn.sqlite;
     if (!raw) return String(this.tokenEpoch);
-    // A statement of its own on the raw handle: synchronous, no other statement can interleave with it.
-    this.dataVersion ??= raw.prepare('PRAGMA data_version').pluck();
-    return `${this.tokenEpoch}:${String(this.dataVersion.get())}`;
+    if (this.marker === undefined || this.marker.epoch !== this.tokenEpoch) {
+      // A statement of its own on the raw handle: synchronous, no other statement can interleave with it.
+      this.dataVersion ??= raw.prepare('PRAGMA data_version').pluck();
+      this.marker = { epoch: this.tokenEpoch, value: `${this.tokenEpoch}:${String(this.dataVersion.get())}` };
+      setImmediate(() => (this.marker = undefined));
+    }
+    return this.marker.value;
   }
 
   async markTokenUsed(id: string, now: string): Promise<void> {
@@ -368,7 +376,13 @@ export class SqlStore implements Store {
    * "<Node Type> [using <Index Name>] [on <Relation Name>]". A diagnostic for tests and the bench.
    */
   async explainQuery(tenantId: string, rt: 'User' | 'Group', q: QuerySpec): Promise<string[]> {
-    const { page } = new SqlResourceStore(this.db, tenantId, this.hooks, rt).statements(q);
+    const { page } = new SqlResourceStore(
+      this.db,
+      execOf(this.db, this.dialect),
+      tenantId,
+      this.hooks,
+      rt,
+    ).statements(q);
     if (this.dialect === 'sqlite') {
       const r = await sql<{ detail: string }>`EXPLAIN QUERY PLAN ${page}`.execute(this.db);
       return r.rows.map((x) => x.detail);
@@ -543,6 +557,23 @@ async function insertToken(db: Db, t: NewToken, now: string): Promise<void> {
     .execute();
 }
 
+/**
+ * Activity entries as multi-row INSERTs, in chunks that stay far below every bound-parameter limit (SQLite 32,766,
+ * PostgreSQL 65,535) whatever the number of columns.
+ */
+async function insertActivity(x: Exec, records: readonly ActivityRecord[]): Promise<void> {
+  const CHUNK = 100;
+  for (let i = 0; i < records.length; i += CHUNK) {
+    const chunk = records.slice(i, i + CHUNK);
+    const params: unknown[] = [];
+    for (const e of chunk) {
+      const row = activityRow(e.tenantId, e);
+      for (const c of ACTIVITY_COLUMNS) params.push(row[c]);
+    }
+    await x.run(S.insertActivity(chunk.length), params);
+  }
+}
+
 class SqlTenantStore implements TenantStore {
   readonly users: ResourceStore;
   readonly groups: ResourceStore;
@@ -554,20 +585,23 @@ class SqlTenantStore implements TenantStore {
     /** Outside a transaction: runs an autocommit write as its own write transaction. */
     private readonly write?: <T>(fn: (trx: Kysely<any>) => Promise<T>) => Promise<T>,
   ) {
-    this.users = new SqlResourceStore(db, tenantId, hooks, 'User');
-    this.groups = new SqlResourceStore(db, tenantId, hooks, 'Group');
-    this.members = new SqlMemberStore(db, tenantId);
+    const x = execOf(db, hooks.name);
+    this.users = new SqlResourceStore(db, x, tenantId, hooks, 'User');
+    this.groups = new SqlResourceStore(db, x, tenantId, hooks, 'Group');
+    this.members = new SqlMemberStore(db, x, tenantId);
   }
 
   async appendActivity(e: ActivityEntry): Promise<void> {
-    const insert = (db: Db) => db.insertInto('activity').values(activityRow(this.tenantId, e)).execute();
-    await (this.write ? this.write(insert) : insert(this.db));
+    const records = [{ ...e, tenantId: this.tenantId }];
+    await (this.write
+      ? this.write((db) => insertActivity(execOf(db, this.hooks.name), records))
+      : insertActivity(execOf(this.db, this.hooks.name), records));
   }
 
   async appendEvents(drafts: readonly EventDraft[], now: string): Promise<DirectoryEvent[]> {
     return this.write
-      ? this.write((db) => appendEvents(db, this.tenantId, drafts, now))
-      : appendEvents(this.db, this.tenantId, drafts, now);
+      ? this.write((db) => appendEvents(execOf(db, this.hooks.name), this.tenantId, drafts, now))
+      : appendEvents(execOf(this.db, this.hooks.name), this.tenantId, drafts, now);
   }
 
   async listActivity(opts: ActivityQuery): Promise<(ActivityEntry & { seq: number })[]> {
@@ -605,19 +639,13 @@ class SqlResourceStore implements ResourceStore {
   private readonly table: 'users' | 'groups';
   constructor(
     private readonly db: Db,
+    /** The prepared statements of the hot path, on the same connection as `db`. */
+    private readonly x: Exec,
     private readonly tenantId: string,
     private readonly hooks: DialectHooks,
     private readonly rt: 'User' | 'Group',
   ) {
     this.table = rt === 'User' ? 'users' : 'groups';
-  }
-
-  private derived(data: ResourceData): Record<string, unknown> {
-    if (this.rt === 'User') {
-      const c = userColumns(data);
-      return { ...c, active: c.active === null ? null : this.hooks.booleanValue(c.active) };
-    }
-    return groupColumns(data);
   }
 
   private uniqueness(e: unknown, data: ResourceData): never {
@@ -639,34 +667,44 @@ class SqlResourceStore implements ResourceStore {
 
   private async writeValues(id: string, data: ResourceData, replace: boolean): Promise<void> {
     if (this.rt !== 'User') return;
-    if (replace)
-      await this.db
-        .deleteFrom('user_values')
-        .where('tenant_id', '=', this.tenantId)
-        .where('user_id', '=', id)
-        .execute();
+    if (replace) await this.x.run(S.deleteUserValues, [this.tenantId, id]);
     const rows = userValueRows(data);
-    if (rows.length)
-      await this.db
-        .insertInto('user_values')
-        .values(rows.map((r) => ({ tenant_id: this.tenantId, user_id: id, ...r })))
-        .execute();
+    if (!rows.length) return;
+    const params: unknown[] = [];
+    for (const r of rows) params.push(this.tenantId, id, r.attr, r.ord, r.type_lc, r.value_lc);
+    await this.x.run(S.insertUserValues(rows.length), params);
   }
 
   async insert(id: string, data: ResourceData, now: string): Promise<ResourceRow> {
+    const json = this.hooks.toJson(data);
     try {
-      await this.db
-        .insertInto(this.table)
-        .values({
-          tenant_id: this.tenantId,
+      if (this.rt === 'User') {
+        const c = userColumns(data);
+        await this.x.run(S.insertUser, [
+          this.tenantId,
           id,
-          ...this.derived(data),
-          data: this.hooks.toJson(data),
-          created: now,
-          last_modified: now,
-          version: 1,
-        })
-        .execute();
+          c.user_name,
+          c.user_name_lc,
+          c.external_id,
+          c.display_name_lc,
+          c.active === null ? null : this.hooks.booleanValue(c.active),
+          c.xid,
+          json,
+          now,
+          now,
+        ]);
+      } else {
+        const c = groupColumns(data);
+        await this.x.run(S.insertGroup, [
+          this.tenantId,
+          id,
+          c.display_name_lc,
+          c.external_id,
+          json,
+          now,
+          now,
+        ]);
+      }
     } catch (e) {
       this.uniqueness(e, data);
     }
@@ -674,69 +712,76 @@ class SqlResourceStore implements ResourceStore {
     return { id, data, created: now, lastModified: now, version: 1 };
   }
 
-  private row(r: any): ResourceRow {
-    return {
+  private row(r: any): ResourceRow & { groups?: { value: string; display: string }[] } {
+    const row: ResourceRow & { groups?: { value: string; display: string }[] } = {
       id: r.id,
       data: this.hooks.fromJson(r.data),
       created: r.created,
       lastModified: r.last_modified,
       version: Number(r.version),
     };
+    if (r.groups_json !== undefined)
+      row.groups = this.hooks.fromJson(r.groups_json) as unknown as typeof row.groups;
+    return row;
   }
 
   async get(id: string): Promise<ResourceRow | undefined> {
-    const r = await this.db
-      .selectFrom(this.table)
-      .select(['id', 'data', 'created', 'last_modified', 'version'])
-      .where('tenant_id', '=', this.tenantId)
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const r = (await this.x.all(S.getRow[this.table], [this.tenantId, id]))[0];
     return r ? this.row(r) : undefined;
   }
 
   async getForUpdate(id: string): Promise<ResourceRow | undefined> {
-    if (!this.hooks.forUpdate) return this.get(id);
-    const r = await this.db
-      .selectFrom(this.table)
-      .select(['id', 'data', 'created', 'last_modified', 'version'])
-      .where('tenant_id', '=', this.tenantId)
-      .where('id', '=', id)
-      .forUpdate()
-      .executeTakeFirst();
+    const r = (await this.x.all(S.getRowForUpdate[this.table], [this.tenantId, id]))[0];
     return r ? this.row(r) : undefined;
   }
 
-  async update(id: string, data: ResourceData, now: string): Promise<ResourceRow | undefined> {
+  /** The derived column values of a document, in the order of S.USER_COLUMNS / S.GROUP_COLUMNS. */
+  private columnValues(data: ResourceData): unknown[] {
+    if (this.rt === 'User') {
+      const c = userColumns(data);
+      return [
+        c.user_name,
+        c.user_name_lc,
+        c.external_id,
+        c.display_name_lc,
+        c.active === null ? null : this.hooks.booleanValue(c.active),
+        c.xid,
+      ];
+    }
+    const c = groupColumns(data);
+    return [c.display_name_lc, c.external_id];
+  }
+
+  async update(
+    id: string,
+    data: ResourceData,
+    now: string,
+    before?: ResourceData,
+  ): Promise<ResourceRow | undefined> {
+    const values = this.columnValues(data);
+    const old = before ? this.columnValues(before) : undefined;
+    let mask = 0;
+    const params: unknown[] = [];
+    values.forEach((v, i) => {
+      if (old && old[i] === v) return;
+      mask |= 1 << i;
+      params.push(v);
+    });
+    params.push(this.hooks.toJson(data), now, this.tenantId, id);
     let r: any;
     try {
-      r = await this.db
-        .updateTable(this.table)
-        .set({
-          ...this.derived(data),
-          data: this.hooks.toJson(data),
-          last_modified: now,
-          version: sql`version + 1`,
-        })
-        .where('tenant_id', '=', this.tenantId)
-        .where('id', '=', id)
-        .returning(['id', 'created', 'last_modified', 'version'])
-        .executeTakeFirst();
+      r = (await this.x.all(S.updateRow(this.table, mask), params))[0];
     } catch (e) {
       this.uniqueness(e, data);
     }
     if (!r) return undefined;
-    await this.writeValues(id, data, true);
+    // The email rows (user_values) follow the emails; unchanged emails keep their rows.
+    if (!before || !isDeepStrictEqual(before.emails, data.emails)) await this.writeValues(id, data, true);
     return { id, data, created: r.created, lastModified: r.last_modified, version: Number(r.version) };
   }
 
   async touch(id: string, now: string): Promise<ResourceRow | undefined> {
-    const r = await this.db
-      .updateTable(this.table)
-      .set({ last_modified: now, version: sql`version + 1` })
-      .where('tenant_id', '=', this.tenantId)
-      .where('id', '=', id)
-      .returning(['id', 'data', 'created', 'last_modified', 'version'])
-      .executeTakeFirst();
+    const r = (await this.x.all(S.touchRow[this.table], [now, this.tenantId, id]))[0];
     return r ? this.row(r) : undefined;
   }
 
@@ -766,6 +811,16 @@ class SqlResourceStore implements ResourceStore {
       .where('id', '=', id)
       .executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
+  }
+
+  /** Rows of a page as ResourceRows, groups with their members when the query asks for them. */
+  private async withMembers(q: QuerySpec, rows: any[]): Promise<QueryResult['rows']> {
+    const out: QueryResult['rows'] = rows.map((r: any) => this.row(r));
+    if (this.rt === 'Group' && q.withMembers && out.length) {
+      const m = await new SqlMemberStore(this.db, this.x, this.tenantId).listMany(out.map((r) => r.id));
+      for (const r of out) r.members = m.get(r.id) ?? [];
+    }
+    return out;
   }
 
   /** The ORDER BY key of a sort spec (lower-cased for caseExact:false, byte-wise collation, NULL as ''). */
@@ -801,10 +856,11 @@ class SqlResourceStore implements ResourceStore {
       );
     const whereSql = sql.join(where, sql` AND `);
     const table = sql.table(this.table);
-    // Without a filter the total is the tenant's maintained count (resource_counts, kept by triggers).
+    // Without a filter the total is the tenant's maintained count (resource_counts, kept by triggers; PostgreSQL
+    // spreads it over stripes since 0014_perf).
     const count = q.filter
       ? sql`SELECT count(*) AS n FROM ${table} AS r WHERE ${whereSql}`
-      : sql`SELECT COALESCE((SELECT n FROM resource_counts WHERE tenant_id = ${this.tenantId} AND resource_type = ${this.rt}), 0) AS n`;
+      : sql`SELECT COALESCE(SUM(n), 0) AS n FROM resource_counts WHERE tenant_id = ${this.tenantId} AND resource_type = ${this.rt}`;
 
     const key = this.sortKey(q);
     const desc = q.sort?.order === 'descending';
@@ -835,23 +891,67 @@ class SqlResourceStore implements ResourceStore {
     const selectKey = key ? sql`, ${key} AS sort_key` : sql``;
     // In cursor mode fetch one extra row to know whether a next page exists.
     const limit = q.cursor !== undefined ? q.count + 1 : q.count;
-    const columns = sql`r.id, r.data, r.created, r.last_modified, r.version${selectKey}`;
+    const groups =
+      this.rt === 'User' && q.withGroups ? sql`, ${sql.raw(S.GROUPS_COLUMN[this.hooks.name])}` : sql``;
+    const columns = sql`r.id, r.data, r.created, r.last_modified, r.version${selectKey}${groups}`;
     // A deep startIndex (Entra's Account Discovery pages through every user) walks `offset` rows: walk
     // them in a narrow index on ids only, then read the page's 100 full rows by primary key ("deferred join").
     const page =
       offset > 0
-        ? sql`SELECT ${columns} FROM ${table} AS r WHERE r.tenant_id = ${this.tenantId} AND r.id IN (SELECT r.id FROM ${table} AS r WHERE ${pageWhere} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}) ORDER BY ${orderBy}`
-        : sql`SELECT ${columns} FROM ${table} AS r WHERE ${pageWhere} ORDER BY ${orderBy} LIMIT ${limit}`;
+        ? sql`SELECT ${columns} FROM ${table} AS r WHERE r.tenant_id = ${this.tenantId} AND r.id IN (SELECT r.id FROM ${table} AS r WHERE ${pageWhere} ORDER BY ${orderBy} LIMIT ${literal(limit)} OFFSET ${literal(offset)}) ORDER BY ${orderBy}`
+        : sql`SELECT ${columns} FROM ${table} AS r WHERE ${pageWhere} ORDER BY ${orderBy} LIMIT ${literal(limit)}`;
     return { count, page, hasKey: key !== undefined };
   }
 
+  /**
+   * Entra's lookups (`userName eq "…"`, `externalId eq`, `id eq`, a group's `displayName eq`) on the first page:
+   * one prepared statement on an indexed column, no SQL built for the request. The same rows and order as the
+   * general path: a case-insensitive attribute compares its lower-cased column with the lower-cased value.
+   */
+  private lookup(q: QuerySpec): { stmt: Stmt; value: string } | undefined {
+    const f = q.filter;
+    if (
+      f?.kind !== 'compare' ||
+      f.op !== 'eq' ||
+      typeof f.value !== 'string' ||
+      f.path.uri ||
+      f.path.sub ||
+      f.path.filter ||
+      q.sort ||
+      q.cursor !== undefined ||
+      q.after !== undefined ||
+      (q.startIndex ?? 1) > 1 ||
+      q.count <= 0
+    )
+      return undefined;
+    const def = lookupFor(this.rt)({ attr: f.path.attr }).attr;
+    if (def.multiValued || def.type !== 'string') return undefined;
+    const col = columnFor(this.rt, undefined, def.name, undefined);
+    if (!col || (col.kind !== 'column' && col.kind !== 'lower-column')) return undefined;
+    if ((col.kind === 'lower-column') !== !def.caseExact) return undefined;
+    return {
+      stmt: S.lookupBy(this.table, col.column, q.count, this.rt === 'User' && !!q.withGroups),
+      value: def.caseExact ? f.value : f.value.toLowerCase(),
+    };
+  }
+
   async query(q: QuerySpec): Promise<QueryResult> {
+    const fast = this.lookup(q);
+    if (fast) {
+      const found = await this.x.all(fast.stmt, [this.tenantId, fast.value]);
+      // A page that is not full ends the result set: its length is the total. A full one (a shared externalId)
+      // takes the general path, which counts.
+      if (found.length < q.count)
+        return { totalResults: found.length, rows: await this.withMembers(q, found) };
+    }
     const st = this.statements(q);
-    const countAll = async () =>
-      Number((await (st.count as RawBuilder<{ n: number | string }>).execute(this.db)).rows[0]?.n ?? 0);
+    const run = (b: Sql) => {
+      const c = b.compile(this.db);
+      return this.x.query(c.sql, c.parameters);
+    };
+    const countAll = async () => Number((await run(st.count))[0]?.n ?? 0);
     if (q.count <= 0) return { totalResults: await countAll(), rows: [] };
-    const res = await (st.page as RawBuilder<any>).execute(this.db);
-    let rows = res.rows;
+    let rows = await run(st.page);
     let nextCursor: string | undefined;
     let lastPosition: string | undefined;
     let totalResults: number | undefined;
@@ -873,19 +973,17 @@ class SqlResourceStore implements ResourceStore {
       if (rows.length === q.count && rows.length > 0) lastPosition = positionOf(rows[rows.length - 1]);
     }
     totalResults ??= await countAll();
-    const out: QueryResult['rows'] = rows.map((r: any) => this.row(r));
-    if (this.rt === 'Group' && q.withMembers && out.length) {
-      const m = await new SqlMemberStore(this.db, this.tenantId).listMany(out.map((r) => r.id));
-      for (const r of out) r.members = m.get(r.id) ?? [];
-    }
     return {
       totalResults,
-      rows: out,
+      rows: await this.withMembers(q, rows),
       ...(nextCursor !== undefined ? { nextCursor } : {}),
       ...(lastPosition !== undefined ? { lastPosition } : {}),
     };
   }
 }
+
+/** A page bound as a literal: SQLite re-prepares a statement whose LIMIT is a bound parameter. */
+const literal = (n: number): Sql => sql.raw(String(Math.max(0, Math.trunc(n))));
 
 function encodeCursor(c: { k: string | null; id: string }): string {
   return Buffer.from(JSON.stringify(c)).toString('base64url');
@@ -907,6 +1005,7 @@ function decodeCursor(s: string): { k: string | null; id: string } {
 class SqlMemberStore implements MemberStore {
   constructor(
     private readonly db: Db,
+    private readonly x: Exec,
     private readonly tenantId: string,
   ) {}
 
@@ -918,13 +1017,7 @@ class SqlMemberStore implements MemberStore {
   }
 
   async list(groupId: string): Promise<Member[]> {
-    const rows = await this.db
-      .selectFrom('group_members')
-      .select(['member_id', 'member_type', 'display'])
-      .where('tenant_id', '=', this.tenantId)
-      .where('group_id', '=', groupId)
-      .orderBy('member_id')
-      .execute();
+    const rows = await this.x.all(S.listMembers, [this.tenantId, groupId]);
     return rows.map((r) => this.toMember(r));
   }
 
@@ -952,22 +1045,12 @@ class SqlMemberStore implements MemberStore {
     const added: string[] = [];
     const unique = [...new Map(members.map((m) => [m.value, m])).values()];
     for (let i = 0; i < unique.length; i += 300) {
-      const r = await this.db
-        .insertInto('group_members')
-        .values(
-          unique.slice(i, i + 300).map((m) => ({
-            tenant_id: this.tenantId,
-            group_id: groupId,
-            member_id: m.value,
-            member_type: m.type ?? null,
-            display: m.display ?? null,
-          })),
-        )
-        // Re-adding a member is a no-op (entra-scim-client.md §1.20), also under concurrent PATCHes.
-        .onConflict((oc) => oc.columns(['tenant_id', 'group_id', 'member_id']).doNothing())
-        .returning('member_id')
-        .execute();
-      for (const row of r) added.push(String(row.member_id));
+      const chunk = unique.slice(i, i + 300);
+      const params: unknown[] = [];
+      for (const m of chunk) params.push(this.tenantId, groupId, m.value, m.type ?? null, m.display ?? null);
+      // Re-adding a member is a no-op (entra-scim-client.md §1.20), also under concurrent PATCHes.
+      const rows = await this.x.all(S.addMembers(chunk.length), params);
+      for (const row of rows) added.push(String(row.member_id));
     }
     return added;
   }
@@ -975,14 +1058,9 @@ class SqlMemberStore implements MemberStore {
   async remove(groupId: string, ids: readonly string[]): Promise<string[]> {
     const removed: string[] = [];
     for (let i = 0; i < ids.length; i += 500) {
-      const r = await this.db
-        .deleteFrom('group_members')
-        .where('tenant_id', '=', this.tenantId)
-        .where('group_id', '=', groupId)
-        .where('member_id', 'in', ids.slice(i, i + 500))
-        .returning('member_id')
-        .execute();
-      for (const row of r) removed.push(String(row.member_id));
+      const chunk = ids.slice(i, i + 500);
+      const rows = await this.x.all(S.removeMembers(chunk.length), [this.tenantId, groupId, ...chunk]);
+      for (const row of rows) removed.push(String(row.member_id));
     }
     return removed;
   }
@@ -1001,20 +1079,14 @@ class SqlMemberStore implements MemberStore {
     const out = new Map<string, 'User' | 'Group'>();
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      const u = await this.db
-        .selectFrom('users')
-        .select('id')
-        .where('tenant_id', '=', this.tenantId)
-        .where('id', 'in', chunk)
-        .execute();
-      for (const r of u) out.set(r.id, 'User');
-      const g = await this.db
-        .selectFrom('groups')
-        .select('id')
-        .where('tenant_id', '=', this.tenantId)
-        .where('id', 'in', chunk)
-        .execute();
-      for (const r of g) out.set(r.id, 'Group');
+      const rows = await this.x.all(S.resolveMembers(chunk.length), [
+        this.tenantId,
+        ...chunk,
+        this.tenantId,
+        ...chunk,
+      ]);
+      // A user first, as before: an id that were both (it cannot be: ids are unique) would count as a user.
+      for (const r of rows) if (!out.has(r.id)) out.set(r.id, r.kind);
     }
     return out;
   }
@@ -1022,21 +1094,15 @@ class SqlMemberStore implements MemberStore {
   async groupsOf(memberIds: readonly string[]): Promise<Map<string, { value: string; display: string }[]>> {
     const out = new Map<string, { value: string; display: string }[]>();
     for (let i = 0; i < memberIds.length; i += 500) {
-      const rows = await this.db
-        .selectFrom('group_members as m')
-        .innerJoin('groups as g', (j) =>
-          j.onRef('g.tenant_id', '=', 'm.tenant_id').onRef('g.id', '=', 'm.group_id'),
-        )
-        .select(['m.member_id', 'g.id', 'g.data'])
-        .where('m.tenant_id', '=', this.tenantId)
-        .where('m.member_id', 'in', memberIds.slice(i, i + 500))
-        .orderBy('g.id')
-        .execute();
+      const chunk = memberIds.slice(i, i + 500);
+      const rows = await this.x.all(S.groupsOf(chunk.length), [this.tenantId, ...chunk]);
       for (const r of rows) {
-        const data = typeof r.data === 'string' ? JSON.parse(r.data) : r.data;
         let l = out.get(r.member_id);
         if (!l) out.set(r.member_id, (l = []));
-        l.push({ value: r.id, display: String(data.displayName ?? '') });
+        l.push({
+          value: r.id,
+          display: r.display === null || r.display === undefined ? '' : String(r.display),
+        });
       }
     }
     return out;

@@ -1,0 +1,35 @@
+/**
+ * CPU time of a process from /proc/<pid>/stat (utime + stime of all its threads, live and exited), the way the
+ * shared bench README measures servers: independent of how the process reports itself, and the same for the
+ * reference and joyn-scim.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let ticksPerSecond: number | undefined;
+
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** CPU time the process has used so far, in µs (resolution: one clock tick, 10 ms on Linux). */
+export function cpuMicrosOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 (utime) and 15 (stime) of proc(5), i.e. 12 and 13 after the state (field 3).
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks / clockTicks()) * 1e6;
+}
+
+/** The command of a process (to check that the pid we measure is the server, not a wrapper). */
+export function commandOf(pid: number): string {
+  return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+}

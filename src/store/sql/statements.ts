@@ -1,0 +1,179 @@
+/**
+ * The prepared statements of Entra's request path (sql/exec.ts), one text per table and shape. Column lists are
+ * literals here: no name in them ever comes from a request.
+ */
+import { marks, Stmt, stmtFor } from './exec.js';
+import { ACTIVITY_COLUMNS } from './activity-store.js';
+
+type Table = 'users' | 'groups';
+
+const ROW = 'id, data, created, last_modified, version';
+
+const byTable = <T>(make: (t: Table) => T): Record<Table, T> => ({
+  users: make('users'),
+  groups: make('groups'),
+});
+
+export const getRow = byTable((t) => new Stmt(`SELECT ${ROW} FROM ${t} WHERE tenant_id = ? AND id = ?`));
+
+/** The row, locked until the transaction ends (PostgreSQL; SQLite's single writer needs no lock). */
+export const getRowForUpdate = byTable(
+  (t) =>
+    new Stmt(
+      `SELECT ${ROW} FROM ${t} WHERE tenant_id = ? AND id = ?`,
+      `SELECT ${ROW} FROM ${t} WHERE tenant_id = ? AND id = ? FOR UPDATE`,
+    ),
+);
+
+export const insertUser = new Stmt(
+  `INSERT INTO users (tenant_id, id, user_name, user_name_lc, external_id, display_name_lc, active, xid, data, created, last_modified, version)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+);
+export const insertGroup = new Stmt(
+  `INSERT INTO groups (tenant_id, id, display_name_lc, external_id, data, created, last_modified, version)
+   VALUES (?, ?, ?, ?, ?, ?, ?, 1)`,
+);
+
+/** The derived columns of each table, in the order update statements set them. */
+export const USER_COLUMNS = [
+  'user_name',
+  'user_name_lc',
+  'external_id',
+  'display_name_lc',
+  'active',
+  'xid',
+] as const;
+export const GROUP_COLUMNS = ['display_name_lc', 'external_id'] as const;
+
+/**
+ * An update that sets the document, lastModified, version and the derived columns named by `mask` (bit i =
+ * columns[i]): an index or trigger (the users_text trigram index) is maintained only for a column that is set.
+ */
+export const updateRow = (table: Table, mask: number) =>
+  stmtFor(`update:${table}:${mask}`, () => {
+    const columns = table === 'users' ? USER_COLUMNS : GROUP_COLUMNS;
+    const set = columns.filter((_, i) => mask & (1 << i)).map((c) => `${c} = ?`);
+    return `UPDATE ${table} SET ${[...set, 'data = ?', 'last_modified = ?', 'version = version + 1'].join(', ')}
+      WHERE tenant_id = ? AND id = ? RETURNING created, last_modified, version`;
+  });
+
+export const touchRow = byTable(
+  (t) =>
+    new Stmt(
+      `UPDATE ${t} SET last_modified = ?, version = version + 1 WHERE tenant_id = ? AND id = ? RETURNING ${ROW}`,
+    ),
+);
+
+export const deleteUserValues = new Stmt('DELETE FROM user_values WHERE tenant_id = ? AND user_id = ?');
+export const insertUserValues = (n: number) =>
+  stmtFor(
+    `user_values:${n}`,
+    () =>
+      `INSERT INTO user_values (tenant_id, user_id, attr, ord, type_lc, value_lc) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`,
+    n,
+  );
+
+export const listMembers = new Stmt(
+  'SELECT member_id, member_type, display FROM group_members WHERE tenant_id = ? AND group_id = ? ORDER BY member_id',
+);
+
+export const addMembers = (n: number) =>
+  stmtFor(
+    `members+:${n}`,
+    () =>
+      `INSERT INTO group_members (tenant_id, group_id, member_id, member_type, display) VALUES ${Array(n).fill('(?, ?, ?, ?, ?)').join(', ')}
+       ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING RETURNING member_id`,
+    n,
+  );
+
+export const removeMembers = (n: number) =>
+  stmtFor(
+    `members-:${n}`,
+    () =>
+      `DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_id IN (${marks(n)}) RETURNING member_id`,
+    n,
+  );
+
+/** Which of these ids are users and which are groups of the tenant, in one statement. */
+export const resolveMembers = (n: number) =>
+  stmtFor(
+    `resolve:${n}`,
+    () =>
+      `SELECT id, 'User' AS kind FROM users WHERE tenant_id = ? AND id IN (${marks(n)})
+       UNION ALL SELECT id, 'Group' AS kind FROM groups WHERE tenant_id = ? AND id IN (${marks(n)})`,
+    n,
+  );
+
+/** The groups of these members, with each group's displayName read in SQL (not by parsing the whole document). */
+export const groupsOf = (n: number) =>
+  stmtFor(
+    `groupsOf:${n}`,
+    () => {
+      const q = (display: string) =>
+        `SELECT m.member_id, g.id, ${display} AS display FROM group_members AS m
+       JOIN groups AS g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
+       WHERE m.tenant_id = ? AND m.member_id IN (${marks(n)}) ORDER BY g.id`;
+      return [q(`json_extract(g.data, '$.displayName')`), q(`(g.data ->> 'displayName')`)];
+    },
+    n,
+  );
+
+export const upsertEventStream = new Stmt(
+  `INSERT INTO event_streams (tenant_id, resource_id, last_seq) VALUES (?, ?, ?)
+   ON CONFLICT (tenant_id, resource_id) DO UPDATE SET last_seq = event_streams.last_seq + excluded.last_seq
+   RETURNING last_seq`,
+);
+export const insertEvents = (n: number) =>
+  stmtFor(
+    `events:${n}`,
+    () =>
+      `INSERT INTO events (id, tenant_id, type, occurred_at, resource_type, resource_id, payload) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+    n,
+  );
+
+export const insertActivity = (n: number) =>
+  stmtFor(
+    `activity:${n}`,
+    () =>
+      `INSERT INTO activity (${ACTIVITY_COLUMNS.join(', ')}) VALUES ${Array(n)
+        .fill(`(${marks(ACTIVITY_COLUMNS.length)})`)
+        .join(', ')}`,
+    n,
+  );
+
+/** A token valid at `now` (not revoked by then, not expired), by its hash. */
+export const tokenByHash = new Stmt(
+  `SELECT id, tenant_id, hint, created_at, last_used_at, revoked_at, expires_at FROM tokens
+   WHERE hash = ? AND (revoked_at IS NULL OR revoked_at > ?) AND (expires_at IS NULL OR expires_at > ?)`,
+);
+
+/**
+ * A user's groups as one JSON array (`[{"value", "display"}]`, ordered by group id) for a row `r` of users: read
+ * in the statement that reads the user, instead of a second statement for the page's ids.
+ */
+export const GROUPS_COLUMN = {
+  sqlite: `(SELECT json_group_array(json_object('value', g.id, 'display', COALESCE(json_extract(g.data, '$.displayName'), '')) ORDER BY g.id)
+    FROM group_members AS m JOIN groups AS g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
+    WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id) AS groups_json`,
+  postgres: `(SELECT COALESCE(json_agg(json_build_object('value', g.id, 'display', COALESCE(g.data ->> 'displayName', '')) ORDER BY g.id), '[]')
+    FROM group_members AS m JOIN groups AS g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
+    WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id) AS groups_json`,
+};
+
+/**
+ * Entra's lookups (`filter=userName eq "…"`, `externalId eq`, `id eq`, a group's `displayName eq`): one indexed
+ * column, the first page, with a user's groups when asked. The column comes from the allow-list in columns.ts;
+ * the limit is a literal.
+ */
+export const lookupBy = (table: Table, column: string, limit: number, groups: boolean) =>
+  stmtFor(
+    `lookup:${table}:${column}:${limit}:${groups}`,
+    () => {
+      const q = (extra: string) =>
+        `SELECT r.id, r.data, r.created, r.last_modified, r.version${extra} FROM ${table} AS r WHERE r.tenant_id = ? AND r.${column} = ? ORDER BY r.id LIMIT ${limit}`;
+      return groups ? [q(`, ${GROUPS_COLUMN.sqlite}`), q(`, ${GROUPS_COLUMN.postgres}`)] : q('');
+    },
+    // Kept prepared on PostgreSQL for the default page size (Entra sends no count) and count=1; another count is
+    // a text of its own each time.
+    limit === 100 || limit === 1 ? 1 : limit,
+  );
