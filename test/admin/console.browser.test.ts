@@ -8,7 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { describeIfAvailable, isExecutable } from '../helpers/services.js';
@@ -17,7 +19,9 @@ import { createOperator, request, runEngineJob, startAdminServer, type AdminServ
 // JOYN_CHROMIUM_PATH names another browser binary (or a missing one, to try the skip).
 const CHROMIUM = process.env.JOYN_CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ADMIN = 'browser-admin-token-7f3c1e9a5b2d4086a1c3e5f7091b2d4f';
-const SCREENS = new URL('../../docs/screens/', import.meta.url).pathname;
+// Screenshots go to $JOYN_SCREENSHOTS_DIR (docs/screens to refresh the docs' pictures), else to a temporary directory:
+// a test run leaves the tracked pictures alone.
+const SCREENS = `${process.env.JOYN_SCREENSHOTS_DIR ?? mkdtempSync(join(tmpdir(), 'joyn-console-shots-'))}/`;
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const JOYN = 'urn:ietf:params:scim:schemas:extension:joynfsm:2.0:User';
 const chromiumMissing = isExecutable(CHROMIUM)

@@ -10,7 +10,9 @@
  * - the admin rotates the secret (shown once, different), disables, enables and deletes the endpoint.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { SIGNATURE_HEADER, verifyWebhook } from '../../src/events/signature.js';
@@ -23,7 +25,9 @@ const CHROMIUM = process.env.JOYN_CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ADMIN = 'webhooks-browser-admin-token-5e1f0a9c7b3d2e4f6a8b';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 // The endpoint's page is shown in docs/console.md "Webhooks".
-const SCREENS = new URL('../../docs/screens/', import.meta.url).pathname;
+// Screenshots go to $JOYN_SCREENSHOTS_DIR (docs/screens to refresh the docs' pictures), else to a temporary directory:
+// a test run leaves the tracked pictures alone.
+const SCREENS = `${process.env.JOYN_SCREENSHOTS_DIR ?? mkdtempSync(join(tmpdir(), 'joyn-console-shots-'))}/`;
 const chromiumMissing = isExecutable(CHROMIUM)
   ? undefined
   : `Chromium is not installed (${CHROMIUM}; install Debian's chromium package: apt-get install chromium)`;
