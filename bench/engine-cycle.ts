@@ -21,6 +21,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSy
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadNote } from './machine.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
@@ -325,8 +326,8 @@ function render(r: EngineBenchResult, concurrency: number): string {
     '## Engine',
     '',
     `Measured ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} by \`benchEngine\` (bench/engine-cycle.ts) on ${cpus().length} CPUs (${cpu}), ` +
-      `Node ${process.version}, **on a machine shared with other work while measuring**: read rates as ranges, and ` +
-      `compare rows by their ratio and by CPU per user, which moves much less. Unless said otherwise the server ` +
+      `Node ${process.version}, ${loadNote()}; compare rows by their ratio and by CPU per user, which moves less than rates, and ` +
+      `unless said otherwise the server ` +
       `(today's build, SQLite file, WAL, synchronous=FULL, rate limit off) and the engine (file source, target.concurrency ` +
       `${concurrency}, its state in its own SQLite file) run in separate processes from the compiled build. ` +
       `${fmt(r.users)} users plus ${fmt(Math.round(r.users / 50))} groups and their memberships, every one assigned.`,

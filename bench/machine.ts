@@ -26,3 +26,15 @@ export function describeMachine(): Machine {
     platform: `${os.type()} ${os.release()} ${os.arch()}`,
   };
 }
+
+/**
+ * How busy the machine was, in words for the report: the 1-minute load average when the report is written, beside
+ * the CPU count. The bench itself keeps about two CPUs busy; well above that, other work shared the machine.
+ */
+export function loadNote(): string {
+  const load = os.loadavg()[0] ?? 0;
+  const n = os.availableParallelism();
+  return load > n + 1
+    ? `1-minute load average ${load.toFixed(1)} on ${n} CPUs at the end: other work shared the machine, read the figures as ranges`
+    : `1-minute load average ${load.toFixed(1)} on ${n} CPUs at the end (the bench's own load; no other work to speak of)`;
+}

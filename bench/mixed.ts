@@ -37,6 +37,7 @@ import { normalizeResource } from '../src/scim/schema/normalize.js';
 import { openStore } from '../src/server.js';
 import { TenantService } from '../src/service/tenants.js';
 import { newId } from '../src/store/sql/ids.js';
+import { loadNote } from './machine.js';
 import { benchUser, userNameOf } from './users.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -631,7 +632,7 @@ export function renderMixedSection(r: MixedReport): string {
     `### ${r.store === 'sqlite' ? 'SQLite' : 'PostgreSQL'}`,
     '',
     `${r.date}, ${r.machine}; ${r.storeDetail}; ${r.tenants} tenants × ${r.usersPerTenant} users, ${r.rate} requests/s for ${r.seconds} s.`,
-    'The machine was shared with other work while this ran: read the figures as an order of magnitude, not a baseline.',
+    `${loadNote()[0]!.toUpperCase()}${loadNote().slice(1)}.`,
     '',
     '| request | sent | ok | errors | throughput (req/s) | p50 (ms) | p99 (ms) |',
     '| --- | --: | --: | --: | --: | --: | --: |',

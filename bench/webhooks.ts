@@ -31,7 +31,7 @@ import { TenantService } from '../src/service/tenants.js';
 import { createStore } from '../src/store/index.js';
 import { compileChildren } from './children.js';
 import { percentile } from './load.js';
-import { describeMachine } from './machine.js';
+import { describeMachine, loadNote } from './machine.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -367,7 +367,7 @@ export async function benchWebhooks(o: WebhookBenchOptions): Promise<WebhookBenc
       `Measured ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} by bench/webhooks.ts · store: ${o.storeDetail} · ` +
         `${m.nproc} CPUs (${m.cpuModel}), Node ${m.node} · server from the compiled build with the default ` +
         `WEBHOOKS_* settings (poll 250 ms, concurrency 16) · receiver answering 204 at once, in the bench process · ` +
-        'the machine was shared with other work while measuring: read the figures as ranges.',
+        `${loadNote()}.`,
       '',
       '| measure | value |',
       '|---|--:|',
