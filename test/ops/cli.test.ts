@@ -11,7 +11,7 @@ import { after, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/stores.js';
-import { cliOk, ROOT, runCli, scimClient, startServerProcess } from './processes.js';
+import { cliOk, ROOT, runCli, scimClient, startServerProcess, waitForStdout } from './processes.js';
 
 /** Every environment variable src/config.ts (the only reader of process.env) reads, NODE_ENV aside. */
 function configVariables(): string[] {
@@ -285,6 +285,7 @@ describe('first start (npm start on a new SQLite path)', () => {
     const db = await fresh('sqlite');
     // As `npm start` on a fresh machine: no PUBLIC_URL.
     const first = await startServerProcess(db.url, { PUBLIC_URL: '' });
+    await waitForStdout(first, /The token is shown only this once/);
     await first.stop();
     const out = first.stdout();
     assert.equal(out.match(/Secret Token:/g)?.length, 1, out);
@@ -306,6 +307,8 @@ describe('first start (npm start on a new SQLite path)', () => {
     assert.match(listed.stderr, /PUBLIC_URL is not set: Entra ID accepts only a public HTTPS Tenant URL/);
 
     const second = await startServerProcess(db.url, { PUBLIC_URL: 'https://scim.example.test' });
+    // The server records its PUBLIC_URL for the CLI, then logs each tenant: wait for that line.
+    await waitForStdout(second, /"msg":"tenant"/);
     try {
       assert.doesNotMatch(second.stdout(), /Secret Token|jsk_/);
       // The token printed the first time works on the second run (same tenant, new port).

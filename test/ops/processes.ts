@@ -194,6 +194,15 @@ export async function startServerProcess(
   return p;
 }
 
+/**
+ * Waits until the server has written `pattern` to its stdout (the first-start banner comes after /readyz already
+ * answers: the default tenant is created once the server listens). A wait, not a timing assertion.
+ */
+export async function waitForStdout(p: ServerProcess, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(p.stdout()) && Date.now() < deadline) await sleep(50);
+}
+
 /** Does a TCP connection to the port get refused (nothing listening)? */
 export function connectionRefused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
