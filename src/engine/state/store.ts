@@ -152,7 +152,9 @@ const b = (v: unknown): boolean => v === 1 || v === true || v === '1';
 /** The database's clock in ms since the epoch: every instance measures leases against the same clock. */
 const DB_NOW_MS: Record<DialectName, RawBuilder<number>> = {
   sqlite: sql<number>`CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`,
-  postgres: sql<number>`CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)`,
+  // statement_timestamp(): one value for the whole statement, so a lease's acquired_at, heartbeat_at and expires_at
+  // are computed from the same instant (clock_timestamp() is read again for each column and could differ by 1 ms).
+  postgres: sql<number>`CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000 AS BIGINT)`,
 };
 
 /** Every table that holds one job's state, definition and lease (children first). */
