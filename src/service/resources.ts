@@ -242,9 +242,10 @@ export class ResourceService {
     changes: MembershipChanges | undefined,
     stored: Member[] | undefined,
     types = new Map<string, string | undefined>(),
+    /** The resource as rendered for the response, when the caller has it already (the same object is kept). */
+    rendered: JsonObject = this.render(tenantId, rt, after, {}),
   ): Promise<EventDraft[]> {
     if (!this.eventsEnabled) return [];
-    const rendered = this.render(tenantId, rt, after, {});
     const drafts: EventDraft[] = [];
     const previous = previousValues(before.data, after.data);
     if (previous)
@@ -449,16 +450,20 @@ export class ResourceService {
         if (!same) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
         const now = this.now();
         const row = same ? before : (await tx.users.update(id, data, now, before.data))!;
-        if (row !== before)
+        // Rendered once for the event and the answer (without a projection they are the same document; the event's
+        // copy is serialized before the transaction ends, so sharing the object is safe).
+        const rendered =
+          row !== before && this.eventsEnabled ? this.render(tenantId, rt, row, {}) : undefined;
+        if (rendered)
           await this.emit(
             tx,
-            await this.updateEvents(tx, tenantId, rt, before, row, undefined, undefined),
+            await this.updateEvents(tx, tenantId, rt, before, row, undefined, undefined, undefined, rendered),
             now,
           );
         // No projection: the route answers 204 without a body, so nothing is loaded for it.
         const extras = projection ? (await this.userExtras(tx, [row], projection))(row) : {};
         return {
-          resource: this.render(tenantId, rt, row, extras, projection),
+          resource: !projection && rendered ? rendered : this.render(tenantId, rt, row, extras, projection),
           id,
           version: row.version,
           summary: `patched user ${String(row.data.userName)} (${ops.length} operation${ops.length === 1 ? '' : 's'}${row === before ? ', no change' : ''})`,
@@ -568,8 +573,10 @@ export class ResourceService {
           data: this.render(tenantId, rt, before, {}),
         });
       }
-      if (!(await repo.delete(id))) throw notFound(rt, id);
+      // The events first: the resource's sequence is counted on its row (migration 0016), which the delete removes.
+      // Both are in one transaction, so a delete that fails leaves no event behind.
       await this.emit(tx, drafts, now);
+      if (!(await repo.delete(id))) throw notFound(rt, id);
     });
   }
 }

@@ -54,13 +54,21 @@ export async function appendEvents(
   now: string,
 ): Promise<DirectoryEvent[]> {
   if (!drafts.length) return [];
-  // One sequence per resource, counted in event_streams: a row lock on the resource's stream (PostgreSQL) or
-  // the single writer (SQLite) makes the numbers of one resource gapless and in commit order.
-  const perResource = new Map<string, number>();
-  for (const d of drafts) perResource.set(d.resourceId, (perResource.get(d.resourceId) ?? 0) + 1);
+  // One sequence per resource, counted on the user's or group's own row (event_seq, migration 0016) or in
+  // event_streams for the tenant's stream: the row lock (PostgreSQL) or the single writer (SQLite) makes the
+  // numbers of one resource gapless and in commit order.
+  const perResource = new Map<string, { type: EventResourceType; n: number }>();
+  for (const d of drafts) {
+    const r = perResource.get(d.resourceId);
+    if (r) r.n++;
+    else perResource.set(d.resourceId, { type: d.resourceType, n: 1 });
+  }
   const next = new Map<string, number>();
-  for (const [resourceId, n] of perResource) {
-    const r = (await x.all(S.upsertEventStream, [tenantId, resourceId, n]))[0];
+  for (const [resourceId, { type, n }] of perResource) {
+    const table = type === 'User' ? 'users' : type === 'Group' ? 'groups' : undefined;
+    const r =
+      (table && (await x.all(S.bumpEventSeq[table], [n, tenantId, resourceId]))[0]) ||
+      (await x.all(S.upsertEventStream, [tenantId, resourceId, n]))[0];
     next.set(resourceId, Number(r.last_seq) - n + 1);
   }
   const events: DirectoryEvent[] = drafts.map((d) => {

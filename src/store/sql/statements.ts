@@ -118,6 +118,15 @@ export const groupsOf = (n: number) =>
     n,
   );
 
+/** Advances a user's or group's event sequence by n (its row: migration 0016); no row when it does not exist. */
+export const bumpEventSeq = byTable(
+  (t) =>
+    new Stmt(
+      `UPDATE ${t} SET event_seq = event_seq + ? WHERE tenant_id = ? AND id = ? RETURNING event_seq AS last_seq`,
+    ),
+);
+
+/** The sequence of a stream without a row of its own: the tenant's, and a resource deleted before migration 0016. */
 export const upsertEventStream = new Stmt(
   `INSERT INTO event_streams (tenant_id, resource_id, last_seq) VALUES (?, ?, ?)
    ON CONFLICT (tenant_id, resource_id) DO UPDATE SET last_seq = event_streams.last_seq + excluded.last_seq
