@@ -5,12 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Migrator, sql, type MigrationProvider } from 'kysely';
+import { sql } from 'kysely';
 import { loadConfig } from '../../src/config.js';
 import { openStore } from '../../src/server.js';
-import { postgresMigrations } from '../../src/store/postgres/migrations.js';
 import { newId } from '../../src/store/sql/ids.js';
-import { sqliteMigrations } from '../../src/store/sqlite/migrations.js';
+import { migrateToJustBefore } from '../helpers/migrations.js';
 import { DIALECTS, freshDatabase } from '../helpers/stores.js';
 
 for (const dialect of DIALECTS) {
@@ -19,17 +18,8 @@ for (const dialect of DIALECTS) {
       const db = await freshDatabase(dialect);
       const store = openStore(loadConfig({ DATABASE_URL: db.url }));
       try {
-        const migrations = dialect === 'sqlite' ? sqliteMigrations : postgresMigrations;
-        const names = Object.keys(migrations).sort();
-        const moving = names.find((n) => n.endsWith('_event_sequences'))!;
-        const migrator = new Migrator({
-          db: store.db,
-          provider: { getMigrations: async () => migrations } satisfies MigrationProvider,
-          migrationTableName: 'scim_migration',
-          migrationLockTableName: 'scim_migration_lock',
-        });
         // A database of the release before: sequences counted in event_streams.
-        assert.equal((await migrator.migrateTo(names[names.indexOf(moving) - 1]!)).error, undefined);
+        await migrateToJustBefore(store, dialect, '_event_sequences');
         const now = new Date().toISOString();
         const t = await store.createTenant({ id: newId(), name: 'old' }, now);
         const [user, group, gone] = [newId(), newId(), newId()];
