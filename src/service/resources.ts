@@ -303,7 +303,8 @@ export class ResourceService {
           tenantId,
           rt,
           row,
-          stored ? { members: stored } : (await this.userExtras(tx, [row]))(row),
+          // (No query for its groups: there are none.)
+          stored ? { members: stored } : (await this.userExtras(tx, [{ ...row, groups: [] }]))(row),
         ),
         id,
         version: row.version,
