@@ -85,9 +85,23 @@ export class ResourceService {
     private readonly eventsEnabled = true,
   ) {}
 
-  /** Appends the events of one write in its transaction. */
-  private async emit(tx: TenantStore, drafts: EventDraft[], now: string): Promise<void> {
-    if (this.eventsEnabled && drafts.length) await tx.appendEvents(drafts, now);
+  /**
+   * Appends the events of one write in its transaction. `row`: the resource's row as its write left it, when that
+   * write already took the sequence numbers of the resource's events (eventSeq: no second write of the row).
+   */
+  private async emit(tx: TenantStore, drafts: EventDraft[], now: string, row?: ResourceRow): Promise<void> {
+    if (!this.eventsEnabled || !drafts.length) return;
+    const count = row?.eventSeq === undefined ? 0 : drafts.filter((d) => d.resourceId === row.id).length;
+    await tx.appendEvents(
+      drafts,
+      now,
+      count ? new Map([[row!.id, { last: row!.eventSeq!, count }]]) : undefined,
+    );
+  }
+
+  /** How many events an update of a resource's attributes (not its members) emits: one when any attribute changed. */
+  private attributeEvents(before: ResourceData, after: ResourceData): number {
+    return this.eventsEnabled && previousValues(before, after) ? 1 : 0;
   }
 
   /** One event per member whose membership changed, in the request's order. */
@@ -273,7 +287,8 @@ export class ResourceService {
       const repo = rt === 'User' ? tx.users : tx.groups;
       if (rt === 'User') await this.checkManager(tx, undefined, data);
       const now = this.now();
-      const row = await repo.insert(id, data, now);
+      // A user's one event (user.created) takes its number with the insert; a group's count depends on its members.
+      const row = await repo.insert(id, data, now, this.eventsEnabled && rt === 'User' ? 1 : 0);
       let stored: Member[] | undefined;
       const changes = new MembershipChanges();
       if (rt === 'Group') {
@@ -295,6 +310,7 @@ export class ResourceService {
             ...(await this.memberEvents(tx, rendered, id, changes, types)),
           ],
           now,
+          row,
         );
       }
       return {
@@ -404,7 +420,14 @@ export class ResourceService {
       checkIfMatch(ifMatch, before.version, rt, id);
       if (rt === 'User') await this.checkManager(tx, before.data, data);
       const now = this.now();
-      const row = (await repo.update(id, data, now, before.data))!;
+      // A user's event number is taken by the update; a group's count depends on the membership that follows.
+      const row = (await repo.update(
+        id,
+        data,
+        now,
+        before.data,
+        rt === 'User' ? this.attributeEvents(before.data, data) : 0,
+      ))!;
       let extras: RenderExtras;
       let stored: Member[] | undefined;
       const changes = new MembershipChanges();
@@ -415,7 +438,7 @@ export class ResourceService {
         if (stored.length) changes.added(await tx.members.add(id, stored));
         extras = { members: stored };
       } else extras = (await this.userExtras(tx, [row]))(row);
-      await this.emit(tx, await this.updateEvents(tx, tenantId, rt, before, row, changes, stored), now);
+      await this.emit(tx, await this.updateEvents(tx, tenantId, rt, before, row, changes, stored), now, row);
       return {
         resource: this.render(tenantId, rt, row, extras),
         id,
@@ -450,7 +473,9 @@ export class ResourceService {
         const same = isDeepStrictEqual(data, before.data);
         if (!same) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
         const now = this.now();
-        const row = same ? before : (await tx.users.update(id, data, now, before.data))!;
+        const row = same
+          ? before
+          : (await tx.users.update(id, data, now, before.data, this.attributeEvents(before.data, data)))!;
         // Rendered once for the event and the answer (without a projection they are the same document; the event's
         // copy is serialized before the transaction ends, so sharing the object is safe).
         const rendered =
@@ -460,6 +485,7 @@ export class ResourceService {
             tx,
             await this.updateEvents(tx, tenantId, rt, before, row, undefined, undefined, undefined, rendered),
             now,
+            row,
           );
         // No projection: the route answers 204 without a body, so nothing is loaded for it.
         const extras = projection ? (await this.userExtras(tx, [row], projection))(row) : {};
@@ -520,16 +546,21 @@ export class ResourceService {
       const changed = !isDeepStrictEqual(data, before.data);
       if (changed) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
       const now = this.now();
+      // The group's events (one for its attributes, one per member) take their numbers with this write of its row.
+      const events = this.eventsEnabled
+        ? (changed ? this.attributeEvents(before.data, data) : 0) + membersChanged
+        : 0;
       const row = changed
-        ? (await tx.groups.update(id, data, now, before.data))!
+        ? (await tx.groups.update(id, data, now, before.data, events))!
         : membersChanged
-          ? (await tx.groups.touch(id, now))!
+          ? (await tx.groups.touch(id, now, events))!
           : before;
       if (row !== before)
         await this.emit(
           tx,
           await this.updateEvents(tx, tenantId, rt, before, row, changes, undefined, types),
           now,
+          row,
         );
       const wantMembers = projection ? wantsMembers(projection) : false;
       const members = wantMembers ? await tx.members.list(id) : undefined;

@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { loadConfig } from '../../src/config.js';
 import { openStore } from '../../src/server.js';
 import { newId } from '../../src/store/sql/ids.js';
-import { migrateToJustBefore } from '../helpers/migrations.js';
+import { insertOldRows, migrateToJustBefore } from '../helpers/migrations.js';
 import { DIALECTS, freshDatabase } from '../helpers/stores.js';
 
 for (const dialect of DIALECTS) {
@@ -23,10 +23,16 @@ for (const dialect of DIALECTS) {
         const now = new Date().toISOString();
         const t = await store.createTenant({ id: newId(), name: 'old' }, now);
         const [user, group, gone] = [newId(), newId(), newId()];
-        await store.transaction(t.id, async (tx) => {
-          await tx.users.insert(user, { userName: 'old@contoso.com' }, now);
-          await tx.groups.insert(group, { displayName: 'Old crew' }, now);
-        });
+        await insertOldRows(
+          store,
+          dialect,
+          t.id,
+          {
+            users: [{ id: user, userName: 'old@contoso.com' }],
+            groups: [{ id: group, displayName: 'Old crew' }],
+          },
+          now,
+        );
         for (const [resource, last] of [
           [user, 5],
           [group, 9],

@@ -3,7 +3,7 @@
  * ends with `suffix`. For tests of what a migration does to rows a database already holds.
  */
 import assert from 'node:assert/strict';
-import { Migrator } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import { postgresMigrations } from '../../src/store/postgres/migrations.js';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
 import { sqliteMigrations } from '../../src/store/sqlite/migrations.js';
@@ -25,4 +25,29 @@ export async function migrateToJustBefore(
   });
   const r = await migrator.migrateTo(names[names.indexOf(target) - 1]!);
   assert.equal(r.error, undefined);
+}
+
+/**
+ * Users and groups written as an earlier release did, with only the columns its first schema had (the store's own
+ * inserts name the columns of the latest one).
+ */
+export async function insertOldRows(
+  store: SqlStore,
+  dialect: 'sqlite' | 'postgres',
+  tenantId: string,
+  rows: { users?: { id: string; userName: string }[]; groups?: { id: string; displayName: string }[] },
+  now: string,
+): Promise<void> {
+  const json = (v: object) =>
+    dialect === 'postgres' ? sql`${JSON.stringify(v)}::jsonb` : sql`${JSON.stringify(v)}`;
+  for (const u of rows.users ?? [])
+    await sql`INSERT INTO users (tenant_id, id, user_name, user_name_lc, data, created, last_modified, version)
+      VALUES (${tenantId}, ${u.id}, ${u.userName}, ${u.userName.toLowerCase()}, ${json({ userName: u.userName })}, ${now}, ${now}, 1)`.execute(
+      store.db,
+    );
+  for (const g of rows.groups ?? [])
+    await sql`INSERT INTO groups (tenant_id, id, display_name_lc, data, created, last_modified, version)
+      VALUES (${tenantId}, ${g.id}, ${g.displayName.toLowerCase()}, ${json({ displayName: g.displayName })}, ${now}, ${now}, 1)`.execute(
+      store.db,
+    );
 }

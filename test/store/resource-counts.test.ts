@@ -12,7 +12,7 @@ import { openStore } from '../../src/server.js';
 import { newId } from '../../src/store/sql/ids.js';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { migrateToJustBefore } from '../helpers/migrations.js';
+import { insertOldRows, migrateToJustBefore } from '../helpers/migrations.js';
 import { DIALECTS, freshDatabase } from '../helpers/stores.js';
 import { client } from '../query/http.js';
 
@@ -102,10 +102,16 @@ for (const dialect of DIALECTS) {
       await migrateToJustBefore(store, dialect, '_resource_counts');
       const now = new Date().toISOString();
       const t = await store.createTenant({ id: newId(), name: 'old' }, now);
-      await store.transaction(t.id, async (tx) => {
-        for (let i = 0; i < 12; i++) await tx.users.insert(newId(), { userName: `old${i}@contoso.com` }, now);
-        for (let i = 0; i < 3; i++) await tx.groups.insert(newId(), { displayName: `old ${i}` }, now);
-      });
+      await insertOldRows(
+        store,
+        dialect,
+        t.id,
+        {
+          users: Array.from({ length: 12 }, (_, i) => ({ id: newId(), userName: `old${i}@contoso.com` })),
+          groups: Array.from({ length: 3 }, (_, i) => ({ id: newId(), displayName: `old ${i}` })),
+        },
+        now,
+      );
       await store.migrate();
       const { reported, real } = await both(store, t.id);
       assert.deepEqual(real, { users: 12, groups: 3 });

@@ -46,15 +46,25 @@ export function decodeCursor(cursor: string | undefined): Position {
   return { txid: parts[1]!, seq: parts[2]! };
 }
 
-/** Appends events in the caller's transaction (`x` runs on the transaction's connection). */
+/** Sequence numbers a resource's write already took on its row (ResourceRow.eventSeq): `count` of them, up to `last`. */
+export interface TakenSequence {
+  last: number;
+  count: number;
+}
+
+/**
+ * Appends events in the caller's transaction (`x` runs on the transaction's connection). `taken`: resources whose
+ * numbers the write of their row already took (no second write of the row); each must have exactly `count` drafts.
+ */
 export async function appendEvents(
   x: Exec,
   tenantId: string,
   drafts: readonly EventDraft[],
   now: string,
+  taken?: ReadonlyMap<string, TakenSequence>,
 ): Promise<DirectoryEvent[]> {
   if (!drafts.length) return [];
-  if (x.dialect === 'postgres' && drafts.length === 1) {
+  if (x.dialect === 'postgres' && drafts.length === 1 && !taken?.has(drafts[0]!.resourceId)) {
     const one = await appendOne(x, tenantId, drafts[0]!, now);
     if (one) return [one];
   }
@@ -69,6 +79,14 @@ export async function appendEvents(
   }
   const next = new Map<string, number>();
   for (const [resourceId, { type, n }] of perResource) {
+    const t = taken?.get(resourceId);
+    if (t) {
+      // A count that differs would leave a gap or number two events alike: a bug in the caller, never data.
+      if (t.count !== n)
+        throw new Error(`resource ${resourceId} took ${t.count} event numbers for ${n} events`);
+      next.set(resourceId, t.last - n + 1);
+      continue;
+    }
     const table = type === 'User' ? 'users' : type === 'Group' ? 'groups' : undefined;
     const r =
       (table && (await x.all(S.bumpEventSeq[table], [n, tenantId, resourceId]))[0]) ||

@@ -26,12 +26,12 @@ export const getRowForUpdate = byTable(
 );
 
 export const insertUser = new Stmt(
-  `INSERT INTO users (tenant_id, id, user_name, user_name_lc, external_id, display_name_lc, active, xid, data, created, last_modified, version)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+  `INSERT INTO users (tenant_id, id, user_name, user_name_lc, external_id, display_name_lc, active, xid, data, created, last_modified, version, event_seq)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
 );
 export const insertGroup = new Stmt(
-  `INSERT INTO groups (tenant_id, id, display_name_lc, external_id, data, created, last_modified, version)
-   VALUES (?, ?, ?, ?, ?, ?, ?, 1)`,
+  `INSERT INTO groups (tenant_id, id, display_name_lc, external_id, data, created, last_modified, version, event_seq)
+   VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)`,
 );
 
 /** The derived columns of each table, in the order update statements set them. */
@@ -53,14 +53,14 @@ export const updateRow = (table: Table, mask: number) =>
   stmtFor(`update:${table}:${mask}`, () => {
     const columns = table === 'users' ? USER_COLUMNS : GROUP_COLUMNS;
     const set = columns.filter((_, i) => mask & (1 << i)).map((c) => `${c} = ?`);
-    return `UPDATE ${table} SET ${[...set, 'data = ?', 'last_modified = ?', 'version = version + 1'].join(', ')}
-      WHERE tenant_id = ? AND id = ? RETURNING created, last_modified, version`;
+    return `UPDATE ${table} SET ${[...set, 'data = ?', 'last_modified = ?', 'version = version + 1', 'event_seq = event_seq + ?'].join(', ')}
+      WHERE tenant_id = ? AND id = ? RETURNING created, last_modified, version, event_seq`;
   });
 
 export const touchRow = byTable(
   (t) =>
     new Stmt(
-      `UPDATE ${t} SET last_modified = ?, version = version + 1 WHERE tenant_id = ? AND id = ? RETURNING ${ROW}`,
+      `UPDATE ${t} SET last_modified = ?, version = version + 1, event_seq = event_seq + ? WHERE tenant_id = ? AND id = ? RETURNING ${ROW}, event_seq`,
     ),
 );
 
