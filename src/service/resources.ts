@@ -85,9 +85,23 @@ export class ResourceService {
     private readonly eventsEnabled = true,
   ) {}
 
-  /** Appends the events of one write in its transaction. */
-  private async emit(tx: TenantStore, drafts: EventDraft[], now: string): Promise<void> {
-    if (this.eventsEnabled && drafts.length) await tx.appendEvents(drafts, now);
+  /**
+   * Appends the events of one write in its transaction. `row`: the resource's row as its write left it, when that
+   * write already took the sequence numbers of the resource's events (eventSeq: no second write of the row).
+   */
+  private async emit(tx: TenantStore, drafts: EventDraft[], now: string, row?: ResourceRow): Promise<void> {
+    if (!this.eventsEnabled || !drafts.length) return;
+    const count = row?.eventSeq === undefined ? 0 : drafts.filter((d) => d.resourceId === row.id).length;
+    await tx.appendEvents(
+      drafts,
+      now,
+      count ? new Map([[row!.id, { last: row!.eventSeq!, count }]]) : undefined,
+    );
+  }
+
+  /** How many events an update of a resource's attributes (not its members) emits: one when any attribute changed. */
+  private attributeEvents(before: ResourceData, after: ResourceData): number {
+    return this.eventsEnabled && previousValues(before, after) ? 1 : 0;
   }
 
   /** One event per member whose membership changed, in the request's order. */
@@ -242,9 +256,10 @@ export class ResourceService {
     changes: MembershipChanges | undefined,
     stored: Member[] | undefined,
     types = new Map<string, string | undefined>(),
+    /** The resource as rendered for the response, when the caller has it already (the same object is kept). */
+    rendered: JsonObject = this.render(tenantId, rt, after, {}),
   ): Promise<EventDraft[]> {
     if (!this.eventsEnabled) return [];
-    const rendered = this.render(tenantId, rt, after, {});
     const drafts: EventDraft[] = [];
     const previous = previousValues(before.data, after.data);
     if (previous)
@@ -272,7 +287,8 @@ export class ResourceService {
       const repo = rt === 'User' ? tx.users : tx.groups;
       if (rt === 'User') await this.checkManager(tx, undefined, data);
       const now = this.now();
-      const row = await repo.insert(id, data, now);
+      // A user's one event (user.created) takes its number with the insert; a group's count depends on its members.
+      const row = await repo.insert(id, data, now, this.eventsEnabled && rt === 'User' ? 1 : 0);
       let stored: Member[] | undefined;
       const changes = new MembershipChanges();
       if (rt === 'Group') {
@@ -294,6 +310,7 @@ export class ResourceService {
             ...(await this.memberEvents(tx, rendered, id, changes, types)),
           ],
           now,
+          row,
         );
       }
       return {
@@ -302,7 +319,8 @@ export class ResourceService {
           tenantId,
           rt,
           row,
-          stored ? { members: stored } : (await this.userExtras(tx, [row]))(row),
+          // (No query for its groups: there are none.)
+          stored ? { members: stored } : (await this.userExtras(tx, [{ ...row, groups: [] }]))(row),
         ),
         id,
         version: row.version,
@@ -402,7 +420,14 @@ export class ResourceService {
       checkIfMatch(ifMatch, before.version, rt, id);
       if (rt === 'User') await this.checkManager(tx, before.data, data);
       const now = this.now();
-      const row = (await repo.update(id, data, now, before.data))!;
+      // A user's event number is taken by the update; a group's count depends on the membership that follows.
+      const row = (await repo.update(
+        id,
+        data,
+        now,
+        before.data,
+        rt === 'User' ? this.attributeEvents(before.data, data) : 0,
+      ))!;
       let extras: RenderExtras;
       let stored: Member[] | undefined;
       const changes = new MembershipChanges();
@@ -413,7 +438,7 @@ export class ResourceService {
         if (stored.length) changes.added(await tx.members.add(id, stored));
         extras = { members: stored };
       } else extras = (await this.userExtras(tx, [row]))(row);
-      await this.emit(tx, await this.updateEvents(tx, tenantId, rt, before, row, changes, stored), now);
+      await this.emit(tx, await this.updateEvents(tx, tenantId, rt, before, row, changes, stored), now, row);
       return {
         resource: this.render(tenantId, rt, row, extras),
         id,
@@ -448,17 +473,24 @@ export class ResourceService {
         const same = isDeepStrictEqual(data, before.data);
         if (!same) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
         const now = this.now();
-        const row = same ? before : (await tx.users.update(id, data, now, before.data))!;
-        if (row !== before)
+        const row = same
+          ? before
+          : (await tx.users.update(id, data, now, before.data, this.attributeEvents(before.data, data)))!;
+        // Rendered once for the event and the answer (without a projection they are the same document; the event's
+        // copy is serialized before the transaction ends, so sharing the object is safe).
+        const rendered =
+          row !== before && this.eventsEnabled ? this.render(tenantId, rt, row, {}) : undefined;
+        if (rendered)
           await this.emit(
             tx,
-            await this.updateEvents(tx, tenantId, rt, before, row, undefined, undefined),
+            await this.updateEvents(tx, tenantId, rt, before, row, undefined, undefined, undefined, rendered),
             now,
+            row,
           );
         // No projection: the route answers 204 without a body, so nothing is loaded for it.
         const extras = projection ? (await this.userExtras(tx, [row], projection))(row) : {};
         return {
-          resource: this.render(tenantId, rt, row, extras, projection),
+          resource: !projection && rendered ? rendered : this.render(tenantId, rt, row, extras, projection),
           id,
           version: row.version,
           summary: `patched user ${String(row.data.userName)} (${ops.length} operation${ops.length === 1 ? '' : 's'}${row === before ? ', no change' : ''})`,
@@ -514,16 +546,21 @@ export class ResourceService {
       const changed = !isDeepStrictEqual(data, before.data);
       if (changed) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
       const now = this.now();
+      // The group's events (one for its attributes, one per member) take their numbers with this write of its row.
+      const events = this.eventsEnabled
+        ? (changed ? this.attributeEvents(before.data, data) : 0) + membersChanged
+        : 0;
       const row = changed
-        ? (await tx.groups.update(id, data, now, before.data))!
+        ? (await tx.groups.update(id, data, now, before.data, events))!
         : membersChanged
-          ? (await tx.groups.touch(id, now))!
+          ? (await tx.groups.touch(id, now, events))!
           : before;
       if (row !== before)
         await this.emit(
           tx,
           await this.updateEvents(tx, tenantId, rt, before, row, changes, undefined, types),
           now,
+          row,
         );
       const wantMembers = projection ? wantsMembers(projection) : false;
       const members = wantMembers ? await tx.members.list(id) : undefined;
@@ -568,8 +605,10 @@ export class ResourceService {
           data: this.render(tenantId, rt, before, {}),
         });
       }
-      if (!(await repo.delete(id))) throw notFound(rt, id);
+      // The events first: the resource's sequence is counted on its row (migration 0016), which the delete removes.
+      // Both are in one transaction, so a delete that fails leaves no event behind.
       await this.emit(tx, drafts, now);
+      if (!(await repo.delete(id))) throw notFound(rt, id);
     });
   }
 }

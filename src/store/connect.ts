@@ -194,6 +194,16 @@ export function connect(url: string, opts: ConnectOptions = {}): Connection {
   // FULL: a 2xx means the write survived a power cut, not only a process crash.
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
+  // Temporary files in memory, above all the sub-journal: group commit runs each request in a SAVEPOINT, and every
+  // page a savepoint changes first has its old content copied to the sub-journal. On disk that was a pwrite system
+  // call per page (10% of a PATCH's CPU in a perf profile, issue 12); in memory it is a copy. Nothing durable is
+  // kept there: a crash loses only the open transaction, which was never acknowledged.
+  sqlite.pragma('temp_store = MEMORY');
+  // Checkpoint every 10,000 WAL pages (~40 MiB) instead of SQLite's 1,000: a checkpoint copies each page once however
+  // often it was rewritten since the last one, and the pages every write touches (the tails of the events and
+  // activity tables and their indexes, a tenant's counts) are rewritten by every batch. Fewer checkpoints, less
+  // copying and fewer fsyncs of the database file: 10-15% less CPU per PATCH in the bench (issue 12).
+  sqlite.pragma('wal_autocheckpoint = 10000');
   // Short on purpose: better-sqlite3 waits synchronously. Longer waits for the write lock are asynchronous, in
   // writeTransaction; a read in WAL mode never waits for a writer.
   sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);

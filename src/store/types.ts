@@ -8,7 +8,7 @@ import type { Filter } from '../scim/filter/ast.js';
 import type { Member, ResourceData, ResourceTypeName } from '../scim/types.js';
 import type { DirectoryEvent, EventDraft, EventPage, EventQuery, EventType } from '../events/types.js';
 import type { MemberView } from './sql/console-reads.js';
-import type { ApiKeyRow, ApiKeyScope } from './sql/events-store.js';
+import type { ApiKeyRow, ApiKeyScope, TakenSequence } from './sql/events-store.js';
 import type { SqlOperators } from './sql/operators-store.js';
 import type { SqlMonitoring } from './sql/monitoring-store.js';
 import type { SetupStore } from './setup-types.js';
@@ -81,6 +81,11 @@ export interface ResourceRow {
   created: string;
   lastModified: string;
   version: number;
+  /**
+   * The resource's last event sequence number after a write that took `events` numbers for the events it appends
+   * in the same transaction (insert/update/touch with events > 0): the numbers are last - events + 1 … last.
+   */
+  eventSeq?: number;
 }
 
 /** A sort key: a single-valued attribute path resolved against the schema (canonical names). */
@@ -187,8 +192,11 @@ export interface ActivityRecord extends ActivityEntry {
 }
 
 export interface ResourceStore {
-  /** Inserts; throws ScimError 409 uniqueness on a clash. */
-  insert(id: string, data: ResourceData, now: string): Promise<ResourceRow>;
+  /**
+   * Inserts; throws ScimError 409 uniqueness on a clash. `events`: how many event sequence numbers the resource's
+   * events of this transaction take (counted on the row itself, so no second write of it; see eventSeq).
+   */
+  insert(id: string, data: ResourceData, now: string, events?: number): Promise<ResourceRow>;
   get(id: string): Promise<ResourceRow | undefined>;
   /**
    * Reads the row for a read-modify-write inside a transaction (PostgreSQL: SELECT … FOR UPDATE),
@@ -205,9 +213,10 @@ export interface ResourceStore {
     data: ResourceData,
     now: string,
     before?: ResourceData,
+    events?: number,
   ): Promise<ResourceRow | undefined>;
-  /** Bumps version/lastModified only (membership change). */
-  touch(id: string, now: string): Promise<ResourceRow | undefined>;
+  /** Bumps version/lastModified only (membership change); `events` as for update. */
+  touch(id: string, now: string, events?: number): Promise<ResourceRow | undefined>;
   delete(id: string): Promise<boolean>;
   query(q: QuerySpec): Promise<QueryResult>;
 }
@@ -232,8 +241,15 @@ export interface TenantStore {
   readonly groups: ResourceStore;
   readonly members: MemberStore;
   appendActivity(e: ActivityEntry): Promise<void>;
-  /** Appends directory events; inside a transaction they commit (or roll back) with the change. */
-  appendEvents(drafts: readonly EventDraft[], now: string): Promise<DirectoryEvent[]>;
+  /**
+   * Appends directory events; inside a transaction they commit (or roll back) with the change. `taken`: the
+   * sequence numbers a resource's own write already took (ResourceRow.eventSeq), by resource id.
+   */
+  appendEvents(
+    drafts: readonly EventDraft[],
+    now: string,
+    taken?: ReadonlyMap<string, TakenSequence>,
+  ): Promise<DirectoryEvent[]>;
   listActivity(opts: ActivityQuery): Promise<(ActivityEntry & { seq: number })[]>;
   /** Whom a resource id was last recorded as in the activity log (a deleted user's names). */
   lastActivityTarget(resourceId: string): Promise<ActivityTarget | undefined>;

@@ -222,6 +222,11 @@ for (const dialect of DIALECTS) {
       );
       const del = ev.find((e) => e.type === 'user.deleted');
       assert.equal(del.data.userName, u.userName);
+      // Each stream continues where it was: the user's after user.created, each group's after its creation and
+      // the member_added of its creation (the numbers live on the rows the delete removes).
+      assert.equal(del.resource.sequence, 2);
+      for (const e of ev.filter((x) => x.type === 'group.member_removed'))
+        assert.equal(e.resource.sequence, 3);
       for (const e of ev.filter((x) => x.type === 'group.member_removed'))
         assert.deepEqual(e.member, { value: u.id, type: 'User' });
     });

@@ -1,6 +1,6 @@
 /**
  * Group commit (src/store/sqlite/group-commit.ts): concurrent write transactions on SQLite share one transaction
- * and one COMMIT, each in a savepoint of its own. What must hold: each resolves only once the COMMIT holding it is
+ * and one COMMIT (in savepoints only after a failure that wrote). What must hold: each resolves only once the COMMIT holding it is
  * done (another connection sees it), a failing one leaves nothing behind and never fails its neighbours, and a
  * fault that ends the whole transaction fails only the transaction that hit it. Then the same through the real
  * server on both stores: a batch of Entra's concurrent writes with failing requests among them.
@@ -86,6 +86,56 @@ describe('SQLite group commit: one transaction for the writes of a moment', () =
     );
     assert.match(String((results[2] as PromiseRejectedResult).reason), /UNIQUE/);
     assert.equal(rowsOf(other), 'after,before', 'nothing of the two failed writes, all of the others');
+  });
+
+  test('a write failing before it wrote anything costs its neighbours nothing; one failing after a write makes them run again', async () => {
+    const runs = new Map<string, number>();
+    const insert = (k: string) =>
+      conn.writeTransaction(async (trx) => {
+        runs.set(k, (runs.get(k) ?? 0) + 1);
+        await sql`INSERT INTO t (k) VALUES (${k})`.execute(trx);
+      });
+    const readThenRefuse = () =>
+      conn.writeTransaction(async (trx) => {
+        await sql`SELECT count(*) FROM t`.execute(trx);
+        throw new ScimError(404, undefined, 'not found');
+      });
+    // A failure that wrote nothing: nothing is undone and nobody runs twice.
+    const first = await Promise.allSettled([insert('a'), readThenRefuse(), insert('b')]);
+    assert.deepEqual(
+      first.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.deepEqual(
+      [...runs],
+      [
+        ['a', 1],
+        ['b', 1],
+      ],
+    );
+    // A failure after a write: the batch is rolled back and the write before it runs again (the one after it had not
+    // run yet); each write is acknowledged once, after the COMMIT that holds it.
+    runs.clear();
+    const second = await Promise.allSettled([
+      insert('c'),
+      conn.writeTransaction(async (trx) => {
+        await sql`INSERT INTO t (k) VALUES ('half')`.execute(trx);
+        throw new ScimError(400, 'invalidValue', 'refused after an insert');
+      }),
+      insert('d'),
+    ]);
+    assert.deepEqual(
+      second.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.deepEqual(
+      [...runs],
+      [
+        ['c', 2],
+        ['d', 1],
+      ],
+    );
+    assert.equal(rowsOf(other), 'a,b,c,d', 'nothing of the failed writes, every other write once');
   });
 
   test('a fault that ends the whole transaction fails only the write that hit it; the others commit', async () => {

@@ -6,15 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Migrator, type MigrationProvider } from 'kysely';
 import { loadConfig } from '../../src/config.js';
 import { normalizeResource } from '../../src/scim/schema/normalize.js';
 import { openStore } from '../../src/server.js';
-import { postgresMigrations } from '../../src/store/postgres/migrations.js';
 import { newId } from '../../src/store/sql/ids.js';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
-import { sqliteMigrations } from '../../src/store/sqlite/migrations.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { insertOldRows, migrateToJustBefore } from '../helpers/migrations.js';
 import { DIALECTS, freshDatabase } from '../helpers/stores.js';
 import { client } from '../query/http.js';
 
@@ -100,26 +98,20 @@ for (const dialect of DIALECTS) {
     const db = await freshDatabase(dialect);
     const store = openStore(loadConfig({ DATABASE_URL: db.url }));
     try {
-      const migrations = dialect === 'sqlite' ? sqliteMigrations : postgresMigrations;
-      const names = Object.keys(migrations).sort();
-      const counting = names.find((n) => n.endsWith('_resource_counts'))!;
-      const provider: MigrationProvider = { getMigrations: async () => migrations };
-      const migrator = new Migrator({
-        db: store.db,
-        provider,
-        migrationTableName: 'scim_migration',
-        migrationLockTableName: 'scim_migration_lock',
-      });
       // Stop just before the counting migration, as a database from an earlier release would be.
-      const previous = names[names.indexOf(counting) - 1]!;
-      const r = await migrator.migrateTo(previous);
-      assert.equal(r.error, undefined);
+      await migrateToJustBefore(store, dialect, '_resource_counts');
       const now = new Date().toISOString();
       const t = await store.createTenant({ id: newId(), name: 'old' }, now);
-      await store.transaction(t.id, async (tx) => {
-        for (let i = 0; i < 12; i++) await tx.users.insert(newId(), { userName: `old${i}@contoso.com` }, now);
-        for (let i = 0; i < 3; i++) await tx.groups.insert(newId(), { displayName: `old ${i}` }, now);
-      });
+      await insertOldRows(
+        store,
+        dialect,
+        t.id,
+        {
+          users: Array.from({ length: 12 }, (_, i) => ({ id: newId(), userName: `old${i}@contoso.com` })),
+          groups: Array.from({ length: 3 }, (_, i) => ({ id: newId(), displayName: `old ${i}` })),
+        },
+        now,
+      );
       await store.migrate();
       const { reported, real } = await both(store, t.id);
       assert.deepEqual(real, { users: 12, groups: 3 });

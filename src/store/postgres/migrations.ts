@@ -5,7 +5,7 @@
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 import { consoleMigration } from '../sql/console-schema.js';
-import { eventsMigration } from '../sql/events-schema.js';
+import { eventSequencesMigration, eventsMigration } from '../sql/events-schema.js';
 import { webhooksMigration } from '../sql/webhooks-schema.js';
 import { setupMigration } from '../sql/setup-schema.js';
 
@@ -223,4 +223,5 @@ export const postgresMigrations: Record<string, Migration> = {
       await sql`ALTER TABLE tokens ADD COLUMN label TEXT`.execute(db);
     },
   },
+  '0016_event_sequences': eventSequencesMigration('postgres'),
 };

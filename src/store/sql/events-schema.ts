@@ -66,3 +66,33 @@ export function eventsMigration(dialect: 'sqlite' | 'postgres'): Migration {
     },
   };
 }
+
+/**
+ * Migration 0016: a user's or group's event sequence lives on its own row (`event_seq`), no longer in
+ * event_streams. Issue 12 measured what events cost a PATCH: the event_streams upsert, keyed by a random resource
+ * id, dirtied two more B-tree pages per write (its table and its key index), as much CPU as the write of the user
+ * itself, and more WAL to write and fsync. The resource's row is already being written in the same transaction (and
+ * locked on PostgreSQL, which is what keeps one resource's numbers gapless and in commit order). event_streams keeps
+ * the tenant-level streams (`tenant.connected`, …) and the counts of resources deleted before this migration.
+ */
+export function eventSequencesMigration(dialect: 'sqlite' | 'postgres'): Migration {
+  const pg = dialect === 'postgres';
+  return {
+    async up(db: Kysely<any>) {
+      for (const table of ['users', 'groups'] as const) {
+        const t = sql.table(table);
+        await sql`ALTER TABLE ${t} ADD COLUMN event_seq BIGINT NOT NULL DEFAULT 0`.execute(db);
+        await (
+          pg
+            ? sql`UPDATE ${t} AS r SET event_seq = s.last_seq FROM event_streams AS s
+                WHERE s.tenant_id = r.tenant_id AND s.resource_id = r.id`
+            : sql`UPDATE ${t} SET event_seq = (SELECT s.last_seq FROM event_streams AS s
+                WHERE s.tenant_id = ${t}.tenant_id AND s.resource_id = ${t}.id)
+                WHERE EXISTS (SELECT 1 FROM event_streams AS s WHERE s.tenant_id = ${t}.tenant_id AND s.resource_id = ${t}.id)`
+        ).execute(db);
+        await sql`DELETE FROM event_streams WHERE EXISTS (SELECT 1 FROM ${t} AS r
+            WHERE r.tenant_id = event_streams.tenant_id AND r.id = event_streams.resource_id)`.execute(db);
+      }
+    },
+  };
+}

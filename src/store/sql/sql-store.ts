@@ -31,7 +31,7 @@ import { groupColumns, userColumns, userValueRows } from './derived.js';
 import { lookupFor } from './lookup.js';
 import { columnFor } from './columns.js';
 import type { DirectoryEvent, EventDraft, EventType } from '../../events/types.js';
-import { appendEvents, SqlApiKeys, SqlEventReader } from './events-store.js';
+import { appendEvents, SqlApiKeys, SqlEventReader, type TakenSequence } from './events-store.js';
 import { execOf, type Exec, type Stmt } from './exec.js';
 import * as S from './statements.js';
 import { insertAudit } from './audit-rows.js';
@@ -598,10 +598,14 @@ class SqlTenantStore implements TenantStore {
       : insertActivity(execOf(this.db, this.hooks.name), records));
   }
 
-  async appendEvents(drafts: readonly EventDraft[], now: string): Promise<DirectoryEvent[]> {
+  async appendEvents(
+    drafts: readonly EventDraft[],
+    now: string,
+    taken?: ReadonlyMap<string, TakenSequence>,
+  ): Promise<DirectoryEvent[]> {
     return this.write
-      ? this.write((db) => appendEvents(execOf(db, this.hooks.name), this.tenantId, drafts, now))
-      : appendEvents(execOf(this.db, this.hooks.name), this.tenantId, drafts, now);
+      ? this.write((db) => appendEvents(execOf(db, this.hooks.name), this.tenantId, drafts, now, taken))
+      : appendEvents(execOf(this.db, this.hooks.name), this.tenantId, drafts, now, taken);
   }
 
   async listActivity(opts: ActivityQuery): Promise<(ActivityEntry & { seq: number })[]> {
@@ -675,7 +679,7 @@ class SqlResourceStore implements ResourceStore {
     await this.x.run(S.insertUserValues(rows.length), params);
   }
 
-  async insert(id: string, data: ResourceData, now: string): Promise<ResourceRow> {
+  async insert(id: string, data: ResourceData, now: string, events = 0): Promise<ResourceRow> {
     const json = this.hooks.toJson(data);
     try {
       if (this.rt === 'User') {
@@ -692,6 +696,7 @@ class SqlResourceStore implements ResourceStore {
           json,
           now,
           now,
+          events,
         ]);
       } else {
         const c = groupColumns(data);
@@ -703,13 +708,16 @@ class SqlResourceStore implements ResourceStore {
           json,
           now,
           now,
+          events,
         ]);
       }
     } catch (e) {
       this.uniqueness(e, data);
     }
     await this.writeValues(id, data, false);
-    return { id, data, created: now, lastModified: now, version: 1 };
+    const row: ResourceRow = { id, data, created: now, lastModified: now, version: 1 };
+    if (events) row.eventSeq = events;
+    return row;
   }
 
   private row(r: any): ResourceRow & { groups?: { value: string; display: string }[] } {
@@ -757,6 +765,7 @@ class SqlResourceStore implements ResourceStore {
     data: ResourceData,
     now: string,
     before?: ResourceData,
+    events = 0,
   ): Promise<ResourceRow | undefined> {
     const values = this.columnValues(data);
     const old = before ? this.columnValues(before) : undefined;
@@ -767,7 +776,7 @@ class SqlResourceStore implements ResourceStore {
       mask |= 1 << i;
       params.push(v);
     });
-    params.push(this.hooks.toJson(data), now, this.tenantId, id);
+    params.push(this.hooks.toJson(data), now, events, this.tenantId, id);
     let r: any;
     try {
       r = (await this.x.all(S.updateRow(this.table, mask), params))[0];
@@ -777,12 +786,23 @@ class SqlResourceStore implements ResourceStore {
     if (!r) return undefined;
     // The email rows (user_values) follow the emails; unchanged emails keep their rows.
     if (!before || !isDeepStrictEqual(before.emails, data.emails)) await this.writeValues(id, data, true);
-    return { id, data, created: r.created, lastModified: r.last_modified, version: Number(r.version) };
+    const row: ResourceRow = {
+      id,
+      data,
+      created: r.created,
+      lastModified: r.last_modified,
+      version: Number(r.version),
+    };
+    if (events) row.eventSeq = Number(r.event_seq);
+    return row;
   }
 
-  async touch(id: string, now: string): Promise<ResourceRow | undefined> {
-    const r = (await this.x.all(S.touchRow[this.table], [now, this.tenantId, id]))[0];
-    return r ? this.row(r) : undefined;
+  async touch(id: string, now: string, events = 0): Promise<ResourceRow | undefined> {
+    const r = (await this.x.all(S.touchRow[this.table], [now, events, this.tenantId, id]))[0];
+    if (!r) return undefined;
+    const row = this.row(r);
+    if (events) row.eventSeq = Number(r.event_seq);
+    return row;
   }
 
   async delete(id: string): Promise<boolean> {

@@ -505,17 +505,21 @@ export class SqlWebhooks {
         types: String(e.types).split(',').filter(Boolean),
         createdAt: String(e.created_at),
       }));
+      // Without an enabled endpoint only the position moves: the rows' payloads are not read.
+      const columns = endpoints.length
+        ? (['seq', 'id', 'tenant_id', 'type', 'occurred_at', 'resource_id', 'payload'] as const)
+        : (['seq'] as const);
       const rows = this.pg
         ? (
             await sql<any>`
-              SELECT txid::text AS t, seq, id, tenant_id, type, occurred_at, resource_id, payload FROM events
+              SELECT txid::text AS t, ${sql.join(columns.map((c) => sql.ref(c)))} FROM events
               WHERE (txid, seq) > (${String(state.cursor_txid)}::xid8, ${String(state.cursor_seq)}::bigint)
                 AND txid < ${h}::xid8
               ORDER BY txid, seq LIMIT ${batch}`.execute(trx)
           ).rows
         : await trx
             .selectFrom('events')
-            .select(['seq', 'id', 'tenant_id', 'type', 'occurred_at', 'resource_id', 'payload'])
+            .select([...columns])
             .where('seq', '>', Number(state.cursor_seq))
             .orderBy('seq')
             .limit(batch)

@@ -5,12 +5,14 @@
  * With `synchronous=FULL` every COMMIT waits for an fsync of the WAL, and better-sqlite3 waits synchronously: one
  * transaction per request makes the disk, not the CPU, the limit (issue 13 measured ~120 PATCHes/s). Here the
  * write transactions that arrive while the event loop is busy are queued; at the end of the loop turn (after the
- * I/O callbacks that parsed them) the queue is run as one batch: BEGIN IMMEDIATE, each transaction in a SAVEPOINT
- * of its own, one COMMIT. Then every transaction of the batch is settled: those that succeeded resolve with
- * their value, those that failed reject with their error.
+ * I/O callbacks that parsed them) the queue is run as one batch: BEGIN IMMEDIATE, each transaction in turn, one
+ * COMMIT. Then every transaction of the batch is settled: those that succeeded resolve with their value, those
+ * that failed reject with their error.
  *
- * One failing transaction never fails its neighbours: its savepoint is rolled back, so nothing of it remains, and
- * the others commit. If SQLite rolled back the whole transaction by itself (an I/O error, a full disk), the
+ * One failing transaction never fails its neighbours. One that fails before writing anything (most failures: a
+ * 404, a 409 found by a read, a validation error) leaves nothing to undo. One that fails having written sends the
+ * batch back: ROLLBACK, it is rejected, and the others run again in the next batch, each in a SAVEPOINT of its
+ * own, so that a failure there is undone by rolling back its savepoint alone. If SQLite rolled back the whole transaction by itself (an I/O error, a full disk), the
  * transactions that had succeeded before are run again in a fresh batch: none of them was acknowledged, and a
  * write transaction may run more than once (connect.ts writeTransaction). If the COMMIT fails, nothing of the
  * batch was applied and every transaction in it fails with that fault (503, nothing applied).
@@ -49,9 +51,11 @@ export class GroupCommit {
   private scheduled = false;
   private running = false;
   private readonly stmt: Record<
-    'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'undo',
+    'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'undo' | 'changes',
     SQLite.Statement
   >;
+  /** The next batch runs each transaction in a savepoint (set after a transaction failed having written). */
+  private guardNext = false;
 
   /**
    * @param db Kysely over `raw`: a batch holds its connection (so no other query of this process runs inside the
@@ -72,6 +76,7 @@ export class GroupCommit {
       savepoint: raw.prepare('SAVEPOINT request'),
       release: raw.prepare('RELEASE request'),
       undo: raw.prepare('ROLLBACK TO request'),
+      changes: raw.prepare('SELECT total_changes()').pluck(),
     };
   }
 
@@ -140,16 +145,25 @@ export class GroupCommit {
       for (const p of batch) p.reject(asFault(e));
       return 'done';
     }
-    // A batch of one needs no savepoint: its own ROLLBACK undoes it.
+    // A batch of one needs no savepoint: its own ROLLBACK undoes it. Nor does a batch whose transactions all
+    // succeed or fail before writing anything (a 404, a validation error), which is nearly every batch: a
+    // savepoint is not free (each one makes the users_text FTS5 index flush its pending terms into a segment of its
+    // own, and copies every page it changes first). A transaction that fails having written sends the batch back:
+    // ROLLBACK, and the others run again, each in a savepoint (`guarded`).
     const alone = batch.length === 1;
+    const guarded = !alone && this.guardNext;
+    this.guardNext = false;
     const succeeded: { p: Pending; value: unknown }[] = [];
     const failed: { p: Pending; error: unknown }[] = [];
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!;
+      // total_changes() counts every row a statement of this connection changed (trigger rows included; a statement
+      // that failed and was undone may still count, which only makes a rollback happen that was not needed).
+      const changesBefore = guarded || alone ? 0 : this.totalChanges();
       try {
-        if (!alone) this.stmt.savepoint.run();
+        if (guarded) this.stmt.savepoint.run();
         const value = await p.fn(c);
-        if (!alone) this.stmt.release.run();
+        if (guarded) this.stmt.release.run();
         succeeded.push({ p, value });
       } catch (e) {
         if (!this.raw.inTransaction) {
@@ -162,6 +176,21 @@ export class GroupCommit {
         }
         if (alone) {
           this.rollback();
+          p.reject(asFault(e));
+          return 'done';
+        }
+        if (!guarded) {
+          if (this.totalChanges() === changesBefore) {
+            // It wrote nothing: nothing to undo.
+            failed.push({ p, error: asFault(e) });
+            continue;
+          }
+          // Part of it was written: only a ROLLBACK of the batch undoes it. None of the batch was acknowledged; the
+          // others run again, in savepoints, before anything queued since.
+          this.rollback();
+          this.guardNext = true;
+          this.queue.unshift(...succeeded.map((x) => x.p), ...batch.slice(i + 1));
+          for (const f of failed) f.p.reject(f.error);
           p.reject(asFault(e));
           return 'done';
         }
@@ -192,6 +221,10 @@ export class GroupCommit {
     for (const s of succeeded) s.p.resolve(s.value);
     for (const f of failed) f.p.reject(f.error);
     return 'done';
+  }
+
+  private totalChanges(): number {
+    return this.stmt.changes.get() as number;
   }
 
   /** ROLLBACK when a transaction is still open (a failed COMMIT may already have ended it). */

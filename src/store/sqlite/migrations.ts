@@ -4,7 +4,7 @@
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 import { consoleMigration } from '../sql/console-schema.js';
-import { eventsMigration } from '../sql/events-schema.js';
+import { eventSequencesMigration, eventsMigration } from '../sql/events-schema.js';
 import { webhooksMigration } from '../sql/webhooks-schema.js';
 import { setupMigration } from '../sql/setup-schema.js';
 
@@ -239,4 +239,5 @@ export const sqliteMigrations: Record<string, Migration> = {
       await sql`ALTER TABLE tokens ADD COLUMN label TEXT`.execute(db);
     },
   },
+  '0016_event_sequences': eventSequencesMigration('sqlite'),
 };
