@@ -7,8 +7,8 @@
  * time and their matching values asked for in one query: `userName eq "a" or userName eq "b" or …` (RFC 7644
  * §3.4.2.2). The answer only ever rules a match out:
  *
- * - a value that no returned resource carries, compared case-insensitively (so whatever the attribute's `caseExact`:
- *   an `eq` hit is always a case-insensitive hit), has no match: the object is created without its own query;
+ * - a value that no returned resource holds anywhere, compared case-insensitively (so whatever the attribute's
+ *   `caseExact`: an `eq` hit is always a case-insensitive hit), has no match: it is created without its own query;
  * - a value that a returned resource may carry is matched as before, by its own `eq` query, so the matching decision
  *   (one hit, several hits = DuplicateTargetEntries) stays the target's own.
  *
@@ -24,7 +24,6 @@ import { SyncError } from './errors.js';
 import { matchingValues, mappingAttributes, type ObjectMapping } from './mapping.js';
 import { eqFilter } from './patch-body.js';
 import type { ResourceKind, ScimClient } from './scim-client.js';
-import { readTargetValue } from './target-path.js';
 import type { SourceObject } from './types.js';
 
 /** Below this many unmatched objects in a cycle, per-object queries cost little: Entra's request shape is kept. */
@@ -48,10 +47,16 @@ function folds(v: string): string[] {
   return [n.toLowerCase(), n.toUpperCase().toLowerCase()];
 }
 
-function strings(v: JsonValue | undefined): string[] | undefined {
-  if (typeof v === 'string') return [v];
-  if (typeof v === 'number' || typeof v === 'boolean') return [String(v)];
-  return undefined;
+/** Adds the folded form of every string, number and boolean in `v` (deeply) to `into`. */
+function collectStrings(v: JsonValue | undefined, into: Set<string>): void {
+  if (v === null || v === undefined) return;
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+    for (const f of folds(String(v))) into.add(f);
+  } else if (Array.isArray(v)) {
+    for (const x of v) collectStrings(x, into);
+  } else {
+    for (const x of Object.values(v)) collectStrings(x, into);
+  }
 }
 
 export class MatchBatcher {
@@ -159,12 +164,10 @@ export class MatchBatcher {
         return undefined;
       }
       if (answer.totalResults > answer.resources.length) return undefined;
-      for (const r of answer.resources) {
-        const v = strings(readTargetValue(r, path));
-        // A hit whose value cannot be read back cannot be told apart: match every object of the batch by query.
-        if (!v) return undefined;
-        for (const s of v) for (const f of folds(s)) found.add(f);
-      }
+      // Every string a returned resource holds, not only the one at the matching path: a multi-valued attribute
+      // (emails[type eq "work"].value) may have matched through another element than the first, and a value that
+      // appears anywhere in a hit is only ever asked again, never wrongly ruled out.
+      for (const r of answer.resources) collectStrings(r, found);
     }
     return found;
   }

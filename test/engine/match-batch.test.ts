@@ -183,6 +183,40 @@ for (const dialect of DIALECTS) {
       }
     });
 
+    test('a multi-valued matching attribute: a hit through its second work email is still matched, not duplicated', async () => {
+      const tenant = await server.newTenant();
+      // Matching on the work email only; the target user has another userName and two work emails, the
+      // second of which is user5's.
+      const pre = await post(tenant, {
+        userName: 'someone.else@contoso.com',
+        emails: [
+          { type: 'work', value: 'first@contoso.com' },
+          { type: 'work', value: 'user5@contoso.com' },
+        ],
+      });
+      const mappings = {
+        users: [
+          { type: 'Direct', source: 'mail', target: 'emails[type eq "work"].value', matching: 1 },
+          { type: 'Direct', source: 'userPrincipalName', target: 'userName' },
+          { type: 'Direct', source: 'displayName', target: 'displayName' },
+        ],
+      };
+      const job = await makeJob(directory(15), tenant, {
+        scope: 'all',
+        provisionGroups: false,
+        mappings,
+      });
+      try {
+        const out = await job.runner.runCycleNow();
+        assert.equal(out.cycle.stats.failed, 0);
+        assert.equal(out.cycle.stats.created, 14);
+        assert.equal((await job.state.loadLinks('test-job')).get('user:u5')?.targetId, pre.id);
+        assert.equal((await listAll(tenant.tenantUrl, tenant.token, 'Users')).length, 15);
+      } finally {
+        await job.cleanup();
+      }
+    });
+
     test('two source users with one matching value: one target user, the second fails with DuplicateSourceEntries', async () => {
       const tenant = await server.newTenant();
       const d = directory(12);
