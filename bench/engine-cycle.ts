@@ -357,7 +357,7 @@ function render(r: EngineBenchResult, concurrency: number): string {
     out.push(
       '',
       'requests/user: every request the engine sent (matching queries, creates, group creates, membership PATCHes, retries) per user. ' +
-        'The engine of today asks for unmatched objects 50 at a time in one `or` query (docs/engine.md "Batched matching") where the older one sent one `eq` query per object.',
+        'This engine asks for unmatched objects 50 at a time in one `or` query (docs/engine.md "Batched matching"); the older one sent one `eq` query per object before creating it.',
     );
   if (r.incremental)
     out.push(
