@@ -6,7 +6,7 @@
  *
  * Parent → child: { type: 'initial', tenantUrl, token, users, concurrency }
  *                 | { type: 'incremental', changes } | { type: 'exit' }
- * Child → parent: { type: 'ready' } | { type: 'done', seconds, stats } | { type: 'error', message }
+ * Child → parent: { type: 'ready' } | { type: 'done', seconds, cpuMicros, requests, kind, stats } | { type: 'error', message }
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -53,6 +53,7 @@ let cycles = 0;
 async function cycle(): Promise<void> {
   const started = performance.now();
   const cpu = process.cpuUsage();
+  const requests0 = runner!.client.stats.requests;
   const out = await profiled(`engine-cycle-${++cycles}`, () => runner!.runCycleNow());
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
@@ -62,6 +63,8 @@ async function cycle(): Promise<void> {
     type: 'done',
     seconds,
     cpuMicros: used.user + used.system,
+    // Requests sent to the target in this cycle (retries included): what the server had to serve.
+    requests: runner!.client.stats.requests - requests0,
     kind: out.cycle.kind,
     stats: out.cycle.stats,
   });

@@ -48,6 +48,8 @@ interface Measured {
   /** CPU time per user of the engine process and of the server process (µs); absent when not separable. */
   engineCpuMicrosPerUser?: number;
   serverCpuMicrosPerUser?: number;
+  /** Requests the engine sent to the server per user (queries, creates, group creates and membership PATCHes). */
+  requestsPerUser?: number;
 }
 
 export interface EngineBenchResult {
@@ -214,6 +216,7 @@ async function measure<T>(
 interface Done {
   seconds: number;
   cpuMicros: number;
+  requests?: number;
   kind: string;
   stats: { created: number; updated: number; failed: number };
 }
@@ -241,6 +244,7 @@ export async function benchEngine(opts: EngineBenchOptions = {}): Promise<Engine
           seconds: d.seconds,
           engineCpuMicrosPerUser: d.cpuMicros / users,
           serverCpuMicrosPerUser: ((await serverCpu()) - s0) / users,
+          ...(d.requests !== undefined ? { requestsPerUser: d.requests / users } : {}),
         };
       });
 
@@ -248,7 +252,7 @@ export async function benchEngine(opts: EngineBenchOptions = {}): Promise<Engine
     log(`engine: building the engine of ${ref} for the "before" figures…`);
     const baseline = compileBaseline(ref, scratch);
     const rate = (m: Measured) =>
-      `${m.usersPerSecond.toFixed(0)} users/s${m.engineCpuMicrosPerUser !== undefined ? `, CPU per user: engine ${(m.engineCpuMicrosPerUser / 1000).toFixed(2)} ms, server ${((m.serverCpuMicrosPerUser ?? 0) / 1000).toFixed(2)} ms` : ''}`;
+      `${m.usersPerSecond.toFixed(0)} users/s${m.engineCpuMicrosPerUser !== undefined ? `, CPU per user: engine ${(m.engineCpuMicrosPerUser / 1000).toFixed(2)} ms, server ${((m.serverCpuMicrosPerUser ?? 0) / 1000).toFixed(2)} ms` : ''}${m.requestsPerUser !== undefined ? `, ${m.requestsPerUser.toFixed(2)} requests per user` : ''}`;
     if ('file' in baseline) {
       result.ref = ref;
       log(
@@ -322,6 +326,7 @@ const fmt = (n: number, digits = 0): string =>
 function render(r: EngineBenchResult, concurrency: number): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const ms = (us: number | undefined) => (us === undefined ? '–' : (us / 1000).toFixed(2));
+  const req = (m: Measured) => (m.requestsPerUser === undefined ? '–' : m.requestsPerUser.toFixed(2));
   const out = [
     '## Engine',
     '',
@@ -332,22 +337,28 @@ function render(r: EngineBenchResult, concurrency: number): string {
       `${concurrency}, its state in its own SQLite file) run in separate processes from the compiled build. ` +
       `${fmt(r.users)} users plus ${fmt(Math.round(r.users / 50))} groups and their memberships, every one assigned.`,
     '',
-    '| initial cycle | users/s | × today | engine CPU ms/user | server CPU ms/user |',
-    '|---|--:|--:|--:|--:|',
+    '| initial cycle | users/s | × today | engine CPU ms/user | server CPU ms/user | requests/user |',
+    '|---|--:|--:|--:|--:|--:|',
   ];
   const base = r.today?.usersPerSecond;
   const x = (v: number) => (base ? `${(v / base).toFixed(2)}×` : '–');
   if (r.today)
     out.push(
-      `| today: \`${r.ref}\`'s own bench (server and engine in one process) | ${fmt(r.today.usersPerSecond)} | 1.00× | ${ms(r.today.cpuMicrosPerUser)} (both) | |`,
+      `| today: \`${r.ref}\`'s own bench (server and engine in one process) | ${fmt(r.today.usersPerSecond)} | 1.00× | ${ms(r.today.cpuMicrosPerUser)} (both) | | |`,
     );
   if (r.before)
     out.push(
-      `| the engine of \`${r.ref}\`, server in its own process | ${fmt(r.before.usersPerSecond)} | ${x(r.before.usersPerSecond)} | ${ms(r.before.engineCpuMicrosPerUser)} | ${ms(r.before.serverCpuMicrosPerUser)} |`,
+      `| the engine of \`${r.ref}\`, server in its own process | ${fmt(r.before.usersPerSecond)} | ${x(r.before.usersPerSecond)} | ${ms(r.before.engineCpuMicrosPerUser)} | ${ms(r.before.serverCpuMicrosPerUser)} | ${req(r.before)} |`,
     );
   out.push(
-    `| **this engine** (after), server in its own process | **${fmt(r.after.usersPerSecond)}** | **${x(r.after.usersPerSecond)}** | ${ms(r.after.engineCpuMicrosPerUser)} | ${ms(r.after.serverCpuMicrosPerUser)} |`,
+    `| **this engine** (after), server in its own process | **${fmt(r.after.usersPerSecond)}** | **${x(r.after.usersPerSecond)}** | ${ms(r.after.engineCpuMicrosPerUser)} | ${ms(r.after.serverCpuMicrosPerUser)} | ${req(r.after)} |`,
   );
+  if (r.before?.requestsPerUser !== undefined || r.after.requestsPerUser !== undefined)
+    out.push(
+      '',
+      'requests/user: every request the engine sent (matching queries, creates, group creates, membership PATCHes, retries) per user. ' +
+        'This engine asks for unmatched objects 50 at a time in one `or` query (docs/engine.md "Batched matching"); the older one sent one `eq` query per object before creating it.',
+    );
   if (r.incremental)
     out.push(
       '',

@@ -152,6 +152,12 @@ export function registerSync(program: Command): void {
             throw new Error(`job '${cfg.name}' is ${job.state}: run 'joyn-scim sync resume' first`);
           const out = await r.runCycleNow();
           report();
+          // One cycle only: say that nothing repeats it from here, and when the job would be due next (its interval,
+          // or a quarantine's back-off), which is when 'sync run' or a server running the stored job takes it up.
+          const next = nextCycle(await state.getJob(cfg.name), cfg, new Date(), false);
+          console.log(
+            `next cycle: none scheduled by --once (it runs one cycle; 'joyn-scim sync run' without --once repeats every ${cfg.intervalMinutes} min); ${next.at ? `the job is next due ${next.at} (${next.note})` : `the job: ${next.note}`}`,
+          );
           if (out.cycle.state === 'failed' || out.quarantine) process.exitCode = 1;
           return;
         }

@@ -50,6 +50,11 @@ export interface TargetConfig {
   timeoutMs: number;
   /** Attempts per request for 429/5xx/timeouts before the object fails (includes the first). */
   maxAttempts: number;
+  /**
+   * Matching values asked for in one `or` query when a cycle has many unmatched objects (match-batch.ts);
+   * 0 = one `eq` query per object, as Entra sends them.
+   */
+  matchBatch: number;
 }
 
 export interface JobConfig {
@@ -200,6 +205,7 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
     'concurrency',
     'timeoutMs',
     'maxAttempts',
+    'matchBatch',
   ]);
   const tenant = str(t, 'tenant', 'target');
   const token = str(t, 'token', 'target');
@@ -240,7 +246,13 @@ export function validateJobConfig(value: unknown, baseDir: string): JobConfig {
     concurrency: int(t, 'concurrency', 'target', 4, 1),
     timeoutMs: int(t, 'timeoutMs', 'target', 30_000, 1),
     maxAttempts: int(t, 'maxAttempts', 'target', 4, 1),
+    matchBatch: int(t, 'matchBatch', 'target', 50, 0),
   };
+  if (target.matchBatch > 100)
+    throw new ConfigError(
+      'target.matchBatch',
+      'must be at most 100 (values per query; 0 turns batching off)',
+    );
   if (tenant !== undefined) target.tenant = tenant.trim();
   if (token) target.token = token;
   if (tokenEnv) target.tokenEnv = tokenEnv;

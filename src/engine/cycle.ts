@@ -9,6 +9,7 @@ import { scopeHash, type JobConfig } from './config.js';
 import { ScopeEvaluator, type Entitlement } from './entitlement.js';
 import { SyncError, toSyncError } from './errors.js';
 import type { ProvisioningLog } from './log-types.js';
+import { MatchBatcher } from './match-batch.js';
 import type { ObjectMapping } from './mapping.js';
 import {
   LogBuilder,
@@ -172,6 +173,8 @@ export async function runCycle(
 
   // ---- plan ----------------------------------------------------------------------------------------
   const scopeFailures: ObjectResult[] = [];
+  /** Target object → the source object linked to it; built on the first match that needs it, kept up to date. */
+  let linkedTargets: Map<string, string> | undefined;
   const ctx: ObjectContext = {
     config,
     client: deps.client,
@@ -180,6 +183,13 @@ export async function runCycle(
     jobId: job,
     cycleId: cycle.id,
     now,
+    linkedSource: (kind, targetId) => {
+      if (!linkedTargets) {
+        linkedTargets = new Map();
+        for (const l of links.values()) linkedTargets.set(linkKey(l.kind, l.targetId), l.sourceId);
+      }
+      return linkedTargets.get(linkKey(kind, targetId));
+    },
   };
   const candidates: Candidate[] = [];
   const present = new Set<string>();
@@ -305,10 +315,14 @@ export async function runCycle(
     }
     if (r.exported) stats.exports++;
     if (r.link === null) {
+      const gone = links.get(key);
+      if (gone && linkedTargets?.get(linkKey(gone.kind, gone.targetId)) === gone.sourceId)
+        linkedTargets.delete(linkKey(gone.kind, gone.targetId));
       links.delete(key);
       linkUps.delete(key);
       linkDels.set(key, { kind: c.kind, sourceId: c.sourceId });
     } else if (r.link) {
+      linkedTargets?.set(linkKey(r.link.kind, r.link.targetId), r.link.sourceId);
       links.set(key, r.link);
       linkDels.delete(key);
       linkUps.set(key, r.link);
@@ -384,6 +398,20 @@ export async function runCycle(
   // ---- users and groups first (§1.1) -------------------------------------------------------------
   const stopped = (): boolean => fatal !== undefined || deps.signal?.aborted === true;
   const run = async (list: readonly Candidate[]): Promise<void> => {
+    // Unmatched objects are asked for in batches just before the workers reach them (match-batch.ts).
+    const unmatched = list.filter((c) => c.plan.kind === 'upsert' && !c.link && c.ent?.active && c.obj);
+    const kind = list[0]?.kind;
+    if (kind)
+      ctx.batch = {
+        [kind]: MatchBatcher.create(
+          deps.client,
+          kind === 'user' ? 'User' : 'Group',
+          kind === 'user' ? deps.users : deps.groups,
+          unmatched.map((c) => ({ obj: c.obj!, isSoftDeleted: c.ent!.isSoftDeleted })),
+          config.target.matchBatch,
+          now,
+        ),
+      };
     await mapLimit(list, config.target.concurrency, async (c) => {
       if (stopped()) return;
       const r = await processObject(ctx, c, c.plan);

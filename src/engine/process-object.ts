@@ -24,6 +24,7 @@ import {
   type AttributeChange,
   type ObjectMapping,
 } from './mapping.js';
+import type { MatchBatcher } from './match-batch.js';
 import type { ScimClient } from './scim-client.js';
 import type { LinkRow, ObjectKind } from './state/store.js';
 import type { SourceObject } from './types.js';
@@ -80,6 +81,10 @@ export interface ObjectContext {
   jobId: string;
   cycleId: string;
   now: () => Date;
+  /** This cycle's batched matching of unmatched objects (match-batch.ts); absent: one query per object. */
+  batch?: { user?: MatchBatcher; group?: MatchBatcher };
+  /** The source object already linked to a target object, if any (§5: DuplicateSourceEntries). */
+  linkedSource?: (kind: ObjectKind, targetId: string) => string | undefined;
 }
 
 export interface ObjectResult {
@@ -438,6 +443,75 @@ export async function processObject(ctx: ObjectContext, p: PlanInput, plan: Plan
   const attrs = mappingAttributes(obj, ent.isSoftDeleted);
   let target: JsonObject | undefined;
   let targetId = p.link?.targetId;
+  let values: { path: { text: string }; value: string | undefined }[] = [];
+
+  /**
+   * §5: each matching attribute in precedence order until one finds the object. `batched`: values a batched query
+   * already ruled out (match-batch.ts) are not asked again. 'failed' when the object failed (logged on lb).
+   */
+  const match = async (batched: boolean): Promise<JsonObject | undefined | 'failed'> => {
+    const batch = batched ? (p.kind === 'user' ? ctx.batch?.user : ctx.batch?.group) : undefined;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v.value === undefined) continue;
+      const details = { MatchingAttribute: v.path.text, Value: v.value };
+      if (batch && (await batch.ruledOut(obj, i))) {
+        lb.step(
+          'matching',
+          'EntryMatching',
+          'success',
+          `No target ${kindName} has ${v.path.text} eq "${v.value}" (asked in one query with other ${kindName.toLowerCase()}s)`,
+          details,
+        );
+        continue;
+      }
+      const hits = await ctx.client.query(rt, v.path.text, v.value);
+      if (hits.length > 1) {
+        lb.fail(
+          new SyncError(
+            'DuplicateTargetEntries',
+            `${hits.length} target ${kindName}s have ${v.path.text} eq "${v.value}"`,
+          ),
+          'matching',
+          'EntryMatching',
+        );
+        return 'failed';
+      }
+      if (hits.length === 1) {
+        const hit = hits[0]!;
+        const other = ctx.linkedSource?.(p.kind, String(hit.id));
+        if (other !== undefined && other !== p.sourceId) {
+          // §5: several source objects with one matching value; the first one keeps the target object.
+          lb.fail(
+            new SyncError(
+              'DuplicateSourceEntries',
+              `Target ${kindName} '${String(hit.id)}' (${v.path.text} eq "${v.value}") is already linked to source object '${other}'`,
+            ),
+            'matching',
+            'EntryMatching',
+          );
+          return 'failed';
+        }
+        lb.step(
+          'matching',
+          'EntryMatching',
+          'success',
+          `Matched target ${kindName} '${String(hit.id)}' on ${v.path.text} eq "${v.value}"`,
+          details,
+        );
+        return hit;
+      }
+      lb.step(
+        'matching',
+        'EntryMatching',
+        'success',
+        `No target ${kindName} has ${v.path.text} eq "${v.value}"`,
+        details,
+      );
+    }
+    return undefined;
+  };
+
   try {
     if (p.link) {
       lb.step(
@@ -461,7 +535,6 @@ export async function processObject(ctx: ObjectContext, p: PlanInput, plan: Plan
         );
         return result();
       }
-      let values: { path: { text: string }; value: string | undefined }[];
       try {
         values = matchingValues(om, attrs, ctx.now);
       } catch (e) {
@@ -479,39 +552,11 @@ export async function processObject(ctx: ObjectContext, p: PlanInput, plan: Plan
         );
         return result();
       }
-      for (const v of values) {
-        if (v.value === undefined) continue;
-        const hits = await ctx.client.query(rt, v.path.text, v.value);
-        if (hits.length > 1) {
-          lb.fail(
-            new SyncError(
-              'DuplicateTargetEntries',
-              `${hits.length} target ${kindName}s have ${v.path.text} eq "${v.value}"`,
-            ),
-            'matching',
-            'EntryMatching',
-          );
-          return result();
-        }
-        if (hits.length === 1) {
-          target = hits[0]!;
-          targetId = String(target.id);
-          lb.step(
-            'matching',
-            'EntryMatching',
-            'success',
-            `Matched target ${kindName} '${targetId}' on ${v.path.text} eq "${v.value}"`,
-            { MatchingAttribute: v.path.text, Value: v.value },
-          );
-          break;
-        }
-        lb.step(
-          'matching',
-          'EntryMatching',
-          'success',
-          `No target ${kindName} has ${v.path.text} eq "${v.value}"`,
-          { MatchingAttribute: v.path.text, Value: v.value },
-        );
+      const m = await match(true);
+      if (m === 'failed') return result();
+      if (m) {
+        target = m;
+        targetId = String(m.id);
       }
     }
 
@@ -531,22 +576,45 @@ export async function processObject(ctx: ObjectContext, p: PlanInput, plan: Plan
       lb.action = 'create';
       lb.modified = modifiedProperties(changes);
       lb.step('processing', 'EntrySynchronizationAdd', 'success', `Create the ${kindName} in the target`);
-      const created = await ctx.client.create(rt, body);
-      targetId = String(created.id);
-      lb.targetId = targetId;
-      lb.step('export', 'EntryExportAdd', 'success', `Created ${kindName} '${targetId}' in the target`);
-      return result(
-        {
-          kind: p.kind,
-          sourceId: p.sourceId,
-          targetId,
-          managed: true,
-          disabled: ent.isSoftDeleted,
-          display: display ?? null,
-          members: p.kind === 'group' ? [] : null,
-        },
-        true,
-      );
+      let created: JsonObject | undefined;
+      try {
+        created = await ctx.client.create(rt, body);
+      } catch (e) {
+        if (!(e instanceof SyncError && e.status === 409)) throw e;
+        // Created by someone else since it was matched (another client, or between a batched query and this
+        // create): match again by query, as the next cycle would, and update the object found (RFC 7644 §3.3:
+        // 409 uniqueness). No match: the conflict is on another attribute, and the object fails with it.
+        lb.step(
+          'matching',
+          'EntryMatching',
+          'success',
+          `The create met a conflict (${e.reason}); matching again`,
+        );
+        const again = await match(false);
+        if (again === 'failed') return result();
+        if (!again) throw e;
+        target = again;
+        targetId = String(again.id);
+        lb.action = 'other';
+        lb.modified = [];
+      }
+      if (created) {
+        targetId = String(created.id);
+        lb.targetId = targetId;
+        lb.step('export', 'EntryExportAdd', 'success', `Created ${kindName} '${targetId}' in the target`);
+        return result(
+          {
+            kind: p.kind,
+            sourceId: p.sourceId,
+            targetId,
+            managed: true,
+            disabled: ent.isSoftDeleted,
+            display: display ?? null,
+            members: p.kind === 'group' ? [] : null,
+          },
+          true,
+        );
+      }
     }
 
     lb.targetId = targetId;
@@ -559,7 +627,7 @@ export async function processObject(ctx: ObjectContext, p: PlanInput, plan: Plan
       display: display ?? null,
       members: p.link?.members ?? null,
     };
-    const changes = diffForUpdate(om, attrs, target, ctx.now);
+    const changes = diffForUpdate(om, attrs, target!, ctx.now);
     if (!changes.length) {
       lb.status = 'skipped';
       lb.skip('The target already holds every mapped value');

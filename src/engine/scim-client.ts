@@ -265,7 +265,19 @@ export class ScimClient {
 
   /** `GET /Users?filter=<path> eq "<value>"` (entra-scim-client.md §1.3; groups exclude members, §1.18). */
   async query(rt: ResourceKind, path: string, value: string): Promise<JsonObject[]> {
-    const qs = `${rt === 'Group' ? 'excludedAttributes=members&' : ''}filter=${encodeURIComponent(eqFilter(path, value))}`;
+    return (await this.queryFilter(rt, eqFilter(path, value))).resources;
+  }
+
+  /**
+   * `GET /Users?filter=<filter>[&count=<count>]`: any filter (match-batch.ts sends `eq` terms joined by `or`).
+   * `totalResults` says whether the answer holds every hit (RFC 7644 §3.4.2: a server may page a large answer).
+   */
+  async queryFilter(
+    rt: ResourceKind,
+    filter: string,
+    count?: number,
+  ): Promise<{ resources: JsonObject[]; totalResults: number }> {
+    const qs = `${rt === 'Group' ? 'excludedAttributes=members&' : ''}filter=${encodeURIComponent(filter)}${count !== undefined ? `&count=${count}` : ''}`;
     const { json } = await this.request('GET', `${this.endpoint(rt)}?${qs}`, 'query');
     const list = json as { Resources?: unknown; totalResults?: unknown } | undefined;
     if (!list || typeof list !== 'object')
@@ -273,13 +285,15 @@ export class ScimClient {
         'SystemForCrossDomainIdentityManagementServiceIncompatible',
         `GET /${rt}s?filter: the answer is not a ListResponse`,
       );
-    if (list.Resources === undefined && list.totalResults === 0) return [];
+    if (list.Resources === undefined && list.totalResults === 0) return { resources: [], totalResults: 0 };
     if (!Array.isArray(list.Resources))
       throw new SyncError(
         'SystemForCrossDomainIdentityManagementServiceIncompatible',
         `GET /${rt}s?filter: the ListResponse has no Resources array`,
       );
-    return list.Resources as JsonObject[];
+    const resources = list.Resources as JsonObject[];
+    const total = typeof list.totalResults === 'number' ? list.totalResults : resources.length;
+    return { resources, totalResults: total };
   }
 
   async get(rt: ResourceKind, id: string): Promise<JsonObject> {

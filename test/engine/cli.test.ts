@@ -115,6 +115,11 @@ describe('joyn-scim sync (CLI)', () => {
     r = await cli(['sync', 'run', '--config', cfg, '--once'], env);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /\(initial\): succeeded; 4 created/);
+    // --once schedules nothing, and says so with the time the job's interval makes it due.
+    assert.match(
+      r.stdout,
+      /^next cycle: none scheduled by --once \(it runs one cycle; 'joyn-scim sync run' without --once repeats every 40 min\); the job is next due \d{4}-\d\d-\d\dT\S+Z \(in (39|40) min\)$/m,
+    );
     assert.equal(target.users.size, 3);
     assert.doesNotMatch(r.stdout + r.stderr, new RegExp(target.token));
 

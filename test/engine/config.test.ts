@@ -22,6 +22,7 @@ describe('job configuration', () => {
     const c = cfg({});
     assert.equal(c.target.dialect, 'legacy');
     assert.equal(c.target.concurrency, 4);
+    assert.equal(c.target.matchBatch, 50);
     assert.equal(c.scope, 'assigned');
     assert.equal(c.provisionGroups, true);
     assert.deepEqual(c.targetActions, { create: true, update: true, delete: true });
@@ -94,6 +95,10 @@ describe('job configuration', () => {
       [
         { target: { tenantUrl: 'https://x', token: 't', dialect: 'modern' } },
         /ConfigError: target\.dialect: must be one of 'legacy', 'compliant'/,
+      ],
+      [
+        { target: { tenantUrl: 'https://x', token: 't', matchBatch: 500 } },
+        /ConfigError: target\.matchBatch: must be at most 100/,
       ],
       [{ scope: 'some' }, /ConfigError: scope: must be one of/],
       [{ deletionThreshold: -1 }, /ConfigError: deletionThreshold: /],

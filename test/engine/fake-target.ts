@@ -86,8 +86,13 @@ export class FakeTarget {
     const store = rt === 'User' ? this.users : this.groups;
     const id = m[2] ? decodeURIComponent(m[2]) : undefined;
     if (call.method === 'GET' && !id) {
-      const f = /^(.+?) eq "((?:[^"\\]|\\.)*)"$/.exec(u.searchParams.get('filter') ?? '');
-      if (!f) return this.send(res, 400, { detail: 'filter required' });
+      // One `attr eq "value"` only: like some real targets, no `or` (a batched query gets 400 invalidFilter).
+      const f = /^([^\s"]+) eq "((?:[^"\\]|\\.)*)"$/.exec(u.searchParams.get('filter') ?? '');
+      if (!f)
+        return this.send(res, 400, {
+          scimType: 'invalidFilter',
+          detail: 'one attr eq "value" filter required',
+        });
       const path = parseTargetPath(rt, f[1]!);
       const value = JSON.parse(`"${f[2]}"`) as string;
       const hits = [...store.values()].filter((r) => {

@@ -268,6 +268,7 @@ test('the scheduler keeps each job’s interval (fake clock): due at once, then 
       intervalMinutes: 40,
     });
     const clock = new FakeClock('2025-05-01T00:00:00Z');
+    const infos: Record<string, unknown>[] = [];
     const scheduler = new Scheduler({
       jobs,
       state,
@@ -276,7 +277,10 @@ test('the scheduler keeps each job’s interval (fake clock): due at once, then 
       maxConcurrent: 2,
       leaseMs: 10_000,
       pollMs: 60_000,
-      log: { info: () => undefined, warn: () => undefined },
+      log: {
+        info: (fields: object, msg: string) => void infos.push({ ...fields, msg }),
+        warn: () => undefined,
+      },
       clock,
     });
     const cycles = async () =>
@@ -285,6 +289,19 @@ test('the scheduler keeps each job’s interval (fake clock): due at once, then 
     await scheduler.tick();
     await settle();
     assert.equal(await cycles(), 1);
+    // After each cycle the scheduler logs when the job's next one is due.
+    await waitFor('the next-cycle log line', async () =>
+      infos.some((l) => l.msg === 'next provisioning cycle'),
+    );
+    assert.deepEqual(
+      infos.find((l) => l.msg === 'next provisioning cycle'),
+      {
+        job: 'timed',
+        nextCycleAt: '2025-05-01T00:40:00.000Z',
+        note: 'in 40 min',
+        msg: 'next provisioning cycle',
+      },
+    );
     clock.advance(39 * 60_000);
     await scheduler.tick();
     await settle();
