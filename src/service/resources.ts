@@ -99,9 +99,13 @@ export class ResourceService {
     );
   }
 
-  /** How many events an update of a resource's attributes (not its members) emits: one when any attribute changed. */
-  private attributeEvents(before: ResourceData, after: ResourceData): number {
-    return this.eventsEnabled && previousValues(before, after) ? 1 : 0;
+  /**
+   * The previous values of the attributes an update changes (the `previous` of its event), computed once per write:
+   * before the write, which takes one event number when there are any. Undefined: no event (nothing changed, or
+   * events are off).
+   */
+  private previousOf(before: ResourceData, after: ResourceData): JsonObject | undefined {
+    return this.eventsEnabled ? previousValues(before, after) : undefined;
   }
 
   /** One event per member whose membership changed, in the request's order. */
@@ -246,22 +250,29 @@ export class ResourceService {
     });
   }
 
-  /** The events of an update: one for the attributes (if any changed), one per member whose membership changed. */
+  /**
+   * The events of an update: one for the attributes when `previous` (previousOf) says some changed, one per member
+   * whose membership changed.
+   */
   private async updateEvents(
     tx: TenantStore,
     tenantId: string,
     rt: ResourceTypeName,
     before: ResourceRow,
     after: ResourceRow,
-    changes: MembershipChanges | undefined,
-    stored: Member[] | undefined,
-    types = new Map<string, string | undefined>(),
-    /** The resource as rendered for the response, when the caller has it already (the same object is kept). */
-    rendered: JsonObject = this.render(tenantId, rt, after, {}),
+    previous: JsonObject | undefined,
+    opts: {
+      changes?: MembershipChanges;
+      stored?: Member[];
+      types?: Map<string, string | undefined>;
+      /** The resource as rendered for the response, when the caller has it already (the same object is kept). */
+      rendered?: JsonObject;
+    } = {},
   ): Promise<EventDraft[]> {
     if (!this.eventsEnabled) return [];
+    const { changes, stored, types = new Map<string, string | undefined>() } = opts;
+    const rendered = opts.rendered ?? this.render(tenantId, rt, after, {});
     const drafts: EventDraft[] = [];
-    const previous = previousValues(before.data, after.data);
     if (previous)
       drafts.push({
         type: rt === 'User' ? userUpdateType(before.data, after.data) : 'group.updated',
@@ -421,13 +432,8 @@ export class ResourceService {
       if (rt === 'User') await this.checkManager(tx, before.data, data);
       const now = this.now();
       // A user's event number is taken by the update; a group's count depends on the membership that follows.
-      const row = (await repo.update(
-        id,
-        data,
-        now,
-        before.data,
-        rt === 'User' ? this.attributeEvents(before.data, data) : 0,
-      ))!;
+      const previous = this.previousOf(before.data, data);
+      const row = (await repo.update(id, data, now, before.data, rt === 'User' && previous ? 1 : 0))!;
       let extras: RenderExtras;
       let stored: Member[] | undefined;
       const changes = new MembershipChanges();
@@ -438,7 +444,12 @@ export class ResourceService {
         if (stored.length) changes.added(await tx.members.add(id, stored));
         extras = { members: stored };
       } else extras = (await this.userExtras(tx, [row]))(row);
-      await this.emit(tx, await this.updateEvents(tx, tenantId, rt, before, row, changes, stored), now, row);
+      await this.emit(
+        tx,
+        await this.updateEvents(tx, tenantId, rt, before, row, previous, { changes, stored }),
+        now,
+        row,
+      );
       return {
         resource: this.render(tenantId, rt, row, extras),
         id,
@@ -473,9 +484,8 @@ export class ResourceService {
         const same = isDeepStrictEqual(data, before.data);
         if (!same) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
         const now = this.now();
-        const row = same
-          ? before
-          : (await tx.users.update(id, data, now, before.data, this.attributeEvents(before.data, data)))!;
+        const previous = same ? undefined : this.previousOf(before.data, data);
+        const row = same ? before : (await tx.users.update(id, data, now, before.data, previous ? 1 : 0))!;
         // Rendered once for the event and the answer (without a projection they are the same document; the event's
         // copy is serialized before the transaction ends, so sharing the object is safe).
         const rendered =
@@ -483,7 +493,7 @@ export class ResourceService {
         if (rendered)
           await this.emit(
             tx,
-            await this.updateEvents(tx, tenantId, rt, before, row, undefined, undefined, undefined, rendered),
+            await this.updateEvents(tx, tenantId, rt, before, row, previous, { rendered }),
             now,
             row,
           );
@@ -547,9 +557,8 @@ export class ResourceService {
       if (changed) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
       const now = this.now();
       // The group's events (one for its attributes, one per member) take their numbers with this write of its row.
-      const events = this.eventsEnabled
-        ? (changed ? this.attributeEvents(before.data, data) : 0) + membersChanged
-        : 0;
+      const previous = changed ? this.previousOf(before.data, data) : undefined;
+      const events = this.eventsEnabled ? (previous ? 1 : 0) + membersChanged : 0;
       const row = changed
         ? (await tx.groups.update(id, data, now, before.data, events))!
         : membersChanged
@@ -558,7 +567,7 @@ export class ResourceService {
       if (row !== before)
         await this.emit(
           tx,
-          await this.updateEvents(tx, tenantId, rt, before, row, changes, undefined, types),
+          await this.updateEvents(tx, tenantId, rt, before, row, previous, { changes, types }),
           now,
           row,
         );

@@ -46,6 +46,10 @@ export function decodeCursor(cursor: string | undefined): Position {
   return { txid: parts[1]!, seq: parts[2]! };
 }
 
+/** The table whose rows count a resource's event sequence (migration 0016); undefined: event_streams. */
+const tableOf = (type: EventResourceType) =>
+  type === 'User' ? 'users' : type === 'Group' ? 'groups' : undefined;
+
 /** Sequence numbers a resource's write already took on its row (ResourceRow.eventSeq): `count` of them, up to `last`. */
 export interface TakenSequence {
   last: number;
@@ -64,10 +68,6 @@ export async function appendEvents(
   taken?: ReadonlyMap<string, TakenSequence>,
 ): Promise<DirectoryEvent[]> {
   if (!drafts.length) return [];
-  if (x.dialect === 'postgres' && drafts.length === 1 && !taken?.has(drafts[0]!.resourceId)) {
-    const one = await appendOne(x, tenantId, drafts[0]!, now);
-    if (one) return [one];
-  }
   // One sequence per resource, counted on the user's or group's own row (event_seq, migration 0016) or in
   // event_streams for the tenant's stream: the row lock (PostgreSQL) or the single writer (SQLite) makes the
   // numbers of one resource gapless and in commit order.
@@ -87,7 +87,7 @@ export async function appendEvents(
       next.set(resourceId, t.last - n + 1);
       continue;
     }
-    const table = type === 'User' ? 'users' : type === 'Group' ? 'groups' : undefined;
+    const table = tableOf(type);
     const r =
       (table && (await x.all(S.bumpEventSeq[table], [n, tenantId, resourceId]))[0]) ||
       (await x.all(S.upsertEventStream, [tenantId, resourceId, n]))[0];
@@ -116,54 +116,6 @@ export async function appendEvents(
     await x.run(S.insertEvents(chunk.length), params);
   }
   return events;
-}
-
-const SEQUENCE_KEY = '"sequence":';
-
-/**
- * One event of a user or group on PostgreSQL in one statement (statements.ts appendOneEvent); undefined when the
- * general path must take it (a tenant's event, a resource without a row).
- */
-async function appendOne(
-  x: Exec,
-  tenantId: string,
-  d: EventDraft,
-  now: string,
-): Promise<DirectoryEvent | undefined> {
-  const table = d.resourceType === 'User' ? 'users' : d.resourceType === 'Group' ? 'groups' : undefined;
-  if (!table) return undefined;
-  const e: DirectoryEvent = {
-    id: `evt_${newId()}`,
-    type: d.type,
-    tenant: tenantId,
-    occurredAt: now,
-    resource: { type: d.resourceType, id: d.resourceId, sequence: 0 },
-    data: d.data,
-  };
-  if (d.previous) e.previous = d.previous;
-  if (d.member) e.member = d.member;
-  const payload = JSON.stringify(e);
-  // The envelope's own "sequence" comes before the resource's data, after ASCII only (ids, type, timestamp): its
-  // index in this string is its character position in PostgreSQL's text too.
-  const at = payload.indexOf(`${SEQUENCE_KEY}0}`);
-  if (at < 0 || !/^[\x20-\x7e]*$/.test(payload.slice(0, at))) return undefined;
-  const position = at + SEQUENCE_KEY.length + 1;
-  const rows = await x.all(S.appendOneEvent[table], [
-    tenantId,
-    d.resourceId,
-    e.id,
-    tenantId,
-    e.type,
-    now,
-    e.resource.type,
-    e.resource.id,
-    payload,
-    position,
-    position,
-  ]);
-  if (!rows.length) return undefined;
-  e.resource.sequence = parseInt(String(rows[0].at_sequence), 10);
-  return e;
 }
 
 export class SqlEventReader {

@@ -126,23 +126,6 @@ export const bumpEventSeq = byTable(
     ),
 );
 
-/**
- * PostgreSQL, one event of a user or group (nearly every write: a PATCH, a create, one member added): its sequence
- * taken from the resource's row and the event inserted in one statement, one round trip instead of two. The payload
- * arrives with `"sequence":0` at a known character position, overwritten with the number taken; RETURNING gives the
- * text from that position on (the number, then the rest). No row (the resource is gone): nothing is inserted.
- */
-export const appendOneEvent = byTable(
-  (t) =>
-    new Stmt(
-      '-- PostgreSQL only',
-      `WITH s AS (UPDATE ${t} SET event_seq = event_seq + 1 WHERE tenant_id = ? AND id = ? RETURNING event_seq)
-       INSERT INTO events (id, tenant_id, type, occurred_at, resource_type, resource_id, payload)
-       SELECT ?, ?, ?, ?, ?, ?, overlay(?::text placing s.event_seq::text from ?::int for 1) FROM s
-       RETURNING substr(payload, ?::int, 24) AS at_sequence`,
-    ),
-);
-
 /** The sequence of a stream without a row of its own: the tenant's, and a resource deleted before migration 0016. */
 export const upsertEventStream = new Stmt(
   `INSERT INTO event_streams (tenant_id, resource_id, last_seq) VALUES (?, ?, ?)
