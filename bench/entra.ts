@@ -19,7 +19,7 @@ import { describeMachine } from './machine.js';
 import { cpuMicrosOf } from './proc-stat.js';
 import type { BenchContext, BenchSection } from './sections.js';
 import { scratchDatabase, type BenchStore } from './stores.js';
-import { loadJoyn, startJoyn, startReference, type Target } from './targets.js';
+import { loadJoyn, startFloor, startJoyn, startReference, type Target } from './targets.js';
 import { userNameOf } from './users.js';
 import { ensureWrk, runWrk, wrkVersion, type WrkResult } from './wrk.js';
 
@@ -243,8 +243,15 @@ export const entraSection: BenchSection = {
         targets.push(joynOff);
         const ref = await startReference({ script: reference.path, cpu: serverCpu, dir: db.dir, users });
         targets.push(ref);
-        // Each lookup must find exactly its user on both servers: a wrong answer fast is not a result.
-        for (const t of [ref, joyn, joynOff]) await checkLookup(t, userNameOf(users - 1));
+        // --no-floor: without the floor server (bench/floor-scim.mjs), in dev runs always without.
+        const floor =
+          ctx.flags.has('no-floor') || ctx.flags.has('dev')
+            ? undefined
+            : await startFloor({ root: ctx.root, cpu: serverCpu, dir: db.dir, databaseUrl: db.url, data });
+        if (floor) targets.push(floor);
+        // Each lookup must find exactly its user on every server: a wrong answer fast is not a result.
+        for (const t of [ref, joyn, joynOff, ...(floor ? [floor] : [])])
+          await checkLookup(t, userNameOf(users - 1));
 
         // Membership pairs (see loadJoyn): 0 … seeded-1 exist; member add continues after them, member remove
         // starts at 0 and follows the adds.
@@ -273,7 +280,7 @@ export const entraSection: BenchSection = {
               t.token,
               String(start),
               // Unique per run: creates need userNames no earlier run used.
-              `${tag}${t.name === 'reference' ? 'r' : t.name === 'joyn' ? 'j' : 'o'}${runNo++}`,
+              `${tag}${t.name === 'reference' ? 'r' : t.name === 'joyn' ? 'j' : t.name === 'floor' ? 'f' : 'o'}${runNo++}`,
               t.name === 'reference' ? 'users' : 'groups',
               String(threads),
             ],
@@ -330,9 +337,10 @@ export const entraSection: BenchSection = {
             }
             continue;
           }
+          // The floor once per round, in the middle (it shares joyn-scim's database, and its membership cursor).
           const order: Target[] = w.eventsOff
-            ? [ref, joyn, joynOff, joynOff, joyn, ref]
-            : [ref, joyn, joyn, ref];
+            ? [ref, joyn, joynOff, ...(floor ? [floor] : []), joynOff, joyn, ref]
+            : [ref, joyn, ...(floor ? [floor] : []), joyn, ref];
           for (const t of new Set(order)) await once(t, w, warmup);
           const runs: Run[] = [];
           for (let round = 0; round < rounds; round++)
@@ -428,6 +436,13 @@ function writeReport(
       "asking for the page after the previous request's): joyn-scim serves the next page by seeking past the previous " +
       'one, the reference by iterating its Map; a random deep `startIndex` costs joyn-scim a walk over the rows ' +
       'before it (the scale section below measures that).',
+    '- **The floor** (bench/floor-scim.mjs) is the database work of each request alone, on the same database and ' +
+      "tenant with joyn-scim's durability settings (SQLite WAL, synchronous=FULL, group commit; PostgreSQL's defaults): " +
+      'bare `node:http`, the bearer token compared as a string, the rows read or written with prepared statements, the ' +
+      'stored document parsed and serialized. It leaves out token hashing, the request log, metrics, the activity log, ' +
+      "events, validation, a user's groups and the derived rows of a create. Its ratio to the reference is how far the " +
+      "database alone lets a server go on this machine; joyn-scim's ratio to it is what the product's own work costs. " +
+      'Measured once per round, between the joyn-scim runs.',
     '- **Events on vs off**: a second joyn-scim instance on the same database with `EVENTS_ENABLED=false`, measured ' +
       'between the events-on runs for P and C (issue 12: events may cost at most 10%).',
     `- **Targets**: every workload ≥ ${TARGET_RATIO.sqlite}× the reference on SQLite and ≥ ${TARGET_RATIO.postgres}× on PostgreSQL; ` +
@@ -501,6 +516,24 @@ function storeSection(r: StoreResult, date: string): string {
     out.push(
       `| ${w.name} | ${num(on.rps)} | ${num(off.rps)} | ${us(on.cpuPerRequest)} | ${us(off.cpuPerRequest)} | ${pct(slower, 'slower', 'faster')} | ${pct(cpuMore, 'more', 'less')} | ${slower <= 0.1 ? 'met' : 'not met'} |`,
     );
+  }
+  const floors = r.results.filter(({ runs }) => runs.some((x) => x.target === 'floor'));
+  if (floors.length) {
+    out.push(
+      '',
+      '**The floor** (the database work alone, same database, same run):',
+      '',
+      '| workload | floor req/s | floor p99 ms | floor CPU µs/req | floor ÷ reference (req/s) | joyn-scim ÷ floor (req/s) | joyn-scim CPU ÷ floor CPU |',
+      '|---|--:|--:|--:|--:|--:|--:|',
+    );
+    for (const { workload: w, runs } of floors) {
+      const f = aggregate(runs.filter((x) => x.target === 'floor'))!;
+      const j = aggregate(runs.filter((x) => x.target === 'joyn'))!;
+      const ref = aggregate(runs.filter((x) => x.target === 'reference'))!;
+      out.push(
+        `| ${w.name} | ${num(f.rps)} | ${ms(f.p99)} | ${us(f.cpuPerRequest)} | **${ratio(f.rps / ref.rps)}** | ${ratio(j.rps / f.rps)} | ${(j.cpuPerRequest / f.cpuPerRequest).toFixed(2)} |${f.errors ? ` ERRORS: ${f.errorDetail}` : ''}`,
+      );
+    }
   }
   return out.join('\n');
 }

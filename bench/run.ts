@@ -27,7 +27,7 @@ const SECTIONS: BenchSection[] = [
   engineSection, // issue 16: the engine's cycles before/after (default)
 ];
 
-const BOOLEAN_FLAGS = new Set(['quick', 'help']);
+const BOOLEAN_FLAGS = new Set(['quick', 'help', 'no-floor']);
 
 function parseFlags(argv: string[]): Map<string, string | true> {
   const flags = new Map<string, string | true>();
@@ -63,6 +63,7 @@ if (flags.has('help')) {
       '  --quick               a short smoke run',
       '  --out <file>          default docs/benchmarks.md',
       '  entra: --workloads L,G,P,MA,MR,C --users 10000 --connections 16 --threads 1 --rounds 1 --warmup 2 --server-cpu 0 --load-cpu 1',
+      '         --no-floor (without the floor server, bench/floor-scim.mjs: the database work alone)',
       '         --cpu-prof <dir> (a V8 CPU profile of the joyn-scim server), --perf <file> (Linux perf, cpu-clock)',
       '         --dev <n> [--ab <other checkout>] (joyn-scim alone, n runs per workload, nothing written)',
       '         --reference <path> (or JOYN_BENCH_REFERENCE; default ../shared/bench/reference-scim.mjs)',

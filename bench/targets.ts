@@ -288,3 +288,47 @@ export async function startJoyn(opts: {
     stop: stopper(child),
   };
 }
+
+/**
+ * The floor (bench/floor-scim.mjs): the database work of each request alone, on joyn-scim's database and loaded
+ * tenant, pinned like the others. It serves the same wrk requests as joyn-scim (the same data files).
+ */
+export async function startFloor(opts: {
+  root: string;
+  cpu: string | undefined;
+  dir: string;
+  databaseUrl: string;
+  data: JoynData;
+}): Promise<Target> {
+  const port = await freePort();
+  const token = 'bench-floor-token';
+  const logFile = join(opts.dir, 'floor.log');
+  const child = startNode(
+    [join(opts.root, 'bench', 'floor-scim.mjs')],
+    {
+      ...baseEnv(),
+      PORT: String(port),
+      TOKEN: token,
+      FLOOR_DATABASE: opts.databaseUrl,
+      FLOOR_TENANT: opts.data.tenantId,
+      // better-sqlite3 and pg are resolved from the repository's node_modules.
+      NODE_PATH: join(opts.root, 'node_modules'),
+    },
+    opts.cpu,
+    logFile,
+  );
+  const origin = `http://127.0.0.1:${port}`;
+  const base = '/scim/v2';
+  await waitForHttp(`${origin}${base}/ServiceProviderConfig`, child, 'the floor server', logFile);
+  const pid = pidOf(child, 'the floor server');
+  if (commandOf(pid) !== 'node') throw new Error(`pid ${pid} is ${commandOf(pid)}, not the floor's node`);
+  return {
+    name: 'floor',
+    pid,
+    origin,
+    base,
+    token,
+    dataDir: join(opts.dir, 'joyn'),
+    stop: stopper(child),
+  };
+}

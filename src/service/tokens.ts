@@ -5,6 +5,7 @@
  * final comparison is constant-time. A fast hash is right here: the secret has 256 bits of entropy,
  * so there is nothing for a slow password hash to protect against.
  */
+import * as crypto from 'node:crypto';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const TOKEN_PREFIX = 'jsk_';
@@ -13,8 +14,11 @@ export function generateToken(): string {
   return TOKEN_PREFIX + randomBytes(32).toString('base64url');
 }
 
+/** Node's one-shot hash (20.12+, 21.7+): a third of createHash's cost for a short input; absent on older releases. */
+const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
+
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return oneShot ? oneShot('sha256', token, 'hex') : createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
 export function tokenHint(token: string): string {

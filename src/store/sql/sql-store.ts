@@ -639,6 +639,13 @@ class SqlTenantStore implements TenantStore {
   }
 }
 
+/** A user's groups in group id order, compared byte-wise as the id index orders them (GROUPS_COLUMN). */
+function byGroupId<T extends { value: string }>(groups: T[]): T[] {
+  return groups.length > 1
+    ? groups.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
+    : groups;
+}
+
 class SqlResourceStore implements ResourceStore {
   private readonly table: 'users' | 'groups';
   constructor(
@@ -729,7 +736,9 @@ class SqlResourceStore implements ResourceStore {
       version: Number(r.version),
     };
     if (r.groups_json !== undefined)
-      row.groups = this.hooks.fromJson(r.groups_json) as unknown as typeof row.groups;
+      row.groups = byGroupId(
+        this.hooks.fromJson(r.groups_json) as unknown as { value: string; display: string }[],
+      );
     return row;
   }
 

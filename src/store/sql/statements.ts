@@ -157,14 +157,16 @@ export const tokenByHash = new Stmt(
 );
 
 /**
- * A user's groups as one JSON array (`[{"value", "display"}]`, ordered by group id) for a row `r` of users: read
- * in the statement that reads the user, instead of a second statement for the page's ids.
+ * A user's groups as one JSON array (`[{"value", "display"}]`, in no particular order: the store sorts them by group
+ * id, see byGroupId) for a row `r` of users: read in the statement that reads the user, instead of a second statement
+ * for the page's ids. An ORDER BY inside the aggregate made SQLite build a temporary B-tree for every user it read
+ * (~6 µs of a ~10 µs lookup in isolation), to sort the three or so groups a user has.
  */
 export const GROUPS_COLUMN = {
-  sqlite: `(SELECT json_group_array(json_object('value', g.id, 'display', COALESCE(json_extract(g.data, '$.displayName'), '')) ORDER BY g.id)
+  sqlite: `(SELECT json_group_array(json_object('value', g.id, 'display', COALESCE(json_extract(g.data, '$.displayName'), '')))
     FROM group_members AS m JOIN groups AS g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
     WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id) AS groups_json`,
-  postgres: `(SELECT COALESCE(json_agg(json_build_object('value', g.id, 'display', COALESCE(g.data ->> 'displayName', '')) ORDER BY g.id), '[]')
+  postgres: `(SELECT COALESCE(json_agg(json_build_object('value', g.id, 'display', COALESCE(g.data ->> 'displayName', ''))), '[]')
     FROM group_members AS m JOIN groups AS g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
     WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id) AS groups_json`,
 };

@@ -1,0 +1,356 @@
+/**
+ * The floor of the Entra bench (issue 13): what a server reaches on this machine when it does nothing but the
+ * database work of each request, on joyn-scim's own schema and loaded tenant, with joyn-scim's durability
+ * (SQLite WAL with synchronous=FULL and group commit; PostgreSQL with its default synchronous_commit).
+ *
+ * It is not a SCIM server. Per request it only checks the bearer token by string comparison, reads or writes
+ * the rows, parses and serializes the stored document, and answers. It leaves out, on purpose: token hashing,
+ * the request log, metrics, the activity log, events, rate limiting, schema validation and normalization,
+ * filter parsing, uniqueness errors, a user's groups in its representation, and the derived rows a create
+ * writes for filters (user_values). A ratio of joyn-scim to this floor says how much of the gap to the
+ * in-memory reference is the product's own work; this floor's own ratio to the reference says how far the
+ * database alone allows.
+ *
+ * Plain node:http and the store's driver, nothing else: it runs without a build step.
+ *
+ *   FLOOR_DATABASE=<sqlite file path | postgres://…> FLOOR_TENANT=<tenant id> PORT=… TOKEN=… node bench/floor-scim.mjs
+ *
+ * Endpoints (base /scim/v2), the request shapes of bench/wrk/entra.lua:
+ *   GET   /Users?filter=userName eq "…"          L
+ *   GET   /Users?startIndex=…&count=…            G (offset within the tenant, in id order)
+ *   PATCH /Users/<id>  Replace on plain paths     P
+ *   POST  /Users                                  C
+ *   PATCH /Groups/<id> Add / Remove members       MA, MR
+ *   GET   /ServiceProviderConfig                  (readiness)
+ */
+import { createServer } from 'node:http';
+import { randomUUID } from 'node:crypto';
+
+const databaseUrl = process.env.FLOOR_DATABASE;
+const tenant = process.env.FLOOR_TENANT;
+const token = process.env.TOKEN ?? '';
+if (!databaseUrl || !tenant) throw new Error('FLOOR_DATABASE and FLOOR_TENANT are required');
+const pg = /^postgres(ql)?:/.test(databaseUrl);
+
+const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const LIST = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
+const render = (r) => ({
+  schemas: [CORE],
+  id: r.id,
+  ...(typeof r.data === 'string' ? JSON.parse(r.data) : r.data),
+  meta: {
+    resourceType: 'User',
+    created: r.created,
+    lastModified: r.last_modified,
+    version: `W/"${r.version}"`,
+  },
+});
+const list = (rows, total, start) =>
+  JSON.stringify({
+    schemas: [LIST],
+    totalResults: total,
+    startIndex: start,
+    itemsPerPage: rows.length,
+    Resources: rows.map(render),
+  });
+const applyOps = (doc, ops) => {
+  for (const op of ops) {
+    const [a, b] = String(op.path).split('.');
+    if (b) doc[a] = { ...doc[a], [b]: op.value };
+    else doc[a] = op.value;
+  }
+  return doc;
+};
+
+/** The tenant's user count as joyn-scim reads it for an unfiltered list: the maintained resource_counts rows. */
+const COUNT =
+  "SELECT COALESCE(SUM(n), 0) AS n FROM resource_counts WHERE tenant_id = $1 AND resource_type = 'User'";
+
+/**
+ * Account Discovery's walk (startIndex 1, 101, 201, …) served by seeking past the previous page's last id, as
+ * joyn-scim does (src/service/resources.ts continuations), rather than by an offset walk.
+ */
+const continuations = new Map();
+const pageAfter = (start) => continuations.get(start);
+const remember = (start, rows) => {
+  if (continuations.size > 2000) continuations.clear();
+  if (rows.length) continuations.set(start + rows.length, rows[rows.length - 1].id);
+};
+
+/** The store's work per request shape, each resolving with the response body (or '' for 204). */
+async function sqliteStore() {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(databaseUrl);
+  // joyn-scim's own settings (src/store/connect.ts).
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('cache_size = -65536');
+  db.pragma('temp_store = MEMORY');
+  db.pragma('wal_autocheckpoint = 10000');
+  db.pragma('busy_timeout = 5000');
+  const q = {
+    lookup: db.prepare(
+      'SELECT id, data, created, last_modified, version FROM users WHERE tenant_id = ? AND user_name_lc = ? ORDER BY id LIMIT 100',
+    ),
+    page: db.prepare(
+      'SELECT id, data, created, last_modified, version FROM users WHERE tenant_id = ? ORDER BY id LIMIT ? OFFSET ?',
+    ),
+    seek: db.prepare(
+      'SELECT id, data, created, last_modified, version FROM users WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?',
+    ),
+    count: db.prepare(COUNT.replace('$1', '?')),
+    get: db.prepare(
+      'SELECT id, data, created, last_modified, version FROM users WHERE tenant_id = ? AND id = ?',
+    ),
+    update: db.prepare(
+      'UPDATE users SET display_name_lc = ?, data = ?, last_modified = ?, version = version + 1 WHERE tenant_id = ? AND id = ? RETURNING version',
+    ),
+    insert: db.prepare(
+      `INSERT INTO users (tenant_id, id, user_name, user_name_lc, external_id, display_name_lc, active, xid, data, created, last_modified, version, event_seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, 1, 0)`,
+    ),
+    addMember: db.prepare(
+      `INSERT INTO group_members (tenant_id, group_id, member_id, member_type, display) VALUES (?, ?, ?, 'User', NULL)
+       ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING`,
+    ),
+    removeMember: db.prepare(
+      'DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_id = ?',
+    ),
+    touchGroup: db.prepare(
+      'UPDATE groups SET last_modified = ?, version = version + 1 WHERE tenant_id = ? AND id = ?',
+    ),
+  };
+  const begin = db.prepare('BEGIN IMMEDIATE');
+  const commit = db.prepare('COMMIT');
+  // Group commit: the writes that arrive in one event-loop turn share one transaction and one fsync; each is
+  // answered only after that COMMIT (what joyn-scim's src/store/sqlite/group-commit.ts does).
+  let queue = [];
+  const write = (fn) =>
+    new Promise((resolve, reject) => {
+      queue.push({ fn, resolve, reject });
+      if (queue.length > 1) return;
+      setImmediate(() => {
+        const batch = queue;
+        queue = [];
+        begin.run();
+        const out = batch.map((w) => {
+          try {
+            return { ok: true, value: w.fn() };
+          } catch (e) {
+            return { ok: false, value: e };
+          }
+        });
+        commit.run();
+        batch.forEach((w, i) => (out[i].ok ? w.resolve(out[i].value) : w.reject(out[i].value)));
+      });
+    });
+  return {
+    lookup: async (userNameLc) => {
+      const rows = q.lookup.all(tenant, userNameLc);
+      return list(rows, rows.length, 1);
+    },
+    page: async (start, count) => {
+      const after = pageAfter(start);
+      const rows = after ? q.seek.all(tenant, after, count) : q.page.all(tenant, count, start - 1);
+      remember(start, rows);
+      return list(rows, q.count.get(tenant).n, start);
+    },
+    patchUser: (id, ops) =>
+      write(() => {
+        const r = q.get.get(tenant, id);
+        const doc = applyOps(JSON.parse(r.data), ops);
+        const now = new Date().toISOString();
+        const data = JSON.stringify(doc);
+        const { version } = q.update.get(String(doc.displayName ?? '').toLowerCase(), data, now, tenant, id);
+        return JSON.stringify(render({ id, data: doc, created: r.created, last_modified: now, version }));
+      }),
+    createUser: (doc) =>
+      write(() => {
+        const id = randomUUID();
+        const now = new Date().toISOString();
+        const { schemas: _s, meta: _m, ...data } = doc;
+        q.insert.run(
+          tenant,
+          id,
+          data.userName,
+          String(data.userName).toLowerCase(),
+          data.externalId ?? null,
+          String(data.displayName ?? '').toLowerCase(),
+          data.active === false ? 0 : 1,
+          JSON.stringify(data),
+          now,
+          now,
+        );
+        return JSON.stringify(render({ id, data, created: now, last_modified: now, version: 1 }));
+      }),
+    members: (groupId, add, ids) =>
+      write(() => {
+        for (const m of ids) (add ? q.addMember : q.removeMember).run(tenant, groupId, m);
+        q.touchGroup.run(new Date().toISOString(), tenant, groupId);
+        return '';
+      }),
+  };
+}
+
+async function postgresStore() {
+  const { default: pgLib } = await import('pg');
+  const pool = new pgLib.Pool({ connectionString: databaseUrl, max: 10 });
+  const one = async (name, text, values) => (await pool.query({ name, text, values })).rows;
+  return {
+    lookup: async (userNameLc) => {
+      const rows = await one(
+        'floor_lookup',
+        'SELECT id, data, created, last_modified, version FROM users WHERE tenant_id = $1 AND user_name_lc = $2 ORDER BY id LIMIT 100',
+        [tenant, userNameLc],
+      );
+      return list(rows, rows.length, 1);
+    },
+    page: async (start, count) => {
+      const after = pageAfter(start);
+      const [rows, n] = await Promise.all([
+        after
+          ? one(
+              'floor_seek',
+              'SELECT id, data, created, last_modified, version FROM users WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3',
+              [tenant, after, count],
+            )
+          : one(
+              'floor_page',
+              'SELECT id, data, created, last_modified, version FROM users WHERE tenant_id = $1 ORDER BY id LIMIT $2 OFFSET $3',
+              [tenant, count, start - 1],
+            ),
+        one('floor_count', COUNT, [tenant]),
+      ]);
+      remember(start, rows);
+      return list(rows, Number(n[0].n), start);
+    },
+    // Read, then write only if the version is still the one read (one round trip each, no explicit transaction).
+    patchUser: async (id, ops) => {
+      for (;;) {
+        const [r] = await one(
+          'floor_get',
+          'SELECT id, data, created, last_modified, version FROM users WHERE tenant_id = $1 AND id = $2',
+          [tenant, id],
+        );
+        const doc = applyOps(r.data, ops);
+        const now = new Date().toISOString();
+        const done = await one(
+          'floor_update',
+          'UPDATE users SET display_name_lc = $1, data = $2, last_modified = $3, version = version + 1 WHERE tenant_id = $4 AND id = $5 AND version = $6 RETURNING version',
+          [String(doc.displayName ?? '').toLowerCase(), JSON.stringify(doc), now, tenant, id, r.version],
+        );
+        if (done.length)
+          return JSON.stringify(
+            render({ id, data: doc, created: r.created, last_modified: now, version: done[0].version }),
+          );
+      }
+    },
+    createUser: async (doc) => {
+      const id = randomUUID();
+      const now = new Date().toISOString();
+      const { schemas: _s, meta: _m, ...data } = doc;
+      await one(
+        'floor_insert',
+        `INSERT INTO users (tenant_id, id, user_name, user_name_lc, external_id, display_name_lc, active, xid, data, created, last_modified, version, event_seq)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, 1, 0)`,
+        [
+          tenant,
+          id,
+          data.userName,
+          String(data.userName).toLowerCase(),
+          data.externalId ?? null,
+          String(data.displayName ?? '').toLowerCase(),
+          data.active !== false,
+          JSON.stringify(data),
+          now,
+          now,
+        ],
+      );
+      return JSON.stringify(render({ id, data, created: now, last_modified: now, version: 1 }));
+    },
+    members: async (groupId, add, ids) => {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        for (const m of ids)
+          await client.query(
+            add
+              ? {
+                  name: 'floor_add',
+                  text: `INSERT INTO group_members (tenant_id, group_id, member_id, member_type, display) VALUES ($1, $2, $3, 'User', NULL)
+                         ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING`,
+                  values: [tenant, groupId, m],
+                }
+              : {
+                  name: 'floor_remove',
+                  text: 'DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id = $3',
+                  values: [tenant, groupId, m],
+                },
+          );
+        await client.query({
+          name: 'floor_touch',
+          text: 'UPDATE groups SET last_modified = $1, version = version + 1 WHERE tenant_id = $2 AND id = $3',
+          values: [new Date().toISOString(), tenant, groupId],
+        });
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        client.release();
+      }
+      return '';
+    },
+  };
+}
+
+const store = pg ? await postgresStore() : await sqliteStore();
+const BASE = '/scim/v2';
+
+async function answer(method, url, body) {
+  const u = new URL(url, 'http://floor');
+  const path = u.pathname.slice(BASE.length);
+  if (method === 'GET' && path === '/ServiceProviderConfig') return [200, '{}'];
+  if (method === 'GET' && path === '/Users') {
+    const filter = u.searchParams.get('filter');
+    if (filter) {
+      const m = /^userName eq "(.*)"$/.exec(filter);
+      if (!m) return [400, '{"detail":"the floor only knows userName eq"}'];
+      return [200, await store.lookup(m[1].toLowerCase())];
+    }
+    const start = Math.max(1, Number(u.searchParams.get('startIndex') ?? 1));
+    const count = Math.min(100, Number(u.searchParams.get('count') ?? 100));
+    return [200, await store.page(start, count)];
+  }
+  if (method === 'POST' && path === '/Users') return [201, await store.createUser(JSON.parse(body))];
+  const m = /^\/(Users|Groups)\/([^/]+)$/.exec(path);
+  if (method === 'PATCH' && m) {
+    const ops = JSON.parse(body).Operations;
+    if (m[1] === 'Users') return [200, await store.patchUser(m[2], ops)];
+    const op = String(ops[0].op).toLowerCase();
+    await store.members(
+      m[2],
+      op === 'add',
+      ops.flatMap((o) => o.value.map((v) => v.value)),
+    );
+    return [204, ''];
+  }
+  return [404, '{"detail":"not a floor request"}'];
+}
+
+createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const send = (status, text) => {
+      res.writeHead(status, text ? { 'content-type': 'application/scim+json' } : {});
+      res.end(text);
+    };
+    if (!req.url.endsWith('/ServiceProviderConfig') && req.headers.authorization !== `Bearer ${token}`)
+      return send(401, '{"detail":"bad token"}');
+    answer(req.method, req.url, Buffer.concat(chunks).toString('utf8')).then(
+      ([status, text]) => send(status, text),
+      (e) => send(500, JSON.stringify({ detail: String(e?.message ?? e) })),
+    );
+  });
+}).listen(Number(process.env.PORT ?? 8301), '127.0.0.1');
