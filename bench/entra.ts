@@ -249,8 +249,25 @@ export const entraSection: BenchSection = {
             ? undefined
             : await startFloor({ root: ctx.root, cpu: serverCpu, dir: db.dir, databaseUrl: db.url, data });
         if (floor) targets.push(floor);
+        const floorEvents = floor
+          ? await startFloor({
+              root: ctx.root,
+              cpu: serverCpu,
+              dir: db.dir,
+              databaseUrl: db.url,
+              data,
+              events: true,
+            })
+          : undefined;
+        if (floorEvents) targets.push(floorEvents);
         // Each lookup must find exactly its user on every server: a wrong answer fast is not a result.
-        for (const t of [ref, joyn, joynOff, ...(floor ? [floor] : [])])
+        for (const t of [
+          ref,
+          joyn,
+          joynOff,
+          ...(floor ? [floor] : []),
+          ...(floorEvents ? [floorEvents] : []),
+        ])
           await checkLookup(t, userNameOf(users - 1));
 
         // Membership pairs (see loadJoyn): 0 … seeded-1 exist; member add continues after them, member remove
@@ -280,7 +297,7 @@ export const entraSection: BenchSection = {
               t.token,
               String(start),
               // Unique per run: creates need userNames no earlier run used.
-              `${tag}${t.name === 'reference' ? 'r' : t.name === 'joyn' ? 'j' : t.name === 'floor' ? 'f' : 'o'}${runNo++}`,
+              `${tag}${t.name === 'reference' ? 'r' : t.name === 'joyn' ? 'j' : t.name === 'floor' ? 'f' : t.name === 'floor-events' ? 'e' : 'o'}${runNo++}`,
               t.name === 'reference' ? 'users' : 'groups',
               String(threads),
             ],
@@ -339,7 +356,16 @@ export const entraSection: BenchSection = {
           }
           // The floor once per round, in the middle (it shares joyn-scim's database, and its membership cursor).
           const order: Target[] = w.eventsOff
-            ? [ref, joyn, joynOff, ...(floor ? [floor] : []), joynOff, joyn, ref]
+            ? [
+                ref,
+                joyn,
+                joynOff,
+                ...(floor ? [floor] : []),
+                ...(floorEvents ? [floorEvents] : []),
+                joynOff,
+                joyn,
+                ref,
+              ]
             : [ref, joyn, ...(floor ? [floor] : []), joyn, ref];
           for (const t of new Set(order)) await once(t, w, warmup);
           const runs: Run[] = [];
@@ -442,7 +468,9 @@ function writeReport(
       'stored document parsed and serialized. It leaves out token hashing, the request log, metrics, the activity log, ' +
       "events, validation, a user's groups and the derived rows of a create. Its ratio to the reference is how far the " +
       "database alone lets a server go on this machine; joyn-scim's ratio to it is what the product's own work costs. " +
-      'Measured once per round, between the joyn-scim runs.',
+      'Measured once per round, between the joyn-scim runs. For P and C a second floor instance also writes each ' +
+      "request's directory event in the same transaction (one row in joyn-scim's events table, shaped as joyn-scim's): " +
+      'what an outbox row costs by itself, beside what events cost joyn-scim.',
     '- **Events on vs off**: a second joyn-scim instance on the same database with `EVENTS_ENABLED=false`, measured ' +
       'between the events-on runs for P and C (issue 12: events may cost at most 10%).',
     `- **Targets**: every workload ≥ ${TARGET_RATIO.sqlite}× the reference on SQLite and ≥ ${TARGET_RATIO.postgres}× on PostgreSQL; ` +
@@ -502,8 +530,8 @@ function storeSection(r: StoreResult, date: string): string {
   out.push(
     '**Events on vs off** (same database, same run):',
     '',
-    '| workload | events on req/s | events off req/s | on CPU µs/req | off CPU µs/req | events cost (req/s) | events cost (CPU) | issue 12 (≤ 10%) |',
-    '|---|--:|--:|--:|--:|--:|--:|---|',
+    '| workload | events on req/s | events off req/s | on CPU µs/req | off CPU µs/req | events cost (req/s) | events cost (CPU) | issue 12 (≤ 10%) | floor without / with an event row: CPU µs/req | an event row on the floor (CPU) |',
+    '|---|--:|--:|--:|--:|--:|--:|---|--:|--:|',
   );
   for (const { workload: w, runs } of r.results) {
     if (!w.eventsOff) continue;
@@ -513,8 +541,14 @@ function storeSection(r: StoreResult, date: string): string {
     const cpuMore = on.cpuPerRequest / off.cpuPerRequest - 1;
     const pct = (x: number, more: string, less: string) =>
       `${Math.abs(x * 100).toFixed(1)}% ${x >= 0 ? more : less}`;
+    const fOff = aggregate(runs.filter((x) => x.target === 'floor'));
+    const fOn = aggregate(runs.filter((x) => x.target === 'floor-events'));
+    const floorCells =
+      fOff && fOn
+        ? `${us(fOff.cpuPerRequest)} / ${us(fOn.cpuPerRequest)} | +${us(fOn.cpuPerRequest - fOff.cpuPerRequest)} µs (${pct(fOn.cpuPerRequest / fOff.cpuPerRequest - 1, 'more', 'less')})`
+        : '– | –';
     out.push(
-      `| ${w.name} | ${num(on.rps)} | ${num(off.rps)} | ${us(on.cpuPerRequest)} | ${us(off.cpuPerRequest)} | ${pct(slower, 'slower', 'faster')} | ${pct(cpuMore, 'more', 'less')} | ${slower <= 0.1 ? 'met' : 'not met'} |`,
+      `| ${w.name} | ${num(on.rps)} | ${num(off.rps)} | ${us(on.cpuPerRequest)} | ${us(off.cpuPerRequest)} | ${pct(slower, 'slower', 'faster')} | ${pct(cpuMore, 'more', 'less')} | ${slower <= 0.1 ? 'met' : 'not met'} | ${floorCells} |`,
     );
   }
   const floors = r.results.filter(({ runs }) => runs.some((x) => x.target === 'floor'));

@@ -62,6 +62,39 @@ const applyOps = (doc, ops) => {
   return doc;
 };
 
+/**
+ * FLOOR_EVENTS=1: each PATCH and create also writes its directory event in the same transaction, one row in
+ * joyn-scim's events table shaped as joyn-scim's (the resource as rendered, `previous` for an update), so the bench
+ * can say what an outbox row costs by itself (issue 12: events may cost a write at most 10%).
+ */
+const withEvents = Boolean(process.env.FLOOR_EVENTS);
+/** Time-ordered event ids, as joyn-scim's (UUIDv7): a random id would cost the id index a random page per row. */
+let lastMs = 0;
+let inMs = 0;
+const eventId = () => {
+  const ms = Date.now();
+  inMs = ms === lastMs ? inMs + 1 : 0;
+  lastMs = ms;
+  return `evt_${ms.toString(16).padStart(12, '0')}-${inMs.toString(16).padStart(6, '0')}-${randomUUID().slice(24)}`;
+};
+const eventOf = (type, resource, now, previous) => {
+  const id = eventId();
+  const e = {
+    id,
+    type,
+    tenant,
+    occurredAt: now,
+    resource: { type: 'User', id: resource.id, sequence: 1 },
+    data: resource,
+  };
+  if (previous) e.previous = previous;
+  return { id, payload: JSON.stringify(e) };
+};
+/** The previous values of the top-level attributes the operations name. */
+const previousOf = (before, ops) =>
+  Object.fromEntries(ops.map((o) => String(o.path).split('.')[0]).map((a) => [a, before[a] ?? null]));
+const EVENT_COLUMNS = '(id, tenant_id, type, occurred_at, resource_type, resource_id, payload)';
+
 /** The tenant's user count as joyn-scim reads it for an unfiltered list: the maintained resource_counts rows. */
 const COUNT =
   "SELECT COALESCE(SUM(n), 0) AS n FROM resource_counts WHERE tenant_id = $1 AND resource_type = 'User'";
@@ -116,6 +149,7 @@ async function sqliteStore() {
     removeMember: db.prepare(
       'DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_id = ?',
     ),
+    event: db.prepare(`INSERT INTO events ${EVENT_COLUMNS} VALUES (?, ?, ?, ?, 'User', ?, ?)`),
     touchGroup: db.prepare(
       'UPDATE groups SET last_modified = ?, version = version + 1 WHERE tenant_id = ? AND id = ?',
     ),
@@ -158,11 +192,17 @@ async function sqliteStore() {
     patchUser: (id, ops) =>
       write(() => {
         const r = q.get.get(tenant, id);
+        const before = JSON.parse(r.data);
         const doc = applyOps(JSON.parse(r.data), ops);
         const now = new Date().toISOString();
         const data = JSON.stringify(doc);
         const { version } = q.update.get(String(doc.displayName ?? '').toLowerCase(), data, now, tenant, id);
-        return JSON.stringify(render({ id, data: doc, created: r.created, last_modified: now, version }));
+        const resource = render({ id, data: doc, created: r.created, last_modified: now, version });
+        if (withEvents) {
+          const e = eventOf('user.updated', resource, now, previousOf(before, ops));
+          q.event.run(e.id, tenant, 'user.updated', now, id, e.payload);
+        }
+        return JSON.stringify(resource);
       }),
     createUser: (doc) =>
       write(() => {
@@ -181,7 +221,12 @@ async function sqliteStore() {
           now,
           now,
         );
-        return JSON.stringify(render({ id, data, created: now, last_modified: now, version: 1 }));
+        const resource = render({ id, data, created: now, last_modified: now, version: 1 });
+        if (withEvents) {
+          const e = eventOf('user.created', resource, now);
+          q.event.run(e.id, tenant, 'user.created', now, id, e.payload);
+        }
+        return JSON.stringify(resource);
       }),
     members: (groupId, add, ids) =>
       write(() => {
@@ -232,41 +277,67 @@ async function postgresStore() {
           'SELECT id, data, created, last_modified, version FROM users WHERE tenant_id = $1 AND id = $2',
           [tenant, id],
         );
+        const previous = withEvents ? previousOf(r.data, ops) : undefined;
         const doc = applyOps(r.data, ops);
         const now = new Date().toISOString();
-        const done = await one(
-          'floor_update',
-          'UPDATE users SET display_name_lc = $1, data = $2, last_modified = $3, version = version + 1 WHERE tenant_id = $4 AND id = $5 AND version = $6 RETURNING version',
-          [String(doc.displayName ?? '').toLowerCase(), JSON.stringify(doc), now, tenant, id, r.version],
-        );
-        if (done.length)
-          return JSON.stringify(
-            render({ id, data: doc, created: r.created, last_modified: now, version: done[0].version }),
+        const update =
+          'UPDATE users SET display_name_lc = $1, data = $2, last_modified = $3, version = version + 1 WHERE tenant_id = $4 AND id = $5 AND version = $6 RETURNING version';
+        const values = [
+          String(doc.displayName ?? '').toLowerCase(),
+          JSON.stringify(doc),
+          now,
+          tenant,
+          id,
+          r.version,
+        ];
+        const resource = render({
+          id,
+          data: doc,
+          created: r.created,
+          last_modified: now,
+          version: r.version + 1,
+        });
+        let done;
+        if (withEvents) {
+          // The update and its event in one statement (one transaction, one round trip).
+          const e = eventOf('user.updated', resource, now, previous);
+          done = await one(
+            'floor_update_event',
+            `WITH u AS (${update}) INSERT INTO events ${EVENT_COLUMNS} SELECT $7, $4, 'user.updated', $3, 'User', $5, $8 FROM u RETURNING 1`,
+            [...values, e.id, e.payload],
           );
+        } else done = await one('floor_update', update, values);
+        if (done.length) return JSON.stringify(resource);
       }
     },
     createUser: async (doc) => {
       const id = randomUUID();
       const now = new Date().toISOString();
       const { schemas: _s, meta: _m, ...data } = doc;
-      await one(
-        'floor_insert',
-        `INSERT INTO users (tenant_id, id, user_name, user_name_lc, external_id, display_name_lc, active, xid, data, created, last_modified, version, event_seq)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, 1, 0)`,
-        [
-          tenant,
-          id,
-          data.userName,
-          String(data.userName).toLowerCase(),
-          data.externalId ?? null,
-          String(data.displayName ?? '').toLowerCase(),
-          data.active !== false,
-          JSON.stringify(data),
-          now,
-          now,
-        ],
-      );
-      return JSON.stringify(render({ id, data, created: now, last_modified: now, version: 1 }));
+      const insert = `INSERT INTO users (tenant_id, id, user_name, user_name_lc, external_id, display_name_lc, active, xid, data, created, last_modified, version, event_seq)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, 1, 0)`;
+      const values = [
+        tenant,
+        id,
+        data.userName,
+        String(data.userName).toLowerCase(),
+        data.externalId ?? null,
+        String(data.displayName ?? '').toLowerCase(),
+        data.active !== false,
+        JSON.stringify(data),
+        now,
+        now,
+      ];
+      const resource = render({ id, data, created: now, last_modified: now, version: 1 });
+      if (withEvents) {
+        const e = eventOf('user.created', resource, now);
+        await one(
+          'floor_insert_event',
+          `WITH u AS (${insert} RETURNING id) INSERT INTO events ${EVENT_COLUMNS} SELECT $11, $1, 'user.created', $9, 'User', $2, $12 FROM u`,
+          [...values, e.id, e.payload],
+        );
+      } else await one('floor_insert', insert, values);
+      return JSON.stringify(resource);
     },
     members: async (groupId, add, ids) => {
       const client = await pool.connect();

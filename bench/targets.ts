@@ -299,10 +299,13 @@ export async function startFloor(opts: {
   dir: string;
   databaseUrl: string;
   data: JoynData;
+  /** Each PATCH and create also writes its event row (FLOOR_EVENTS): what an outbox row costs by itself. */
+  events?: boolean;
 }): Promise<Target> {
   const port = await freePort();
   const token = 'bench-floor-token';
-  const logFile = join(opts.dir, 'floor.log');
+  const name = opts.events ? 'floor-events' : 'floor';
+  const logFile = join(opts.dir, `${name}.log`);
   const child = startNode(
     [join(opts.root, 'bench', 'floor-scim.mjs')],
     {
@@ -311,6 +314,7 @@ export async function startFloor(opts: {
       TOKEN: token,
       FLOOR_DATABASE: opts.databaseUrl,
       FLOOR_TENANT: opts.data.tenantId,
+      ...(opts.events ? { FLOOR_EVENTS: '1' } : {}),
       // better-sqlite3 and pg are resolved from the repository's node_modules.
       NODE_PATH: join(opts.root, 'node_modules'),
     },
@@ -323,7 +327,7 @@ export async function startFloor(opts: {
   const pid = pidOf(child, 'the floor server');
   if (commandOf(pid) !== 'node') throw new Error(`pid ${pid} is ${commandOf(pid)}, not the floor's node`);
   return {
-    name: 'floor',
+    name,
     pid,
     origin,
     base,
