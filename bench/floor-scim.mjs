@@ -90,6 +90,20 @@ const eventOf = (type, resource, now, previous) => {
   if (previous) e.previous = previous;
   return { id, payload: JSON.stringify(e) };
 };
+/** The values of a new user's row, in the column order of both stores' INSERT (`active` as each store stores it). */
+const userRow = (id, data, now, active) => [
+  tenant,
+  id,
+  data.userName,
+  String(data.userName).toLowerCase(),
+  data.externalId ?? null,
+  String(data.displayName ?? '').toLowerCase(),
+  active,
+  JSON.stringify(data),
+  now,
+  now,
+];
+
 /** The previous values of the top-level attributes the operations name. */
 const previousOf = (before, ops) =>
   Object.fromEntries(ops.map((o) => String(o.path).split('.')[0]).map((a) => [a, before[a] ?? null]));
@@ -209,18 +223,7 @@ async function sqliteStore() {
         const id = randomUUID();
         const now = new Date().toISOString();
         const { schemas: _s, meta: _m, ...data } = doc;
-        q.insert.run(
-          tenant,
-          id,
-          data.userName,
-          String(data.userName).toLowerCase(),
-          data.externalId ?? null,
-          String(data.displayName ?? '').toLowerCase(),
-          data.active === false ? 0 : 1,
-          JSON.stringify(data),
-          now,
-          now,
-        );
+        q.insert.run(...userRow(id, data, now, data.active === false ? 0 : 1));
         const resource = render({ id, data, created: now, last_modified: now, version: 1 });
         if (withEvents) {
           const e = eventOf('user.created', resource, now);
@@ -316,18 +319,7 @@ async function postgresStore() {
       const { schemas: _s, meta: _m, ...data } = doc;
       const insert = `INSERT INTO users (tenant_id, id, user_name, user_name_lc, external_id, display_name_lc, active, xid, data, created, last_modified, version, event_seq)
          VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, 1, 0)`;
-      const values = [
-        tenant,
-        id,
-        data.userName,
-        String(data.userName).toLowerCase(),
-        data.externalId ?? null,
-        String(data.displayName ?? '').toLowerCase(),
-        data.active !== false,
-        JSON.stringify(data),
-        now,
-        now,
-      ];
+      const values = userRow(id, data, now, data.active !== false);
       const resource = render({ id, data, created: now, last_modified: now, version: 1 });
       if (withEvents) {
         const e = eventOf('user.created', resource, now);
