@@ -244,31 +244,13 @@ export const entraSection: BenchSection = {
         const ref = await startReference({ script: reference.path, cpu: serverCpu, dir: db.dir, users });
         targets.push(ref);
         // --no-floor: without the floor server (bench/floor-scim.mjs), in dev runs always without.
-        const floor =
-          ctx.flags.has('no-floor') || ctx.flags.has('dev')
-            ? undefined
-            : await startFloor({ root: ctx.root, cpu: serverCpu, dir: db.dir, databaseUrl: db.url, data });
-        if (floor) targets.push(floor);
-        const floorEvents = floor
-          ? await startFloor({
-              root: ctx.root,
-              cpu: serverCpu,
-              dir: db.dir,
-              databaseUrl: db.url,
-              data,
-              events: true,
-            })
-          : undefined;
-        if (floorEvents) targets.push(floorEvents);
+        const withFloor = !ctx.flags.has('no-floor') && !ctx.flags.has('dev');
+        const floor = withFloor ? await startFloor(common) : undefined;
+        const floorEvents = withFloor ? await startFloor({ ...common, events: true }) : undefined;
+        const floors = [floor, floorEvents].filter((t): t is Target => t !== undefined);
+        targets.push(...floors);
         // Each lookup must find exactly its user on every server: a wrong answer fast is not a result.
-        for (const t of [
-          ref,
-          joyn,
-          joynOff,
-          ...(floor ? [floor] : []),
-          ...(floorEvents ? [floorEvents] : []),
-        ])
-          await checkLookup(t, userNameOf(users - 1));
+        for (const t of [ref, joyn, joynOff, ...floors]) await checkLookup(t, userNameOf(users - 1));
 
         // Membership pairs (see loadJoyn): 0 … seeded-1 exist; member add continues after them, member remove
         // starts at 0 and follows the adds.

@@ -12,10 +12,11 @@
  * One failing transaction never fails its neighbours. One that fails before writing anything (most failures: a
  * 404, a 409 found by a read, a validation error) leaves nothing to undo. One that fails having written sends the
  * batch back: ROLLBACK, it is rejected, and the others run again in the next batch, each in a SAVEPOINT of its
- * own, so that a failure there is undone by rolling back its savepoint alone. If SQLite rolled back the whole transaction by itself (an I/O error, a full disk), the
- * transactions that had succeeded before are run again in a fresh batch: none of them was acknowledged, and a
- * write transaction may run more than once (connect.ts writeTransaction). If the COMMIT fails, nothing of the
- * batch was applied and every transaction in it fails with that fault (503, nothing applied).
+ * own, so that a failure there is undone by rolling back its savepoint alone. If SQLite rolled back the whole
+ * transaction by itself (an I/O error, a full disk), the transactions that had succeeded before are run again in
+ * a fresh batch: none of them was acknowledged, and a write transaction may run more than once (connect.ts
+ * writeTransaction). If the COMMIT fails, nothing of the batch was applied and every transaction in it fails with
+ * that fault (503, nothing applied).
  */
 import type SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';
