@@ -95,7 +95,14 @@ export class ResourceService {
     await tx.appendEvents(
       drafts,
       now,
-      count ? new Map([[row!.id, { last: row!.eventSeq!, count }]]) : undefined,
+      count
+        ? new Map([
+            [
+              row!.id,
+              { last: row!.eventSeq!, count, ...(row!.eventChain ? { chain: row!.eventChain } : {}) },
+            ],
+          ])
+        : undefined,
     );
   }
 

@@ -14,6 +14,7 @@ import { dialectOf, redactUrl, sqlitePathOf } from './connect.js';
 import { createStore } from './index.js';
 import type { SqlStore } from './sql/sql-store.js';
 import { eventsPastFanout, placeFanout } from './sql/webhooks-store.js';
+import { rebuildEventChains } from './sql/events-schema.js';
 
 /** A table to copy: its key order, and the columns converted between the dialects (or left out). */
 interface TableSpec {
@@ -29,16 +30,23 @@ interface TableSpec {
 const TABLES: TableSpec[] = [
   { name: 'tenants', order: ['id'] },
   { name: 'tokens', order: ['id'] },
-  { name: 'users', order: ['tenant_id', 'id'], json: ['data'], bool: ['active'] },
+  // SQLite's event chains (events-schema.ts, migration 0017) are linked anew on a SQLite destination (below).
+  {
+    name: 'users',
+    order: ['tenant_id', 'id'],
+    json: ['data'],
+    bool: ['active'],
+    skip: ['event_head', 'event_head_before'],
+  },
   { name: 'user_values', order: ['tenant_id', 'user_id', 'attr', 'ord'] },
-  { name: 'groups', order: ['tenant_id', 'id'], json: ['data'] },
+  { name: 'groups', order: ['tenant_id', 'id'], json: ['data'], skip: ['event_head', 'event_head_before'] },
   { name: 'group_members', order: ['tenant_id', 'group_id', 'member_id'] },
   { name: 'activity', order: ['seq'], skip: ['seq'] },
   { name: 'audit', order: ['seq'], skip: ['seq'] },
   // Events keep their order; the destination numbers them anew (a consumer's cursor does not carry over: it
   // resumes with `since`, docs/events.md). Per-resource sequences continue from event_streams.
-  { name: 'events', order: ['seq'], pgOrder: ['txid', 'seq'], skip: ['seq', 'txid'] },
-  { name: 'event_streams', order: ['tenant_id', 'resource_id'] },
+  { name: 'events', order: ['seq'], pgOrder: ['txid', 'seq'], skip: ['seq', 'txid', 'prev_seq'] },
+  { name: 'event_streams', order: ['tenant_id', 'resource_id'], skip: ['head_seq'] },
   { name: 'api_keys', order: ['id'] },
   // Operator accounts move with the store (their console sessions do not: everyone signs in again).
   { name: 'operators', order: ['id'] },
@@ -233,6 +241,7 @@ export async function copyStore(
       if (a !== b)
         throw new Error(`verification failed for ${t.name}: source has ${a} rows, destination ${b}`);
     }
+    if (to.dialect === 'sqlite') await to.db.transaction().execute((trx) => rebuildEventChains(trx));
     return {
       tenants: counts.tenants ?? 0,
       tokens: counts.tokens ?? 0,

@@ -86,6 +86,17 @@ export interface ResourceRow {
    * in the same transaction (insert/update/touch with events > 0): the numbers are last - events + 1 … last.
    */
   eventSeq?: number;
+  /**
+   * SQLite, after such a write: the head of the resource's chain of events it moved (migration 0017), the event
+   * number its last event takes, and the head it had before (null: no event yet), which its first event points to.
+   */
+  eventChain?: EventChain;
+}
+
+/** See ResourceRow.eventChain. */
+export interface EventChain {
+  head: number;
+  prev: number | null;
 }
 
 /** A sort key: a single-valued attribute path resolved against the schema (canonical names). */

@@ -157,5 +157,63 @@ for (const dialect of DIALECTS) {
       assert.ok(page2.body.events.every((e: any) => e.seq < page1.body.events[9].seq));
       assert.equal((await admin(`/tenants/${t.id}/events?type=user.exploded`)).status, 400);
     });
+
+    test('one group’s events paged and filtered by type; a deleted user’s history is still there, its deletion first', async () => {
+      // Remove three members in one request (Entra's legacy dialect: one event each), rename the group.
+      const removed = users.slice(5, 8).map((u) => u.id);
+      const r = await scim('PATCH', `/Groups/${groupId}`, {
+        schemas: [PATCH],
+        Operations: [
+          { op: 'Remove', path: 'members', value: removed.map((value) => ({ value })) },
+          { op: 'Replace', path: 'displayName', value: 'Field technicians (north)' },
+        ],
+      });
+      assert.ok(r.status === 204 || r.status === 200, r.text);
+      const all = await admin(`/tenants/${t.id}/events?resourceId=${groupId}&limit=200`);
+      assert.equal(all.status, 200);
+      const types = all.body.events.map((e: any) => e.type);
+      assert.equal(types[types.length - 1], 'group.created', 'oldest last');
+      assert.equal(types.filter((x: string) => x === 'group.member_removed').length, 3);
+      assert.ok(all.body.events.every((e: any) => e.resource.id === groupId));
+      const seqs = all.body.events.map((e: any) => e.seq);
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((a: number, b: number) => b - a),
+        'newest first',
+      );
+      const sequences = all.body.events.map((e: any) => e.resource.sequence);
+      assert.deepEqual(
+        sequences,
+        sequences.map((_: number, i: number) => sequences.length - i),
+        'gapless',
+      );
+
+      const firstTwo = await admin(`/tenants/${t.id}/events?resourceId=${groupId}&limit=2`);
+      assert.deepEqual(
+        firstTwo.body.events.map((e: any) => e.seq),
+        seqs.slice(0, 2),
+      );
+      const next = await admin(
+        `/tenants/${t.id}/events?resourceId=${groupId}&limit=2&before=${firstTwo.body.nextBefore}`,
+      );
+      assert.deepEqual(
+        next.body.events.map((e: any) => e.seq),
+        seqs.slice(2, 4),
+      );
+      const removals = await admin(`/tenants/${t.id}/events?resourceId=${groupId}&type=group.member_removed`);
+      assert.deepEqual(removals.body.events.map((e: any) => e.member.value).sort(), [...removed].sort());
+
+      const gone = users[9]!.id;
+      assert.equal((await scim('DELETE', `/Users/${gone}`)).status, 204);
+      const history = await admin(`/tenants/${t.id}/events?resourceId=${gone}`);
+      assert.deepEqual(
+        history.body.events.map((e: any) => [e.type, e.resource.sequence]),
+        [
+          ['user.deleted', 2],
+          ['user.created', 1],
+        ],
+      );
+      assert.deepEqual((await admin(`/tenants/${t.id}/events?resourceId=nobody`)).body.events, []);
+    });
   });
 }

@@ -1,9 +1,10 @@
 /**
  * Reads the console needs beside the SCIM ones: a group's members a page at a time with their names, and a
  * tenant's recent directory events (or one resource's), newest first. Index walks only: group_members by
- * (tenant_id, group_id, member_id), events by (tenant_id, seq) or (tenant_id, resource_id, seq).
+ * (tenant_id, group_id, member_id), events by (tenant_id, seq), and one resource's by (tenant_id, resource_id, seq)
+ * on PostgreSQL or down its chain of events on SQLite.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DirectoryEvent, EventType } from '../../events/types.js';
 import type { DialectHooks } from './dialect.js';
 
@@ -88,7 +89,9 @@ export async function recentEvents(
   db: Db,
   tenantId: string,
   q: { resourceId?: string; types?: readonly EventType[]; limit: number; before?: number },
+  dialect: 'sqlite' | 'postgres' = 'postgres',
 ): Promise<(DirectoryEvent & { seq: number })[]> {
+  if (q.resourceId !== undefined && dialect === 'sqlite') return chainEvents(db, tenantId, q.resourceId, q);
   const rows = await db
     .selectFrom('events')
     .select(['seq', 'payload'])
@@ -99,5 +102,31 @@ export async function recentEvents(
     .orderBy('seq', 'desc')
     .limit(q.limit)
     .execute();
+  return rows.map((r) => ({ ...(JSON.parse(String(r.payload)) as DirectoryEvent), seq: Number(r.seq) }));
+}
+
+/**
+ * One resource's events on SQLite, newest first: a walk down its chain (events-schema.ts, migration 0017) from the
+ * head on its row (or its stream's, for the tenant and a deleted resource), one primary-key read per event. A
+ * pruned event ends the chain, as it ends the history.
+ */
+async function chainEvents(
+  db: Db,
+  tenantId: string,
+  resourceId: string,
+  q: { types?: readonly EventType[]; limit: number; before?: number },
+): Promise<(DirectoryEvent & { seq: number })[]> {
+  const types = q.types?.length ? sql`AND e.type IN (${sql.join(q.types.map((t) => sql`${t}`))})` : sql``;
+  const before = q.before !== undefined ? sql`AND e.seq < ${q.before}` : sql``;
+  const { rows } = await sql<{ seq: number; payload: string }>`WITH RECURSIVE chain(seq) AS (
+      SELECT COALESCE(
+        (SELECT event_head FROM users WHERE tenant_id = ${tenantId} AND id = ${resourceId}),
+        (SELECT event_head FROM groups WHERE tenant_id = ${tenantId} AND id = ${resourceId}),
+        (SELECT head_seq FROM event_streams WHERE tenant_id = ${tenantId} AND resource_id = ${resourceId}))
+      UNION ALL
+      SELECT e.prev_seq FROM events AS e JOIN chain AS c ON e.seq = c.seq WHERE e.prev_seq IS NOT NULL)
+    SELECT e.seq, e.payload FROM chain AS c JOIN events AS e ON e.seq = c.seq
+    WHERE e.tenant_id = ${tenantId} AND e.resource_id = ${resourceId} ${types} ${before}
+    ORDER BY e.seq DESC LIMIT ${q.limit}`.execute(db);
   return rows.map((r) => ({ ...(JSON.parse(String(r.payload)) as DirectoryEvent), seq: Number(r.seq) }));
 }

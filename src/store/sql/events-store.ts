@@ -12,7 +12,7 @@ import type {
   EventResourceType,
 } from '../../events/types.js';
 import type { Exec } from './exec.js';
-import type { AuditInput } from '../types.js';
+import type { AuditInput, EventChain } from '../types.js';
 import { insertAudit } from './audit-rows.js';
 import { newId } from './ids.js';
 import * as S from './statements.js';
@@ -54,11 +54,47 @@ const tableOf = (type: EventResourceType) =>
 export interface TakenSequence {
   last: number;
   count: number;
+  /** SQLite: the head of the resource's chain of events the write moved (ResourceRow.eventChain). */
+  chain?: EventChain;
+}
+
+/** A draft as the event it becomes: its resource's `sequence` and the time of the write. */
+function eventOf(tenantId: string, d: EventDraft, sequence: number, now: string): DirectoryEvent {
+  const e: DirectoryEvent = {
+    id: `evt_${newId()}`,
+    type: d.type,
+    tenant: tenantId,
+    occurredAt: now,
+    resource: { type: d.resourceType, id: d.resourceId, sequence },
+    data: d.data,
+  };
+  if (d.previous) e.previous = d.previous;
+  if (d.member) e.member = d.member;
+  return e;
+}
+
+/** A draft's resource and how many of the drafts are its, in the order the resources first appear. */
+function byResource(drafts: readonly EventDraft[]): Map<string, EventDraft[]> {
+  const m = new Map<string, EventDraft[]>();
+  for (const d of drafts) {
+    const list = m.get(d.resourceId);
+    if (list) list.push(d);
+    else m.set(d.resourceId, [d]);
+  }
+  return m;
+}
+
+/** A count that differs would leave a gap or number two events alike: a bug in the caller, never data. */
+function checkTaken(resourceId: string, t: TakenSequence, n: number): void {
+  if (t.count !== n) throw new Error(`resource ${resourceId} took ${t.count} event numbers for ${n} events`);
 }
 
 /**
  * Appends events in the caller's transaction (`x` runs on the transaction's connection). `taken`: resources whose
  * numbers the write of their row already took (no second write of the row); each must have exactly `count` drafts.
+ * One sequence per resource, counted on the user's or group's own row (event_seq, migration 0016) or in
+ * event_streams for the tenant's stream: the row lock (PostgreSQL) or the single writer (SQLite) makes the numbers
+ * of one resource gapless and in commit order.
  */
 export async function appendEvents(
   x: Exec,
@@ -68,45 +104,25 @@ export async function appendEvents(
   taken?: ReadonlyMap<string, TakenSequence>,
 ): Promise<DirectoryEvent[]> {
   if (!drafts.length) return [];
-  // One sequence per resource, counted on the user's or group's own row (event_seq, migration 0016) or in
-  // event_streams for the tenant's stream: the row lock (PostgreSQL) or the single writer (SQLite) makes the
-  // numbers of one resource gapless and in commit order.
-  const perResource = new Map<string, { type: EventResourceType; n: number }>();
-  for (const d of drafts) {
-    const r = perResource.get(d.resourceId);
-    if (r) r.n++;
-    else perResource.set(d.resourceId, { type: d.resourceType, n: 1 });
-  }
+  if (x.dialect === 'sqlite') return appendChained(x, tenantId, drafts, now, taken);
   const next = new Map<string, number>();
-  for (const [resourceId, { type, n }] of perResource) {
+  for (const [resourceId, list] of byResource(drafts)) {
     const t = taken?.get(resourceId);
     if (t) {
-      // A count that differs would leave a gap or number two events alike: a bug in the caller, never data.
-      if (t.count !== n)
-        throw new Error(`resource ${resourceId} took ${t.count} event numbers for ${n} events`);
-      next.set(resourceId, t.last - n + 1);
+      checkTaken(resourceId, t, list.length);
+      next.set(resourceId, t.last - list.length + 1);
       continue;
     }
-    const table = tableOf(type);
+    const table = tableOf(list[0]!.resourceType);
     const r =
-      (table && (await x.all(S.bumpEventSeq[table], [n, tenantId, resourceId]))[0]) ||
-      (await x.all(S.upsertEventStream, [tenantId, resourceId, n]))[0];
-    next.set(resourceId, Number(r.last_seq) - n + 1);
+      (table && (await x.all(S.bumpEventSeq[table], [list.length, tenantId, resourceId]))[0]) ||
+      (await x.all(S.upsertEventStream, [tenantId, resourceId, list.length]))[0];
+    next.set(resourceId, Number(r.last_seq) - list.length + 1);
   }
-  const events: DirectoryEvent[] = drafts.map((d) => {
+  const events = drafts.map((d) => {
     const sequence = next.get(d.resourceId)!;
     next.set(d.resourceId, sequence + 1);
-    const e: DirectoryEvent = {
-      id: `evt_${newId()}`,
-      type: d.type,
-      tenant: tenantId,
-      occurredAt: now,
-      resource: { type: d.resourceType, id: d.resourceId, sequence },
-      data: d.data,
-    };
-    if (d.previous) e.previous = d.previous;
-    if (d.member) e.member = d.member;
-    return e;
+    return eventOf(tenantId, d, sequence, now);
   });
   for (let i = 0; i < events.length; i += 200) {
     const chunk = events.slice(i, i + 200);
@@ -114,6 +130,78 @@ export async function appendEvents(
     for (const e of chunk)
       params.push(e.id, tenantId, e.type, e.occurredAt, e.resource.type, e.resource.id, JSON.stringify(e));
     await x.run(S.insertEvents(chunk.length), params);
+  }
+  return events;
+}
+
+/**
+ * SQLite: each resource's events in turn, numbered and linked into the resource's chain (migration 0017,
+ * events-schema.ts): each points to the one before it (`prev_seq`), the resource's row to the last (`event_head`).
+ * The single writer makes the numbers known before the insert: the ones after the last the table handed out, read
+ * by the statement that writes the row (statements.ts NEXT_HEAD), and each resource's events are inserted before the
+ * next resource's row is written. A write whose events were not the next inserted would collide on `seq` and fail.
+ */
+async function appendChained(
+  x: Exec,
+  tenantId: string,
+  drafts: readonly EventDraft[],
+  now: string,
+  taken?: ReadonlyMap<string, TakenSequence>,
+): Promise<DirectoryEvent[]> {
+  const groups = byResource(drafts);
+  // The resource whose write already moved its head goes first: its numbers follow the last inserted.
+  const ids = [...groups.keys()].sort((a, b) => Number(!taken?.has(a)) - Number(!taken?.has(b)));
+  const events: DirectoryEvent[] = [];
+  for (const resourceId of ids) {
+    const list = groups.get(resourceId)!;
+    const n = list.length;
+    const type = list[0]!.resourceType;
+    const t = taken?.get(resourceId);
+    let last: number;
+    let chain: EventChain;
+    let stream = false;
+    if (t) {
+      checkTaken(resourceId, t, n);
+      if (!t.chain) throw new Error(`resource ${resourceId}: its write did not move its chain of events`);
+      last = t.last;
+      chain = t.chain;
+    } else {
+      const table = tableOf(type);
+      const r = table && (await x.all(S.bumpEventChain[table], [n, n, tenantId, resourceId]))[0];
+      if (r) {
+        last = Number(r.last_seq);
+        chain = {
+          head: Number(r.event_head),
+          prev: r.event_head_before == null ? null : Number(r.event_head_before),
+        };
+      } else {
+        // A stream without a row: the tenant's, or a resource deleted before migration 0016.
+        stream = true;
+        const before = (await x.all(S.streamHead, [tenantId, resourceId]))[0];
+        last = Number((await x.all(S.upsertEventStream, [tenantId, resourceId, n]))[0].last_seq);
+        const base = Number((await x.all(S.lastEventSeq, []))[0]?.seq ?? 0);
+        chain = { head: base + n, prev: before?.head == null ? null : Number(before.head) };
+      }
+    }
+    const params: unknown[] = [];
+    let prev = chain.prev;
+    let seq = chain.head - n;
+    const mine: DirectoryEvent[] = [];
+    for (let i = 0; i < n; i++) {
+      const e = eventOf(tenantId, list[i]!, last - n + 1 + i, now);
+      params.push(++seq, e.id, tenantId, e.type, now, type, resourceId, JSON.stringify(e), prev);
+      prev = seq;
+      mine.push(e);
+      if (params.length === 9 * 200 || i === n - 1) {
+        await x.run(S.insertChainedEvents(params.length / 9), params);
+        params.length = 0;
+      }
+    }
+    // A deleted user or group (its row goes after its events are written) keeps its head in event_streams, so its
+    // history stays readable; so does a stream without a row.
+    if (stream || mine[n - 1]!.type.endsWith('.deleted'))
+      await x.run(S.setStreamHead, [tenantId, resourceId, last, chain.head]);
+    events.push(...mine);
   }
   return events;
 }

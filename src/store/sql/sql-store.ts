@@ -621,7 +621,7 @@ class SqlTenantStore implements TenantStore {
   }
 
   recentEvents(q: { resourceId?: string; types?: readonly EventType[]; limit: number; before?: number }) {
-    return recentEvents(this.db, this.tenantId, q);
+    return recentEvents(this.db, this.tenantId, q, this.hooks.name);
   }
 
   async counts(): Promise<{ users: number; groups: number }> {
@@ -686,12 +686,31 @@ class SqlResourceStore implements ResourceStore {
     await this.x.run(S.insertUserValues(rows.length), params);
   }
 
+  /** SQLite with events: the write moves the head of the resource's chain of events (statements.ts NEXT_HEAD). */
+  private chained(events: number): boolean {
+    return events > 0 && this.hooks.name === 'sqlite';
+  }
+
+  /** The chain's heads a chained write returned (ResourceRow.eventChain). */
+  private static chainOf(r: any): { head: number; prev: number | null } {
+    return {
+      head: Number(r.event_head),
+      prev:
+        r.event_head_before === null || r.event_head_before === undefined
+          ? null
+          : Number(r.event_head_before),
+    };
+  }
+
   async insert(id: string, data: ResourceData, now: string, events = 0): Promise<ResourceRow> {
     const json = this.hooks.toJson(data);
+    const chained = this.chained(events);
+    const extra = chained ? [events] : [];
+    let r: any;
     try {
       if (this.rt === 'User') {
         const c = userColumns(data);
-        await this.x.run(S.insertUser, [
+        r = await this.x.all(S.insertUser[chained ? 1 : 0], [
           this.tenantId,
           id,
           c.user_name,
@@ -704,10 +723,11 @@ class SqlResourceStore implements ResourceStore {
           now,
           now,
           events,
+          ...extra,
         ]);
       } else {
         const c = groupColumns(data);
-        await this.x.run(S.insertGroup, [
+        r = await this.x.all(S.insertGroup[chained ? 1 : 0], [
           this.tenantId,
           id,
           c.display_name_lc,
@@ -716,6 +736,7 @@ class SqlResourceStore implements ResourceStore {
           now,
           now,
           events,
+          ...extra,
         ]);
       }
     } catch (e) {
@@ -724,6 +745,7 @@ class SqlResourceStore implements ResourceStore {
     await this.writeValues(id, data, false);
     const row: ResourceRow = { id, data, created: now, lastModified: now, version: 1 };
     if (events) row.eventSeq = events;
+    if (chained) row.eventChain = { head: Number(r[0].event_head), prev: null };
     return row;
   }
 
@@ -785,10 +807,11 @@ class SqlResourceStore implements ResourceStore {
       mask |= 1 << i;
       params.push(v);
     });
-    params.push(this.hooks.toJson(data), now, events, this.tenantId, id);
+    const chained = this.chained(events);
+    params.push(this.hooks.toJson(data), now, events, ...(chained ? [events] : []), this.tenantId, id);
     let r: any;
     try {
-      r = (await this.x.all(S.updateRow(this.table, mask), params))[0];
+      r = (await this.x.all(S.updateRow(this.table, mask, chained), params))[0];
     } catch (e) {
       this.uniqueness(e, data);
     }
@@ -803,14 +826,25 @@ class SqlResourceStore implements ResourceStore {
       version: Number(r.version),
     };
     if (events) row.eventSeq = Number(r.event_seq);
+    if (chained) row.eventChain = SqlResourceStore.chainOf(r);
     return row;
   }
 
   async touch(id: string, now: string, events = 0): Promise<ResourceRow | undefined> {
-    const r = (await this.x.all(S.touchRow[this.table], [now, events, this.tenantId, id]))[0];
+    const chained = this.chained(events);
+    const r = (
+      await this.x.all(S.touchRow[chained ? 1 : 0][this.table], [
+        now,
+        events,
+        ...(chained ? [events] : []),
+        this.tenantId,
+        id,
+      ])
+    )[0];
     if (!r) return undefined;
     const row = this.row(r);
     if (events) row.eventSeq = Number(r.event_seq);
+    if (chained) row.eventChain = SqlResourceStore.chainOf(r);
     return row;
   }
 

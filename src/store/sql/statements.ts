@@ -25,14 +25,33 @@ export const getRowForUpdate = byTable(
     ),
 );
 
-export const insertUser = new Stmt(
-  `INSERT INTO users (tenant_id, id, user_name, user_name_lc, external_id, display_name_lc, active, xid, data, created, last_modified, version, event_seq)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
-);
-export const insertGroup = new Stmt(
-  `INSERT INTO groups (tenant_id, id, display_name_lc, external_id, data, created, last_modified, version, event_seq)
-   VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)`,
-);
+/**
+ * SQLite, a write that takes event numbers (events > 0): the row also moves the head of its chain of events
+ * (migration 0017, events-schema.ts) to the last number its events will take, the next ones after the last the
+ * events table handed out (the single writer inserts them right after, appendEvents), and keeps the head it had
+ * (event_head_before) for the first of them to point back to. `?`: the number of events, once more.
+ */
+const NEXT_HEAD = `COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) + ?`;
+const MOVE_HEAD = `event_head_before = event_head, event_head = ${NEXT_HEAD}`;
+const HEADS = 'event_head, event_head_before';
+
+const insertStmt = (table: Table, columns: string, values: string, chained: boolean) =>
+  chained
+    ? new Stmt(
+        `INSERT INTO ${table} (${columns}, event_seq, event_head) VALUES (${values}, ?, ${NEXT_HEAD}) RETURNING event_head`,
+      )
+    : new Stmt(`INSERT INTO ${table} (${columns}, event_seq) VALUES (${values}, ?)`);
+const USER_INSERT = [
+  'tenant_id, id, user_name, user_name_lc, external_id, display_name_lc, active, xid, data, created, last_modified, version',
+  '?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1',
+] as const;
+const GROUP_INSERT = [
+  'tenant_id, id, display_name_lc, external_id, data, created, last_modified, version',
+  '?, ?, ?, ?, ?, ?, ?, 1',
+] as const;
+/** By whether the row moves its chain's head (SQLite with events: the number of events once more, last). */
+export const insertUser = [false, true].map((c) => insertStmt('users', ...USER_INSERT, c)) as [Stmt, Stmt];
+export const insertGroup = [false, true].map((c) => insertStmt('groups', ...GROUP_INSERT, c)) as [Stmt, Stmt];
 
 /** The derived columns of each table, in the order update statements set them. */
 export const USER_COLUMNS = [
@@ -49,20 +68,25 @@ export const GROUP_COLUMNS = ['display_name_lc', 'external_id'] as const;
  * An update that sets the document, lastModified, version and the derived columns named by `mask` (bit i =
  * columns[i]): an index or trigger (the users_text trigram index) is maintained only for a column that is set.
  */
-export const updateRow = (table: Table, mask: number) =>
-  stmtFor(`update:${table}:${mask}`, () => {
+export const updateRow = (table: Table, mask: number, chained = false) =>
+  stmtFor(`update:${table}:${mask}:${chained}`, () => {
     const columns = table === 'users' ? USER_COLUMNS : GROUP_COLUMNS;
     const set = columns.filter((_, i) => mask & (1 << i)).map((c) => `${c} = ?`);
-    return `UPDATE ${table} SET ${[...set, 'data = ?', 'last_modified = ?', 'version = version + 1', 'event_seq = event_seq + ?'].join(', ')}
-      WHERE tenant_id = ? AND id = ? RETURNING created, last_modified, version, event_seq`;
+    const head = chained ? [MOVE_HEAD] : [];
+    return `UPDATE ${table} SET ${[...set, 'data = ?', 'last_modified = ?', 'version = version + 1', 'event_seq = event_seq + ?', ...head].join(', ')}
+      WHERE tenant_id = ? AND id = ? RETURNING created, last_modified, version, event_seq${chained ? `, ${HEADS}` : ''}`;
   });
 
-export const touchRow = byTable(
-  (t) =>
-    new Stmt(
-      `UPDATE ${t} SET last_modified = ?, version = version + 1, event_seq = event_seq + ? WHERE tenant_id = ? AND id = ? RETURNING ${ROW}, event_seq`,
-    ),
-);
+/** By whether the row moves its chain's head (see NEXT_HEAD). */
+export const touchRow = [false, true].map((chained) =>
+  byTable(
+    (t) =>
+      new Stmt(
+        `UPDATE ${t} SET last_modified = ?, version = version + 1, event_seq = event_seq + ?${chained ? `, ${MOVE_HEAD}` : ''}
+         WHERE tenant_id = ? AND id = ? RETURNING ${ROW}, event_seq${chained ? `, ${HEADS}` : ''}`,
+      ),
+  ),
+) as [Record<Table, Stmt>, Record<Table, Stmt>];
 
 export const deleteUserValues = new Stmt('DELETE FROM user_values WHERE tenant_id = ? AND user_id = ?');
 export const insertUserValues = (n: number) =>
@@ -125,6 +149,14 @@ export const bumpEventSeq = byTable(
       `UPDATE ${t} SET event_seq = event_seq + ? WHERE tenant_id = ? AND id = ? RETURNING event_seq AS last_seq`,
     ),
 );
+/** The same on SQLite, moving the chain's head (NEXT_HEAD: the number of events once more). */
+export const bumpEventChain = byTable(
+  (t) =>
+    new Stmt(
+      `UPDATE ${t} SET event_seq = event_seq + ?, ${MOVE_HEAD} WHERE tenant_id = ? AND id = ?
+       RETURNING event_seq AS last_seq, ${HEADS}`,
+    ),
+);
 
 /** The sequence of a stream without a row of its own: the tenant's, and a resource deleted before migration 0016. */
 export const upsertEventStream = new Stmt(
@@ -132,6 +164,25 @@ export const upsertEventStream = new Stmt(
    ON CONFLICT (tenant_id, resource_id) DO UPDATE SET last_seq = event_streams.last_seq + excluded.last_seq
    RETURNING last_seq`,
 );
+/** SQLite: the last number the events table handed out (AUTOINCREMENT: never handed out twice, pruned or not). */
+export const lastEventSeq = new Stmt(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`);
+/** The head of a stream's chain of events (the tenant's, and a deleted resource's). */
+export const streamHead = new Stmt(
+  'SELECT head_seq AS head FROM event_streams WHERE tenant_id = ? AND resource_id = ?',
+);
+/** A stream row's head; a deleted resource's row there keeps its sequence and head once its own row is gone. */
+export const setStreamHead = new Stmt(
+  `INSERT INTO event_streams (tenant_id, resource_id, last_seq, head_seq) VALUES (?, ?, ?, ?)
+   ON CONFLICT (tenant_id, resource_id) DO UPDATE SET last_seq = MAX(event_streams.last_seq, excluded.last_seq),
+   head_seq = excluded.head_seq`,
+);
+export const insertChainedEvents = (n: number) =>
+  stmtFor(
+    `events-chained:${n}`,
+    () =>
+      `INSERT INTO events (seq, id, tenant_id, type, occurred_at, resource_type, resource_id, payload, prev_seq) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+    n,
+  );
 export const insertEvents = (n: number) =>
   stmtFor(
     `events:${n}`,

@@ -4,7 +4,7 @@
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 import { consoleMigration } from '../sql/console-schema.js';
-import { eventSequencesMigration, eventsMigration } from '../sql/events-schema.js';
+import { eventChainMigration, eventSequencesMigration, eventsMigration } from '../sql/events-schema.js';
 import { webhooksMigration } from '../sql/webhooks-schema.js';
 import { setupMigration } from '../sql/setup-schema.js';
 
@@ -240,4 +240,5 @@ export const sqliteMigrations: Record<string, Migration> = {
     },
   },
   '0016_event_sequences': eventSequencesMigration('sqlite'),
+  '0017_event_chain': eventChainMigration(),
 };
