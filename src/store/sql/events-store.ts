@@ -73,7 +73,7 @@ function eventOf(tenantId: string, d: EventDraft, sequence: number, now: string)
   return e;
 }
 
-/** A draft's resource and how many of the drafts are its, in the order the resources first appear. */
+/** The drafts by resource, each resource's in their order, the resources in the order they first appear. */
 function byResource(drafts: readonly EventDraft[]): Map<string, EventDraft[]> {
   const m = new Map<string, EventDraft[]>();
   for (const d of drafts) {
