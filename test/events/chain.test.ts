@@ -173,6 +173,36 @@ describe('SQLite: the chain of each resource’s events', () => {
       history.map((e) => e.resource.sequence),
       [4, 3, 2],
     );
+    // Paging: each page starts where the last one ended.
+    const tenant = s.server.store.tenant(s.tenantId);
+    const page1 = await tenant.recentEvents({ resourceId: u, limit: 2 });
+    const page2 = await tenant.recentEvents({ resourceId: u, limit: 2, before: page1[1]!.seq });
+    assert.deepEqual(
+      [page1, page2].map((p) => p.map((e) => e.resource.sequence)),
+      [[4, 3], [2]],
+    );
+  });
+
+  test('a deleted resource’s stream row goes with the last of its events; the tenant’s stays', async () => {
+    const u = (await scim('POST', '/Users', { schemas: [USER], userName: 'leaving@contoso.example' })).body
+      .id;
+    assert.equal((await scim('DELETE', `/Users/${u}`)).status, 204);
+    const db = s.server.store.db;
+    const streams = async () =>
+      (
+        await sql<{
+          resource_id: string;
+        }>`SELECT resource_id FROM event_streams WHERE head_seq IS NOT NULL`.execute(db)
+      ).rows.map((r) => r.resource_id);
+    assert.ok((await streams()).includes(u));
+    await s.server.store.events.prune(new Date(Date.now() - 60_000).toISOString());
+    assert.ok((await streams()).includes(u), 'its events are still kept');
+    await sql`INSERT INTO event_streams (tenant_id, resource_id, last_seq, head_seq)
+      VALUES (${s.tenantId}, ${s.tenantId}, 1, 1) ON CONFLICT DO NOTHING`.execute(db);
+    await s.server.store.events.prune(new Date(Date.now() + 60_000).toISOString());
+    const left = await streams();
+    assert.ok(!left.includes(u), 'gone with its events');
+    assert.ok(left.includes(s.tenantId), 'the tenant’s stream keeps counting');
   });
 });
 

@@ -116,15 +116,32 @@ async function chainEvents(
   resourceId: string,
   q: { types?: readonly EventType[]; limit: number; before?: number },
 ): Promise<(DirectoryEvent & { seq: number })[]> {
+  // The next page starts at the event before the last one shown, when that one is still there: a page reads
+  // `limit` events however long the history (a group's member events).
+  let start = sql`COALESCE(
+    (SELECT event_head FROM users WHERE tenant_id = ${tenantId} AND id = ${resourceId}),
+    (SELECT event_head FROM groups WHERE tenant_id = ${tenantId} AND id = ${resourceId}),
+    (SELECT head_seq FROM event_streams WHERE tenant_id = ${tenantId} AND resource_id = ${resourceId}))`;
+  let fromShown = q.before === undefined;
+  if (q.before !== undefined) {
+    const shown = await sql<{ prev_seq: number | null }>`SELECT prev_seq FROM events
+      WHERE seq = ${q.before} AND tenant_id = ${tenantId} AND resource_id = ${resourceId}`.execute(db);
+    if (shown.rows[0]) {
+      if (shown.rows[0].prev_seq === null) return [];
+      start = sql`${Number(shown.rows[0].prev_seq)}`;
+      fromShown = true;
+    }
+  }
+  // Every event the walk reaches is one of the page's, unless a type filter skips some or the walk starts at the
+  // head to find the events before a `before` that is gone.
+  const bound = fromShown && !q.types?.length ? sql`LIMIT ${q.limit}` : sql``;
   const types = q.types?.length ? sql`AND e.type IN (${sql.join(q.types.map((t) => sql`${t}`))})` : sql``;
   const before = q.before !== undefined ? sql`AND e.seq < ${q.before}` : sql``;
   const { rows } = await sql<{ seq: number; payload: string }>`WITH RECURSIVE chain(seq) AS (
-      SELECT COALESCE(
-        (SELECT event_head FROM users WHERE tenant_id = ${tenantId} AND id = ${resourceId}),
-        (SELECT event_head FROM groups WHERE tenant_id = ${tenantId} AND id = ${resourceId}),
-        (SELECT head_seq FROM event_streams WHERE tenant_id = ${tenantId} AND resource_id = ${resourceId}))
+      SELECT ${start}
       UNION ALL
-      SELECT e.prev_seq FROM events AS e JOIN chain AS c ON e.seq = c.seq WHERE e.prev_seq IS NOT NULL)
+      SELECT e.prev_seq FROM events AS e JOIN chain AS c ON e.seq = c.seq WHERE e.prev_seq IS NOT NULL
+      ${bound})
     SELECT e.seq, e.payload FROM chain AS c JOIN events AS e ON e.seq = c.seq
     WHERE e.tenant_id = ${tenantId} AND e.resource_id = ${resourceId} ${types} ${before}
     ORDER BY e.seq DESC LIMIT ${q.limit}`.execute(db);

@@ -259,8 +259,14 @@ export class SqlEventReader {
         .executeTakeFirst();
       const n = Number(r.numDeletedRows ?? 0);
       total += n;
-      if (n < batch) return total;
+      if (n < batch) break;
     }
+    // SQLite: a deleted resource's stream row (its head, migration 0017) goes with the last of its events. The
+    // tenant's own stream keeps counting.
+    if (this.dialect === 'sqlite')
+      await sql`DELETE FROM event_streams WHERE head_seq IS NOT NULL AND resource_id <> tenant_id
+        AND NOT EXISTS (SELECT 1 FROM events WHERE events.seq = event_streams.head_seq)`.execute(this.db);
+    return total;
   }
 }
 
