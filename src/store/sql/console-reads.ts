@@ -88,8 +88,8 @@ export async function membersPage(
 export async function recentEvents(
   db: Db,
   tenantId: string,
+  dialect: 'sqlite' | 'postgres',
   q: { resourceId?: string; types?: readonly EventType[]; limit: number; before?: number },
-  dialect: 'sqlite' | 'postgres' = 'postgres',
 ): Promise<(DirectoryEvent & { seq: number })[]> {
   if (q.resourceId !== undefined && dialect === 'sqlite') return chainEvents(db, tenantId, q.resourceId, q);
   const rows = await db

@@ -58,6 +58,14 @@ export interface TakenSequence {
   chain?: EventChain;
 }
 
+/** The head of a resource's chain of events as a chained write returned it (event_head, event_head_before). */
+export function chainOf(r: { event_head: unknown; event_head_before?: unknown }): EventChain {
+  return {
+    head: Number(r.event_head),
+    prev: r.event_head_before == null ? null : Number(r.event_head_before),
+  };
+}
+
 /** A draft as the event it becomes: its resource's `sequence` and the time of the write. */
 function eventOf(tenantId: string, d: EventDraft, sequence: number, now: string): DirectoryEvent {
   const e: DirectoryEvent = {
@@ -170,10 +178,7 @@ async function appendChained(
       const r = table && (await x.all(S.bumpEventChain[table], [n, n, tenantId, resourceId]))[0];
       if (r) {
         last = Number(r.last_seq);
-        chain = {
-          head: Number(r.event_head),
-          prev: r.event_head_before == null ? null : Number(r.event_head_before),
-        };
+        chain = chainOf(r);
       } else {
         // A stream without a row: the tenant's, or a resource deleted before migration 0016.
         stream = true;

@@ -31,7 +31,7 @@ import { groupColumns, userColumns, userValueRows } from './derived.js';
 import { lookupFor } from './lookup.js';
 import { columnFor } from './columns.js';
 import type { DirectoryEvent, EventDraft, EventType } from '../../events/types.js';
-import { appendEvents, SqlApiKeys, SqlEventReader, type TakenSequence } from './events-store.js';
+import { appendEvents, chainOf, SqlApiKeys, SqlEventReader, type TakenSequence } from './events-store.js';
 import { execOf, type Exec, type Stmt } from './exec.js';
 import * as S from './statements.js';
 import { insertAudit } from './audit-rows.js';
@@ -621,7 +621,7 @@ class SqlTenantStore implements TenantStore {
   }
 
   recentEvents(q: { resourceId?: string; types?: readonly EventType[]; limit: number; before?: number }) {
-    return recentEvents(this.db, this.tenantId, q, this.hooks.name);
+    return recentEvents(this.db, this.tenantId, this.hooks.name, q);
   }
 
   async counts(): Promise<{ users: number; groups: number }> {
@@ -691,17 +691,6 @@ class SqlResourceStore implements ResourceStore {
     return events > 0 && this.hooks.name === 'sqlite';
   }
 
-  /** The chain's heads a chained write returned (ResourceRow.eventChain). */
-  private static chainOf(r: any): { head: number; prev: number | null } {
-    return {
-      head: Number(r.event_head),
-      prev:
-        r.event_head_before === null || r.event_head_before === undefined
-          ? null
-          : Number(r.event_head_before),
-    };
-  }
-
   async insert(id: string, data: ResourceData, now: string, events = 0): Promise<ResourceRow> {
     const json = this.hooks.toJson(data);
     const chained = this.chained(events);
@@ -745,7 +734,7 @@ class SqlResourceStore implements ResourceStore {
     await this.writeValues(id, data, false);
     const row: ResourceRow = { id, data, created: now, lastModified: now, version: 1 };
     if (events) row.eventSeq = events;
-    if (chained) row.eventChain = { head: Number(r[0].event_head), prev: null };
+    if (chained) row.eventChain = chainOf(r[0]);
     return row;
   }
 
@@ -826,7 +815,7 @@ class SqlResourceStore implements ResourceStore {
       version: Number(r.version),
     };
     if (events) row.eventSeq = Number(r.event_seq);
-    if (chained) row.eventChain = SqlResourceStore.chainOf(r);
+    if (chained) row.eventChain = chainOf(r);
     return row;
   }
 
@@ -844,7 +833,7 @@ class SqlResourceStore implements ResourceStore {
     if (!r) return undefined;
     const row = this.row(r);
     if (events) row.eventSeq = Number(r.event_seq);
-    if (chained) row.eventChain = SqlResourceStore.chainOf(r);
+    if (chained) row.eventChain = chainOf(r);
     return row;
   }
 
