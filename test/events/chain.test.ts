@@ -150,6 +150,17 @@ describe('SQLite: the chain of each resource’s events', () => {
       deleted.map((e) => e.type),
       ['user.deleted', 'user.created'],
     );
+    // Another tenant naming this tenant's user, or one of its events as `before`, sees nothing of them.
+    const other = s.server.store.tenant((await s.newTenant()).tenantId);
+    assert.deepEqual(await other.recentEvents({ resourceId: users[0]!, limit: 10 }), []);
+    assert.deepEqual(
+      await other.recentEvents({ resourceId: users[0]!, limit: 10, before: history[0]!.seq + 1 }),
+      [],
+    );
+    assert.deepEqual(
+      await other.recentEvents({ resourceId: users[0]!, limit: 10, before: history[0]!.seq }),
+      [],
+    );
     const indexes = await sql<{
       name: string;
     }>`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'`.execute(db);
