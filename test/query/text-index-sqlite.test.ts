@@ -1,0 +1,193 @@
+/**
+ * SQLite's users_text (migration 0018) keeps no copy of the text it indexes: its triggers hand it the old
+ * userName and displayName to remove. If a trigger ever handed it the wrong ones, a search would silently miss a
+ * user (a term removed that was not the row's) or carry a dead term forever. So after a mixed history of writes
+ * through the real server (creates, renames, displayName changes, PUTs, deletes, 12 in flight, two tenants), the
+ * index's answer for each needle is compared with a scan of the users rows, with no LIKE re-check in between.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sql, type Kysely } from 'kysely';
+import { loadConfig } from '../../src/config.js';
+import { openStore } from '../../src/server.js';
+import { newId } from '../../src/store/sql/ids.js';
+import { insertOldRows, migrateToJustBefore } from '../helpers/migrations.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { freshDatabase } from '../helpers/stores.js';
+import { client, createUser } from './http.js';
+
+const COLUMNS = ['user_name_lc', 'display_name_lc'] as const;
+
+/** For each needle and column: the users the index names, and the users whose row contains the needle. */
+async function disagreements(db: Kysely<any>, needles: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const needle of needles)
+    for (const column of COLUMNS) {
+      const phrase = `"${needle.replace(/"/g, '""')}"`;
+      const indexed = (
+        await sql<{ id: string }>`SELECT k.tenant_id || '/' || k.id AS id FROM users_text AS t
+          JOIN users_text_keys AS k ON k.seq = t.rowid WHERE t.${sql.ref(column)} MATCH ${phrase}`.execute(db)
+      ).rows
+        .map((r) => r.id)
+        .sort();
+      const scanned = (
+        await sql<{ id: string }>`SELECT tenant_id || '/' || id AS id FROM users
+          WHERE instr(${sql.ref(column)}, ${needle}) > 0`.execute(db)
+      ).rows
+        .map((r) => r.id)
+        .sort();
+      if (JSON.stringify(indexed) !== JSON.stringify(scanned))
+        out.push(`${column} "${needle}": index ${JSON.stringify(indexed)} rows ${JSON.stringify(scanned)}`);
+    }
+  return out;
+}
+
+const NEEDLES = [
+  'ana',
+  'bel',
+  'crew',
+  'night',
+  'day',
+  'contoso',
+  'fab',
+  'ian',
+  '@co',
+  'ünit',
+  'shift',
+  'van',
+];
+const FIRST = ['Ana', 'Bela', 'Ian', 'Ivan', 'Fabian', 'Dayo'];
+const CREWS = ['Night Shift Ünit', 'Day Crew', 'Van Crew', 'Field Ops', 'Night Van'];
+
+describe('SQLite: the contentless trigram index matches the users rows after a mixed history', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ dialect: 'sqlite' });
+  });
+  after(async () => s.close());
+
+  test('no table keeps a second copy of the text or per-row sizes', async () => {
+    const tables = (
+      await sql<{ name: string }>`SELECT name FROM sqlite_schema WHERE name LIKE 'users_text%'`.execute(
+        s.server.store.db,
+      )
+    ).rows.map((r) => r.name);
+    assert.ok(tables.includes('users_text_data'));
+    assert.ok(!tables.includes('users_text_content'), tables.join());
+    assert.ok(!tables.includes('users_text_docsize'), tables.join());
+  });
+
+  test('creates, renames, displayName changes, PUTs and deletes, 12 in flight, two tenants', async () => {
+    const a = client(s);
+    const b = client(await s.newTenant());
+    const live: { c: ReturnType<typeof client>; id: string }[] = [];
+    let n = 0;
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)]!;
+    const step = async () => {
+      const k = ++n;
+      const roll = Math.random();
+      if (live.length < 8 || roll < 0.3) {
+        const c = k % 2 ? a : b;
+        const id = await createUser(c, {
+          userName: `${pick(FIRST)}.${k}@contoso.example`,
+          ...(k % 5 ? { displayName: `${pick(FIRST)} ${pick(CREWS)}` } : {}),
+        });
+        live.push({ c, id });
+        return;
+      }
+      // Taken out of the pool while it is being written, so no other request deletes it meanwhile.
+      const target = live.splice(Math.floor(Math.random() * live.length), 1)[0]!;
+      if (roll >= 0.85) {
+        assert.equal((await target.c.del(`/Users/${target.id}`)).status, 204);
+        return;
+      }
+      if (roll < 0.55) {
+        // Entra's displayName Replace; a third of them with a value the row already holds (no change).
+        const same = await target.c.get(`/Users/${target.id}`);
+        const value = k % 3 ? `${pick(FIRST)} ${pick(CREWS)} ${k}` : (same.body.displayName ?? 'Plain');
+        const r = await target.c.patch(`/Users/${target.id}`, {
+          schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+          Operations: [{ op: 'Replace', path: 'displayName', value }],
+        });
+        assert.ok(r.status === 200 || r.status === 204, JSON.stringify(r.body));
+      } else if (roll < 0.7) {
+        const r = await target.c.patch(`/Users/${target.id}`, {
+          schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+          Operations: [{ op: 'replace', path: 'userName', value: `${pick(FIRST)}.r${k}@fabrikam.example` }],
+        });
+        assert.ok(r.status === 200 || r.status === 204, JSON.stringify(r.body));
+      } else {
+        // A PUT without displayName: the column goes to NULL.
+        const r = await target.c.call('PUT', `/Users/${target.id}`, {
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+          userName: `${pick(FIRST)}.p${k}@contoso.example`,
+        });
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+      }
+      live.push(target);
+    };
+    const total = 300;
+    await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        while (n < total) await step();
+      }),
+    );
+    const rows = Number(
+      (await sql<{ n: number }>`SELECT count(*) AS n FROM users`.execute(s.server.store.db)).rows[0]!.n,
+    );
+    assert.ok(rows >= 20, `${rows} users left`);
+    assert.deepEqual(await disagreements(s.server.store.db, NEEDLES), []);
+    // And through the API: a co filter finds what the rows hold.
+    const ians = await a.list('/Users', { filter: 'userName co "ian"', count: 1000 });
+    const expected = Number(
+      (
+        await sql<{ n: number }>`SELECT count(*) AS n FROM users
+          WHERE tenant_id = ${s.tenantId} AND instr(user_name_lc, 'ian') > 0`.execute(s.server.store.db)
+      ).rows[0]!.n,
+    );
+    assert.equal(ians.body.totalResults, expected);
+  });
+});
+
+describe('SQLite: migration 0018 rebuilds users_text from the users rows', () => {
+  test('users written before it are found; later renames and deletes keep the index exact', async () => {
+    const database = await freshDatabase('sqlite');
+    const store = openStore(loadConfig({ DATABASE_URL: database.url }));
+    try {
+      await migrateToJustBefore(store, 'sqlite', '_users_text_contentless');
+      const now = new Date().toISOString();
+      const t = await store.createTenant({ id: newId(), name: 'before-contentless' }, now);
+      const users = [
+        { id: newId(), userName: 'Ana.Night@contoso.example' },
+        { id: newId(), userName: 'Ivan.Day@contoso.example' },
+        { id: newId(), userName: 'Bela.Crew@fabrikam.example' },
+      ];
+      await insertOldRows(store, 'sqlite', t.id, { users }, now);
+      // The old index had them (its triggers ran); one renamed under the old triggers too.
+      await sql`UPDATE users SET user_name_lc = 'ana.van@contoso.example' WHERE id = ${users[0]!.id}`.execute(
+        store.db,
+      );
+      await store.migrate();
+      assert.deepEqual(await disagreements(store.db, NEEDLES), []);
+      const ids = async (needle: string) =>
+        (
+          await sql<{
+            id: string;
+          }>`SELECT k.id FROM users_text AS t JOIN users_text_keys AS k ON k.seq = t.rowid
+            WHERE t.user_name_lc MATCH ${`"${needle}"`}`.execute(store.db)
+        ).rows.map((r) => r.id);
+      assert.deepEqual(await ids('van@'), [users[0]!.id]);
+      assert.deepEqual(await ids('night'), []);
+
+      await sql`UPDATE users SET user_name_lc = 'ivan.night@contoso.example', display_name_lc = 'night crew'
+        WHERE id = ${users[1]!.id}`.execute(store.db);
+      await sql`DELETE FROM users WHERE id = ${users[2]!.id}`.execute(store.db);
+      assert.deepEqual(await disagreements(store.db, [...NEEDLES, 'ght', 'rew', 'day']), []);
+      assert.deepEqual(await ids('night'), [users[1]!.id]);
+      assert.deepEqual(await ids('bela'), []);
+    } finally {
+      await store.close();
+      await database.drop();
+    }
+  });
+});
