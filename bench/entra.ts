@@ -16,7 +16,7 @@ import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { readBlock, writeBlock } from './blocks.js';
 import { describeMachine } from './machine.js';
-import { cpuMicrosOf } from './proc-stat.js';
+import { cpuMicrosOf, writesOf } from './proc-stat.js';
 import type { BenchContext, BenchSection } from './sections.js';
 import { scratchDatabase, type BenchStore } from './stores.js';
 import { loadJoyn, startFloor, startJoyn, startReference, type Target } from './targets.js';
@@ -61,6 +61,8 @@ interface Run {
   target: string;
   result: WrkResult;
   cpuMicros: number;
+  /** Write system calls and bytes written by the server during the run (undefined: /proc/<pid>/io unreadable). */
+  writes?: { calls: number; bytes: number } | undefined;
 }
 
 interface Aggregate {
@@ -70,6 +72,9 @@ interface Aggregate {
   p50: number;
   p99: number;
   cpuPerRequest: number;
+  /** Write system calls and bytes written per request (NaN when not measured). */
+  writeCallsPerRequest: number;
+  writeBytesPerRequest: number;
   /** Share of one CPU the server used while loaded (≈1: the server was the bottleneck). */
   busy: number;
   errors: number;
@@ -81,6 +86,9 @@ function aggregate(runs: Run[]): Aggregate | undefined {
   const requests = runs.reduce((a, r) => a + r.result.requests, 0);
   const seconds = runs.reduce((a, r) => a + r.result.seconds, 0);
   const cpu = runs.reduce((a, r) => a + r.cpuMicros, 0);
+  const measured = runs.every((r) => r.writes);
+  const writes = (k: 'calls' | 'bytes') =>
+    measured && requests ? runs.reduce((a, r) => a + r.writes![k], 0) / requests : NaN;
   return {
     requests,
     seconds,
@@ -89,6 +97,8 @@ function aggregate(runs: Run[]): Aggregate | undefined {
     p50: runs.reduce((a, r) => a + r.result.p50, 0) / runs.length,
     p99: Math.max(...runs.map((r) => r.result.p99)),
     cpuPerRequest: requests ? cpu / requests : NaN,
+    writeCallsPerRequest: writes('calls'),
+    writeBytesPerRequest: writes('bytes'),
     busy: cpu / 1e6 / seconds,
     errors: runs.reduce((a, r) => a + r.result.errors, 0),
     errorDetail: runs
@@ -264,6 +274,7 @@ export const entraSection: BenchSection = {
           const c = cursorOf(t);
           const start = w.id === 'MA' ? c.add : w.id === 'MR' ? c.remove : 0;
           const before = cpuMicrosOf(t.pid);
+          const writesBefore = writesOf(t.pid);
           const result = await runWrk({
             wrk,
             cpu: loadCpu,
@@ -285,9 +296,17 @@ export const entraSection: BenchSection = {
             ],
           });
           const cpuMicros = cpuMicrosOf(t.pid) - before;
+          const writesAfter = writesOf(t.pid);
+          const writes =
+            writesBefore && writesAfter
+              ? {
+                  calls: writesAfter.calls - writesBefore.calls,
+                  bytes: writesAfter.bytes - writesBefore.bytes,
+                }
+              : undefined;
           if (w.id === 'MA') c.add += threads * result.perThread;
           if (w.id === 'MR') c.remove += threads * result.perThread;
-          return { target: t.name, result, cpuMicros };
+          return { target: t.name, result, cpuMicros, writes };
         };
         const result: StoreResult = {
           store: store.kind,
@@ -330,8 +349,9 @@ export const entraSection: BenchSection = {
               const rs = runs.get(t)!;
               const cpu = rs.map((r) => r.cpuMicros / r.result.requests).sort((a, b) => a - b);
               const rps = rs.map((r) => r.result.rps).sort((a, b) => b - a);
+              const all = aggregate(rs)!;
               ctx.log(
-                `  ${w.id.padEnd(2)} ${t === joyn ? 'this' : 'ab  '} dev: CPU µs/req min ${us(cpu[0]!)} median ${us(cpu[Math.floor(cpu.length / 2)]!)} · req/s max ${num(rps[0]!)} median ${num(rps[Math.floor(rps.length / 2)]!)} · p99 ${rs.map((r) => ms(r.result.p99)).join(' ')}`,
+                `  ${w.id.padEnd(2)} ${t === joyn ? 'this' : 'ab  '} dev: CPU µs/req min ${us(cpu[0]!)} median ${us(cpu[Math.floor(cpu.length / 2)]!)} · req/s max ${num(rps[0]!)} median ${num(rps[Math.floor(rps.length / 2)]!)} · p99 ${rs.map((r) => ms(r.result.p99)).join(' ')} · writes/req ${num(all.writeCallsPerRequest, 1)} syscalls, ${num(all.writeBytesPerRequest / 1024, 1)} KB`,
               );
             }
             continue;
@@ -454,7 +474,10 @@ function writeReport(
       "request's directory event in the same transaction (one row in joyn-scim's events table, shaped as joyn-scim's): " +
       'what an outbox row costs by itself, beside what events cost joyn-scim.',
     '- **Events on vs off**: a second joyn-scim instance on the same database with `EVENTS_ENABLED=false`, measured ' +
-      'between the events-on runs for P and C (issue 12: events may cost at most 10%).',
+      'between the events-on runs for P and C (issue 12: events may cost at most 10%). Beside the CPU, what the ' +
+      "server process wrote per request, from its `/proc/<pid>/io` (`syscw`, `wchar`): the database's pages, the " +
+      "checkpoints' copies, the request log and the responses, counted by the kernel, so the figures do not move " +
+      "with the machine's load as CPU time does (the log and the responses are the same on both sides).",
     `- **Targets**: every workload ≥ ${TARGET_RATIO.sqlite}× the reference on SQLite and ≥ ${TARGET_RATIO.postgres}× on PostgreSQL; ` +
       'lookups p99 < 5 ms, writes p99 < 20 ms (SQLite). Ratios are the throughput of this run; on a shared machine the ' +
       'CPU per request is the steadier guide.',
@@ -512,8 +535,8 @@ function storeSection(r: StoreResult, date: string): string {
   out.push(
     '**Events on vs off** (same database, same run):',
     '',
-    '| workload | events on req/s | events off req/s | on CPU µs/req | off CPU µs/req | events cost (req/s) | events cost (CPU) | issue 12 (≤ 10%) | floor without / with an event row: CPU µs/req | an event row on the floor (CPU) |',
-    '|---|--:|--:|--:|--:|--:|--:|---|--:|--:|',
+    '| workload | events on req/s | events off req/s | on CPU µs/req | off CPU µs/req | events cost (req/s) | events cost (CPU) | issue 12 (≤ 10%) | write syscalls/req on / off | KB written/req on / off | floor without / with an event row: CPU µs/req | an event row on the floor (CPU) |',
+    '|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|',
   );
   for (const { workload: w, runs } of r.results) {
     if (!w.eventsOff) continue;
@@ -530,7 +553,7 @@ function storeSection(r: StoreResult, date: string): string {
         ? `${us(fOff.cpuPerRequest)} / ${us(fOn.cpuPerRequest)} | +${us(fOn.cpuPerRequest - fOff.cpuPerRequest)} µs (${pct(fOn.cpuPerRequest / fOff.cpuPerRequest - 1, 'more', 'less')})`
         : '– | –';
     out.push(
-      `| ${w.name} | ${num(on.rps)} | ${num(off.rps)} | ${us(on.cpuPerRequest)} | ${us(off.cpuPerRequest)} | ${pct(slower, 'slower', 'faster')} | ${pct(cpuMore, 'more', 'less')} | ${slower <= 0.1 ? 'met' : 'not met'} | ${floorCells} |`,
+      `| ${w.name} | ${num(on.rps)} | ${num(off.rps)} | ${us(on.cpuPerRequest)} | ${us(off.cpuPerRequest)} | ${pct(slower, 'slower', 'faster')} | ${pct(cpuMore, 'more', 'less')} | ${slower <= 0.1 ? 'met' : 'not met'} | ${num(on.writeCallsPerRequest, 1)} / ${num(off.writeCallsPerRequest, 1)} | ${num(on.writeBytesPerRequest / 1024, 1)} / ${num(off.writeBytesPerRequest / 1024, 1)} | ${floorCells} |`,
     );
   }
   const floors = r.results.filter(({ runs }) => runs.some((x) => x.target === 'floor'));

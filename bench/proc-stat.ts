@@ -33,3 +33,18 @@ export function cpuMicrosOf(pid: number): number {
 export function commandOf(pid: number): string {
   return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
 }
+
+/** Write system calls and bytes handed to them so far (`syscw`, `wchar` of /proc/<pid>/io): every write of the
+ * process (database, WAL checkpoints, log file, sockets), counted by the kernel. Unlike CPU time these do not
+ * move with the rest of the machine's load. Undefined where the file cannot be read. */
+export function writesOf(pid: number): { calls: number; bytes: number } | undefined {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? NaN);
+    const calls = field('syscw');
+    const bytes = field('wchar');
+    return Number.isFinite(calls) && Number.isFinite(bytes) ? { calls, bytes } : undefined;
+  } catch {
+    return undefined;
+  }
+}
