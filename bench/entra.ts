@@ -477,7 +477,9 @@ function writeReport(
       'between the events-on runs for P and C (issue 12: events may cost at most 10%). Beside the CPU, what the ' +
       "server process wrote per request, from its `/proc/<pid>/io` (`syscw`, `wchar`): the database's pages, the " +
       "checkpoints' copies, the request log and the responses, counted by the kernel, so the figures do not move " +
-      "with the machine's load as CPU time does (the log and the responses are the same on both sides).",
+      "with the machine's load as CPU time does (the log and the responses are the same on both sides). On " +
+      "PostgreSQL they count what joyn-scim sends the database, not the database server's own writes. The two " +
+      'instances share the database, so a WAL checkpoint one of them runs may copy pages the other wrote.',
     `- **Targets**: every workload ≥ ${TARGET_RATIO.sqlite}× the reference on SQLite and ≥ ${TARGET_RATIO.postgres}× on PostgreSQL; ` +
       'lookups p99 < 5 ms, writes p99 < 20 ms (SQLite). Ratios are the throughput of this run; on a shared machine the ' +
       'CPU per request is the steadier guide.',
