@@ -24,11 +24,13 @@ async function disagreements(db: Kysely<any>, needles: string[]): Promise<string
   for (const needle of needles)
     for (const column of COLUMNS) {
       const phrase = `"${needle.replace(/"/g, '""')}"`;
+      // Every rowid the index names, with or without a users row behind it (a dead entry shows as orphan).
       const indexed = (
-        await sql<{ id: string }>`SELECT k.tenant_id || '/' || k.id AS id FROM users_text AS t
-          JOIN users_text_keys AS k ON k.seq = t.rowid WHERE t.${sql.ref(column)} MATCH ${phrase}`.execute(db)
+        await sql<{ id: string | null; seq: number }>`SELECT t.rowid AS seq, k.tenant_id || '/' || k.id AS id
+          FROM users_text AS t LEFT JOIN users_text_keys AS k ON k.seq = t.rowid
+          WHERE t.${sql.ref(column)} MATCH ${phrase}`.execute(db)
       ).rows
-        .map((r) => r.id)
+        .map((r) => r.id ?? `orphan ${r.seq}`)
         .sort();
       const scanned = (
         await sql<{ id: string }>`SELECT tenant_id || '/' || id AS id FROM users
@@ -79,7 +81,8 @@ describe('SQLite: the contentless trigram index matches the users rows after a m
 
   test('creates, renames, displayName changes, PUTs and deletes, 12 in flight, two tenants', async () => {
     const a = client(s);
-    const b = client(await s.newTenant());
+    const other = await s.newTenant();
+    const b = client(other);
     const live: { c: ReturnType<typeof client>; id: string }[] = [];
     let n = 0;
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)]!;
@@ -146,6 +149,13 @@ describe('SQLite: the contentless trigram index matches the users rows after a m
       ).rows[0]!.n,
     );
     assert.equal(ians.body.totalResults, expected);
+
+    // Deleting a tenant deletes its users row by row: each one leaves the index too.
+    await s.server.tenants.deleteTenant(other.tenantId);
+    assert.deepEqual(await disagreements(s.server.store.db, NEEDLES), []);
+    const keys = await sql<{ n: number }>`SELECT count(*) AS n FROM users_text_keys
+      WHERE tenant_id = ${other.tenantId}`.execute(s.server.store.db);
+    assert.equal(Number(keys.rows[0]!.n), 0);
   });
 });
 
