@@ -113,7 +113,8 @@ interface StoreResult {
   describe: string;
   loadSeconds: number;
   logLines: number;
-  results: { workload: Workload; runs: Run[] }[];
+  /** `pairs`: events on and off measured back to back (issue 12), the adjacent runs of the order and the extra pairs. */
+  results: { workload: Workload; runs: Run[]; pairs?: { on: Run; off: Run }[] }[];
 }
 
 const num = (n: number, digits = 0) =>
@@ -161,6 +162,9 @@ export const entraSection: BenchSection = {
     const connections = flagNumber(ctx, 'connections', 16);
     const threads = flagNumber(ctx, 'threads', 1);
     const rounds = flagNumber(ctx, 'rounds', 1);
+    // Extra back-to-back runs of events on and off for P and C, half as long as the others: a single pair moves by
+    // ±10-20% on this machine, the median of several does not.
+    const eventPairs = flagNumber(ctx, 'event-pairs', ctx.quick ? 0 : 4);
     const warmup = flagNumber(ctx, 'warmup', ctx.quick ? 1 : 2);
     const only = ctx.flags.get('workloads');
     const workloads =
@@ -379,7 +383,30 @@ export const entraSection: BenchSection = {
                 `  ${w.id.padEnd(2)} ${t.name.padEnd(15)} ${num(r.result.rps).padStart(7)} req/s  p50 ${ms(r.result.p50).padStart(5)} ms  p99 ${ms(r.result.p99).padStart(5)} ms  ${us(r.cpuMicros / r.result.requests).padStart(6)} µs/req CPU${r.result.errors ? `  ERRORS: ${r.result.errorDetail}` : ''}`,
               );
             }
-          result.results.push({ workload: w, runs });
+          const pairs: { on: Run; off: Run }[] = [];
+          if (w.eventsOff) {
+            for (let i = 0; i + 1 < runs.length; i++) {
+              const [a, b] = [runs[i]!, runs[i + 1]!];
+              const on = [a, b].find((x) => x.target === 'joyn');
+              const off = [a, b].find((x) => x.target === 'joyn-events-off');
+              if (on && off) {
+                pairs.push({ on, off });
+                i++;
+              }
+            }
+            const short = Math.max(2, Math.round(ctx.seconds / 2));
+            for (let i = 0; i < eventPairs; i++) {
+              const [first, second] = i % 2 ? [joynOff, joyn] : [joyn, joynOff];
+              const x = await once(first, w, short);
+              const y = await once(second, w, short);
+              const [on, off] = first === joyn ? [x, y] : [y, x];
+              pairs.push({ on, off });
+              ctx.log(
+                `  ${w.id.padEnd(2)} events pair ${i + 1}/${eventPairs}: on ${us(on.cpuMicros / on.result.requests)} µs/req, off ${us(off.cpuMicros / off.result.requests)} µs/req CPU`,
+              );
+            }
+          }
+          result.results.push({ workload: w, runs, ...(pairs.length ? { pairs } : {}) });
         }
         if (perf) {
           const stopped = new Promise((r) => perf.once('exit', r));
@@ -474,7 +501,9 @@ function writeReport(
       "request's directory event in the same transaction (one row in joyn-scim's events table, shaped as joyn-scim's): " +
       'what an outbox row costs by itself, beside what events cost joyn-scim.',
     '- **Events on vs off**: a second joyn-scim instance on the same database with `EVENTS_ENABLED=false`, measured ' +
-      'between the events-on runs for P and C (issue 12: events may cost at most 10%). Beside the CPU, what the ' +
+      'between the events-on runs for P and C (issue 12: events may cost at most 10%), then in back-to-back pairs of ' +
+      "shorter runs (`--event-pairs`, alternating which goes first): the median of the pairs' CPU ratios, with the " +
+      'adjacent runs of the main order as pairs too, moves far less with the machine than one pair does. Beside the CPU, what the ' +
       "server process wrote per request, from its `/proc/<pid>/io` (`syscw`, `wchar`): the database's pages, the " +
       "checkpoints' copies, the request log and the responses, counted by the kernel, so the figures do not move " +
       "with the machine's load as CPU time does (the log and the responses are the same on both sides). On " +
@@ -537,10 +566,10 @@ function storeSection(r: StoreResult, date: string): string {
   out.push(
     '**Events on vs off** (same database, same run):',
     '',
-    '| workload | events on req/s | events off req/s | on CPU µs/req | off CPU µs/req | events cost (req/s) | events cost (CPU) | issue 12 (≤ 10%) | write syscalls/req on / off | KB written/req on / off | floor without / with an event row: CPU µs/req | an event row on the floor (CPU) |',
-    '|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|',
+    '| workload | events on req/s | events off req/s | on CPU µs/req | off CPU µs/req | events cost (req/s) | events cost (CPU) | events cost (CPU), median of back-to-back pairs (range) | issue 12 (≤ 10%) | write syscalls/req on / off | KB written/req on / off | floor without / with an event row: CPU µs/req | an event row on the floor (CPU) |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|',
   );
-  for (const { workload: w, runs } of r.results) {
+  for (const { workload: w, runs, pairs } of r.results) {
     if (!w.eventsOff) continue;
     const on = aggregate(runs.filter((x) => x.target === 'joyn'))!;
     const off = aggregate(runs.filter((x) => x.target === 'joyn-events-off'))!;
@@ -554,8 +583,18 @@ function storeSection(r: StoreResult, date: string): string {
       fOff && fOn
         ? `${us(fOff.cpuPerRequest)} / ${us(fOn.cpuPerRequest)} | +${us(fOn.cpuPerRequest - fOff.cpuPerRequest)} µs (${pct(fOn.cpuPerRequest / fOff.cpuPerRequest - 1, 'more', 'less')})`
         : '– | –';
+    const cpuOf = (x: Run) => x.cpuMicros / x.result.requests;
+    const ratios = (pairs ?? []).map((p) => cpuOf(p.on) / cpuOf(p.off) - 1).sort((a, b) => a - b);
+    const median = ratios.length
+      ? ratios.length % 2
+        ? ratios[(ratios.length - 1) / 2]!
+        : (ratios[ratios.length / 2 - 1]! + ratios[ratios.length / 2]!) / 2
+      : NaN;
+    const pairCell = ratios.length
+      ? `${pct(median, 'more', 'less')} of ${ratios.length} (${(ratios[0]! * 100).toFixed(0)}% to ${(ratios[ratios.length - 1]! * 100).toFixed(0)}%)`
+      : '–';
     out.push(
-      `| ${w.name} | ${num(on.rps)} | ${num(off.rps)} | ${us(on.cpuPerRequest)} | ${us(off.cpuPerRequest)} | ${pct(slower, 'slower', 'faster')} | ${pct(cpuMore, 'more', 'less')} | ${slower <= 0.1 ? 'met' : 'not met'} | ${num(on.writeCallsPerRequest, 1)} / ${num(off.writeCallsPerRequest, 1)} | ${num(on.writeBytesPerRequest / 1024, 1)} / ${num(off.writeBytesPerRequest / 1024, 1)} | ${floorCells} |`,
+      `| ${w.name} | ${num(on.rps)} | ${num(off.rps)} | ${us(on.cpuPerRequest)} | ${us(off.cpuPerRequest)} | ${pct(slower, 'slower', 'faster')} | ${pct(cpuMore, 'more', 'less')} | ${pairCell} | ${slower <= 0.1 ? 'met' : 'not met'} | ${num(on.writeCallsPerRequest, 1)} / ${num(off.writeCallsPerRequest, 1)} | ${num(on.writeBytesPerRequest / 1024, 1)} / ${num(off.writeBytesPerRequest / 1024, 1)} | ${floorCells} |`,
     );
   }
   const floors = r.results.filter(({ runs }) => runs.some((x) => x.target === 'floor'));

@@ -64,6 +64,7 @@ if (flags.has('help')) {
       '  --out <file>          default docs/benchmarks.md',
       '  entra: --workloads L,G,P,MA,MR,C --users 10000 --connections 16 --threads 1 --rounds 1 --warmup 2 --server-cpu 0 --load-cpu 1',
       '         --no-floor (without the floor server, bench/floor-scim.mjs: the database work alone)',
+      '         --event-pairs <n> (back-to-back events on/off runs of P and C after the main ones; default 4, 0 with --quick)',
       '         --cpu-prof <dir> (a V8 CPU profile of the joyn-scim server), --perf <file> (Linux perf, cpu-clock)',
       '         --dev <n> [--ab <other checkout>] (joyn-scim alone, n runs per workload, nothing written)',
       '         --reference <path> (or JOYN_BENCH_REFERENCE; default ../shared/bench/reference-scim.mjs)',
