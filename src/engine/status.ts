@@ -68,13 +68,16 @@ export async function getStatus(
   opts: { config?: JobConfig; now?: Date } = {},
 ): Promise<StatusReport> {
   const now = opts.now ?? new Date();
+  // The lease first: a cycle's holder writes the job's outcome (its next due time) before it releases the lease, so
+  // whatever is read after a released lease already holds that outcome. Read the other way round, a cycle ending
+  // between the reads showed the job as never having run and its next cycle as due now.
+  const lease = await state.getLease(job);
   const row = await state.getJob(job);
   const cycles = await state.listCycles(job, 5);
   const current = cycles.find((c) => c.state === 'running');
   const last = cycles.find((c) => c.state !== 'running');
   const linked = await state.countLinks(job);
   const escrows = (await state.loadEscrows(job)).size;
-  const lease = await state.getLease(job);
   const live = lease && lease.expiresAt > lease.now ? lease : undefined;
   const st = row?.status;
   return {

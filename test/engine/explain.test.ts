@@ -238,6 +238,53 @@ describe('the engine explains itself', () => {
     }
   });
 
+  test('status read while a cycle ends never shows the job as due now', async () => {
+    // The holder of the lease writes the cycle's outcome, then releases the lease. Here that happens right after
+    // the first read status makes (whichever it is), on the real store: before, the job row was read first and the
+    // lease last, and the status came out as "due now (the job has never run)" without a running cycle.
+    const clock = new FakeClock('2025-04-01T08:00:00Z');
+    const job = await makeJob(smallDirectory(), t(), { intervalMinutes: 30 }, { clock });
+    try {
+      const row = await job.runner.job();
+      const lease = await job.state.claimLease('test-job', 'another instance', 60_000);
+      assert.ok(lease);
+      let ended = false;
+      const endCycle = async () => {
+        await job.state.updateJob(
+          'test-job',
+          { state: 'active', status: { ...row.status, lastExecution: clock.now().toISOString() } },
+          clock.now(),
+        );
+        await job.state.releaseLease('test-job', lease.token);
+      };
+      const racing = new Proxy(job.state, {
+        get(target, prop, receiver) {
+          const v = Reflect.get(target, prop, receiver) as unknown;
+          if (typeof v !== 'function') return v;
+          return async (...args: unknown[]) => {
+            const out = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            if (!ended) {
+              ended = true;
+              await endCycle();
+            }
+            return out;
+          };
+        },
+      });
+      const st = await getStatus(racing, 'test-job', { config: job.config, now: clock.now() });
+      assert.ok(ended);
+      // Either the cycle is still seen (its lease), or its outcome is: never the state before it.
+      if (st.runningOn) assert.equal(st.nextCycle?.note, 'after the current cycle');
+      else assert.deepEqual(st.nextCycle, { at: '2025-04-01T08:30:00.000Z', note: 'in 30 min' });
+      // Once it has ended, status shows its outcome.
+      const after = await getStatus(job.state, 'test-job', { config: job.config, now: clock.now() });
+      assert.equal(after.runningOn, undefined);
+      assert.deepEqual(after.nextCycle, { at: '2025-04-01T08:30:00.000Z', note: 'in 30 min' });
+    } finally {
+      await job.cleanup();
+    }
+  });
+
   test('status: the next cycle time and the steady-state times, in text and JSON', async () => {
     const clock = new FakeClock('2025-04-01T08:00:00Z');
     const job = await makeJob(smallDirectory(), t(), { intervalMinutes: 30 }, { clock });
