@@ -252,7 +252,7 @@ export const sqliteMigrations: Record<string, Migration> = {
      */
     async up(db: Kysely<any>) {
       for (const stmt of [
-        sql`DROP TRIGGER users_text_inserted`,
+        // users_text_inserted (migration 0005) stays: a new row's values are added the same way.
         sql`DROP TRIGGER users_text_updated`,
         sql`DROP TRIGGER users_text_deleted`,
         sql`DROP TABLE users_text`,
@@ -261,11 +261,6 @@ export const sqliteMigrations: Record<string, Migration> = {
         sql`INSERT INTO users_text (rowid, user_name_lc, display_name_lc)
             SELECT k.seq, u.user_name_lc, u.display_name_lc FROM users AS u
             JOIN users_text_keys AS k ON k.tenant_id = u.tenant_id AND k.id = u.id`,
-        sql`CREATE TRIGGER users_text_inserted AFTER INSERT ON users BEGIN
-            INSERT INTO users_text_keys (tenant_id, id) VALUES (new.tenant_id, new.id);
-            INSERT INTO users_text (rowid, user_name_lc, display_name_lc)
-              VALUES (last_insert_rowid(), new.user_name_lc, new.display_name_lc);
-          END`,
         sql`CREATE TRIGGER users_text_updated AFTER UPDATE OF user_name_lc, display_name_lc ON users
             WHEN old.user_name_lc IS NOT new.user_name_lc OR old.display_name_lc IS NOT new.display_name_lc BEGIN
             INSERT INTO users_text (users_text, rowid, user_name_lc, display_name_lc)
