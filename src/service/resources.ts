@@ -272,13 +272,11 @@ export class ResourceService {
       changes?: MembershipChanges;
       stored?: Member[];
       types?: Map<string, string | undefined>;
-      /** The resource as rendered for the response, when the caller has it already (the same object is kept). */
-      rendered?: JsonObject;
     } = {},
   ): Promise<EventDraft[]> {
     if (!this.eventsEnabled) return [];
     const { changes, stored, types = new Map<string, string | undefined>() } = opts;
-    const rendered = opts.rendered ?? this.render(tenantId, rt, after, {});
+    const rendered = this.render(tenantId, rt, after, {});
     const drafts: EventDraft[] = [];
     if (previous)
       drafts.push({
@@ -305,22 +303,30 @@ export class ResourceService {
       const repo = rt === 'User' ? tx.users : tx.groups;
       if (rt === 'User') await this.checkManager(tx, undefined, data);
       const now = this.now();
-      // A user's one event (user.created) takes its number with the insert; a group's count depends on its members.
-      const row = await repo.insert(id, data, now, this.eventsEnabled && rt === 'User' ? 1 : 0);
+      // A user's one event (user.created) is written with its row; a group's events follow its members.
+      const row =
+        this.eventsEnabled && rt === 'User'
+          ? await repo.insertWithEvent(id, data, now, (row) => ({
+              type: 'user.created',
+              resourceType: rt,
+              resourceId: id,
+              data: this.render(tenantId, rt, row, {}),
+            }))
+          : await repo.insert(id, data, now);
       let stored: Member[] | undefined;
       const changes = new MembershipChanges();
       if (rt === 'Group') {
         stored = members?.length ? await this.typedMembers(tx, id, members) : [];
         if (stored.length) changes.added(await tx.members.add(id, stored));
       }
-      if (this.eventsEnabled) {
+      if (this.eventsEnabled && rt === 'Group') {
         const rendered = this.render(tenantId, rt, row, {});
         const types = new Map((stored ?? []).map((m) => [m.value, m.type]));
         await this.emit(
           tx,
           [
             {
-              type: rt === 'User' ? 'user.created' : 'group.created',
+              type: 'group.created',
               resourceType: rt,
               resourceId: id,
               data: rendered,
@@ -492,18 +498,20 @@ export class ResourceService {
         if (!same) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
         const now = this.now();
         const previous = same ? undefined : this.previousOf(before.data, data);
-        const row = same ? before : (await tx.users.update(id, data, now, before.data, previous ? 1 : 0))!;
         // Rendered once for the event and the answer (without a projection they are the same document; the event's
-        // copy is serialized before the transaction ends, so sharing the object is safe).
-        const rendered =
-          row !== before && this.eventsEnabled ? this.render(tenantId, rt, row, {}) : undefined;
-        if (rendered)
-          await this.emit(
-            tx,
-            await this.updateEvents(tx, tenantId, rt, before, row, previous, { rendered }),
-            now,
-            row,
-          );
+        // copy is serialized when it is written, so sharing the object is safe).
+        let rendered: JsonObject | undefined;
+        const row = same
+          ? before
+          : previous
+            ? (await tx.users.updateWithEvent(before, data, now, (row) => ({
+                type: userUpdateType(before.data, row.data),
+                resourceType: rt,
+                resourceId: id,
+                data: (rendered = this.render(tenantId, rt, row, {})),
+                previous,
+              })))!
+            : (await tx.users.update(id, data, now, before.data))!;
         // No projection: the route answers 204 without a body, so nothing is loaded for it.
         const extras = projection ? (await this.userExtras(tx, [row], projection))(row) : {};
         return {

@@ -91,6 +91,11 @@ export interface ResourceRow {
    * number its last event takes, and the head it had before (null: no event yet), which its first event points to.
    */
   eventChain?: EventChain;
+  /**
+   * A row read for update (getForUpdate): the number of the resource's last event so far. The transaction holds the
+   * row as read, so the next write's event number is known before it (updateWithEvent).
+   */
+  lastEventSeq?: number;
 }
 
 /** See ResourceRow.eventChain. */
@@ -225,6 +230,28 @@ export interface ResourceStore {
     now: string,
     before?: ResourceData,
     events?: number,
+  ): Promise<ResourceRow | undefined>;
+  /**
+   * insert() with the resource's one event (user.created): `event` makes it from the row the insert leaves. On
+   * PostgreSQL that row is known before the write, and the row, its email rows and the event are one statement (one
+   * round trip); on SQLite the event follows the row in the same transaction, as appendEvents writes it.
+   */
+  insertWithEvent(
+    id: string,
+    data: ResourceData,
+    now: string,
+    event: (row: ResourceRow) => EventDraft,
+  ): Promise<ResourceRow>;
+  /**
+   * update() of the row `before` (read with getForUpdate in this transaction) with the resource's one event
+   * (user.updated, user.deactivated, …), made by `event` from the row the update leaves: one statement on PostgreSQL,
+   * as insertWithEvent. Undefined if the row is gone.
+   */
+  updateWithEvent(
+    before: ResourceRow,
+    data: ResourceData,
+    now: string,
+    event: (row: ResourceRow) => EventDraft,
   ): Promise<ResourceRow | undefined>;
   /** Bumps version/lastModified only (membership change); `events` as for update. */
   touch(id: string, now: string, events?: number): Promise<ResourceRow | undefined>;

@@ -67,7 +67,7 @@ export function chainOf(r: { event_head: unknown; event_head_before?: unknown })
 }
 
 /** A draft as the event it becomes: its resource's `sequence` and the time of the write. */
-function eventOf(tenantId: string, d: EventDraft, sequence: number, now: string): DirectoryEvent {
+export function eventOf(tenantId: string, d: EventDraft, sequence: number, now: string): DirectoryEvent {
   const e: DirectoryEvent = {
     id: `evt_${newId()}`,
     type: d.type,
@@ -79,6 +79,11 @@ function eventOf(tenantId: string, d: EventDraft, sequence: number, now: string)
   if (d.previous) e.previous = d.previous;
   if (d.member) e.member = d.member;
   return e;
+}
+
+/** An event's row as the events table takes it (statements.ts EVENT_COLUMNS, PostgreSQL's columns). */
+export function eventParams(tenantId: string, e: DirectoryEvent): unknown[] {
+  return [e.id, tenantId, e.type, e.occurredAt, e.resource.type, e.resource.id, JSON.stringify(e)];
 }
 
 /** The drafts by resource, each resource's in their order, the resources in the order they first appear. */
@@ -135,8 +140,7 @@ export async function appendEvents(
   for (let i = 0; i < events.length; i += 200) {
     const chunk = events.slice(i, i + 200);
     const params: unknown[] = [];
-    for (const e of chunk)
-      params.push(e.id, tenantId, e.type, e.occurredAt, e.resource.type, e.resource.id, JSON.stringify(e));
+    for (const e of chunk) params.push(...eventParams(tenantId, e));
     await x.run(S.insertEvents(chunk.length), params);
   }
   return events;

@@ -31,7 +31,15 @@ import { groupColumns, userColumns, userValueRows } from './derived.js';
 import { lookupFor } from './lookup.js';
 import { columnFor } from './columns.js';
 import type { DirectoryEvent, EventDraft, EventType } from '../../events/types.js';
-import { appendEvents, chainOf, SqlApiKeys, SqlEventReader, type TakenSequence } from './events-store.js';
+import {
+  appendEvents,
+  chainOf,
+  eventOf,
+  eventParams,
+  SqlApiKeys,
+  SqlEventReader,
+  type TakenSequence,
+} from './events-store.js';
 import { execOf, type Exec, type Stmt } from './exec.js';
 import * as S from './statements.js';
 import { insertAudit } from './audit-rows.js';
@@ -679,11 +687,23 @@ class SqlResourceStore implements ResourceStore {
   private async writeValues(id: string, data: ResourceData, replace: boolean): Promise<void> {
     if (this.rt !== 'User') return;
     if (replace) await this.x.run(S.deleteUserValues, [this.tenantId, id]);
+    const { rows, params } = this.valueParams(id, data);
+    if (rows) await this.x.run(S.insertUserValues(rows), params);
+  }
+
+  /** A user's email rows (user_values) as S.insertUserValues takes them. */
+  private valueParams(id: string, data: ResourceData): { rows: number; params: unknown[] } {
     const rows = userValueRows(data);
-    if (!rows.length) return;
     const params: unknown[] = [];
     for (const r of rows) params.push(this.tenantId, id, r.attr, r.ord, r.type_lc, r.value_lc);
-    await this.x.run(S.insertUserValues(rows.length), params);
+    return { rows: rows.length, params };
+  }
+
+  /** The events of a write that took their numbers on the row (ResourceRow.eventSeq), after it in the transaction. */
+  private async appendTaken(row: ResourceRow, drafts: EventDraft[], now: string): Promise<void> {
+    const taken: TakenSequence = { last: row.eventSeq!, count: drafts.length };
+    if (row.eventChain) taken.chain = row.eventChain;
+    await appendEvents(this.x, this.tenantId, drafts, now, new Map([[row.id, taken]]));
   }
 
   /** SQLite with events: the write moves the head of the resource's chain of events (statements.ts NEXT_HEAD). */
@@ -696,22 +716,18 @@ class SqlResourceStore implements ResourceStore {
     const chained = this.chained(events);
     const extra = chained ? [events] : [];
     let r: any;
+    // PostgreSQL writes a user's email rows with the row, in the same statement (one round trip).
+    const values =
+      this.rt === 'User' && this.hooks.name === 'postgres' ? this.valueParams(id, data) : undefined;
     try {
-      if (this.rt === 'User') {
-        const c = userColumns(data);
+      if (values?.rows) {
+        await this.x.run(S.insertUserAndValues(values.rows), [
+          ...this.userRow(id, data, json, now, events),
+          ...values.params,
+        ]);
+      } else if (this.rt === 'User') {
         r = await this.x.all(S.insertUser[chained ? 1 : 0], [
-          this.tenantId,
-          id,
-          c.user_name,
-          c.user_name_lc,
-          c.external_id,
-          c.display_name_lc,
-          c.active === null ? null : this.hooks.booleanValue(c.active),
-          c.xid,
-          json,
-          now,
-          now,
-          events,
+          ...this.userRow(id, data, json, now, events),
           ...extra,
         ]);
       } else {
@@ -731,10 +747,59 @@ class SqlResourceStore implements ResourceStore {
     } catch (e) {
       this.uniqueness(e, data);
     }
-    await this.writeValues(id, data, false);
+    if (!values) await this.writeValues(id, data, false);
     const row: ResourceRow = { id, data, created: now, lastModified: now, version: 1 };
     if (events) row.eventSeq = events;
     if (chained) row.eventChain = chainOf(r[0]);
+    return row;
+  }
+
+  /** A new user's row as S.insertUser takes it (`events`: the numbers its events take). */
+  private userRow(id: string, data: ResourceData, json: unknown, now: string, events: number): unknown[] {
+    const c = userColumns(data);
+    return [
+      this.tenantId,
+      id,
+      c.user_name,
+      c.user_name_lc,
+      c.external_id,
+      c.display_name_lc,
+      c.active === null ? null : this.hooks.booleanValue(c.active),
+      c.xid,
+      json,
+      now,
+      now,
+      events,
+    ];
+  }
+
+  /**
+   * PostgreSQL: the new user is known before the write (version 1, its one event number 1), so its event is made
+   * first and the row, its email rows and the event are written by one statement. SQLite: insert(), then the event.
+   */
+  async insertWithEvent(
+    id: string,
+    data: ResourceData,
+    now: string,
+    event: (row: ResourceRow) => EventDraft,
+  ): Promise<ResourceRow> {
+    if (this.hooks.name === 'sqlite' || this.rt !== 'User') {
+      const row = await this.insert(id, data, now, 1);
+      await this.appendTaken(row, [event(row)], now);
+      return row;
+    }
+    const row: ResourceRow = { id, data, created: now, lastModified: now, version: 1, eventSeq: 1 };
+    const values = this.valueParams(id, data);
+    const params = [
+      ...this.userRow(id, data, this.hooks.toJson(data), now, 1),
+      ...values.params,
+      ...eventParams(this.tenantId, eventOf(this.tenantId, event(row), 1, now)),
+    ];
+    try {
+      await this.x.all(S.insertUserWithEvent(values.rows), params);
+    } catch (e) {
+      this.uniqueness(e, data);
+    }
     return row;
   }
 
@@ -760,7 +825,10 @@ class SqlResourceStore implements ResourceStore {
 
   async getForUpdate(id: string): Promise<ResourceRow | undefined> {
     const r = (await this.x.all(S.getRowForUpdate[this.table], [this.tenantId, id]))[0];
-    return r ? this.row(r) : undefined;
+    if (!r) return undefined;
+    const row = this.row(r);
+    row.lastEventSeq = Number(r.event_seq);
+    return row;
   }
 
   /** The derived column values of a document, in the order of S.USER_COLUMNS / S.GROUP_COLUMNS. */
@@ -787,16 +855,8 @@ class SqlResourceStore implements ResourceStore {
     before?: ResourceData,
     events = 0,
   ): Promise<ResourceRow | undefined> {
-    const values = this.columnValues(data);
-    const old = before ? this.columnValues(before) : undefined;
-    let mask = 0;
-    const params: unknown[] = [];
-    values.forEach((v, i) => {
-      if (old && old[i] === v) return;
-      mask |= 1 << i;
-      params.push(v);
-    });
     const chained = this.chained(events);
+    const { mask, params } = this.changedColumns(data, before);
     params.push(this.hooks.toJson(data), now, events, ...(chained ? [events] : []), this.tenantId, id);
     let r: any;
     try {
@@ -816,6 +876,64 @@ class SqlResourceStore implements ResourceStore {
     };
     if (events) row.eventSeq = Number(r.event_seq);
     if (chained) row.eventChain = chainOf(r);
+    return row;
+  }
+
+  /** The derived columns an update sets (those that differ from `before`'s: bit i of mask = column i) and their values. */
+  private changedColumns(data: ResourceData, before?: ResourceData): { mask: number; params: unknown[] } {
+    const values = this.columnValues(data);
+    const old = before ? this.columnValues(before) : undefined;
+    let mask = 0;
+    const params: unknown[] = [];
+    values.forEach((v, i) => {
+      if (old && old[i] === v) return;
+      mask |= 1 << i;
+      params.push(v);
+    });
+    return { mask, params };
+  }
+
+  /**
+   * PostgreSQL: the row read for update stays as read until the transaction ends, so the row this update leaves
+   * (version + 1, the next event number) and its event are known before it: one statement writes both, and checks
+   * that the row it wrote is the one the event describes. SQLite: update(), then the event.
+   */
+  async updateWithEvent(
+    before: ResourceRow,
+    data: ResourceData,
+    now: string,
+    event: (row: ResourceRow) => EventDraft,
+  ): Promise<ResourceRow | undefined> {
+    if (this.hooks.name === 'sqlite' || before.lastEventSeq === undefined) {
+      const row = await this.update(before.id, data, now, before.data, 1);
+      if (row) await this.appendTaken(row, [event(row)], now);
+      return row;
+    }
+    const id = before.id;
+    const row: ResourceRow = {
+      id,
+      data,
+      created: before.created,
+      lastModified: now,
+      version: before.version + 1,
+      eventSeq: before.lastEventSeq + 1,
+    };
+    const { mask, params } = this.changedColumns(data, before.data);
+    params.push(this.hooks.toJson(data), now, 1, this.tenantId, id);
+    params.push(...eventParams(this.tenantId, eventOf(this.tenantId, event(row), row.eventSeq!, now)));
+    let r: any;
+    try {
+      r = (await this.x.all(S.updateRowWithEvent(this.table, mask), params))[0];
+    } catch (e) {
+      this.uniqueness(e, data);
+    }
+    if (!r) return undefined; // gone: the statement wrote no event either
+    if (Number(r.version) !== row.version || Number(r.event_seq) !== row.eventSeq)
+      // Only a caller that did not read the row with getForUpdate in this transaction: the transaction fails whole.
+      throw new Error(
+        `${this.rt} ${id} changed after it was read for update (version ${String(r.version)}, expected ${row.version})`,
+      );
+    if (!isDeepStrictEqual(before.data.emails, data.emails)) await this.writeValues(id, data, true);
     return row;
   }
 

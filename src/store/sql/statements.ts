@@ -16,12 +16,15 @@ const byTable = <T>(make: (t: Table) => T): Record<Table, T> => ({
 
 export const getRow = byTable((t) => new Stmt(`SELECT ${ROW} FROM ${t} WHERE tenant_id = ? AND id = ?`));
 
-/** The row, locked until the transaction ends (PostgreSQL; SQLite's single writer needs no lock). */
+/**
+ * The row, locked until the transaction ends (PostgreSQL; SQLite's single writer needs no lock), with the number of
+ * the resource's last event: the lock keeps both as read, so the next write's row and event are known before it.
+ */
 export const getRowForUpdate = byTable(
   (t) =>
     new Stmt(
-      `SELECT ${ROW} FROM ${t} WHERE tenant_id = ? AND id = ?`,
-      `SELECT ${ROW} FROM ${t} WHERE tenant_id = ? AND id = ? FOR UPDATE`,
+      `SELECT ${ROW}, event_seq FROM ${t} WHERE tenant_id = ? AND id = ?`,
+      `SELECT ${ROW}, event_seq FROM ${t} WHERE tenant_id = ? AND id = ? FOR UPDATE`,
     ),
 );
 
@@ -76,6 +79,48 @@ export const updateRow = (table: Table, mask: number, chained = false) =>
     return `UPDATE ${table} SET ${[...set, 'data = ?', 'last_modified = ?', 'version = version + 1', 'event_seq = event_seq + ?', ...head].join(', ')}
       WHERE tenant_id = ? AND id = ? RETURNING created, last_modified, version, event_seq${chained ? `, ${HEADS}` : ''}`;
   });
+
+/** The columns of an event row as insertEvents and the statements below write them (eventParams). */
+const EVENT_COLUMNS = 'id, tenant_id, type, occurred_at, resource_type, resource_id, payload';
+/**
+ * PostgreSQL: one statement that writes a row `u` (and whatever `more` writes) and, only when the row was written,
+ * one event, with a data-modifying WITH: a single round trip, all or nothing.
+ */
+const withEvent = (write: string, returning: string, more = '') =>
+  `WITH u AS (${write})${more}, e AS (INSERT INTO events (${EVENT_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ? FROM u) SELECT ${returning} FROM u`;
+
+/**
+ * PostgreSQL only: updateRow (not chained) and the resource's one event, in one statement and one round trip
+ * (SqlResourceStore.updateWithEvent). Parameters: updateRow's, then the event's (eventParams).
+ */
+export const updateRowWithEvent = (table: Table, mask: number) =>
+  stmtFor(`update-event:${table}:${mask}`, () =>
+    withEvent(updateRow(table, mask).sqlite, 'created, last_modified, version, event_seq'),
+  );
+
+/** PostgreSQL only: a new user (insertUser, not chained) and its `values` email rows (user_values) in one statement. */
+export const insertUserAndValues = (values: number) =>
+  stmtFor(
+    `insert-user-values:${values}`,
+    () => `WITH u AS (${insertUser[0].sqlite}) ${insertUserValues(values).sqlite}`,
+    values + 1,
+  );
+
+/**
+ * PostgreSQL only: a new user, its email rows (user_values, `values` of them) and its user.created event in one
+ * statement (SqlResourceStore.insertWithEvent). Parameters: insertUser's, then the email rows', then the event's.
+ */
+export const insertUserWithEvent = (values: number) =>
+  stmtFor(
+    `insert-user-event:${values}`,
+    () =>
+      withEvent(
+        `${insertUser[0].sqlite} RETURNING id`,
+        'id',
+        values ? `, v AS (${insertUserValues(values).sqlite})` : '',
+      ),
+    values + 1,
+  );
 
 /** By whether the row moves its chain's head (see NEXT_HEAD). */
 export const touchRow = [false, true].map((chained) =>
@@ -186,8 +231,7 @@ export const insertChainedEvents = (n: number) =>
 export const insertEvents = (n: number) =>
   stmtFor(
     `events:${n}`,
-    () =>
-      `INSERT INTO events (id, tenant_id, type, occurred_at, resource_type, resource_id, payload) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+    () => `INSERT INTO events (${EVENT_COLUMNS}) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
     n,
   );
 
