@@ -58,6 +58,15 @@ function checkIfMatch(ifMatch: string | undefined, version: number, rt: Resource
 /** Data a rendering takes from outside the resource's own row (memberships, reference checks). */
 type RenderExtras = Pick<StoredResource, 'members' | 'groups' | 'danglingManager'>;
 
+/**
+ * The ids of the members a removal took out, for MembershipChanges; the type stored with each is kept in `types` for
+ * their group.member_removed events, so no query resolves them again.
+ */
+function typesOf(gone: readonly Member[], types: Map<string, string | undefined>): string[] {
+  for (const m of gone) if (m.type && !types.get(m.value)) types.set(m.value, m.type);
+  return gone.map((m) => m.value);
+}
+
 const notFound = (rt: ResourceTypeName, id: string) =>
   new ScimError(404, undefined, `${rt} '${id}' not found in this tenant`);
 
@@ -450,16 +459,17 @@ export class ResourceService {
       let extras: RenderExtras;
       let stored: Member[] | undefined;
       const changes = new MembershipChanges();
+      const types = new Map<string, string | undefined>();
       if (rt === 'Group') {
         // PUT replaces the whole resource, membership included (RFC 7644 §3.5.1).
         stored = members?.length ? await this.typedMembers(tx, id, members) : [];
-        changes.removed(await tx.members.removeAll(id));
+        changes.removed(typesOf(await tx.members.removeAll(id), types));
         if (stored.length) changes.added(await tx.members.add(id, stored));
         extras = { members: stored };
       } else extras = (await this.userExtras(tx, [row]))(row);
       await this.emit(
         tx,
-        await this.updateEvents(tx, tenantId, rt, before, row, previous, { changes, stored }),
+        await this.updateEvents(tx, tenantId, rt, before, row, previous, { changes, stored, types }),
         now,
         row,
       );
@@ -532,6 +542,7 @@ export class ResourceService {
         for (const m of typed) types.set(m.value, m.type);
         changes.added(await tx.members.add(id, typed));
       };
+      const removed = (gone: readonly Member[]) => changes.removed(typesOf(gone, types));
       const { steps } = planGroupPatch(ops);
       const ids = steps.flatMap((s) =>
         'members' in s ? s.members.map((m) => m.value) : 'ids' in s ? s.ids : [],
@@ -546,13 +557,13 @@ export class ResourceService {
             await add(step.members);
             break;
           case 'removeMembers':
-            changes.removed(await tx.members.remove(id, step.ids));
+            removed(await tx.members.remove(id, step.ids));
             break;
           case 'removeAllMembers':
-            changes.removed(await tx.members.removeAll(id));
+            removed(await tx.members.removeAll(id));
             break;
           case 'replaceMembers': {
-            changes.removed(await tx.members.removeAll(id));
+            removed(await tx.members.removeAll(id));
             await add(step.members);
             break;
           }
@@ -562,7 +573,7 @@ export class ResourceService {
             const ids = current
               .filter((m) => matchesFilter(step.filter, m as unknown as Record<string, unknown>))
               .map((m) => m.value);
-            changes.removed(await tx.members.remove(id, ids));
+            removed(await tx.members.remove(id, ids));
             break;
           }
         }

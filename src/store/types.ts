@@ -263,10 +263,10 @@ export interface MemberStore {
   list(groupId: string): Promise<Member[]>;
   /** Adds members that are not there yet; returns the ids added. Unknown member ids are the caller's concern. */
   add(groupId: string, members: readonly Member[]): Promise<string[]>;
-  /** Removes those of `ids` that are members; returns the ids removed. */
-  remove(groupId: string, ids: readonly string[]): Promise<string[]>;
-  /** Removes every member; returns the ids removed. */
-  removeAll(groupId: string): Promise<string[]>;
+  /** Removes those of `ids` that are members; returns the members removed, with the type stored for each. */
+  remove(groupId: string, ids: readonly string[]): Promise<Member[]>;
+  /** Removes every member; returns the members removed (in id order), with the type stored for each. */
+  removeAll(groupId: string): Promise<Member[]>;
   /** Which of `ids` exist as users (u) or groups (g) of this tenant. */
   resolveMembers(ids: readonly string[]): Promise<Map<string, 'User' | 'Group'>>;
   /** Groups a user or group belongs to (for the User `groups` attribute). */

@@ -330,11 +330,12 @@ for (const dialect of DIALECTS) {
           ],
         }),
       );
+      // Each removed member with its type (the one stored when it was added).
       assert.deepEqual(
-        (await newEvents()).map((e) => [e.type, e.member.value]),
+        (await newEvents()).map((e) => [e.type, e.member]),
         [
-          ['group.member_removed', a.id],
-          ['group.member_removed', b.id],
+          ['group.member_removed', { value: a.id, type: 'User' }],
+          ['group.member_removed', { value: b.id, type: 'User' }],
         ],
       );
       // Removing a non-member is a no-op; the new dialect's filtered removal removes one.
@@ -346,8 +347,8 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await newEvents(), []);
       await scim('PATCH', `/Groups/${g.id}`, patch({ op: 'remove', path: `members[value eq "${c.id}"]` }));
       assert.deepEqual(
-        (await newEvents()).map((e) => [e.type, e.member.value]),
-        [['group.member_removed', c.id]],
+        (await newEvents()).map((e) => [e.type, e.member]),
+        [['group.member_removed', { value: c.id, type: 'User' }]],
       );
       // Added and removed in one PATCH: no net change, no event.
       await scim(
@@ -376,10 +377,10 @@ for (const dialect of DIALECTS) {
       });
       const ev = await newEvents();
       assert.deepEqual(
-        ev.map((e) => [e.type, e.member?.value]).sort(),
+        ev.map((e) => [e.type, e.member]).sort(),
         [
-          ['group.member_added', b.id],
-          ['group.member_removed', a.id],
+          ['group.member_added', { value: b.id, type: 'User' }],
+          ['group.member_removed', { value: a.id, type: 'User' }],
         ].sort(),
       );
       const u = await scim('GET', `/Users/${a.id}`);

@@ -1225,24 +1225,33 @@ class SqlMemberStore implements MemberStore {
     return added;
   }
 
-  async remove(groupId: string, ids: readonly string[]): Promise<string[]> {
-    const removed: string[] = [];
+  /** A removed member as RETURNING gave it: its id and the type stored with it. */
+  private removedMember(row: any): Member {
+    const m: Member = { value: String(row.member_id) };
+    if (row.member_type) m.type = row.member_type;
+    return m;
+  }
+
+  async remove(groupId: string, ids: readonly string[]): Promise<Member[]> {
+    const removed: Member[] = [];
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
       const rows = await this.x.all(S.removeMembers(chunk.length), [this.tenantId, groupId, ...chunk]);
-      for (const row of rows) removed.push(String(row.member_id));
+      for (const row of rows) removed.push(this.removedMember(row));
     }
     return removed;
   }
 
-  async removeAll(groupId: string): Promise<string[]> {
+  async removeAll(groupId: string): Promise<Member[]> {
     const r = await this.db
       .deleteFrom('group_members')
       .where('tenant_id', '=', this.tenantId)
       .where('group_id', '=', groupId)
-      .returning('member_id')
+      .returning(['member_id', 'member_type'])
       .execute();
-    return r.map((row) => String(row.member_id)).sort();
+    return r
+      .map((row) => this.removedMember(row))
+      .sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
   }
 
   async resolveMembers(ids: readonly string[]): Promise<Map<string, 'User' | 'Group'>> {

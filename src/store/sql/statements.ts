@@ -159,7 +159,7 @@ export const removeMembers = (n: number) =>
   stmtFor(
     `members-:${n}`,
     () =>
-      `DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_id IN (${marks(n)}) RETURNING member_id`,
+      `DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_id IN (${marks(n)}) RETURNING member_id, member_type`,
     n,
   );
 
