@@ -132,12 +132,31 @@ export class ResourceService {
     changes: MembershipChanges,
     types: Map<string, string | undefined>,
   ): Promise<EventDraft[]> {
-    if (!this.eventsEnabled || !changes.count) return [];
+    await this.resolveTypes(tx, changes, types);
+    return this.memberDrafts(group, groupId, changes, types);
+  }
+
+  /** The types of the members whose membership changed that `types` does not hold yet, in one query. */
+  private async resolveTypes(
+    tx: TenantStore,
+    changes: MembershipChanges,
+    types: Map<string, string | undefined>,
+  ): Promise<void> {
+    if (!this.eventsEnabled || !changes.count) return;
     const unknown = changes.entries().filter(([id]) => !types.get(id));
-    if (unknown.length) {
-      const kinds = await tx.members.resolveMembers(unknown.map(([id]) => id));
-      for (const [id] of unknown) types.set(id, kinds.get(id));
-    }
+    if (!unknown.length) return;
+    const kinds = await tx.members.resolveMembers(unknown.map(([id]) => id));
+    for (const [id] of unknown) types.set(id, kinds.get(id));
+  }
+
+  /** memberEvents once the members' types are known (resolveTypes). */
+  private memberDrafts(
+    group: JsonObject,
+    groupId: string,
+    changes: MembershipChanges,
+    types: Map<string, string | undefined>,
+  ): EventDraft[] {
+    if (!this.eventsEnabled || !changes.count) return [];
     return changes.entries().map(([value, how]) => {
       const type = types.get(value);
       return {
@@ -284,7 +303,23 @@ export class ResourceService {
     } = {},
   ): Promise<EventDraft[]> {
     if (!this.eventsEnabled) return [];
-    const { changes, stored, types = new Map<string, string | undefined>() } = opts;
+    const { changes = new MembershipChanges(), stored, types = new Map<string, string | undefined>() } = opts;
+    for (const m of stored ?? []) types.set(m.value, m.type);
+    await this.resolveTypes(tx, changes, types);
+    return this.updateDrafts(tenantId, rt, before, after, previous, changes, types);
+  }
+
+  /** updateEvents once the members' types are known (resolveTypes). */
+  private updateDrafts(
+    tenantId: string,
+    rt: ResourceTypeName,
+    before: ResourceRow,
+    after: ResourceRow,
+    previous: JsonObject | undefined,
+    changes: MembershipChanges,
+    types: Map<string, string | undefined>,
+  ): EventDraft[] {
+    if (!this.eventsEnabled) return [];
     const rendered = this.render(tenantId, rt, after, {});
     const drafts: EventDraft[] = [];
     if (previous)
@@ -295,10 +330,7 @@ export class ResourceService {
         data: rendered,
         previous,
       });
-    if (changes) {
-      for (const m of stored ?? []) types.set(m.value, m.type);
-      drafts.push(...(await this.memberEvents(tx, rendered, after.id, changes, types)));
-    }
+    drafts.push(...this.memberDrafts(rendered, after.id, changes, types));
     return drafts;
   }
 
@@ -514,13 +546,15 @@ export class ResourceService {
         const row = same
           ? before
           : previous
-            ? (await tx.users.updateWithEvent(before, data, now, (row) => ({
-                type: userUpdateType(before.data, row.data),
-                resourceType: rt,
-                resourceId: id,
-                data: (rendered = this.render(tenantId, rt, row, {})),
-                previous,
-              })))!
+            ? (await tx.users.updateWithEvents(before, data, now, 1, (row) => [
+                {
+                  type: userUpdateType(before.data, row.data),
+                  resourceType: rt,
+                  resourceId: id,
+                  data: (rendered = this.render(tenantId, rt, row, {})),
+                  previous,
+                },
+              ]))!
             : (await tx.users.update(id, data, now, before.data))!;
         // No projection: the route answers 204 without a body, so nothing is loaded for it.
         const extras = projection ? (await this.userExtras(tx, [row], projection))(row) : {};
@@ -582,21 +616,19 @@ export class ResourceService {
       const changed = !isDeepStrictEqual(data, before.data);
       if (changed) checkResourceLimits(rt, data, this.limits, this.limits.maxPayloadSize);
       const now = this.now();
-      // The group's events (one for its attributes, one per member) take their numbers with this write of its row.
+      // The group's events (one for its attributes, one per member) are written with this write of its row.
       const previous = changed ? this.previousOf(before.data, data) : undefined;
       const events = this.eventsEnabled ? (previous ? 1 : 0) + membersChanged : 0;
-      const row = changed
-        ? (await tx.groups.update(id, data, now, before.data, events))!
-        : membersChanged
-          ? (await tx.groups.touch(id, now, events))!
-          : before;
-      if (row !== before)
-        await this.emit(
-          tx,
-          await this.updateEvents(tx, tenantId, rt, before, row, previous, { changes, types }),
-          now,
-          row,
-        );
+      if (events) await this.resolveTypes(tx, changes, types);
+      const row = events
+        ? (await tx.groups.updateWithEvents(before, changed ? data : undefined, now, events, (after) =>
+            this.updateDrafts(tenantId, rt, before, after, previous, changes, types),
+          ))!
+        : changed
+          ? (await tx.groups.update(id, data, now, before.data))!
+          : membersChanged
+            ? (await tx.groups.touch(id, now))!
+            : before;
       const wantMembers = projection ? wantsMembers(projection) : false;
       const members = wantMembers ? await tx.members.list(id) : undefined;
       return {

@@ -93,7 +93,7 @@ export interface ResourceRow {
   eventChain?: EventChain;
   /**
    * A row read for update (getForUpdate): the number of the resource's last event so far. The transaction holds the
-   * row as read, so the next write's event number is known before it (updateWithEvent).
+   * row as read, so the next write's event numbers are known before it (updateWithEvents).
    */
   lastEventSeq?: number;
 }
@@ -243,15 +243,18 @@ export interface ResourceStore {
     event: (row: ResourceRow) => EventDraft,
   ): Promise<ResourceRow>;
   /**
-   * update() of the row `before` (read with getForUpdate in this transaction) with the resource's one event
-   * (user.updated, user.deactivated, …), made by `event` from the row the update leaves: one statement on PostgreSQL,
-   * as insertWithEvent. Undefined if the row is gone.
+   * Writes the row `before` (read with getForUpdate in this transaction) anew, with `data` as update() does or, when
+   * data is undefined, only its version and lastModified as touch() does (a membership change), together with the
+   * resource's `count` events, which `events` makes from the row the write leaves (user.updated, user.deactivated,
+   * group.updated, group.member_added, …): one statement on PostgreSQL, as insertWithEvent. Undefined if the row is
+   * gone.
    */
-  updateWithEvent(
+  updateWithEvents(
     before: ResourceRow,
-    data: ResourceData,
+    data: ResourceData | undefined,
     now: string,
-    event: (row: ResourceRow) => EventDraft,
+    count: number,
+    events: (row: ResourceRow) => EventDraft[],
   ): Promise<ResourceRow | undefined>;
   /** Bumps version/lastModified only (membership change); `events` as for update. */
   touch(id: string, now: string, events?: number): Promise<ResourceRow | undefined>;

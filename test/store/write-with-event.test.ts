@@ -1,7 +1,8 @@
 /**
- * A user's write and its one event (ResourceStore.insertWithEvent / updateWithEvent). On PostgreSQL the event is made
- * before the row is written, from the row the write will leave, and one statement writes both; on SQLite the event
- * follows the row. Either way: the event describes the row as written, and there is never one without the other.
+ * A user's or group's write and its events (ResourceStore.insertWithEvent / updateWithEvents). On PostgreSQL the
+ * events are made before the row is written, from the row the write will leave, and one statement writes them all;
+ * on SQLite the events follow the row. Either way: each event describes the row as written, the events are numbered
+ * in order, and there is never a write without its events or the other way round.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -38,7 +39,7 @@ const draftOf =
   });
 
 for (const dialect of DIALECTS) {
-  describe(`a user's write and its event (${dialect})`, () => {
+  describe(`a write and its events (${dialect})`, () => {
     let db: TestDatabase;
     let store: SqlStore;
     let tenant: string;
@@ -84,11 +85,12 @@ for (const dialect of DIALECTS) {
         await store.transaction(tenant, async (tx) => {
           const before = (await tx.users.getForUpdate(id))!;
           const t = new Date().toISOString();
-          const after = (await tx.users.updateWithEvent(
+          const after = (await tx.users.updateWithEvents(
             before,
             { ...before.data, displayName: name },
             t,
-            draftOf('user.updated'),
+            1,
+            (row: ResourceRow) => [draftOf('user.updated')(row)],
           ))!;
           assert.equal(after.version, before.version + 1);
           assert.equal(after.lastModified, t);
@@ -120,14 +122,91 @@ for (const dialect of DIALECTS) {
       );
       await store.transaction(tenant, async (tx) => {
         const before = (await tx.users.getForUpdate(id))!;
-        await tx.users.updateWithEvent(
+        await tx.users.updateWithEvents(
           before,
           { ...before.data, emails: [{ type: 'work', value: 'Grace.Hopper@acme.example', primary: true }] },
           new Date().toISOString(),
-          draftOf('user.updated'),
+          1,
+          (row: ResourceRow) => [draftOf('user.updated')(row)],
         );
       });
       assert.deepEqual(await emailRows(id), ['grace.hopper@acme.example']);
+    });
+
+    test('a group: membership changes (touch) and attribute changes with many events, numbered in order', async () => {
+      const gid = newId();
+      await store.transaction(tenant, (tx) =>
+        tx.groups.insert(gid, normalizeResource('Group', { displayName: 'Crew' }), new Date().toISOString()),
+      );
+      const memberEvents =
+        (ids: string[], extra: EventDraft[] = []) =>
+        (row: ResourceRow): EventDraft[] => [
+          ...extra,
+          ...ids.map((value): EventDraft => ({
+            type: 'group.member_added',
+            resourceType: 'Group',
+            resourceId: row.id,
+            data: { version: row.version, displayName: row.data.displayName! },
+            member: { value, type: 'User' },
+          })),
+        ];
+      // 3 members (a touch of the row), then a rename with 2 more, then 201: more than go with the row's statement.
+      const batches = [
+        { ids: ['m1', 'm2', 'm3'], rename: undefined },
+        { ids: ['m4', 'm5'], rename: 'Night crew' },
+        { ids: Array.from({ length: 201 }, (_, i) => `n${i}`), rename: undefined },
+      ];
+      for (const b of batches) {
+        await store.transaction(tenant, async (tx) => {
+          const before = (await tx.groups.getForUpdate(gid))!;
+          const data = b.rename ? { ...before.data, displayName: b.rename } : undefined;
+          const count = b.ids.length + (b.rename ? 1 : 0);
+          const after = (await tx.groups.updateWithEvents(
+            before,
+            data,
+            new Date().toISOString(),
+            count,
+            (row) =>
+              memberEvents(
+                b.ids,
+                b.rename
+                  ? [
+                      {
+                        type: 'group.updated',
+                        resourceType: 'Group',
+                        resourceId: row.id,
+                        data: { version: row.version, displayName: row.data.displayName! },
+                        previous: { displayName: before.data.displayName! },
+                      },
+                    ]
+                  : [],
+              )(row),
+          ))!;
+          assert.equal(after.version, before.version + 1);
+        });
+      }
+      const events = await eventsOf(gid);
+      assert.equal(events.length, 3 + 3 + 201);
+      // In the events table's order: numbered 1…n, each batch's in the order made, each describing its own row.
+      events.forEach((e, i) => assert.equal(e.resource.sequence, i + 1));
+      assert.deepEqual(
+        events.slice(0, 6).map((e) => [e.type, e.member?.value, e.data.version, e.data.displayName]),
+        [
+          ['group.member_added', 'm1', 2, 'Crew'],
+          ['group.member_added', 'm2', 2, 'Crew'],
+          ['group.member_added', 'm3', 2, 'Crew'],
+          ['group.updated', undefined, 3, 'Night crew'],
+          ['group.member_added', 'm4', 3, 'Night crew'],
+          ['group.member_added', 'm5', 3, 'Night crew'],
+        ],
+      );
+      assert.deepEqual(
+        events.slice(6).map((e) => e.member.value),
+        batches[2]!.ids,
+      );
+      const stored = (await store.transaction(tenant, (tx) => tx.groups.get(gid)))!;
+      assert.equal(stored.version, 4);
+      assert.equal(stored.data.displayName, 'Night crew');
     });
 
     test('without an event (EVENTS_ENABLED=false) a new user has its email rows too, and no event', async () => {
@@ -170,19 +249,21 @@ for (const dialect of DIALECTS) {
       const stale = (await store.transaction(tenant, (tx) => tx.users.getForUpdate(id)))!;
       await store.transaction(tenant, async (tx) => {
         const b = (await tx.users.getForUpdate(id))!;
-        await tx.users.updateWithEvent(
+        await tx.users.updateWithEvents(
           b,
           { ...b.data, displayName: 'Alan T' },
           new Date().toISOString(),
-          draftOf('user.updated'),
+          1,
+          (row: ResourceRow) => [draftOf('user.updated')(row)],
         );
       });
       const write = store.transaction(tenant, (tx) =>
-        tx.users.updateWithEvent(
+        tx.users.updateWithEvents(
           stale,
           { ...stale.data, displayName: 'Alan Turing' },
           new Date().toISOString(),
-          draftOf('user.updated'),
+          1,
+          (row: ResourceRow) => [draftOf('user.updated')(row)],
         ),
       );
       if (dialect === 'postgres') {

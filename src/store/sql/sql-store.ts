@@ -894,38 +894,57 @@ class SqlResourceStore implements ResourceStore {
   }
 
   /**
-   * PostgreSQL: the row read for update stays as read until the transaction ends, so the row this update leaves
-   * (version + 1, the next event number) and its event are known before it: one statement writes both, and checks
-   * that the row it wrote is the one the event describes. SQLite: update(), then the event.
+   * PostgreSQL: the row read for update stays as read until the transaction ends, so the row this write leaves
+   * (version + 1, the next event numbers) and its events are known before it: one statement writes both, and checks
+   * that the row it wrote is the one the events describe. SQLite (and more than S.EVENTS_WITH_ROW events): the
+   * write, then the events.
    */
-  async updateWithEvent(
+  async updateWithEvents(
     before: ResourceRow,
-    data: ResourceData,
+    data: ResourceData | undefined,
     now: string,
-    event: (row: ResourceRow) => EventDraft,
+    count: number,
+    events: (row: ResourceRow) => EventDraft[],
   ): Promise<ResourceRow | undefined> {
-    if (this.hooks.name === 'sqlite' || before.lastEventSeq === undefined) {
-      const row = await this.update(before.id, data, now, before.data, 1);
-      if (row) await this.appendTaken(row, [event(row)], now);
+    const id = before.id;
+    if (this.hooks.name === 'sqlite' || before.lastEventSeq === undefined || count > S.EVENTS_WITH_ROW) {
+      const row = data
+        ? await this.update(id, data, now, before.data, count)
+        : await this.touch(id, now, count);
+      if (row) await this.appendTaken(row, events(row), now);
       return row;
     }
-    const id = before.id;
     const row: ResourceRow = {
       id,
-      data,
+      data: data ?? before.data,
       created: before.created,
       lastModified: now,
       version: before.version + 1,
-      eventSeq: before.lastEventSeq + 1,
+      eventSeq: before.lastEventSeq + count,
     };
-    const { mask, params } = this.changedColumns(data, before.data);
-    params.push(this.hooks.toJson(data), now, 1, this.tenantId, id);
-    params.push(...eventParams(this.tenantId, eventOf(this.tenantId, event(row), row.eventSeq!, now)));
+    const drafts = events(row);
+    if (drafts.length !== count)
+      throw new Error(`${this.rt} ${id}: ${drafts.length} events for ${count} numbers`);
+    let stmt: Stmt;
+    let params: unknown[];
+    if (data) {
+      const changed = this.changedColumns(data, before.data);
+      stmt = S.updateRowWithEvents(this.table, changed.mask, count);
+      params = [...changed.params, this.hooks.toJson(data), now, count, this.tenantId, id];
+    } else {
+      stmt = S.touchRowWithEvents(this.table, count);
+      params = [now, count, this.tenantId, id];
+    }
+    drafts.forEach((d, i) =>
+      params.push(
+        ...eventParams(this.tenantId, eventOf(this.tenantId, d, before.lastEventSeq! + 1 + i, now)),
+      ),
+    );
     let r: any;
     try {
-      r = (await this.x.all(S.updateRowWithEvent(this.table, mask), params))[0];
+      r = (await this.x.all(stmt, params))[0];
     } catch (e) {
-      this.uniqueness(e, data);
+      this.uniqueness(e, row.data);
     }
     if (!r) return undefined; // gone: the statement wrote no event either
     if (Number(r.version) !== row.version || Number(r.event_seq) !== row.eventSeq)
@@ -933,7 +952,7 @@ class SqlResourceStore implements ResourceStore {
       throw new Error(
         `${this.rt} ${id} changed after it was read for update (version ${String(r.version)}, expected ${row.version})`,
       );
-    if (!isDeepStrictEqual(before.data.emails, data.emails)) await this.writeValues(id, data, true);
+    if (data && !isDeepStrictEqual(before.data.emails, data.emails)) await this.writeValues(id, data, true);
     return row;
   }
 

@@ -82,20 +82,49 @@ export const updateRow = (table: Table, mask: number, chained = false) =>
 
 /** The columns of an event row as insertEvents and the statements below write them (eventParams). */
 const EVENT_COLUMNS = 'id, tenant_id, type, occurred_at, resource_type, resource_id, payload';
-/**
- * PostgreSQL: one statement that writes a row `u` (and whatever `more` writes) and, only when the row was written,
- * one event, with a data-modifying WITH: a single round trip, all or nothing.
- */
-const withEvent = (write: string, returning: string, more = '') =>
-  `WITH u AS (${write})${more}, e AS (INSERT INTO events (${EVENT_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ? FROM u) SELECT ${returning} FROM u`;
+/** At most this many events go with their row's write in one statement; more follow it (appendEvents). */
+export const EVENTS_WITH_ROW = 200;
 
 /**
- * PostgreSQL only: updateRow (not chained) and the resource's one event, in one statement and one round trip
- * (SqlResourceStore.updateWithEvent). Parameters: updateRow's, then the event's (eventParams).
+ * PostgreSQL: one statement that writes a row `u` (and whatever `more` writes) and, only when the row was written,
+ * its `n` events, in their order, with a data-modifying WITH: a single round trip, all or nothing.
  */
-export const updateRowWithEvent = (table: Table, mask: number) =>
-  stmtFor(`update-event:${table}:${mask}`, () =>
-    withEvent(updateRow(table, mask).sqlite, 'created, last_modified, version, event_seq'),
+const withEvents = (write: string, returning: string, n = 1, more = '') => {
+  const events =
+    n === 1
+      ? `SELECT ?, ?, ?, ?, ?, ?, ? FROM u`
+      : `SELECT ev.id, ev.tenant_id, ev.type, ev.occurred_at, ev.resource_type, ev.resource_id, ev.payload FROM u,
+         (VALUES ${Array.from({ length: n }, (_, i) => `(${i}, ?, ?, ?, ?, ?, ?, ?)`).join(', ')})
+         AS ev (n, id, tenant_id, type, occurred_at, resource_type, resource_id, payload) ORDER BY ev.n`;
+  return `WITH u AS (${write})${more}, e AS (INSERT INTO events (${EVENT_COLUMNS}) ${events}) SELECT ${returning} FROM u`;
+};
+const WRITTEN = 'created, last_modified, version, event_seq';
+
+/**
+ * PostgreSQL only: updateRow (not chained) and the resource's `n` events (≤ EVENTS_WITH_ROW) in one statement
+ * (SqlResourceStore.updateWithEvents). Parameters: updateRow's, then each event's (eventParams).
+ */
+export const updateRowWithEvents = (table: Table, mask: number, n: number) =>
+  stmtFor(
+    `update-events:${table}:${mask}:${n}`,
+    () => withEvents(updateRow(table, mask).sqlite, WRITTEN, n),
+    n,
+  );
+
+/**
+ * PostgreSQL only: a user's or group's version and lastModified (a membership change, touchRow) and its `n` events in
+ * one statement. Parameters: last_modified, the number of events, tenant, id, then each event's.
+ */
+export const touchRowWithEvents = (table: Table, n: number) =>
+  stmtFor(
+    `touch-events:${table}:${n}`,
+    () =>
+      withEvents(
+        `UPDATE ${table} SET last_modified = ?, version = version + 1, event_seq = event_seq + ? WHERE tenant_id = ? AND id = ? RETURNING ${WRITTEN}`,
+        WRITTEN,
+        n,
+      ),
+    n,
   );
 
 /** PostgreSQL only: a new user (insertUser, not chained) and its `values` email rows (user_values) in one statement. */
@@ -114,9 +143,10 @@ export const insertUserWithEvent = (values: number) =>
   stmtFor(
     `insert-user-event:${values}`,
     () =>
-      withEvent(
+      withEvents(
         `${insertUser[0].sqlite} RETURNING id`,
         'id',
+        1,
         values ? `, v AS (${insertUserValues(values).sqlite})` : '',
       ),
     values + 1,
