@@ -754,23 +754,12 @@ class SqlResourceStore implements ResourceStore {
     return row;
   }
 
-  /** A new user's row as S.insertUser takes it (`events`: the numbers its events take). */
+  /**
+   * A new user's row as S.insertUser takes it (`events`: the numbers its events take); its derived columns are
+   * S.USER_COLUMNS, in that order.
+   */
   private userRow(id: string, data: ResourceData, json: unknown, now: string, events: number): unknown[] {
-    const c = userColumns(data);
-    return [
-      this.tenantId,
-      id,
-      c.user_name,
-      c.user_name_lc,
-      c.external_id,
-      c.display_name_lc,
-      c.active === null ? null : this.hooks.booleanValue(c.active),
-      c.xid,
-      json,
-      now,
-      now,
-      events,
-    ];
+    return [this.tenantId, id, ...this.columnValues(data), json, now, now, events];
   }
 
   /**
