@@ -11,6 +11,11 @@
  * in-memory reference is the product's own work; this floor's own ratio to the reference says how far the
  * database alone allows.
  *
+ * FLOOR_FULL=1 adds back the two things every answer of a SCIM server with directory events must carry, so that
+ * its ratio says how far the database allows such a server: a user's groups in its representation (L, G: RFC 7643
+ * §4.1.2 `groups` is returned by default), read with the same correlated subquery as joyn-scim, and each write's
+ * directory event rows in its transaction (P, C: one event; MA, MR: one per member), shaped as joyn-scim's.
+ *
  * Plain node:http and the store's driver, nothing else: it runs without a build step.
  *
  *   FLOOR_DATABASE=<sqlite file path | postgres://…> FLOOR_TENANT=<tenant id> PORT=… TOKEN=… node bench/floor-scim.mjs
@@ -34,17 +39,34 @@ const pg = /^postgres(ql)?:/.test(databaseUrl);
 
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const LIST = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
-const render = (r) => ({
-  schemas: [CORE],
-  id: r.id,
-  ...(typeof r.data === 'string' ? JSON.parse(r.data) : r.data),
-  meta: {
-    resourceType: 'User',
-    created: r.created,
-    lastModified: r.last_modified,
-    version: `W/"${r.version}"`,
-  },
-});
+const GROUP_BASE = 'http://127.0.0.1/scim/v2/Groups/';
+const groupsOf = (r) => {
+  const list = typeof r.groups_json === 'string' ? JSON.parse(r.groups_json) : r.groups_json;
+  return list.map((g) => ({
+    value: g.value,
+    $ref: GROUP_BASE + g.value,
+    display: g.display,
+    type: 'direct',
+  }));
+};
+const render = (r) => {
+  const out = {
+    schemas: [CORE],
+    id: r.id,
+    ...(typeof r.data === 'string' ? JSON.parse(r.data) : r.data),
+    meta: {
+      resourceType: 'User',
+      created: r.created,
+      lastModified: r.last_modified,
+      version: `W/"${r.version}"`,
+    },
+  };
+  if (r.groups_json != null) {
+    const groups = groupsOf(r);
+    if (groups.length) out.groups = groups;
+  }
+  return out;
+};
 const list = (rows, total, start) =>
   JSON.stringify({
     schemas: [LIST],
@@ -63,11 +85,25 @@ const applyOps = (doc, ops) => {
 };
 
 /**
- * FLOOR_EVENTS=1: each PATCH and create also writes its directory event in the same transaction, one row in
- * joyn-scim's events table shaped as joyn-scim's (the resource as rendered, `previous` for an update), so the bench
- * can say what an outbox row costs by itself (issue 12: events may cost a write at most 10%).
+ * FLOOR_FULL=1: each write also writes its directory events in the same transaction, rows in joyn-scim's events
+ * table shaped as joyn-scim's (the resource as rendered, `previous` for an update, `member` for a membership), so
+ * the bench can say what an outbox row costs by itself (issue 12: events may cost a write at most 10%); and a
+ * user's groups are read and rendered (see the top of this file).
  */
-const withEvents = Boolean(process.env.FLOOR_EVENTS);
+const full = Boolean(process.env.FLOOR_FULL);
+const withEvents = full;
+/** A user's groups, as joyn-scim reads them (src/store/sql/statements.ts GROUPS_COLUMN). */
+const GROUPS = {
+  sqlite: `(SELECT json_group_array(json_object('value', g.id, 'display', COALESCE(json_extract(g.data, '$.displayName'), '')))
+    FROM group_members AS m JOIN groups AS g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
+    WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id) AS groups_json`,
+  postgres: `(SELECT COALESCE(json_agg(json_build_object('value', g.id, 'display', COALESCE(g.data ->> 'displayName', ''))), '[]')
+    FROM group_members AS m JOIN groups AS g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
+    WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id) AS groups_json`,
+};
+/** The columns of a user read for an answer, on `users AS r`. */
+const columnsOf = (dialect) =>
+  `r.id, r.data, r.created, r.last_modified, r.version${full ? `, ${GROUPS[dialect]}` : ''}`;
 /** Time-ordered event ids, as joyn-scim's (UUIDv7): a random id would cost the id index a random page per row. */
 let lastMs = 0;
 let inMs = 0;
@@ -77,19 +113,35 @@ const eventId = () => {
   lastMs = ms;
   return `evt_${ms.toString(16).padStart(12, '0')}-${inMs.toString(16).padStart(6, '0')}-${randomUUID().slice(24)}`;
 };
-const eventOf = (type, resource, now, previous) => {
+const eventOf = (type, resource, now, previous, member, resourceType = 'User') => {
   const id = eventId();
   const e = {
     id,
     type,
     tenant,
     occurredAt: now,
-    resource: { type: 'User', id: resource.id, sequence: 1 },
+    resource: { type: resourceType, id: resource.id, sequence: 1 },
     data: resource,
   };
   if (previous) e.previous = previous;
+  if (member) e.member = member;
   return { id, payload: JSON.stringify(e) };
 };
+/** A group as a membership event carries it (members excluded), from its row after the write. */
+const renderGroup = (r) => ({
+  schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+  id: r.id,
+  ...(typeof r.data === 'string' ? JSON.parse(r.data) : r.data),
+  meta: {
+    resourceType: 'Group',
+    created: r.created,
+    lastModified: r.last_modified,
+    version: `W/"${r.version}"`,
+  },
+});
+const memberEventType = (add) => (add ? 'group.member_added' : 'group.member_removed');
+const memberEvent = (add, group, memberId, now) =>
+  eventOf(memberEventType(add), group, now, undefined, { value: memberId, type: 'User' }, 'Group');
 /** The values of a new user's row, in the column order of both stores' INSERT (`active` as each store stores it). */
 const userRow = (id, data, now, active) => [
   tenant,
@@ -137,13 +189,13 @@ async function sqliteStore() {
   db.pragma('busy_timeout = 5000');
   const q = {
     lookup: db.prepare(
-      'SELECT id, data, created, last_modified, version FROM users WHERE tenant_id = ? AND user_name_lc = ? ORDER BY id LIMIT 100',
+      `SELECT ${columnsOf('sqlite')} FROM users AS r WHERE r.tenant_id = ? AND r.user_name_lc = ? ORDER BY r.id LIMIT 100`,
     ),
     page: db.prepare(
-      'SELECT id, data, created, last_modified, version FROM users WHERE tenant_id = ? ORDER BY id LIMIT ? OFFSET ?',
+      `SELECT ${columnsOf('sqlite')} FROM users AS r WHERE r.tenant_id = ? ORDER BY r.id LIMIT ? OFFSET ?`,
     ),
     seek: db.prepare(
-      'SELECT id, data, created, last_modified, version FROM users WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?',
+      `SELECT ${columnsOf('sqlite')} FROM users AS r WHERE r.tenant_id = ? AND r.id > ? ORDER BY r.id LIMIT ?`,
     ),
     count: db.prepare(COUNT.replace('$1', '?')),
     get: db.prepare(
@@ -163,9 +215,9 @@ async function sqliteStore() {
     removeMember: db.prepare(
       'DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_id = ?',
     ),
-    event: db.prepare(`INSERT INTO events ${EVENT_COLUMNS} VALUES (?, ?, ?, ?, 'User', ?, ?)`),
+    event: db.prepare(`INSERT INTO events ${EVENT_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?)`),
     touchGroup: db.prepare(
-      'UPDATE groups SET last_modified = ?, version = version + 1 WHERE tenant_id = ? AND id = ?',
+      'UPDATE groups SET last_modified = ?, version = version + 1 WHERE tenant_id = ? AND id = ? RETURNING id, data, created, last_modified, version',
     ),
   };
   const begin = db.prepare('BEGIN IMMEDIATE');
@@ -214,7 +266,7 @@ async function sqliteStore() {
         const resource = render({ id, data: doc, created: r.created, last_modified: now, version });
         if (withEvents) {
           const e = eventOf('user.updated', resource, now, previousOf(before, ops));
-          q.event.run(e.id, tenant, 'user.updated', now, id, e.payload);
+          q.event.run(e.id, tenant, 'user.updated', now, 'User', id, e.payload);
         }
         return JSON.stringify(resource);
       }),
@@ -227,14 +279,24 @@ async function sqliteStore() {
         const resource = render({ id, data, created: now, last_modified: now, version: 1 });
         if (withEvents) {
           const e = eventOf('user.created', resource, now);
-          q.event.run(e.id, tenant, 'user.created', now, id, e.payload);
+          q.event.run(e.id, tenant, 'user.created', now, 'User', id, e.payload);
         }
         return JSON.stringify(resource);
       }),
     members: (groupId, add, ids) =>
       write(() => {
-        for (const m of ids) (add ? q.addMember : q.removeMember).run(tenant, groupId, m);
-        q.touchGroup.run(new Date().toISOString(), tenant, groupId);
+        const changed = ids.filter(
+          (m) => (add ? q.addMember : q.removeMember).run(tenant, groupId, m).changes,
+        );
+        const now = new Date().toISOString();
+        const row = q.touchGroup.get(now, tenant, groupId);
+        if (withEvents && changed.length) {
+          const group = renderGroup(row);
+          for (const m of changed) {
+            const e = memberEvent(add, group, m, now);
+            q.event.run(e.id, tenant, memberEventType(add), now, 'Group', groupId, e.payload);
+          }
+        }
         return '';
       }),
   };
@@ -244,11 +306,13 @@ async function postgresStore() {
   const { default: pgLib } = await import('pg');
   const pool = new pgLib.Pool({ connectionString: databaseUrl, max: 10 });
   const one = async (name, text, values) => (await pool.query({ name, text, values })).rows;
+  // Prepared statements are per connection and name; the full floor's texts differ, so do their names.
+  const suffix = full ? '_full' : '';
   return {
     lookup: async (userNameLc) => {
       const rows = await one(
-        'floor_lookup',
-        'SELECT id, data, created, last_modified, version FROM users WHERE tenant_id = $1 AND user_name_lc = $2 ORDER BY id LIMIT 100',
+        `floor_lookup${suffix}`,
+        `SELECT ${columnsOf('postgres')} FROM users AS r WHERE r.tenant_id = $1 AND r.user_name_lc = $2 ORDER BY r.id LIMIT 100`,
         [tenant, userNameLc],
       );
       return list(rows, rows.length, 1);
@@ -258,13 +322,13 @@ async function postgresStore() {
       const [rows, n] = await Promise.all([
         after
           ? one(
-              'floor_seek',
-              'SELECT id, data, created, last_modified, version FROM users WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3',
+              `floor_seek${suffix}`,
+              `SELECT ${columnsOf('postgres')} FROM users AS r WHERE r.tenant_id = $1 AND r.id > $2 ORDER BY r.id LIMIT $3`,
               [tenant, after, count],
             )
           : one(
-              'floor_page',
-              'SELECT id, data, created, last_modified, version FROM users WHERE tenant_id = $1 ORDER BY id LIMIT $2 OFFSET $3',
+              `floor_page${suffix}`,
+              `SELECT ${columnsOf('postgres')} FROM users AS r WHERE r.tenant_id = $1 ORDER BY r.id LIMIT $2 OFFSET $3`,
               [tenant, count, start - 1],
             ),
         one('floor_count', COUNT, [tenant]),
@@ -335,26 +399,46 @@ async function postgresStore() {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
+        const changed = [];
         for (const m of ids)
-          await client.query(
-            add
-              ? {
-                  name: 'floor_add',
-                  text: `INSERT INTO group_members (tenant_id, group_id, member_id, member_type, display) VALUES ($1, $2, $3, 'User', NULL)
+          if (
+            (
+              await client.query(
+                add
+                  ? {
+                      name: 'floor_add',
+                      text: `INSERT INTO group_members (tenant_id, group_id, member_id, member_type, display) VALUES ($1, $2, $3, 'User', NULL)
                          ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING`,
-                  values: [tenant, groupId, m],
-                }
-              : {
-                  name: 'floor_remove',
-                  text: 'DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id = $3',
-                  values: [tenant, groupId, m],
-                },
-          );
-        await client.query({
+                      values: [tenant, groupId, m],
+                    }
+                  : {
+                      name: 'floor_remove',
+                      text: 'DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id = $3',
+                      values: [tenant, groupId, m],
+                    },
+              )
+            ).rowCount
+          )
+            changed.push(m);
+        const now = new Date().toISOString();
+        const {
+          rows: [row],
+        } = await client.query({
           name: 'floor_touch',
-          text: 'UPDATE groups SET last_modified = $1, version = version + 1 WHERE tenant_id = $2 AND id = $3',
-          values: [new Date().toISOString(), tenant, groupId],
+          text: 'UPDATE groups SET last_modified = $1, version = version + 1 WHERE tenant_id = $2 AND id = $3 RETURNING id, data, created, last_modified, version',
+          values: [now, tenant, groupId],
         });
+        if (withEvents && changed.length) {
+          const group = renderGroup(row);
+          for (const m of changed) {
+            const e = memberEvent(add, group, m, now);
+            await client.query({
+              name: 'floor_member_event',
+              text: `INSERT INTO events ${EVENT_COLUMNS} VALUES ($1, $2, $3, $4, 'Group', $5, $6)`,
+              values: [e.id, tenant, memberEventType(add), now, groupId, e.payload],
+            });
+          }
+        }
         await client.query('COMMIT');
       } catch (e) {
         await client.query('ROLLBACK').catch(() => undefined);

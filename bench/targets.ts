@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { loadConfig } from '../src/config.js';
 import { normalizeResource } from '../src/scim/schema/normalize.js';
 import { openStore } from '../src/server.js';
@@ -228,6 +229,11 @@ export async function loadJoyn(
         );
       });
     }
+    // Statistics for the planner, as autovacuum gathers them on a production database within a minute of a load:
+    // on a fresh PostgreSQL database it would otherwise plan a user's groups (G, L) as a scan of the tenant's groups
+    // per membership, and could switch plans mid-run when autovacuum gets there. SQLite's plans do not depend on
+    // statistics (test/query/query-plan.test.ts checks them on never-analysed databases).
+    if (store.dialect === 'postgres') await sql`ANALYZE`.execute(store.db);
     return {
       tenantId: t.id,
       token: t.token,
@@ -299,12 +305,15 @@ export async function startFloor(opts: {
   dir: string;
   databaseUrl: string;
   data: JoynData;
-  /** Each PATCH and create also writes its event row (FLOOR_EVENTS): what an outbox row costs by itself. */
-  events?: boolean;
+  /**
+   * FLOOR_FULL: what every answer of a SCIM server with directory events carries, added back: a user's groups in
+   * L and G, each write's event rows (what an outbox row costs by itself).
+   */
+  full?: boolean;
 }): Promise<Target> {
   const port = await freePort();
   const token = 'bench-floor-token';
-  const name = opts.events ? 'floor-events' : 'floor';
+  const name = opts.full ? 'floor-full' : 'floor';
   const logFile = join(opts.dir, `${name}.log`);
   const child = startNode(
     [join(opts.root, 'bench', 'floor-scim.mjs')],
@@ -314,7 +323,7 @@ export async function startFloor(opts: {
       TOKEN: token,
       FLOOR_DATABASE: opts.databaseUrl,
       FLOOR_TENANT: opts.data.tenantId,
-      ...(opts.events ? { FLOOR_EVENTS: '1' } : {}),
+      ...(opts.full ? { FLOOR_FULL: '1' } : {}),
       // better-sqlite3 and pg are resolved from the repository's node_modules.
       NODE_PATH: join(opts.root, 'node_modules'),
     },
