@@ -345,13 +345,14 @@ export class ResourceService {
       if (rt === 'User') await this.checkManager(tx, undefined, data);
       const now = this.now();
       // A user's one event (user.created) is written with its row; a group's events follow its members.
+      let rendered: JsonObject | undefined;
       const row =
         this.eventsEnabled && rt === 'User'
           ? await repo.insertWithEvent(id, data, now, (row) => ({
               type: 'user.created',
               resourceType: rt,
               resourceId: id,
-              data: this.render(tenantId, rt, row, {}),
+              data: (rendered = this.render(tenantId, rt, row, {})),
             }))
           : await repo.insert(id, data, now);
       let stored: Member[] | undefined;
@@ -379,14 +380,19 @@ export class ResourceService {
         );
       }
       return {
-        // A new user belongs to no group yet; its manager is rendered only if it names a user of the tenant.
-        resource: this.render(
-          tenantId,
-          rt,
-          row,
-          // (No query for its groups: there are none.)
-          stored ? { members: stored } : (await this.userExtras(tx, [{ ...row, groups: [] }]))(row),
-        ),
+        // A new user belongs to no group yet; its manager is rendered only if it names a user of the tenant. Without
+        // a manager the answer is the document its event carries: rendered once (the event's copy was serialized
+        // when it was written, so sharing the object is safe).
+        resource:
+          rendered && managerValue(data) === undefined
+            ? rendered
+            : this.render(
+                tenantId,
+                rt,
+                row,
+                // (No query for its groups: there are none.)
+                stored ? { members: stored } : (await this.userExtras(tx, [{ ...row, groups: [] }]))(row),
+              ),
         id,
         version: row.version,
         summary:
