@@ -67,6 +67,11 @@ function typesOf(gone: readonly Member[], types: Map<string, string | undefined>
   return gone.map((m) => m.value);
 }
 
+function notItself(groupId: string, members: readonly Member[]): void {
+  if (members.some((m) => m.value === groupId))
+    throw new ScimError(400, 'invalidValue', `a group cannot be a member of itself ('${groupId}')`);
+}
+
 const notFound = (rt: ResourceTypeName, id: string) =>
   new ScimError(404, undefined, `${rt} '${id}' not found in this tenant`);
 
@@ -273,8 +278,7 @@ export class ResourceService {
     groupId: string,
     members: readonly Member[],
   ): Promise<Member[]> {
-    if (members.some((m) => m.value === groupId))
-      throw new ScimError(400, 'invalidValue', `a group cannot be a member of itself ('${groupId}')`);
+    notItself(groupId, members);
     const kinds = await tx.members.resolveMembers(members.map((m) => m.value));
     return members.map((m) => {
       const type = kinds.get(m.value) ?? m.type;
@@ -577,10 +581,12 @@ export class ResourceService {
       let data = before.data;
       const changes = new MembershipChanges();
       const types = new Map<string, string | undefined>();
+      // The members' types are resolved by the statement that adds them (no lookup before it).
       const add = async (members: readonly Member[]) => {
-        const typed = await this.typedMembers(tx, id, members);
-        for (const m of typed) types.set(m.value, m.type);
-        changes.added(await tx.members.add(id, typed));
+        notItself(id, members);
+        const added = await tx.members.addResolved(id, members);
+        for (const m of added) types.set(m.value, m.type);
+        changes.added(added.map((m) => m.value));
       };
       const removed = (gone: readonly Member[]) => changes.removed(typesOf(gone, types));
       const { steps } = planGroupPatch(ops);

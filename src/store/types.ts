@@ -266,6 +266,11 @@ export interface MemberStore {
   list(groupId: string): Promise<Member[]>;
   /** Adds members that are not there yet; returns the ids added. Unknown member ids are the caller's concern. */
   add(groupId: string, members: readonly Member[]): Promise<string[]>;
+  /**
+   * add() with each member's type resolved as it is written: 'User' or 'Group' when a user or group of the tenant
+   * has the id, else the declared type. Returns the members added, each with the type stored.
+   */
+  addResolved(groupId: string, members: readonly Member[]): Promise<Member[]>;
   /** Removes those of `ids` that are members; returns the members removed, with the type stored for each. */
   remove(groupId: string, ids: readonly string[]): Promise<Member[]>;
   /** Removes every member; returns the members removed (in id order), with the type stored for each. */

@@ -314,6 +314,64 @@ for (const dialect of DIALECTS) {
       assert.equal(await t.groups.delete(g1), true);
     });
 
+    test('members added with their types resolved as they are written', async () => {
+      const g = newId();
+      const sub = newId();
+      const u = newId();
+      const theirs = newId();
+      await store.transaction(a, async (tx) => {
+        await tx.users.insert(u, { userName: 'resolved@contoso.com' }, now());
+        await tx.groups.insert(g, { displayName: 'Resolved' }, now());
+        await tx.groups.insert(sub, { displayName: 'Resolved sub' }, now());
+      });
+      // A user of another tenant with its own id: not a user of this one.
+      await store.transaction(b, (tx) => tx.users.insert(theirs, { userName: 'theirs@contoso.com' }, now()));
+      const t = store.tenant(a);
+      const added = await t.members.addResolved(g, [
+        { value: u, type: 'Group' }, // a declared type loses to what the id is in this tenant
+        { value: sub },
+        { value: 'unknown-declared', type: 'User', display: 'Someone' },
+        { value: 'unknown' },
+        { value: theirs },
+        { value: u }, // twice in one call: added once
+      ]);
+      assert.deepEqual(
+        [...added].sort((x, y) => x.value.localeCompare(y.value)),
+        [
+          { value: u, type: 'User' },
+          { value: sub, type: 'Group' },
+          { value: 'unknown-declared', type: 'User' },
+          { value: 'unknown' },
+          { value: theirs },
+        ].sort((x, y) => x.value.localeCompare(y.value)),
+      );
+      // Stored as returned, with the display given.
+      const listed = new Map((await t.members.list(g)).map((m) => [m.value, m]));
+      assert.equal(listed.size, 5);
+      assert.deepEqual(listed.get(u), { value: u, type: 'User' });
+      assert.deepEqual(listed.get(sub), { value: sub, type: 'Group' });
+      assert.deepEqual(listed.get('unknown-declared'), {
+        value: 'unknown-declared',
+        type: 'User',
+        display: 'Someone',
+      });
+      assert.deepEqual(listed.get(theirs), { value: theirs });
+      // Adding members again adds nothing and returns nothing; a new one among them is added alone.
+      const u2 = newId();
+      await store.transaction(a, (tx) => tx.users.insert(u2, { userName: 'resolved2@contoso.com' }, now()));
+      assert.deepEqual(await t.members.addResolved(g, [{ value: u }, { value: u2 }, { value: sub }]), [
+        { value: u2, type: 'User' },
+      ]);
+      // In a transaction, and more than one statement's worth of members (300 per statement).
+      const many = Array.from({ length: 650 }, (_, i) => ({ value: `m-${String(i).padStart(4, '0')}` }));
+      const got = await store.transaction(a, (tx) => tx.members.addResolved(sub, [...many, { value: u }]));
+      assert.equal(got.length, 651);
+      assert.deepEqual(
+        got.filter((m) => m.type),
+        [{ value: u, type: 'User' }],
+      );
+    });
+
     test('another tenant sees nothing, through every tenant-scoped method', async () => {
       const uid = newId();
       const gid = newId();

@@ -1233,8 +1233,21 @@ class SqlMemberStore implements MemberStore {
     return added;
   }
 
-  /** A removed member as RETURNING gave it: its id and the type stored with it. */
-  private removedMember(row: any): Member {
+  async addResolved(groupId: string, members: readonly Member[]): Promise<Member[]> {
+    const added: Member[] = [];
+    const unique = [...new Map(members.map((m) => [m.value, m])).values()];
+    for (let i = 0; i < unique.length; i += 300) {
+      const chunk = unique.slice(i, i + 300);
+      const params: unknown[] = [this.tenantId, groupId, this.tenantId, this.tenantId];
+      for (const m of chunk) params.push(m.value, m.type ?? null, m.display ?? null);
+      const rows = await this.x.all(S.addMembersResolved(chunk.length), params);
+      for (const row of rows) added.push(this.returnedMember(row));
+    }
+    return added;
+  }
+
+  /** A member as RETURNING gave it (added or removed): its id and the type stored with it. */
+  private returnedMember(row: any): Member {
     const m: Member = { value: String(row.member_id) };
     if (row.member_type) m.type = row.member_type;
     return m;
@@ -1245,7 +1258,7 @@ class SqlMemberStore implements MemberStore {
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
       const rows = await this.x.all(S.removeMembers(chunk.length), [this.tenantId, groupId, ...chunk]);
-      for (const row of rows) removed.push(this.removedMember(row));
+      for (const row of rows) removed.push(this.returnedMember(row));
     }
     return removed;
   }
@@ -1258,7 +1271,7 @@ class SqlMemberStore implements MemberStore {
       .returning(['member_id', 'member_type'])
       .execute();
     return r
-      .map((row) => this.removedMember(row))
+      .map((row) => this.returnedMember(row))
       .sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
   }
 

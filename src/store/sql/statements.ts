@@ -185,6 +185,27 @@ export const addMembers = (n: number) =>
     n,
   );
 
+/**
+ * addMembers with each member's type resolved in the statement: 'User' when a user of the tenant has the id, else
+ * 'Group' when a group has it, else the type the client declared (the 2nd value of each row). Parameters: tenant,
+ * group, tenant, tenant, then (id, declared type, display) per member. One statement instead of a type lookup
+ * followed by the insert (Entra's member add: one round trip fewer on PostgreSQL). VALUES columns are named
+ * column1, column2, … on both stores; `WHERE true` settles SQLite's parse of INSERT … SELECT … ON CONFLICT.
+ */
+export const addMembersResolved = (n: number) =>
+  stmtFor(
+    `members+resolved:${n}`,
+    () =>
+      `INSERT INTO group_members (tenant_id, group_id, member_id, member_type, display)
+       SELECT ?, ?, v.column1,
+         COALESCE((SELECT 'User' FROM users WHERE tenant_id = ? AND id = v.column1),
+                  (SELECT 'Group' FROM groups WHERE tenant_id = ? AND id = v.column1), v.column2),
+         v.column3
+       FROM (VALUES ${Array(n).fill('(?, ?, ?)').join(', ')}) AS v WHERE true
+       ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING RETURNING member_id, member_type`,
+    n,
+  );
+
 export const removeMembers = (n: number) =>
   stmtFor(
     `members-:${n}`,
