@@ -49,18 +49,20 @@ const groupsOf = (r) => {
     type: 'direct',
   }));
 };
+/** A user's or group's row as its SCIM document (a group's without members). */
+const documentOf = (schema, resourceType, r) => ({
+  schemas: [schema],
+  id: r.id,
+  ...(typeof r.data === 'string' ? JSON.parse(r.data) : r.data),
+  meta: {
+    resourceType,
+    created: r.created,
+    lastModified: r.last_modified,
+    version: `W/"${r.version}"`,
+  },
+});
 const render = (r) => {
-  const out = {
-    schemas: [CORE],
-    id: r.id,
-    ...(typeof r.data === 'string' ? JSON.parse(r.data) : r.data),
-    meta: {
-      resourceType: 'User',
-      created: r.created,
-      lastModified: r.last_modified,
-      version: `W/"${r.version}"`,
-    },
-  };
+  const out = documentOf(CORE, 'User', r);
   if (r.groups_json != null) {
     const groups = groupsOf(r);
     if (groups.length) out.groups = groups;
@@ -128,17 +130,7 @@ const eventOf = (type, resource, now, previous, member, resourceType = 'User') =
   return { id, payload: JSON.stringify(e) };
 };
 /** A group as a membership event carries it (members excluded), from its row after the write. */
-const renderGroup = (r) => ({
-  schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
-  id: r.id,
-  ...(typeof r.data === 'string' ? JSON.parse(r.data) : r.data),
-  meta: {
-    resourceType: 'Group',
-    created: r.created,
-    lastModified: r.last_modified,
-    version: `W/"${r.version}"`,
-  },
-});
+const renderGroup = (r) => documentOf('urn:ietf:params:scim:schemas:core:2.0:Group', 'Group', r);
 const memberEventType = (add) => (add ? 'group.member_added' : 'group.member_removed');
 const memberEvent = (add, group, memberId, now) =>
   eventOf(memberEventType(add), group, now, undefined, { value: memberId, type: 'User' }, 'Group');
