@@ -113,10 +113,14 @@ interface StoreResult {
   describe: string;
   loadSeconds: number;
   logLines: number;
+  /** When this store's runs started and ended (ISO, seconds). */
+  started: string;
+  ended: string;
   /** `pairs`: events on and off measured back to back (issue 12), the adjacent runs of the order and the extra pairs. */
   results: { workload: Workload; runs: Run[]; pairs?: { on: Run; off: Run }[] }[];
 }
 
+const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 const num = (n: number, digits = 0) =>
   Number.isFinite(n)
     ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
@@ -317,6 +321,8 @@ export const entraSection: BenchSection = {
           describe: db.describe,
           loadSeconds: data.seconds,
           logLines: 0,
+          started: isoSeconds(new Date()),
+          ended: '',
           results: [],
         };
         // --dev N: joyn-scim alone, N short runs per workload, the least CPU per request (the run the rest of a
@@ -417,6 +423,7 @@ export const entraSection: BenchSection = {
         result.logLines = readFileSync(joyn.logFile, 'utf8')
           .split('\n')
           .filter((l) => l.startsWith('{')).length;
+        result.ended = isoSeconds(new Date());
         measured.push(result);
       } finally {
         for (const t of targets) await t.stop().catch(() => undefined);
@@ -462,7 +469,7 @@ function writeReport(
   },
 ): void {
   const m = describeMachine();
-  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const date = isoSeconds(new Date());
   const head = [
     "## Entra's hot paths vs the in-memory reference (issue 13)",
     '',
@@ -529,7 +536,7 @@ function writeReport(
   for (const kind of ['sqlite', 'postgres'] as const) {
     const id = `entra-${kind}`;
     const r = measured.find((x) => x.store === kind);
-    if (r) writeBlock(ctx.out, id, storeSection(r, date), { after: previous });
+    if (r) writeBlock(ctx.out, id, storeSection(r), { after: previous });
     else if (readBlock(ctx.out, id) === undefined)
       writeBlock(ctx.out, id, `### ${kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'}\n\nNot measured yet.`, {
         after: previous,
@@ -538,13 +545,13 @@ function writeReport(
   }
 }
 
-function storeSection(r: StoreResult, date: string): string {
+function storeSection(r: StoreResult): string {
   const title = r.store === 'sqlite' ? 'SQLite' : 'PostgreSQL';
   const target = TARGET_RATIO[r.store];
   const out: string[] = [
     `### ${title}`,
     '',
-    `Measured ${date} · ${r.describe} · tenant loaded in ${r.loadSeconds.toFixed(1)} s · ${num(r.logLines)} request-log lines written by the events-on instance.`,
+    `Measured ${r.started} to ${r.ended} · ${r.describe} · tenant loaded in ${r.loadSeconds.toFixed(1)} s · ${num(r.logLines)} request-log lines written by the events-on instance.`,
     '',
     '| workload | joyn-scim req/s | p50 ms | p99 ms | server CPU µs/req | busy | reference req/s | p50 ms | p99 ms | server CPU µs/req | busy | ratio req/s | CPU ratio (ref ÷ joyn) | errors |',
     '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
