@@ -2,7 +2,7 @@
  * The tenant's provisioning activity log: after each SCIM response, one entry for every write and every failure
  * (401, 403, 404, 429 and the rest), never for a successful read (Entra sends thousands of lookups a cycle).
  * activity-details.ts says what the entry holds; this module decides whether to write one, finds whom it is about
- * when the request does not say (the stored resource, or the resource's earlier entries), and hands it to the
+ * when the request does not say (the stored resource, or the DELETE entry of a deleted id), and hands it to the
  * batched writer (service/activity-log.ts), which writes the entries of many requests in one transaction.
  *
  * - A 401 (a wrong or revoked Secret Token: the most common Entra ticket) is recorded against the tenant in the URL
@@ -85,7 +85,7 @@ export function registerActivityLog(
     done();
   });
 
-  /** Whom a request about an existing resource was about: the stored resource, else its last recorded target. */
+  /** Whom a request about a resource was about: the stored resource, else (a deleted id) its DELETE entry's target. */
   async function lookUp(
     tenantId: string,
     rt: string | undefined,
@@ -101,7 +101,7 @@ export function registerActivityLog(
       if (typeof d.displayName === 'string') target.displayName = d.displayName;
       return target;
     }
-    // The resource's earlier entries may still be in the writer's buffer (a create answered just before).
+    // The resource's DELETE entry may still be in the writer's buffer (a delete answered just before).
     await log.written();
     return t.lastActivityTarget(id);
   }

@@ -328,8 +328,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         });
         scim.delete(`/${path}/:id`, async (req, reply) => {
           const { id } = req.params as { id: string };
-          await resources.delete(req.tenantId!, rt, id, ifMatch(req));
-          note(req, id, `deleted ${rt.toLowerCase()} ${id}`);
+          const deleted = await resources.delete(req.tenantId!, rt, id, ifMatch(req));
+          // Whom it was: its entry is where the activity log later finds the name of a deleted id (a 404 for it).
+          note(req, id, `deleted ${rt.toLowerCase()} ${id}`, deleted);
           return reply.code(204).send();
         });
       }

@@ -632,10 +632,14 @@ export class ResourceService {
       const previous = changed ? this.previousOf(before.data, data) : undefined;
       const events = this.eventsEnabled ? (previous ? 1 : 0) + membersChanged : 0;
       if (events) await this.resolveTypes(tx, changes, types);
+      // Every event of the write carries the group as rendered after it: without a projection, that is the answer.
+      let rendered: JsonObject | undefined;
       const row = events
-        ? (await tx.groups.updateWithEvents(before, changed ? data : undefined, now, events, (after) =>
-            this.updateDrafts(tenantId, rt, before, after, previous, changes, types),
-          ))!
+        ? (await tx.groups.updateWithEvents(before, changed ? data : undefined, now, events, (after) => {
+            const drafts = this.updateDrafts(tenantId, rt, before, after, previous, changes, types);
+            rendered = drafts[0]?.data;
+            return drafts;
+          }))!
         : changed
           ? (await tx.groups.update(id, data, now, before.data))!
           : membersChanged
@@ -644,7 +648,10 @@ export class ResourceService {
       const wantMembers = projection ? wantsMembers(projection) : false;
       const members = wantMembers ? await tx.members.list(id) : undefined;
       return {
-        resource: this.render(tenantId, rt, row, members ? { members } : {}, projection),
+        resource:
+          !projection && rendered
+            ? rendered
+            : this.render(tenantId, rt, row, members ? { members } : {}, projection),
         id,
         version: row.version,
         summary: `patched group ${String(row.data.displayName)} (${ops.length} operation${ops.length === 1 ? '' : 's'}, ${membersChanged} membership change${membersChanged === 1 ? '' : 's'})`,
@@ -652,17 +659,16 @@ export class ResourceService {
     });
   }
 
-  async delete(tenantId: string, rt: ResourceTypeName, id: string, ifMatch?: string): Promise<void> {
-    await this.store.transaction(tenantId, async (tx) => {
+  /** Deletes a user or group; resolves with its stored document (whom the activity log names as deleted). */
+  async delete(tenantId: string, rt: ResourceTypeName, id: string, ifMatch?: string): Promise<JsonObject> {
+    return this.store.transaction(tenantId, async (tx) => {
       const repo = rt === 'User' ? tx.users : tx.groups;
-      const before = ifMatch !== undefined || this.eventsEnabled ? await repo.getForUpdate(id) : undefined;
-      if (ifMatch !== undefined) {
-        if (!before) throw notFound(rt, id);
-        checkIfMatch(ifMatch, before.version, rt, id);
-      }
+      const before = await repo.getForUpdate(id);
+      if (!before) throw notFound(rt, id);
+      if (ifMatch !== undefined) checkIfMatch(ifMatch, before.version, rt, id);
       const now = this.now();
       const drafts: EventDraft[] = [];
-      if (before && this.eventsEnabled) {
+      if (this.eventsEnabled) {
         // Deleting a user, or a group nested in other groups, ends its memberships (the store removes them with
         // it): the application hears of each, like any member removal.
         const groups = (await tx.members.groupsOf([id])).get(id) ?? [];
@@ -688,6 +694,7 @@ export class ResourceService {
       // Both are in one transaction, so a delete that fails leaves no event behind.
       await this.emit(tx, drafts, now);
       if (!(await repo.delete(id))) throw notFound(rt, id);
+      return before.data;
     });
   }
 }

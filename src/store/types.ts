@@ -297,7 +297,7 @@ export interface TenantStore {
     taken?: ReadonlyMap<string, TakenSequence>,
   ): Promise<DirectoryEvent[]>;
   listActivity(opts: ActivityQuery): Promise<(ActivityEntry & { seq: number })[]>;
-  /** Whom a resource id was last recorded as in the activity log (a deleted user's names). */
+  /** Whom a deleted resource id was: the names its DELETE entry in the activity log recorded. */
   lastActivityTarget(resourceId: string): Promise<ActivityTarget | undefined>;
   /** A group's members, a page at a time, with their names as stored now (the operator console). */
   membersPage(

@@ -128,7 +128,18 @@ for (const dialect of DIALECTS) {
         assert.equal('members' in (await getOk(t, 'Groups', g.id)), false);
         assert.equal('members' in (await getOk(t, 'Groups', g.id, '?attributes=members')), false);
 
-        await patchOk(t, 'Groups', g.id, ops(`{"op":"add","path":"members","value":[{"value":"${u.id}"}]}`));
+        // A member add asked to answer with the group: its members as they are after the add.
+        const added = expectStatus(
+          await send(t, 'PATCH', `/Groups/${g.id}`, {
+            body: ops(`{"op":"add","path":"members","value":[{"value":"${u.id}"}]}`),
+            headers: { Prefer: 'return=representation' },
+          }),
+          200,
+        );
+        assert.deepEqual(
+          added.body.members.map((m: { value: string }) => m.value),
+          [u.id],
+        );
         assert.equal((await getOk(t, 'Groups', g.id)).members.length, 1);
         // The legacy dialect's Remove with a value list, emptying the group.
         await patchOk(

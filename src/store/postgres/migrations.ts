@@ -4,7 +4,7 @@
  * Text columns that are compared or ordered use COLLATE "C", so ordering is byte-wise as in SQLite.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
-import { consoleMigration } from '../sql/console-schema.js';
+import { activityIndexesMigration, consoleMigration } from '../sql/console-schema.js';
 import { eventSequencesMigration, eventsMigration } from '../sql/events-schema.js';
 import { webhooksMigration } from '../sql/webhooks-schema.js';
 import { setupMigration } from '../sql/setup-schema.js';
@@ -224,4 +224,5 @@ export const postgresMigrations: Record<string, Migration> = {
     },
   },
   '0016_event_sequences': eventSequencesMigration('postgres'),
+  '0019_activity_indexes': activityIndexesMigration(),
 };

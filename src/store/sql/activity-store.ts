@@ -90,12 +90,21 @@ function entryOf(r: any): ActivityEntry & { seq: number } {
 
 const likeEscape = (s: string) => s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
 
-/** A tenant's entries matching `q`, newest first (an index walk over (tenant_id, seq), or (tenant_id, resource_id, seq)). */
+/**
+ * A tenant's entries matching `q`, newest first: a walk back over activity_tenant_resource (tenant_id, seq,
+ * resource_id), which also checks a `resourceId` in the index, before reading any row.
+ */
 export async function queryActivity(
   db: Db,
   tenantId: string,
   q: ActivityQuery,
 ): Promise<(ActivityEntry & { seq: number })[]> {
+  const rows = await activityQuery(db, tenantId, q).execute();
+  return rows.map(entryOf);
+}
+
+/** The statement queryActivity runs (its plan: test/query/activity-plan.test.ts). */
+export function activityQuery(db: Db, tenantId: string, q: ActivityQuery) {
   let query = db.selectFrom('activity').selectAll().where('tenant_id', '=', tenantId);
   if (q.before !== undefined) query = query.where('seq', '<', q.before);
   if (q.after !== undefined) query = query.where('seq', '>', q.after);
@@ -123,27 +132,35 @@ export async function queryActivity(
       ]),
     );
   }
-  const rows = await query.orderBy('seq', 'desc').limit(q.limit).execute();
-  return rows.map(entryOf);
+  return query.orderBy('seq', 'desc').limit(q.limit);
 }
 
-/** Whom a resource id was last recorded as (a deleted user's name, from its earlier entries). */
+/**
+ * Whom a deleted resource id was: the target of its DELETE entry (the route names the deleted resource). Read
+ * through activity_deleted, an index of DELETE entries only (migration 0019): the literal `'DELETE'` is what lets
+ * both databases use that partial index.
+ */
 export async function lastTarget(
   db: Db,
   tenantId: string,
   resourceId: string,
 ): Promise<ActivityTarget | undefined> {
-  const r = await db
+  const r = await lastTargetQuery(db, tenantId, resourceId).executeTakeFirst();
+  if (!r) return undefined;
+  return entryOf({ ...r, seq: 0 }).target;
+}
+
+/** The statement lastTarget runs (its plan: test/query/activity-plan.test.ts). */
+export function lastTargetQuery(db: Db, tenantId: string, resourceId: string) {
+  return db
     .selectFrom('activity')
     .select(['target_user_name', 'target_external_id', 'target_display_name'])
     .where('tenant_id', '=', tenantId)
     .where('resource_id', '=', resourceId)
+    .where('method', '=', sql.lit('DELETE'))
     .where((eb) => eb.or([eb('target_user_name', 'is not', null), eb('target_display_name', 'is not', null)]))
     .orderBy('seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  if (!r) return undefined;
-  return entryOf({ ...r, seq: 0 }).target;
+    .limit(1);
 }
 
 /** The newest seq of a tenant's activity (where a live stream starts). */

@@ -2,7 +2,15 @@
  * The store, written once for both dialects over Kysely. Dialect differences are DialectHooks and the
  * migration list; sqlite/sqlite-store.ts and postgres/postgres-store.ts only wire those in.
  */
-import { Migrator, sql, type ExpressionBuilder, type Kysely, type Migration, type Transaction } from 'kysely';
+import {
+  CompiledQuery,
+  Migrator,
+  sql,
+  type ExpressionBuilder,
+  type Kysely,
+  type Migration,
+  type Transaction,
+} from 'kysely';
 import { isDeepStrictEqual } from 'node:util';
 import { ScimError } from '../../scim/errors.js';
 import type { Member, ResourceData } from '../../scim/types.js';
@@ -43,7 +51,14 @@ import {
 import { execOf, type Exec, type Stmt } from './exec.js';
 import * as S from './statements.js';
 import { insertAudit } from './audit-rows.js';
-import { ACTIVITY_COLUMNS, activityRow, lastTarget, queryActivity } from './activity-store.js';
+import {
+  ACTIVITY_COLUMNS,
+  activityQuery,
+  activityRow,
+  lastTarget,
+  lastTargetQuery,
+  queryActivity,
+} from './activity-store.js';
 import { membersPage, recentEvents } from './console-reads.js';
 import { SqlOperators } from './operators-store.js';
 import { SqlMonitoring } from './monitoring-store.js';
@@ -391,11 +406,31 @@ export class SqlStore implements Store {
       this.hooks,
       rt,
     ).statements(q);
+    return this.explain(page.compile(this.db));
+  }
+
+  /**
+   * The plan of the activity log's statements: a tenant's entries matching `q` (the console's list and one
+   * resource's history), or `deletedId`: whom a deleted id was.
+   */
+  async explainActivity(tenantId: string, q: ActivityQuery | { deletedId: string }): Promise<string[]> {
+    const query =
+      'deletedId' in q
+        ? lastTargetQuery(this.db, tenantId, q.deletedId)
+        : activityQuery(this.db, tenantId, q);
+    return this.explain(query.compile());
+  }
+
+  private async explain(q: CompiledQuery): Promise<string[]> {
     if (this.dialect === 'sqlite') {
-      const r = await sql<{ detail: string }>`EXPLAIN QUERY PLAN ${page}`.execute(this.db);
+      const r = await this.db.executeQuery<{ detail: string }>(
+        CompiledQuery.raw(`EXPLAIN QUERY PLAN ${q.sql}`, [...q.parameters]),
+      );
       return r.rows.map((x) => x.detail);
     }
-    const r = await sql<{ 'QUERY PLAN': unknown }>`EXPLAIN (FORMAT JSON) ${page}`.execute(this.db);
+    const r = await this.db.executeQuery<{ 'QUERY PLAN': unknown }>(
+      CompiledQuery.raw(`EXPLAIN (FORMAT JSON) ${q.sql}`, [...q.parameters]),
+    );
     const out: string[] = [];
     const walk = (n: Record<string, unknown>) => {
       const idx = n['Index Name'] ? ` using ${String(n['Index Name'])}` : '';

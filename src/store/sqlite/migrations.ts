@@ -3,7 +3,7 @@
  * Ids are time-ordered (UUIDv7), so primary-key order is creation order and paging by id is an index walk.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
-import { consoleMigration } from '../sql/console-schema.js';
+import { activityIndexesMigration, consoleMigration } from '../sql/console-schema.js';
 import { eventChainMigration, eventSequencesMigration, eventsMigration } from '../sql/events-schema.js';
 import { webhooksMigration } from '../sql/webhooks-schema.js';
 import { setupMigration } from '../sql/setup-schema.js';
@@ -280,4 +280,5 @@ export const sqliteMigrations: Record<string, Migration> = {
         await stmt.execute(db);
     },
   },
+  '0019_activity_indexes': activityIndexesMigration(),
 };
