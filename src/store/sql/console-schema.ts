@@ -89,7 +89,7 @@ export function consoleMigration(dialect: 'sqlite' | 'postgres'): Migration {
  *
  * activity_resource (tenant, resource id, seq) put each entry at a random place of the index (ids are random),
  * so every logged write dirtied a page of it of its own: on SQLite ~1 of the 3-5 pages an Entra member add writes
- * to the WAL, and about 8% of its CPU (measured with and without the index, issue 13). Its two readers are served
+ * to the WAL, and 6-7% of its CPU (measured with and without the index, issue 13). Its two readers are served
  * another way:
  * - one resource's entries (the console's history of a user or group): the tenant's index carries the resource id
  *   as its last column, so the newest-first walk of a tenant's entries checks the id in the index, without
