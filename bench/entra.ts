@@ -139,7 +139,7 @@ function flagNumber(ctx: BenchContext, name: string, fallback: number): number {
 }
 
 /** The reference server: --reference, JOYN_BENCH_REFERENCE, or ../shared/bench/reference-scim.mjs beside the repository. */
-function findReference(ctx: BenchContext): { path?: string; looked: string } {
+export function findReference(ctx: BenchContext): { path?: string; looked: string } {
   const explicit = ctx.flags.get('reference');
   const candidate =
     typeof explicit === 'string'
@@ -150,7 +150,7 @@ function findReference(ctx: BenchContext): { path?: string; looked: string } {
   return existsSync(candidate) ? { path: candidate, looked: candidate } : { looked: candidate };
 }
 
-function buildDist(root: string): void {
+export function buildDist(root: string): void {
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed:\n${r.stdout}${r.stderr}`);

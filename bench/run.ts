@@ -12,6 +12,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { engineSection } from './engine-section.js';
 import { entraSection } from './entra.js';
+import { peersSection } from './peers.js';
 import { scaleSection } from './scale-section.js';
 import { mixedSection } from './mixed-section.js';
 import { webhooksSection } from './webhooks-section.js';
@@ -25,6 +26,7 @@ const SECTIONS: BenchSection[] = [
   mixedSection, // issues 10, 11: mixed Entra load with the engine cycling (default)
   webhooksSection, // issue 12: webhook delivery (default)
   engineSection, // issue 16: the engine's cycles before/after (default)
+  peersSection, // issue 13: other SCIM servers under the same load (opt-in: --only peers --peers-dir <dir>)
 ];
 
 const BOOLEAN_FLAGS = new Set(['quick', 'help', 'no-floor']);

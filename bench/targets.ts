@@ -56,7 +56,12 @@ function startNode(
   return child;
 }
 
-async function waitForHttp(url: string, child: ChildProcess, what: string, logFile: string): Promise<void> {
+export async function waitForHttp(
+  url: string,
+  child: ChildProcess,
+  what: string,
+  logFile: string,
+): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null)
@@ -72,7 +77,7 @@ async function waitForHttp(url: string, child: ChildProcess, what: string, logFi
   }
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
+export function stopper(child: ChildProcess): () => Promise<void> {
   return async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const done = new Promise<void>((r) => child.once('exit', () => r()));
@@ -97,7 +102,7 @@ function baseEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function writeData(dir: string, users: number, userIds: string[], groupIds: string[]): void {
+export function writeData(dir: string, users: number, userIds: string[], groupIds: string[]): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'user-names.txt'),
