@@ -1,6 +1,6 @@
 /**
- * SQLite's users_text (migration 0018) keeps no copy of the text it indexes: its triggers hand it the old
- * userName and displayName to remove. If a trigger ever handed it the wrong ones, a search would silently miss a
+ * SQLite's users_text (migrations 0018, 0020) keeps no copy of the text it indexes: its triggers queue the old
+ * userName and displayName to remove with the new ones, and each write transaction drains the queue. If a trigger ever handed it the wrong ones, a search would silently miss a
  * user (a term removed that was not the row's) or carry a dead term forever. So after a mixed history of writes
  * through the real server (creates, renames, displayName changes, PUTs, deletes, 12 in flight, two tenants), the
  * index's answer for each needle is compared with a scan of the users rows, with no LIKE re-check in between.
@@ -11,12 +11,21 @@ import { sql, type Kysely } from 'kysely';
 import { loadConfig } from '../../src/config.js';
 import { openStore } from '../../src/server.js';
 import { newId } from '../../src/store/sql/ids.js';
+import { DRAIN_USERS_TEXT } from '../../src/store/sqlite/users-text.js';
 import { insertOldRows, migrateToJustBefore } from '../helpers/migrations.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { freshDatabase } from '../helpers/stores.js';
 import { client, createUser } from './http.js';
 
 const COLUMNS = ['user_name_lc', 'display_name_lc'] as const;
+
+const queued = async (db: Kysely<any>) =>
+  Number((await sql<{ n: number }>`SELECT count(*) AS n FROM users_text_queue`.execute(db)).rows[0]!.n);
+
+/** What a write transaction of the server does before it commits (for writes made here with plain SQL). */
+async function drain(db: Kysely<any>): Promise<void> {
+  for (const s of DRAIN_USERS_TEXT) await sql.raw(s).execute(db);
+}
 
 /** For each needle and column: the users the index names, and the users whose row contains the needle. */
 async function disagreements(db: Kysely<any>, needles: string[]): Promise<string[]> {
@@ -139,6 +148,8 @@ describe('SQLite: the contentless trigram index matches the users rows after a m
       (await sql<{ n: number }>`SELECT count(*) AS n FROM users`.execute(s.server.store.db)).rows[0]!.n,
     );
     assert.ok(rows >= 20, `${rows} users left`);
+    // Every write transaction drained what it queued.
+    assert.equal(await queued(s.server.store.db), 0);
     assert.deepEqual(await disagreements(s.server.store.db, NEEDLES), []);
     // And through the API: a co filter finds what the rows hold.
     const ians = await a.list('/Users', { filter: 'userName co "ian"', count: 1000 });
@@ -156,6 +167,69 @@ describe('SQLite: the contentless trigram index matches the users rows after a m
     const keys = await sql<{ n: number }>`SELECT count(*) AS n FROM users_text_keys
       WHERE tenant_id = ${other.tenantId}`.execute(s.server.store.db);
     assert.equal(Number(keys.rows[0]!.n), 0);
+  });
+});
+
+describe('SQLite: the trigram index is written once per transaction, from a queue', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ dialect: 'sqlite' });
+  });
+  after(async () => s.close());
+
+  // FTS5 writes a segment of its index for each row that comes out of rowid order or after a statement savepoint:
+  // per user, when the triggers wrote it directly. A change is queued; the index is written when the queue drains.
+  test('a write queues its change and leaves the index alone until the drain', async () => {
+    const c = client(s);
+    const id = await createUser(c, { userName: 'Queue.One@contoso.example', displayName: 'Night Crew' });
+    const db = s.server.store.db;
+    assert.equal(await queued(db), 0);
+    const index = async () =>
+      JSON.stringify(
+        (
+          await sql`SELECT count(*) AS n, max(rowid) AS last, sum(length(block)) AS bytes
+            FROM users_text_data`.execute(db)
+        ).rows,
+      );
+    const before = await index();
+    await sql`BEGIN IMMEDIATE`.execute(db);
+    try {
+      await sql`UPDATE users SET display_name_lc = 'day crew one' WHERE id = ${id}`.execute(db);
+      await sql`UPDATE users SET display_name_lc = 'day crew two' WHERE id = ${id}`.execute(db);
+      assert.equal(await index(), before);
+      assert.equal(await queued(db), 2);
+      // The drain hands FTS5 the terms in rowid order; it writes them as one segment when the transaction commits.
+      await drain(db);
+      assert.equal(await queued(db), 0);
+    } finally {
+      await sql`COMMIT`.execute(db);
+    }
+    assert.notEqual(await index(), before);
+    // Removed with the values it was indexed with, added with the last ones: nothing of 'day crew one' is left.
+    assert.deepEqual(await disagreements(db, ['night', 'one', 'two', 'day crew']), []);
+  });
+
+  test('a user queued by another writer is found before the drain, and the next write drains it', async () => {
+    const c = client(s);
+    const db = s.server.store.db;
+    const id = await createUser(c, { userName: 'Queue.Two@contoso.example', displayName: 'Van Crew' });
+    const gone = await createUser(c, { userName: 'Queue.Gone@contoso.example' });
+    // Plain SQL, as a migration or a script would write: queued, not drained.
+    await sql`UPDATE users SET user_name_lc = 'queue.renamed@fabrikam.example', display_name_lc = 'field ops'
+      WHERE id = ${id}`.execute(db);
+    await sql`DELETE FROM users WHERE id = ${gone}`.execute(db);
+    assert.equal(await queued(db), 2);
+    const ids = async (filter: string) =>
+      (await c.list('/Users', { filter })).body.Resources.map((r: { id: string }) => r.id);
+    assert.deepEqual(await ids('displayName co "field"'), [id]);
+    assert.deepEqual(await ids('displayName co "van crew"'), []);
+    assert.deepEqual(await ids('userName co "renamed@fab"'), [id]);
+    assert.deepEqual(await ids('userName co "queue.gone"'), []);
+    // The server's next write transaction drains the queue with its own change.
+    await createUser(c, { userName: 'Queue.Three@contoso.example' });
+    assert.equal(await queued(db), 0);
+    assert.deepEqual(await disagreements(db, ['field', 'van', 'renamed', 'gone', 'queue']), []);
+    assert.deepEqual(await ids('displayName co "field"'), [id]);
   });
 });
 
@@ -192,6 +266,7 @@ describe('SQLite: migration 0018 rebuilds users_text from the users rows', () =>
       await sql`UPDATE users SET user_name_lc = 'ivan.night@contoso.example', display_name_lc = 'night crew'
         WHERE id = ${users[1]!.id}`.execute(store.db);
       await sql`DELETE FROM users WHERE id = ${users[2]!.id}`.execute(store.db);
+      await drain(store.db);
       assert.deepEqual(await disagreements(store.db, [...NEEDLES, 'ght', 'rew', 'day']), []);
       assert.deepEqual(await ids('night'), [users[1]!.id]);
       assert.deepEqual(await ids('bela'), []);

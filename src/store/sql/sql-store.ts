@@ -63,6 +63,7 @@ import { membersPage, recentEvents } from './console-reads.js';
 import { SqlOperators } from './operators-store.js';
 import { SqlMonitoring } from './monitoring-store.js';
 import { SqlSetupStore } from './setup-store.js';
+import { UsersTextDrain } from '../sqlite/users-text.js';
 
 type Db = Kysely<any> | Transaction<any>;
 
@@ -522,6 +523,7 @@ export class SqlStore implements Store {
               }
               current = undefined;
               for (const v of values) insValue.run(v);
+              new UsersTextDrain(raw).run();
             })
             .immediate();
         } catch (e) {

@@ -22,6 +22,7 @@ import type SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { isSqliteBusy, storeFaultError } from '../faults.js';
 import { registerExec, type Exec } from '../sql/exec.js';
+import { UsersTextDrain } from './users-text.js';
 
 export type WriteFn<T> = (trx: Kysely<any>) => Promise<T>;
 
@@ -57,6 +58,7 @@ export class GroupCommit {
   >;
   /** The next batch runs each transaction in a savepoint (set after a transaction failed having written). */
   private guardNext = false;
+  private readonly usersText: UsersTextDrain;
 
   /**
    * @param db Kysely over `raw`: a batch holds its connection (so no other query of this process runs inside the
@@ -79,6 +81,7 @@ export class GroupCommit {
       undo: raw.prepare('ROLLBACK TO request'),
       changes: raw.prepare('SELECT total_changes()').pluck(),
     };
+    this.usersText = new UsersTextDrain(raw);
   }
 
   /** Runs `fn` in a write transaction shared with the other writes of this moment; resolves after its COMMIT. */
@@ -210,6 +213,8 @@ export class GroupCommit {
       }
     }
     try {
+      // The trigram index's queued changes, in one go (users-text.ts); part of the transaction like any write.
+      this.usersText.run();
       this.stmt.commit.run();
     } catch (e) {
       // Nothing of the batch was applied.

@@ -38,12 +38,15 @@ export const sqliteHooks: DialectHooks = {
       (e as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY'),
   forUpdate: '',
   // users_text (migration 0005) is an FTS5 trigram index of the lower-cased userName and displayName: a needle of
-  // three or more characters is a phrase of its trigrams, which matches exactly the rows containing it.
+  // three or more characters is a phrase of its trigrams, which matches exactly the rows containing it. Users whose
+  // change is still queued for it (users-text.ts; empty after every write transaction of the server) are
+  // candidates too: the caller checks each candidate against its row.
   substringSeek: (rt, column, needle, tenantId, alias) => {
     if (rt !== 'User' || (column !== 'user_name_lc' && column !== 'display_name_lc')) return undefined;
     if ([...needle].length < 3) return undefined;
     const phrase = `"${needle.replace(/"/g, '""')}"`;
-    return sql`${sql.ref(alias)}.id IN (SELECT k.id FROM users_text AS t JOIN users_text_keys AS k ON k.seq = t.rowid WHERE t.${sql.ref(column)} MATCH ${phrase} AND k.tenant_id = ${tenantId})`;
+    return sql`${sql.ref(alias)}.id IN (SELECT k.id FROM users_text AS t JOIN users_text_keys AS k ON k.seq = t.rowid WHERE t.${sql.ref(column)} MATCH ${phrase} AND k.tenant_id = ${tenantId}
+      UNION ALL SELECT k.id FROM users_text_queue AS q JOIN users_text_keys AS k ON k.seq = q.seq WHERE k.tenant_id = ${tenantId})`;
   },
 };
 
