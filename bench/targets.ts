@@ -12,6 +12,7 @@ import { sql } from 'kysely';
 import { loadConfig } from '../src/config.js';
 import { normalizeResource } from '../src/scim/schema/normalize.js';
 import { openStore } from '../src/server.js';
+import { DRAIN_USERS_TEXT } from '../src/store/sqlite/users-text.js';
 import { TenantService } from '../src/service/tenants.js';
 import { newId } from '../src/store/sql/ids.js';
 import { commandOf } from './proc-stat.js';
@@ -329,6 +330,8 @@ export async function startFloor(opts: {
       FLOOR_DATABASE: opts.databaseUrl,
       FLOOR_TENANT: opts.data.tenantId,
       ...(opts.full ? { FLOOR_FULL: '1' } : {}),
+      // SQLite: what joyn-scim's write transactions do before COMMIT (the trigram index's queue, drained).
+      FLOOR_SQLITE_BEFORE_COMMIT: JSON.stringify(DRAIN_USERS_TEXT),
       // better-sqlite3 and pg are resolved from the repository's node_modules.
       NODE_PATH: join(opts.root, 'node_modules'),
     },

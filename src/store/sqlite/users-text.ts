@@ -39,7 +39,7 @@ export const DRAIN_USERS_TEXT = [
  */
 export class UsersTextDrain {
   private schema = -1;
-  private stmts: SQLite.Statement[] | undefined;
+  private stmts: { any: SQLite.Statement; drain: SQLite.Statement[] } | undefined;
   private readonly version: SQLite.Statement;
 
   constructor(private readonly raw: SQLite.Database) {
@@ -54,8 +54,15 @@ export class UsersTextDrain {
       const present = this.raw
         .prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'users_text_queue'`)
         .get();
-      this.stmts = present ? DRAIN_USERS_TEXT.map((s) => this.raw.prepare(s)) : undefined;
+      this.stmts = present
+        ? {
+            any: this.raw.prepare('SELECT EXISTS (SELECT 1 FROM users_text_queue)').pluck(),
+            drain: DRAIN_USERS_TEXT.map((s) => this.raw.prepare(s)),
+          }
+        : undefined;
     }
-    if (this.stmts) for (const s of this.stmts) s.run();
+    // Only when something is queued: a DELETE of an empty table still rewrites its root page (a WAL page per
+    // transaction, for every member add and remove).
+    if (this.stmts?.any.get()) for (const s of this.stmts.drain) s.run();
   }
 }
