@@ -15,8 +15,7 @@
  *   returns only the page asked for).
  * All servers load the users and groups over HTTP except joyn-scim (its bulk path, as in the Entra section).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeBlock } from './blocks.js';
 import { buildDist, findReference } from './entra.js';
@@ -24,10 +23,12 @@ import { cpuMicrosOf } from './proc-stat.js';
 import type { BenchSection } from './sections.js';
 import { scratchDatabase, type ScratchDatabase } from './stores.js';
 import {
+  baseEnv,
   freePort,
   loadJoyn,
   pairOf,
   startJoyn,
+  startNode,
   startReference,
   stopper,
   waitForHttp,
@@ -51,22 +52,6 @@ const LABEL: Record<(typeof WORKLOADS)[number], string> = {
 };
 const INSTALL =
   'npm install --prefix <dir> @boxyhq/saml-jackson@26.2.0 scimmy@1.3.5 scimmy-routers@1.3.2 express@4';
-
-function startPinned(
-  dir: string,
-  script: string,
-  env: Record<string, string>,
-  logFile: string,
-): ChildProcess {
-  const fd = openSync(logFile, 'a');
-  const child = spawn('taskset', ['-c', '0', process.execPath, script], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', fd, fd],
-  });
-  closeSync(fd);
-  return child;
-}
 
 /** Loads the bench's users and groups over HTTP (16 at a time), memberships as the Entra section's pairs. */
 async function loadOverHttp(
@@ -127,7 +112,7 @@ async function startJackson(
     if (!u.password) u.password = 'unused';
     env.DB_URL = u.toString();
   }
-  const child = startPinned(peersDir, 'jackson-server.cjs', env, logFile);
+  const child = startNode([join(peersDir, 'jackson-server.cjs')], { ...baseEnv(), ...env }, '0', logFile);
   const origin = `http://127.0.0.1:${port}`;
   await waitForHttp(`${origin}/`, child, name, logFile);
   const j = JSON.parse(readFileSync(info, 'utf8')) as { id: string; secret: string };
@@ -140,7 +125,12 @@ async function startScimmy(peersDir: string, dir: string): Promise<Target> {
   const port = await freePort();
   const token = 'bench-scimmy-token';
   const logFile = join(dir, 'scimmy.log');
-  const child = startPinned(peersDir, 'scimmy-server.mjs', { PORT: String(port), TOKEN: token }, logFile);
+  const child = startNode(
+    [join(peersDir, 'scimmy-server.mjs')],
+    { ...baseEnv(), PORT: String(port), TOKEN: token },
+    '0',
+    logFile,
+  );
   const origin = `http://127.0.0.1:${port}`;
   await waitForHttp(`${origin}/`, child, 'scimmy', logFile);
   const t = { name: 'scimmy', pid: child.pid!, origin, base: '/scim/v2', token };

@@ -44,7 +44,7 @@ export async function freePort(): Promise<number> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts `node <args>` (pinned with taskset when `cpu` is set) with stdout and stderr into `logFile`. */
-function startNode(
+export function startNode(
   args: string[],
   env: NodeJS.ProcessEnv,
   cpu: string | undefined,
@@ -96,7 +96,7 @@ function pidOf(child: ChildProcess, what: string): number {
 }
 
 /** A minimal environment: production defaults must not be changed by whatever the caller has exported. */
-function baseEnv(): NodeJS.ProcessEnv {
+export function baseEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG'])
     if (process.env[k] !== undefined) env[k] = process.env[k];
