@@ -9,7 +9,8 @@
  *   when that tenant exists, at most UNAUTHORIZED_PER_MINUTE per tenant and instance: anyone can send 401s, and
  *   they must not fill the log (the per-minute counters still count every one).
  * - All of it happens after the response has been sent, so it never delays the identity provider; an entry that
- *   needs a lookup first is registered with the writer, so readers of the log and graceful shutdown wait for it.
+ *   needs a lookup first takes its place in the writer at once (entries are written in the order the responses
+ *   were sent), so readers of the log and graceful shutdown wait for it.
  * - app.ts calls the returned function from its one onResponse hook (no hook of its own per request).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -54,6 +55,8 @@ class UnauthorizedBudget {
     return true;
   }
 }
+
+type Prepared = { tenantId: string; entry: ActivityEntry };
 
 const empty = (t: ActivityTarget | undefined) => !t || (!t.userName && !t.externalId && !t.displayName);
 
@@ -106,19 +109,19 @@ export function registerActivityLog(
     return t.lastActivityTarget(id);
   }
 
-  /** Records the entry once whom it is about is known (looked up when the request itself does not say). */
-  async function withTarget(tenantId: string, entry: ActivityEntry): Promise<void> {
+  /** The entry, once whom it is about is known (looked up when the request itself does not say). */
+  async function withTarget(tenantId: string, entry: ActivityEntry): Promise<Prepared> {
     if (empty(entry.target) && entry.resourceId) {
       const found = await lookUp(tenantId, entry.resourceType, entry.resourceId);
       if (found) entry.target = found;
     }
-    log.record(tenantId, entry);
+    return { tenantId, entry };
   }
 
   /** The entry of a request refused before authentication: the tenant the URL names, if there is one. */
-  async function unauthorized(named: string, entry: ActivityEntry): Promise<void> {
+  async function unauthorized(named: string, entry: ActivityEntry): Promise<Prepared | undefined> {
     const tenantId = (await store.getTenant(named))?.id;
-    if (tenantId) await withTarget(tenantId, entry);
+    return tenantId ? withTarget(tenantId, entry) : undefined;
   }
 
   return (req, reply) => {
