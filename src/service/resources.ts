@@ -231,6 +231,8 @@ export class ResourceService {
    * A `manager.value` that names no user of this tenant (yet) is kept, so nothing a client sent is lost, but it is
    * never rendered: no client sees a dangling reference (rendering checks every manager against the tenant's users).
    * Refusing it would break Microsoft's reference collection, which POSTs a user whose manager is "SuzzyQ".
+   * (A user's create and its PATCH on PostgreSQL do not call it: createUser and patchUserUnlocked write in one
+   * statement, with no transaction to read in. Were this ever to read, they would have to check it another way.)
    */
   private async checkManager(
     _tx: TenantStore,
@@ -344,30 +346,16 @@ export class ResourceService {
       this.splitMembers(rt, this.withoutPassword(normalizeResource(rt, body))),
     );
     const id = newId();
+    if (rt === 'User') return this.createUser(tenantId, id, data);
     return this.store.transaction(tenantId, async (tx) => {
-      const repo = rt === 'User' ? tx.users : tx.groups;
-      if (rt === 'User') await this.checkManager(tx, undefined, data);
       const now = this.now();
-      // A user's one event (user.created) is written with its row; a group's events follow its members.
-      let rendered: JsonObject | undefined;
-      const row =
-        this.eventsEnabled && rt === 'User'
-          ? await repo.insertWithEvent(id, data, now, (row) => ({
-              type: 'user.created',
-              resourceType: rt,
-              resourceId: id,
-              data: (rendered = this.render(tenantId, rt, row, {})),
-            }))
-          : await repo.insert(id, data, now);
-      let stored: Member[] | undefined;
+      const row = await tx.groups.insert(id, data, now);
+      const stored = members?.length ? await this.typedMembers(tx, id, members) : [];
       const changes = new MembershipChanges();
-      if (rt === 'Group') {
-        stored = members?.length ? await this.typedMembers(tx, id, members) : [];
-        if (stored.length) changes.added(await tx.members.add(id, stored));
-      }
-      if (this.eventsEnabled && rt === 'Group') {
+      if (stored.length) changes.added(await tx.members.add(id, stored));
+      if (this.eventsEnabled) {
         const rendered = this.render(tenantId, rt, row, {});
-        const types = new Map((stored ?? []).map((m) => [m.value, m.type]));
+        const types = new Map(stored.map((m) => [m.value, m.type]));
         await this.emit(
           tx,
           [
@@ -384,27 +372,119 @@ export class ResourceService {
         );
       }
       return {
-        // A new user belongs to no group yet; its manager is rendered only if it names a user of the tenant. Without
-        // a manager the answer is the document its event carries: rendered once (the event's copy was serialized
-        // when it was written, so sharing the object is safe).
-        resource:
-          rendered && managerValue(data) === undefined
-            ? rendered
-            : this.render(
-                tenantId,
-                rt,
-                row,
-                // (No query for its groups: there are none.)
-                stored ? { members: stored } : (await this.userExtras(tx, [{ ...row, groups: [] }]))(row),
-              ),
+        resource: this.render(tenantId, rt, row, { members: stored }),
         id,
         version: row.version,
-        summary:
-          rt === 'User'
-            ? `created user ${String(data.userName)}`
-            : `created group ${String(data.displayName)}`,
+        summary: `created group ${String(data.displayName)}`,
       };
     });
+  }
+
+  /**
+   * A user's create reads nothing first (a new user belongs to no group, and a manager is never refused:
+   * checkManager), so it is one write: its row, email rows and user.created event, which on PostgreSQL is one
+   * statement without BEGIN and COMMIT (Store.createUser).
+   */
+  private async createUser(tenantId: string, id: string, data: ResourceData): Promise<WriteResult> {
+    let rendered: JsonObject | undefined;
+    const row = await this.store.createUser(
+      tenantId,
+      id,
+      data,
+      () => this.now(),
+      this.eventsEnabled
+        ? (row) => ({
+            type: 'user.created',
+            resourceType: 'User',
+            resourceId: id,
+            data: (rendered = this.render(tenantId, 'User', row, {})),
+          })
+        : undefined,
+    );
+    return {
+      // Its manager is rendered only if it names a user of the tenant (read after the write). Without a manager the
+      // answer is the document its event carries: rendered once (the event's copy was serialized when it was
+      // written, so sharing the object is safe).
+      resource:
+        rendered && managerValue(data) === undefined
+          ? rendered
+          : this.render(
+              tenantId,
+              'User',
+              row,
+              // (No query for its groups: there are none.)
+              (await this.userExtras(this.store.tenant(tenantId), [{ ...row, groups: [] }]))(row),
+            ),
+      id,
+      version: row.version,
+      summary: `created user ${String(data.userName)}`,
+    };
+  }
+
+  /**
+   * A user's PATCH on PostgreSQL without a transaction or a lock (Store.updateUserIf): the user is read, patched,
+   * and written (with its event) in one statement only if nobody wrote it in between: two round trips instead of four.
+   * Read again when someone did, up to 3 times; then undefined, and the caller takes the lock (getForUpdate), as it
+   * does for a PATCH that changes the emails (their rows take statements of their own).
+   */
+  private async patchUserUnlocked(
+    tenantId: string,
+    id: string,
+    ops: ReturnType<typeof parsePatchRequest>,
+    projection: Projection | undefined,
+    ifMatch: string | undefined,
+  ): Promise<WriteResult | undefined> {
+    const t = this.store.tenant(tenantId);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const before = await t.users.getWithSeq(id);
+      if (!before) throw notFound('User', id);
+      checkIfMatch(ifMatch, before.version, 'User', id);
+      const data = this.withoutPassword(applyPatch('User', before.data, ops));
+      // A PATCH that changes nothing writes nothing (as in a transaction).
+      if (isDeepStrictEqual(data, before.data))
+        return this.patchedUser(tenantId, t, before, before, undefined, ops.length, projection);
+      if (!isDeepStrictEqual(data.emails, before.data.emails)) return undefined;
+      checkResourceLimits('User', data, this.limits, this.limits.maxPayloadSize);
+      // Its event (none with events off, or when nothing an event shows changed), as in a transaction.
+      const previous = this.previousOf(before.data, data);
+      let rendered: JsonObject | undefined;
+      const row = await this.store.updateUserIf(
+        tenantId,
+        before,
+        data,
+        () => this.now(),
+        previous &&
+          ((row) => ({
+            type: userUpdateType(before.data, row.data),
+            resourceType: 'User',
+            resourceId: id,
+            data: (rendered = this.render(tenantId, 'User', row, {})),
+            previous,
+          })),
+      );
+      if (row) return this.patchedUser(tenantId, t, before, row, rendered, ops.length, projection);
+    }
+    return undefined;
+  }
+
+  /** A user's PATCH answer: `row` as written (`before` itself when nothing changed), `rendered` for its event. */
+  private async patchedUser(
+    tenantId: string,
+    t: TenantStore,
+    before: ResourceRow,
+    row: ResourceRow,
+    rendered: JsonObject | undefined,
+    operations: number,
+    projection: Projection | undefined,
+  ): Promise<WriteResult> {
+    // No projection: the route answers 204 without a body, so nothing is loaded for it.
+    const extras = projection ? (await this.userExtras(t, [row], projection))(row) : {};
+    return {
+      resource: !projection && rendered ? rendered : this.render(tenantId, 'User', row, extras, projection),
+      id: row.id,
+      version: row.version,
+      summary: `patched user ${String(row.data.userName)} (${operations} operation${operations === 1 ? '' : 's'}${row === before ? ', no change' : ''})`,
+    };
   }
 
   async get(
@@ -539,6 +619,10 @@ export class ResourceService {
         undefined,
         `PATCH has ${ops.length} operations; the maximum is ${this.limits.maxOperations}`,
       );
+    if (rt === 'User' && this.store.dialect === 'postgres') {
+      const done = await this.patchUserUnlocked(tenantId, id, ops, projection, ifMatch);
+      if (done) return done;
+    }
     return this.store.transaction(tenantId, async (tx) => {
       if (rt === 'User') {
         const before = await tx.users.getForUpdate(id);
@@ -566,14 +650,7 @@ export class ResourceService {
                 },
               ]))!
             : (await tx.users.update(id, data, now, before.data))!;
-        // No projection: the route answers 204 without a body, so nothing is loaded for it.
-        const extras = projection ? (await this.userExtras(tx, [row], projection))(row) : {};
-        return {
-          resource: !projection && rendered ? rendered : this.render(tenantId, rt, row, extras, projection),
-          id,
-          version: row.version,
-          summary: `patched user ${String(row.data.userName)} (${ops.length} operation${ops.length === 1 ? '' : 's'}${row === before ? ', no change' : ''})`,
-        };
+        return this.patchedUser(tenantId, tx, before, row, rendered, ops.length, projection);
       }
       const before = await tx.groups.getForUpdate(id);
       if (!before) throw notFound(rt, id);

@@ -219,6 +219,8 @@ export interface ResourceStore {
    * so that concurrent PATCHes of one resource apply one after the other.
    */
   getForUpdate(id: string): Promise<ResourceRow | undefined>;
+  /** getForUpdate without a lock, for a write that checks the version instead (Store.updateUserIf). */
+  getWithSeq(id: string): Promise<ResourceRow | undefined>;
   /**
    * Replaces data, bumps version and lastModified; throws 409 on a uniqueness clash; undefined if gone. With the
    * stored data it replaces (`before`, read in the same transaction), only what changed is rewritten: the derived
@@ -324,6 +326,33 @@ export interface Store {
   tenant(tenantId: string): TenantStore;
   /** Runs fn in one transaction; the write is committed (durably) before the promise resolves. */
   transaction<T>(tenantId: string, fn: (tx: TenantStore) => Promise<T>): Promise<T>;
+  /**
+   * Creates a user as insert() does, with its one event (user.created) as insertWithEvent() does when `event` is
+   * given, committed (durably) before the promise resolves. `now` is read when the write runs. On PostgreSQL the
+   * row, its email rows and the event are one statement sent without BEGIN and COMMIT: one round trip instead of
+   * three. Throws 409 as insert() does.
+   */
+  createUser(
+    tenantId: string,
+    id: string,
+    data: ResourceData,
+    now: () => string,
+    event?: (row: ResourceRow) => EventDraft,
+  ): Promise<ResourceRow>;
+  /**
+   * A user's update with its one event when `event` is given, as updateWithEvents() (or update()) in a transaction
+   * after getForUpdate(), but only if the user is still at the version of `before`, which getWithSeq() read outside
+   * any transaction: undefined, with nothing written, if it changed or is gone since. `data` must keep the emails of
+   * `before`. On PostgreSQL one statement without BEGIN and COMMIT, and no lock held between the read and the write:
+   * two round trips instead of four. Throws 409 as update() does.
+   */
+  updateUserIf(
+    tenantId: string,
+    before: ResourceRow,
+    data: ResourceData,
+    now: () => string,
+    event?: (row: ResourceRow) => EventDraft,
+  ): Promise<ResourceRow | undefined>;
 
   /** Appends activity entries of any tenants in one write transaction (the buffered log, service/activity-log.ts). */
   appendActivity(records: readonly ActivityRecord[]): Promise<void>;

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createStore } from '../../src/store/index.js';
+import type { SqlStore } from '../../src/store/sql/sql-store.js';
 import { DIALECTS } from '../helpers/stores.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { freshDatabase } from '../helpers/stores.js';
@@ -87,6 +88,54 @@ for (const dialect of DIALECTS) {
       );
       const final = (await (await req('GET', `/Groups/${g.id}`)).json()) as any;
       assert.deepEqual(final.members.map((m: { value: string }) => m.value).sort(), users.slice(30).sort());
+    });
+
+    // On PostgreSQL a user's PATCH reads without a lock and writes only if the user is still as read (patchUserUnlocked):
+    // many PATCHes of one user at once make it read again, then take the lock. None may be lost.
+    test('40 concurrent PATCHes of one user, each adding a phone number → all 40 kept, 40 versions, 40 events in order', async () => {
+      const u = (await (
+        await req('POST', '/Users', { userName: 'busy@contoso.com', displayName: 'Busy' })
+      ).json()) as any;
+      const numbers = Array.from({ length: 40 }, (_, i) => `+1 555 01${String(i).padStart(2, '0')}`);
+      const versions = await Promise.all(
+        numbers.map(async (value, i) => {
+          const r = await req('PATCH', `/Users/${u.id}`, {
+            schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+            Operations: [
+              { op: 'Add', path: 'phoneNumbers', value: [{ type: i % 2 ? 'work' : 'mobile', value }] },
+              { op: 'Replace', path: 'displayName', value: `Busy ${i}` },
+            ],
+          });
+          assert.ok(r.status === 200 || r.status === 204, `PATCH ${i}: ${r.status} ${await r.text()}`);
+          return Number(/W\/"(\d+)"/.exec(r.headers.get('etag') ?? '')?.[1]);
+        }),
+      );
+      const after = (await (await req('GET', `/Users/${u.id}`)).json()) as any;
+      assert.deepEqual(after.phoneNumbers.map((p: { value: string }) => p.value).sort(), [...numbers].sort());
+      assert.deepEqual(
+        [...versions].sort((a, b) => a - b),
+        Array.from({ length: 40 }, (_, i) => i + 2),
+      );
+      assert.equal(after.meta.version, 'W/"41"');
+      // Its events: user.created, then one user.updated per PATCH, numbered 2..41, each carrying the version it made.
+      {
+        const rows = await (s.server.store as SqlStore).db
+          .selectFrom('events')
+          .select(['type', 'payload'])
+          .where('resource_id', '=', u.id)
+          .orderBy('seq')
+          .execute();
+        const events = rows.map((r) => ({ type: r.type, ...JSON.parse(String(r.payload)) }));
+        assert.deepEqual(
+          events.map((e) => [
+            e.type,
+            e.resource.sequence,
+            Number(/W\/"(\d+)"/.exec(e.data.meta.version)?.[1]),
+          ]),
+          Array.from({ length: 41 }, (_, i) => [i ? 'user.updated' : 'user.created', i + 1, i + 1]),
+        );
+        assert.equal(events[40].data.phoneNumbers.length, 40, 'the last event carries every number');
+      }
     });
   });
 }

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import type { EventDraft } from '../../src/events/types.js';
 import { normalizeResource } from '../../src/scim/schema/normalize.js';
 import { ScimError } from '../../src/scim/errors.js';
@@ -22,6 +23,23 @@ const user = (userName: string, displayName: string) =>
     displayName,
     emails: [{ type: 'work', value: userName, primary: true }],
   });
+
+/** The statements this process sends PostgreSQL while `fn` runs, read off the driver's client (every pooled connection is one). */
+async function statementsOf(fn: () => Promise<void>): Promise<string[]> {
+  const sent: string[] = [];
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: any[]) {
+    const q = args[0];
+    sent.push(typeof q === 'string' ? q : String(q?.text ?? ''));
+    return (query as any).apply(this, args);
+  } as typeof query;
+  try {
+    await fn();
+  } finally {
+    pg.Client.prototype.query = query;
+  }
+  return sent;
+}
 
 /** The event a write of `row` makes: the row's version and data as the payload, to compare with what was written. */
 const draftOf =
@@ -233,6 +251,203 @@ for (const dialect of DIALECTS) {
       );
       assert.deepEqual(await eventsOf(id), []);
       assert.deepEqual(await emailRows(id), []);
+    });
+
+    test('createUser: the row, its email rows and its event in one write; on PostgreSQL one statement, no BEGIN/COMMIT', async () => {
+      const withEvent = newId();
+      const withoutEvent = newId();
+      let clock = 0;
+      const now = () => `2026-12-07T10:00:0${clock++}.000Z`;
+      const sent = await statementsOf(async () => {
+        const row = await store.createUser(
+          tenant,
+          withEvent,
+          user('Barbara@acme.example', 'Barbara'),
+          now,
+          draftOf('user.created'),
+        );
+        assert.equal(row.version, 1);
+        assert.equal(row.created, '2026-12-07T10:00:00.000Z', '`now` is read once, when the write runs');
+        await store.createUser(tenant, withoutEvent, user('Niklaus@acme.example', 'Niklaus'), now);
+      });
+      if (dialect === 'postgres') {
+        assert.equal(sent.length, 2, `one statement per create, got: ${sent.join(' | ')}`);
+        assert.ok(
+          sent.every(
+            (t) => /^\s*WITH u AS \(INSERT INTO users\b/.test(t) || /^\s*INSERT INTO users\b/.test(t),
+          ),
+          sent.join(' | '),
+        );
+      }
+      assert.deepEqual(await emailRows(withEvent), ['barbara@acme.example']);
+      assert.deepEqual(await emailRows(withoutEvent), ['niklaus@acme.example']);
+      const events = await eventsOf(withEvent);
+      assert.deepEqual(
+        events.map((e) => [e.type, e.resource.sequence, e.data.version, e.data.displayName]),
+        [['user.created', 1, 1, 'Barbara']],
+      );
+      assert.deepEqual(await eventsOf(withoutEvent), []);
+      const stored = await store.tenant(tenant).users.get(withEvent);
+      assert.equal(stored?.lastModified, '2026-12-07T10:00:00.000Z');
+    });
+
+    test('createUser: of 12 concurrent creates of one userName exactly one is stored, with one event; the rest are 409', async () => {
+      const ids = Array.from({ length: 12 }, () => newId());
+      const outcomes = await Promise.allSettled(
+        ids.map((id, i) =>
+          store.createUser(
+            tenant,
+            id,
+            user(i % 2 ? 'KEN@acme.example' : 'ken@acme.example', `Ken ${i}`),
+            () => new Date().toISOString(),
+            draftOf('user.created'),
+          ),
+        ),
+      );
+      const stored = outcomes.filter((o) => o.status === 'fulfilled');
+      assert.equal(stored.length, 1);
+      for (const o of outcomes)
+        if (o.status === 'rejected')
+          assert.ok(
+            o.reason instanceof ScimError && o.reason.status === 409 && o.reason.scimType === 'uniqueness',
+            String(o.reason),
+          );
+      const rows = await store.db
+        .selectFrom('users')
+        .select('id')
+        .where('tenant_id', '=', tenant)
+        .where('user_name_lc', '=', 'ken@acme.example')
+        .execute();
+      assert.deepEqual(
+        rows.map((r) => r.id),
+        [(stored[0] as PromiseFulfilledResult<ResourceRow>).value.id],
+      );
+      const events = (await Promise.all(ids.map((id) => eventsOf(id)))).flat();
+      assert.equal(events.length, 1, 'one event, for the one stored user');
+      const emails = (await Promise.all(ids.map((id) => emailRows(id)))).flat();
+      assert.deepEqual(emails, ['ken@acme.example'], 'email rows only for the stored user');
+    });
+
+    test('updateUserIf: writes the user and its event only if it is still at the version read; PostgreSQL: no lock, no BEGIN', async () => {
+      const id = newId();
+      await store.createUser(
+        tenant,
+        id,
+        user('tony@acme.example', 'Tony'),
+        () => new Date().toISOString(),
+        draftOf('user.created'),
+      );
+      const users = store.tenant(tenant).users;
+      const rename = (read: ResourceRow, displayName: string) =>
+        store.updateUserIf(
+          tenant,
+          read,
+          { ...read.data, displayName },
+          () => new Date().toISOString(),
+          draftOf('user.updated'),
+        );
+      let written: ResourceRow | undefined;
+      const sent = await statementsOf(async () => {
+        written = await rename((await users.getWithSeq(id))!, 'Tony H');
+      });
+      assert.equal(written?.version, 2);
+      if (dialect === 'postgres') {
+        assert.equal(sent.length, 2, sent.join(' | '));
+        assert.ok(!sent.some((t) => /FOR UPDATE|^\s*(BEGIN|COMMIT)\b/i.test(t)), sent.join(' | '));
+      }
+      // Read at version 2; another write makes it 3: the write from the stale read writes nothing.
+      const stale = (await users.getWithSeq(id))!;
+      await store.transaction(tenant, async (tx) => {
+        const b = (await tx.users.getForUpdate(id))!;
+        await tx.users.updateWithEvents(
+          b,
+          { ...b.data, displayName: 'Tony Hoare' },
+          new Date().toISOString(),
+          1,
+          (row: ResourceRow) => [draftOf('user.updated')(row)],
+        );
+      });
+      assert.equal(await rename(stale, 'Lost'), undefined);
+      assert.equal((await users.get(id))?.data.displayName, 'Tony Hoare');
+      assert.deepEqual(
+        (await eventsOf(id)).map((e) => [e.type, e.resource.sequence, e.data.version, e.data.displayName]),
+        [
+          ['user.created', 1, 1, 'Tony'],
+          ['user.updated', 2, 2, 'Tony H'],
+          ['user.updated', 3, 3, 'Tony Hoare'],
+        ],
+      );
+      // Gone since it was read: nothing written, no event.
+      const last = (await users.getWithSeq(id))!;
+      await store.transaction(tenant, (tx) => tx.users.delete(id));
+      assert.equal(await rename(last, 'Ghost'), undefined);
+      assert.equal((await eventsOf(id)).length, 3);
+      // A change of emails is refused before anything is written (their rows take statements of their own).
+      const other = newId();
+      await store.createUser(tenant, other, user('rob@acme.example', 'Rob'), () => new Date().toISOString());
+      const r = (await users.getWithSeq(other))!;
+      await assert.rejects(
+        store.updateUserIf(
+          tenant,
+          r,
+          { ...r.data, emails: [{ type: 'work', value: 'robin@acme.example' }] },
+          () => new Date().toISOString(),
+          draftOf('user.updated'),
+        ),
+        /emails/,
+      );
+      assert.equal((await users.get(other))?.version, 1);
+    });
+
+    test('updateUserIf without an event (EVENTS_ENABLED=false): the same check of the version, and no event', async () => {
+      const id = newId();
+      await store.createUser(tenant, id, user('kathleen@acme.example', 'Kathleen'), () =>
+        new Date().toISOString(),
+      );
+      const users = store.tenant(tenant).users;
+      const read = (await users.getWithSeq(id))!;
+      const stale = (await users.getWithSeq(id))!;
+      const rename = (r: ResourceRow, displayName: string) =>
+        store.updateUserIf(tenant, r, { ...r.data, displayName }, () => new Date().toISOString());
+      assert.equal((await rename(read, 'Kathleen B'))?.version, 2);
+      assert.equal(await rename(stale, 'Lost'), undefined, 'read at version 1, which is gone');
+      const stored = (await users.get(id))!;
+      assert.equal(stored.version, 2);
+      assert.equal(stored.data.displayName, 'Kathleen B');
+      assert.deepEqual(await emailRows(id), ['kathleen@acme.example'], 'the email rows stay');
+      assert.deepEqual(await eventsOf(id), []);
+    });
+
+    test('updateUserIf: a userName taken since is a 409 and writes nothing', async () => {
+      const a = newId();
+      const b = newId();
+      await store.createUser(
+        tenant,
+        a,
+        user('hedy@acme.example', 'Hedy'),
+        () => new Date().toISOString(),
+        draftOf('user.created'),
+      );
+      await store.createUser(
+        tenant,
+        b,
+        user('alonzo@acme.example', 'Alonzo'),
+        () => new Date().toISOString(),
+        draftOf('user.created'),
+      );
+      const read = (await store.tenant(tenant).users.getWithSeq(b))!;
+      await assert.rejects(
+        store.updateUserIf(
+          tenant,
+          read,
+          { ...read.data, userName: 'HEDY@acme.example' },
+          () => new Date().toISOString(),
+          draftOf('user.updated'),
+        ),
+        (e) => e instanceof ScimError && e.status === 409 && e.scimType === 'uniqueness',
+      );
+      assert.equal((await store.tenant(tenant).users.get(b))?.version, 1);
+      assert.equal((await eventsOf(b)).length, 1);
     });
 
     test('an update from a row read before another write: never an event that describes another row', async () => {

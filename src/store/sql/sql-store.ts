@@ -167,16 +167,73 @@ export class SqlStore implements Store {
     return this.write((trx) => fn(new SqlTenantStore(trx, tenantId, this.hooks)));
   }
 
+  async createUser(
+    tenantId: string,
+    id: string,
+    data: ResourceData,
+    now: () => string,
+    event?: (row: ResourceRow) => EventDraft,
+  ): Promise<ResourceRow> {
+    // On PostgreSQL both insert() and insertWithEvent() write a user in one statement (its email rows and its event
+    // in the same INSERT … WITH), which writeStatement sends by itself.
+    const run = (db: Kysely<any>) => {
+      const users = new SqlTenantStore(db, tenantId, this.hooks).users;
+      const at = now();
+      return event ? users.insertWithEvent(id, data, at, event) : users.insert(id, data, at);
+    };
+    try {
+      return await this.conn.writeStatement(run);
+    } catch (e) {
+      this.noteWriteFault(e);
+      throw e;
+    }
+  }
+
+  async updateUserIf(
+    tenantId: string,
+    before: ResourceRow,
+    data: ResourceData,
+    now: () => string,
+    event?: (row: ResourceRow) => EventDraft,
+  ): Promise<ResourceRow | undefined> {
+    if (!isDeepStrictEqual(before.data.emails, data.emails))
+      throw new Error('updateUserIf: the emails changed (their rows take statements of their own)');
+    const events = event && ((row: ResourceRow) => [event(row)]);
+    try {
+      if (this.dialect !== 'postgres')
+        // SQLite: the single writer's transaction costs no round trip; the version is checked inside it.
+        return await this.transaction(tenantId, async (tx) => {
+          const current = await tx.users.getForUpdate(before.id);
+          if (!current || current.version !== before.version) return undefined;
+          return events
+            ? tx.users.updateWithEvents(current, data, now(), 1, events)
+            : tx.users.update(current.id, data, now(), current.data);
+        });
+      return await this.conn.writeStatement((db) => {
+        const users = new SqlTenantStore(db, tenantId, this.hooks).usersSql;
+        return events
+          ? users.updateWithEventsIf(before, data, now(), events)
+          : users.update(before.id, data, now(), before.data, 0, before.version);
+      });
+    } catch (e) {
+      this.noteWriteFault(e);
+      throw e;
+    }
+  }
+
   /** Every write of this store: one transaction that waits out other writers (connect.ts writeTransaction). */
   private readonly write = async <T>(fn: (trx: Kysely<any>) => Promise<T>): Promise<T> => {
     try {
       return await this.conn.writeTransaction(fn);
     } catch (e) {
-      if (e instanceof ScimError && e.status === 503 && /unavailable/.test(e.detail))
-        this.writeFaultAt = Date.now();
+      this.noteWriteFault(e);
       throw e;
     }
   };
+  private noteWriteFault(e: unknown): void {
+    if (e instanceof ScimError && e.status === 503 && /unavailable/.test(e.detail))
+      this.writeFaultAt = Date.now();
+  }
   /** When a write last failed because the store could not be written (health() then probes with a write). */
   private writeFaultAt = 0;
 
@@ -621,6 +678,8 @@ async function insertActivity(x: Exec, records: readonly ActivityRecord[]): Prom
 
 class SqlTenantStore implements TenantStore {
   readonly users: ResourceStore;
+  /** `users` as its class, for the store's own one-statement writes. */
+  readonly usersSql: SqlResourceStore;
   readonly groups: ResourceStore;
   readonly members: MemberStore;
   constructor(
@@ -631,7 +690,7 @@ class SqlTenantStore implements TenantStore {
     private readonly write?: <T>(fn: (trx: Kysely<any>) => Promise<T>) => Promise<T>,
   ) {
     const x = execOf(db, hooks.name);
-    this.users = new SqlResourceStore(db, x, tenantId, hooks, 'User');
+    this.users = this.usersSql = new SqlResourceStore(db, x, tenantId, hooks, 'User');
     this.groups = new SqlResourceStore(db, x, tenantId, hooks, 'Group');
     this.members = new SqlMemberStore(db, x, tenantId);
   }
@@ -849,6 +908,13 @@ class SqlResourceStore implements ResourceStore {
     return r ? this.row(r) : undefined;
   }
 
+  async getWithSeq(id: string): Promise<ResourceRow | undefined> {
+    const r = (await this.x.all(S.getRowWithSeq[this.table], [this.tenantId, id]))[0];
+    if (!r) return undefined;
+    const row = this.row(r);
+    row.lastEventSeq = Number(r.event_seq);
+    return row;
+  }
   async getForUpdate(id: string): Promise<ResourceRow | undefined> {
     const r = (await this.x.all(S.getRowForUpdate[this.table], [this.tenantId, id]))[0];
     if (!r) return undefined;
@@ -880,13 +946,15 @@ class SqlResourceStore implements ResourceStore {
     now: string,
     before?: ResourceData,
     events = 0,
+    ifVersion?: number,
   ): Promise<ResourceRow | undefined> {
     const chained = this.chained(events);
     const { mask, params } = this.changedColumns(data, before);
     params.push(this.hooks.toJson(data), now, events, ...(chained ? [events] : []), this.tenantId, id);
+    if (ifVersion !== undefined) params.push(ifVersion);
     let r: any;
     try {
-      r = (await this.x.all(S.updateRow(this.table, mask, chained), params))[0];
+      r = (await this.x.all(S.updateRow(this.table, mask, chained, ifVersion !== undefined), params))[0];
     } catch (e) {
       this.uniqueness(e, data);
     }
@@ -940,13 +1008,48 @@ class SqlResourceStore implements ResourceStore {
       if (row) await this.appendTaken(row, events(row), now);
       return row;
     }
+    const row = await this.writeWithEvents(before, data, now, count, events, false);
+    if (row && data && !isDeepStrictEqual(before.data.emails, data.emails))
+      await this.writeValues(id, data, true);
+    return row;
+  }
+
+  /**
+   * PostgreSQL: updateWithEvents' one statement, only if the row is still at `before`'s version (read by getWithSeq,
+   * no lock held): undefined if it changed or is gone, with nothing written. Store.updateUserIf; `data` keeps the
+   * emails of `before` (rewriting their rows would take more statements).
+   */
+  async updateWithEventsIf(
+    before: ResourceRow,
+    data: ResourceData,
+    now: string,
+    events: (row: ResourceRow) => EventDraft[],
+  ): Promise<ResourceRow | undefined> {
+    if (this.hooks.name !== 'postgres' || before.lastEventSeq === undefined)
+      throw new Error(
+        `${this.rt} ${before.id}: updateWithEventsIf needs PostgreSQL and a row read by getWithSeq`,
+      );
+    return this.writeWithEvents(before, data, now, 1, events, true);
+  }
+
+  /** updateWithEvents' statement on PostgreSQL (`ifVersion`: only if the row's version is still before's). */
+  private async writeWithEvents(
+    before: ResourceRow,
+    data: ResourceData | undefined,
+    now: string,
+    count: number,
+    events: (row: ResourceRow) => EventDraft[],
+    ifVersion: boolean,
+  ): Promise<ResourceRow | undefined> {
+    const id = before.id;
+    const lastEventSeq = before.lastEventSeq!;
     const row: ResourceRow = {
       id,
       data: data ?? before.data,
       created: before.created,
       lastModified: now,
       version: before.version + 1,
-      eventSeq: before.lastEventSeq + count,
+      eventSeq: lastEventSeq + count,
     };
     const drafts = events(row);
     if (drafts.length !== count)
@@ -955,16 +1058,15 @@ class SqlResourceStore implements ResourceStore {
     let params: unknown[];
     if (data) {
       const changed = this.changedColumns(data, before.data);
-      stmt = S.updateRowWithEvents(this.table, changed.mask, count);
+      stmt = S.updateRowWithEvents(this.table, changed.mask, count, ifVersion);
       params = [...changed.params, this.hooks.toJson(data), now, count, this.tenantId, id];
+      if (ifVersion) params.push(before.version);
     } else {
       stmt = S.touchRowWithEvents(this.table, count);
       params = [now, count, this.tenantId, id];
     }
     drafts.forEach((d, i) =>
-      params.push(
-        ...eventParams(this.tenantId, eventOf(this.tenantId, d, before.lastEventSeq! + 1 + i, now)),
-      ),
+      params.push(...eventParams(this.tenantId, eventOf(this.tenantId, d, lastEventSeq + 1 + i, now))),
     );
     let r: any;
     try {
@@ -972,13 +1074,12 @@ class SqlResourceStore implements ResourceStore {
     } catch (e) {
       this.uniqueness(e, row.data);
     }
-    if (!r) return undefined; // gone: the statement wrote no event either
+    if (!r) return undefined; // gone (or, ifVersion, changed): the statement wrote no event either
     if (Number(r.version) !== row.version || Number(r.event_seq) !== row.eventSeq)
       // Only a caller that did not read the row with getForUpdate in this transaction: the transaction fails whole.
       throw new Error(
         `${this.rt} ${id} changed after it was read for update (version ${String(r.version)}, expected ${row.version})`,
       );
-    if (data && !isDeepStrictEqual(before.data.emails, data.emails)) await this.writeValues(id, data, true);
     return row;
   }
 

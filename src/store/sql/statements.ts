@@ -16,6 +16,11 @@ const byTable = <T>(make: (t: Table) => T): Record<Table, T> => ({
 
 export const getRow = byTable((t) => new Stmt(`SELECT ${ROW} FROM ${t} WHERE tenant_id = ? AND id = ?`));
 
+/** getRowForUpdate without the lock, for a write that checks the version it read instead (Store.updateUserIf). */
+export const getRowWithSeq = byTable(
+  (t) => new Stmt(`SELECT ${ROW}, event_seq FROM ${t} WHERE tenant_id = ? AND id = ?`),
+);
+
 /**
  * The row, locked until the transaction ends (PostgreSQL; SQLite's single writer needs no lock), with the number of
  * the resource's last event: the lock keeps both as read, so the next write's row and event are known before it.
@@ -71,13 +76,13 @@ export const GROUP_COLUMNS = ['display_name_lc', 'external_id'] as const;
  * An update that sets the document, lastModified, version and the derived columns named by `mask` (bit i =
  * columns[i]): an index or trigger (the users_text trigram index) is maintained only for a column that is set.
  */
-export const updateRow = (table: Table, mask: number, chained = false) =>
-  stmtFor(`update:${table}:${mask}:${chained}`, () => {
+export const updateRow = (table: Table, mask: number, chained = false, ifVersion = false) =>
+  stmtFor(`update:${table}:${mask}:${chained}:${ifVersion}`, () => {
     const columns = table === 'users' ? USER_COLUMNS : GROUP_COLUMNS;
     const set = columns.filter((_, i) => mask & (1 << i)).map((c) => `${c} = ?`);
     const head = chained ? [MOVE_HEAD] : [];
     return `UPDATE ${table} SET ${[...set, 'data = ?', 'last_modified = ?', 'version = version + 1', 'event_seq = event_seq + ?', ...head].join(', ')}
-      WHERE tenant_id = ? AND id = ? RETURNING created, last_modified, version, event_seq${chained ? `, ${HEADS}` : ''}`;
+      WHERE tenant_id = ? AND id = ?${ifVersion ? ' AND version = ?' : ''} RETURNING created, last_modified, version, event_seq${chained ? `, ${HEADS}` : ''}`;
   });
 
 /** The columns of an event row as insertEvents and the statements below write them (eventParams). */
@@ -102,12 +107,13 @@ const WRITTEN = 'created, last_modified, version, event_seq';
 
 /**
  * PostgreSQL only: updateRow (not chained) and the resource's `n` events (≤ EVENTS_WITH_ROW) in one statement
- * (SqlResourceStore.updateWithEvents). Parameters: updateRow's, then each event's (eventParams).
+ * (SqlResourceStore.updateWithEvents). Parameters: updateRow's, then each event's (eventParams). `ifVersion`: only
+ * if the row's version is still the one given after the id (a write without a lock, Store.updateUserIf).
  */
-export const updateRowWithEvents = (table: Table, mask: number, n: number) =>
+export const updateRowWithEvents = (table: Table, mask: number, n: number, ifVersion = false) =>
   stmtFor(
-    `update-events:${table}:${mask}:${n}`,
-    () => withEvents(updateRow(table, mask).sqlite, WRITTEN, n),
+    `update-events:${table}:${mask}:${n}:${ifVersion}`,
+    () => withEvents(updateRow(table, mask, false, ifVersion).sqlite, WRITTEN, n),
     n,
   );
 
