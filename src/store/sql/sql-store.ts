@@ -181,12 +181,7 @@ export class SqlStore implements Store {
       const at = now();
       return event ? users.insertWithEvent(id, data, at, event) : users.insert(id, data, at);
     };
-    try {
-      return await this.conn.writeStatement(run);
-    } catch (e) {
-      this.noteWriteFault(e);
-      throw e;
-    }
+    return this.noting(() => this.conn.writeStatement(run));
   }
 
   async updateUserIf(
@@ -199,40 +194,37 @@ export class SqlStore implements Store {
     if (!isDeepStrictEqual(before.data.emails, data.emails))
       throw new Error('updateUserIf: the emails changed (their rows take statements of their own)');
     const events = event && ((row: ResourceRow) => [event(row)]);
-    try {
-      if (this.dialect !== 'postgres')
-        // SQLite: the single writer's transaction costs no round trip; the version is checked inside it.
-        return await this.transaction(tenantId, async (tx) => {
-          const current = await tx.users.getForUpdate(before.id);
-          if (!current || current.version !== before.version) return undefined;
-          return events
-            ? tx.users.updateWithEvents(current, data, now(), 1, events)
-            : tx.users.update(current.id, data, now(), current.data);
-        });
-      return await this.conn.writeStatement((db) => {
+    if (this.dialect !== 'postgres')
+      // SQLite: the single writer's transaction costs no round trip; the version is checked inside it.
+      return this.transaction(tenantId, async (tx) => {
+        const current = await tx.users.getForUpdate(before.id);
+        if (!current || current.version !== before.version) return undefined;
+        return events
+          ? tx.users.updateWithEvents(current, data, now(), 1, events)
+          : tx.users.update(current.id, data, now(), current.data);
+      });
+    return this.noting(() =>
+      this.conn.writeStatement((db) => {
         const users = new SqlTenantStore(db, tenantId, this.hooks).usersSql;
         return events
           ? users.updateWithEventsIf(before, data, now(), events)
           : users.update(before.id, data, now(), before.data, 0, before.version);
-      });
-    } catch (e) {
-      this.noteWriteFault(e);
-      throw e;
-    }
+      }),
+    );
   }
 
   /** Every write of this store: one transaction that waits out other writers (connect.ts writeTransaction). */
-  private readonly write = async <T>(fn: (trx: Kysely<any>) => Promise<T>): Promise<T> => {
+  private readonly write = <T>(fn: (trx: Kysely<any>) => Promise<T>): Promise<T> =>
+    this.noting(() => this.conn.writeTransaction(fn));
+  /** A write, noting when it failed because the store could not be written (writeFaultAt). */
+  private async noting<T>(write: () => Promise<T>): Promise<T> {
     try {
-      return await this.conn.writeTransaction(fn);
+      return await write();
     } catch (e) {
-      this.noteWriteFault(e);
+      if (e instanceof ScimError && e.status === 503 && /unavailable/.test(e.detail))
+        this.writeFaultAt = Date.now();
       throw e;
     }
-  };
-  private noteWriteFault(e: unknown): void {
-    if (e instanceof ScimError && e.status === 503 && /unavailable/.test(e.detail))
-      this.writeFaultAt = Date.now();
   }
   /** When a write last failed because the store could not be written (health() then probes with a write). */
   private writeFaultAt = 0;
@@ -908,15 +900,15 @@ class SqlResourceStore implements ResourceStore {
     return r ? this.row(r) : undefined;
   }
 
-  async getWithSeq(id: string): Promise<ResourceRow | undefined> {
-    const r = (await this.x.all(S.getRowWithSeq[this.table], [this.tenantId, id]))[0];
-    if (!r) return undefined;
-    const row = this.row(r);
-    row.lastEventSeq = Number(r.event_seq);
-    return row;
+  getWithSeq(id: string): Promise<ResourceRow | undefined> {
+    return this.rowWithSeq(S.getRowWithSeq[this.table], id);
   }
-  async getForUpdate(id: string): Promise<ResourceRow | undefined> {
-    const r = (await this.x.all(S.getRowForUpdate[this.table], [this.tenantId, id]))[0];
+  getForUpdate(id: string): Promise<ResourceRow | undefined> {
+    return this.rowWithSeq(S.getRowForUpdate[this.table], id);
+  }
+  /** The row with the number of the resource's last event (ResourceRow.lastEventSeq). */
+  private async rowWithSeq(stmt: Stmt, id: string): Promise<ResourceRow | undefined> {
+    const r = (await this.x.all(stmt, [this.tenantId, id]))[0];
     if (!r) return undefined;
     const row = this.row(r);
     row.lastEventSeq = Number(r.event_seq);
