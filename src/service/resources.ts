@@ -87,6 +87,12 @@ const notFound = (rt: ResourceTypeName, id: string) =>
 const CONTINUATIONS = 2000;
 const CONTINUATION_MS = 15 * 60_000;
 
+/**
+ * A group PATCH naming more member ids than this takes the lock (patchMembersUnlocked): its statements, and its
+ * events, are written in chunks.
+ */
+const UNLOCKED_MEMBERS = 100;
+
 export class ResourceService {
   private readonly continuations = new Map<string, { position: string; at: number }>();
 
@@ -619,8 +625,11 @@ export class ResourceService {
         undefined,
         `PATCH has ${ops.length} operations; the maximum is ${this.limits.maxOperations}`,
       );
-    if (rt === 'User' && this.store.dialect === 'postgres') {
-      const done = await this.patchUserUnlocked(tenantId, id, ops, projection, ifMatch);
+    if (this.store.dialect === 'postgres') {
+      const done =
+        rt === 'User'
+          ? await this.patchUserUnlocked(tenantId, id, ops, projection, ifMatch)
+          : await this.patchMembersUnlocked(tenantId, id, ops, projection, ifMatch);
       if (done) return done;
     }
     return this.store.transaction(tenantId, async (tx) => {
@@ -724,16 +733,127 @@ export class ResourceService {
             : before;
       const wantMembers = projection ? wantsMembers(projection) : false;
       const members = wantMembers ? await tx.members.list(id) : undefined;
-      return {
-        resource:
-          !projection && rendered
-            ? rendered
-            : this.render(tenantId, rt, row, members ? { members } : {}, projection),
-        id,
-        version: row.version,
-        summary: `patched group ${String(row.data.displayName)} (${ops.length} operation${ops.length === 1 ? '' : 's'}, ${membersChanged} membership change${membersChanged === 1 ? '' : 's'})`,
-      };
+      return this.patchedGroup(tenantId, row, rendered, members, ops.length, membersChanged, projection);
     });
+  }
+
+  /** A group's PATCH answer: `row` as written, `rendered` for its events, `members` when the projection wants them. */
+  private patchedGroup(
+    tenantId: string,
+    row: ResourceRow,
+    rendered: JsonObject | undefined,
+    members: Member[] | undefined,
+    operations: number,
+    membersChanged: number,
+    projection: Projection | undefined,
+  ): WriteResult {
+    return {
+      resource:
+        !projection && rendered
+          ? rendered
+          : this.render(tenantId, 'Group', row, members ? { members } : {}, projection),
+      id: row.id,
+      version: row.version,
+      summary: `patched group ${String(row.data.displayName)} (${operations} operation${operations === 1 ? '' : 's'}, ${membersChanged} membership change${membersChanged === 1 ? '' : 's'})`,
+    };
+  }
+
+  /**
+   * A PATCH of a group's members on PostgreSQL without a transaction or a lock (Store.updateMembersIf), for Entra's
+   * shapes: operations that only add members or remove them by id. The group and what it holds of the ids named are
+   * read in one statement; the changes, the group's new version and its events are written in one more, only if the
+   * group's version is still the one read (every change of its members changes it): two round trips instead of
+   * five. Read again when it is not, up to 3 times; then undefined, and the caller takes the lock, as it does for
+   * every other PATCH of a group (attributes, replacing or filtering members, a projection with members, an id in
+   * two operations, a long list) and for a PATCH this path would refuse (the locked path gives its error in order).
+   */
+  private async patchMembersUnlocked(
+    tenantId: string,
+    id: string,
+    ops: ReturnType<typeof parsePatchRequest>,
+    projection: Projection | undefined,
+    ifMatch: string | undefined,
+  ): Promise<WriteResult | undefined> {
+    if (projection && wantsMembers(projection)) return undefined;
+    let steps: ReturnType<typeof planGroupPatch>['steps'];
+    try {
+      steps = planGroupPatch(ops).steps;
+    } catch {
+      return undefined;
+    }
+    const named = new Set<string>();
+    for (const step of steps) {
+      if (step.kind !== 'addMembers' && step.kind !== 'removeMembers') return undefined;
+      const ids = new Set(step.kind === 'addMembers' ? step.members.map((m) => m.value) : step.ids);
+      for (const v of ids) if (named.has(v)) return undefined;
+      for (const v of ids) named.add(v);
+    }
+    if (!named.size || named.size > UNLOCKED_MEMBERS) return undefined;
+    const all = steps.flatMap((s) =>
+      s.kind === 'addMembers' ? s.members.map((m) => m.value) : s.kind === 'removeMembers' ? s.ids : [],
+    );
+    try {
+      checkMemberLimits(all.length, all, this.limits);
+    } catch {
+      return undefined;
+    }
+    const t = this.store.tenant(tenantId);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const read = await t.groups.readMembership(id, [...named]);
+      if (!read) throw notFound('Group', id);
+      const before = read.row;
+      checkIfMatch(ifMatch, before.version, 'Group', id);
+      // What the locked path's statements would do, worked out from what was read.
+      const changes = new MembershipChanges();
+      const types = new Map<string, string | undefined>();
+      const add: Member[] = [];
+      const remove: string[] = [];
+      for (const step of steps) {
+        if (step.kind === 'addMembers') {
+          notItself(id, step.members);
+          for (const m of new Map(step.members.map((m) => [m.value, m])).values()) {
+            if (read.members.has(m.value)) continue;
+            // The type stored is the one the id has in the tenant, else the one declared (addResolved).
+            const member: Member = { value: m.value };
+            const type = read.kinds.get(m.value) ?? m.type;
+            if (type) member.type = type;
+            if (m.display !== undefined) member.display = m.display;
+            add.push(member);
+            types.set(m.value, type);
+            changes.added([m.value]);
+          }
+        } else if (step.kind === 'removeMembers') {
+          for (const v of new Set(step.ids)) {
+            const m = read.members.get(v);
+            if (!m) continue;
+            remove.push(v);
+            types.set(v, m.type ?? read.kinds.get(v));
+            changes.removed([v]);
+          }
+        }
+      }
+      if (!changes.count)
+        return this.patchedGroup(tenantId, before, undefined, undefined, ops.length, 0, projection);
+      const count = this.eventsEnabled ? changes.count : 0;
+      let rendered: JsonObject | undefined;
+      const row = await this.store.updateMembersIf(
+        tenantId,
+        before,
+        { add, remove },
+        () => this.now(),
+        count,
+        count
+          ? (after) => {
+              const drafts = this.updateDrafts(tenantId, 'Group', before, after, undefined, changes, types);
+              rendered = drafts[0]?.data;
+              return drafts;
+            }
+          : undefined,
+      );
+      if (row)
+        return this.patchedGroup(tenantId, row, rendered, undefined, ops.length, changes.count, projection);
+    }
+    return undefined;
   }
 
   /** Deletes a user or group; resolves with its stored document (whom the activity log names as deleted). */
@@ -745,21 +865,19 @@ export class ResourceService {
       if (ifMatch !== undefined) checkIfMatch(ifMatch, before.version, rt, id);
       const now = this.now();
       const drafts: EventDraft[] = [];
+      // Deleting a user, or a group nested in other groups, ends its memberships (the store removes them with it):
+      // each group it leaves gets a new version, as for any change of its members, and the application hears of
+      // each, like any member removal.
+      const left = await tx.groups.touchGroupsHolding(id, now);
       if (this.eventsEnabled) {
-        // Deleting a user, or a group nested in other groups, ends its memberships (the store removes them with
-        // it): the application hears of each, like any member removal.
-        const groups = (await tx.members.groupsOf([id])).get(id) ?? [];
-        for (const g of groups) {
-          const grow = await tx.groups.get(g.value);
-          if (!grow) continue;
+        for (const grow of left)
           drafts.push({
             type: 'group.member_removed',
             resourceType: 'Group',
-            resourceId: g.value,
+            resourceId: grow.id,
             data: this.render(tenantId, 'Group', grow, {}),
             member: { value: id, type: rt },
           });
-        }
         drafts.push({
           type: rt === 'User' ? 'user.deleted' : 'group.deleted',
           resourceType: rt,

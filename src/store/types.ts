@@ -207,6 +207,16 @@ export interface ActivityRecord extends ActivityEntry {
   tenantId: string;
 }
 
+/** A group and what it holds of some ids (ResourceStore.readMembership). */
+export interface MembershipRead {
+  /** The group's row, with lastEventSeq. */
+  row: ResourceRow;
+  /** Those of the ids that are members, as stored (type, display). */
+  members: Map<string, Member>;
+  /** Those of the ids that are users or groups of the tenant. */
+  kinds: Map<string, 'User' | 'Group'>;
+}
+
 export interface ResourceStore {
   /**
    * Inserts; throws ScimError 409 uniqueness on a clash. `events`: how many event sequence numbers the resource's
@@ -221,6 +231,17 @@ export interface ResourceStore {
   getForUpdate(id: string): Promise<ResourceRow | undefined>;
   /** getForUpdate without a lock, for a write that checks the version instead (Store.updateUserIf). */
   getWithSeq(id: string): Promise<ResourceRow | undefined>;
+  /**
+   * Groups: the group as getWithSeq reads it, with which of `ids` are its members and which are users or groups of
+   * the tenant, in one statement (a PATCH of its members without a lock: Store.updateMembersIf). Undefined: no such
+   * group.
+   */
+  readMembership(groupId: string, ids: readonly string[]): Promise<MembershipRead | undefined>;
+  /**
+   * Groups: those holding `memberId` get a new version and lastModified, as its deletion is about to end those
+   * memberships; their rows after it, in id order. (Every change of a group's members changes its version.)
+   */
+  touchGroupsHolding(memberId: string, now: string): Promise<ResourceRow[]>;
   /**
    * Replaces data, bumps version and lastModified; throws 409 on a uniqueness clash; undefined if gone. With the
    * stored data it replaces (`before`, read in the same transaction), only what changed is rewritten: the derived
@@ -352,6 +373,22 @@ export interface Store {
     data: ResourceData,
     now: () => string,
     event?: (row: ResourceRow) => EventDraft,
+  ): Promise<ResourceRow | undefined>;
+
+  /**
+   * A group's membership changes (members added that are not there, ids removed that are), with its new version and
+   * lastModified and its `count` events when `events` is given, as in a transaction after getForUpdate(), but only
+   * if the group is still at the version of `before`, which readMembership() read outside any transaction:
+   * undefined, with nothing written, if it changed or is gone since. Members are added with their type as given.
+   * On PostgreSQL one statement without BEGIN and COMMIT: two round trips in all instead of five.
+   */
+  updateMembersIf(
+    tenantId: string,
+    before: ResourceRow,
+    change: { add: readonly Member[]; remove: readonly string[] },
+    now: () => string,
+    count: number,
+    events?: (row: ResourceRow) => EventDraft[],
   ): Promise<ResourceRow | undefined>;
 
   /** Appends activity entries of any tenants in one write transaction (the buffered log, service/activity-log.ts). */

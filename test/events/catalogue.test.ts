@@ -237,6 +237,25 @@ for (const dialect of DIALECTS) {
         assert.equal(e.resource.sequence, 3);
       for (const e of ev.filter((x) => x.type === 'group.member_removed'))
         assert.deepEqual(e.member, { value: u.id, type: 'User' });
+      // Each group's members changed, so each has a new version: the one its event carries. A write that names the
+      // version from before the delete (If-Match) is refused.
+      for (const g of [g1, g2]) {
+        const now = await scim('GET', `/Groups/${g.id}`);
+        assert.notEqual(now.meta.version, g.meta.version);
+        const e = ev.find((x) => x.type === 'group.member_removed' && x.resource.id === g.id);
+        assert.equal(e.data.meta.version, now.meta.version);
+        assert.equal(e.data.meta.lastModified, now.meta.lastModified);
+        const r = await fetch(`${s.tenantUrl}/Groups/${g.id}`, {
+          method: 'PATCH',
+          headers: {
+            authorization: `Bearer ${s.token}`,
+            'content-type': 'application/scim+json',
+            'if-match': g.meta.version,
+          },
+          body: JSON.stringify(patch({ op: 'Replace', path: 'displayName', value: `${g.displayName} 2` })),
+        });
+        assert.equal(r.status, 412, await r.text());
+      }
     });
 
     test('§1.16 create group with members → group.created, then one group.member_added per member', async () => {

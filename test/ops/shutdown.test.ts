@@ -165,7 +165,7 @@ for (const dialect of DIALECTS) {
     });
 
     if (dialect === 'postgres')
-      test('requests waiting inside their database transactions when SIGTERM arrives commit before the pool closes', async () => {
+      test('requests waiting on a row lock in the database when SIGTERM arrives commit before the pool closes', async () => {
         const s = await setup({ DATABASE_POOL_SIZE: String(HELD + 4) });
         const lock = new pg.Client({ connectionString: s.db.url });
         // pg_stat_activity is a per-transaction snapshot, so watch from a connection outside the lock's transaction.
@@ -174,7 +174,8 @@ for (const dialect of DIALECTS) {
         await watch.connect();
         cleanup.push(() => lock.end());
         cleanup.push(() => watch.end());
-        // Hold the group's row: every PATCH stops at its SELECT … FOR UPDATE.
+        // Hold the group's row: every PATCH stops at it (adding members, a PATCH writes the group's row with its
+        // members in one statement; a PATCH that takes the lock stops at its SELECT … FOR UPDATE).
         cleanup.push(() => lock.query('ROLLBACK').catch(() => {}));
         await lock.query('BEGIN');
         await lock.query('SELECT 1 FROM groups WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [
@@ -188,7 +189,7 @@ for (const dialect of DIALECTS) {
         await waitFor('every PATCH to wait on the row lock', async () => {
           const r = await watch.query<{ n: string }>(
             `SELECT count(*) AS n FROM pg_stat_activity
-              WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%for update%'`,
+              WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%groups%'`,
           );
           return Number(r.rows[0]?.n) === HELD;
         });

@@ -22,6 +22,7 @@ import type {
   ActivityTarget,
   AuditEntry,
   AuditInput,
+  MembershipRead,
   MemberStore,
   NewToken,
   QueryResult,
@@ -210,6 +211,39 @@ export class SqlStore implements Store {
           ? users.updateWithEventsIf(before, data, now(), events)
           : users.update(before.id, data, now(), before.data, 0, before.version);
       }),
+    );
+  }
+
+  async updateMembersIf(
+    tenantId: string,
+    before: ResourceRow,
+    change: { add: readonly Member[]; remove: readonly string[] },
+    now: () => string,
+    count: number,
+    events?: (row: ResourceRow) => EventDraft[],
+  ): Promise<ResourceRow | undefined> {
+    if (this.dialect !== 'postgres')
+      // SQLite: the single writer's transaction costs no round trip; the version is checked inside it.
+      return this.transaction(tenantId, async (tx) => {
+        const current = await tx.groups.getForUpdate(before.id);
+        if (!current || current.version !== before.version) return undefined;
+        if (change.remove.length) await tx.members.remove(current.id, change.remove);
+        if (change.add.length) await tx.members.add(current.id, change.add);
+        return events
+          ? tx.groups.updateWithEvents(current, undefined, now(), count, events)
+          : tx.groups.touch(current.id, now());
+      });
+    return this.noting(() =>
+      this.conn.writeStatement((db) =>
+        new SqlTenantStore(db, tenantId, this.hooks).groupsSql.updateMembersIf(
+          before,
+          change.add,
+          change.remove,
+          now(),
+          count,
+          events,
+        ),
+      ),
     );
   }
 
@@ -673,6 +707,8 @@ class SqlTenantStore implements TenantStore {
   /** `users` as its class, for the store's own one-statement writes. */
   readonly usersSql: SqlResourceStore;
   readonly groups: ResourceStore;
+  /** `groups` as its class, for the store's own one-statement writes. */
+  readonly groupsSql: SqlResourceStore;
   readonly members: MemberStore;
   constructor(
     private readonly db: Db,
@@ -683,7 +719,7 @@ class SqlTenantStore implements TenantStore {
   ) {
     const x = execOf(db, hooks.name);
     this.users = this.usersSql = new SqlResourceStore(db, x, tenantId, hooks, 'User');
-    this.groups = new SqlResourceStore(db, x, tenantId, hooks, 'Group');
+    this.groups = this.groupsSql = new SqlResourceStore(db, x, tenantId, hooks, 'Group');
     this.members = new SqlMemberStore(db, x, tenantId);
   }
 
@@ -1073,6 +1109,117 @@ class SqlResourceStore implements ResourceStore {
         `${this.rt} ${id} changed after it was read for update (version ${String(r.version)}, expected ${row.version})`,
       );
     return row;
+  }
+
+  /**
+   * A group (as getWithSeq reads it) with, of `ids`, those that are its members and those that are users or groups
+   * of the tenant, in one statement: what a PATCH of its members needs to know before updateMembersIf.
+   */
+  async readMembership(groupId: string, ids: readonly string[]): Promise<MembershipRead | undefined> {
+    this.groupsOnly('readMembership');
+    const unique = [...new Set(ids)];
+    const r = (
+      await this.x.all(S.readMembership(unique.length), [
+        ...unique,
+        ...unique,
+        ...unique,
+        this.tenantId,
+        groupId,
+      ])
+    )[0];
+    if (!r) return undefined;
+    const row = this.row(r);
+    row.lastEventSeq = Number(r.event_seq);
+    const members = new Map<string, Member>();
+    for (const [value, type, display] of (this.hooks.fromJson(r.present ?? '[]') as unknown as
+      [string, string | null, string | null][] | null) ?? []) {
+      const m: Member = { value };
+      if (type) m.type = type as Member['type'];
+      if (display) m.display = display;
+      members.set(value, m);
+    }
+    const kinds = new Map<string, 'User' | 'Group'>();
+    // A user first, as resolveMembers does.
+    for (const [id, kind] of (this.hooks.fromJson(r.kinds ?? '[]') as unknown as
+      [string, 'User' | 'Group'][] | null) ?? [])
+      if (!kinds.has(id)) kinds.set(id, kind);
+    return { row, members, kinds };
+  }
+
+  /**
+   * PostgreSQL: a group's membership changes (members added, ids removed) with its new version and its events, in
+   * one statement, only if the group is still at `before`'s version (read by readMembership, no lock held):
+   * undefined, with nothing written, if it changed or is gone since, or if a member to add is there after all.
+   */
+  async updateMembersIf(
+    before: ResourceRow,
+    add: readonly Member[],
+    remove: readonly string[],
+    now: string,
+    count: number,
+    events: ((row: ResourceRow) => EventDraft[]) | undefined,
+  ): Promise<ResourceRow | undefined> {
+    this.groupsOnly('updateMembersIf');
+    if (this.hooks.name !== 'postgres' || before.lastEventSeq === undefined)
+      throw new Error(
+        `group ${before.id}: updateMembersIf needs PostgreSQL and a row read by readMembership`,
+      );
+    const row: ResourceRow = {
+      id: before.id,
+      data: before.data,
+      created: before.created,
+      lastModified: now,
+      version: before.version + 1,
+    };
+    if (events) row.eventSeq = before.lastEventSeq + count;
+    const drafts = events ? events(row) : [];
+    if (drafts.length !== (events ? count : 0))
+      throw new Error(`group ${before.id}: ${drafts.length} events for ${count} numbers`);
+    const params: unknown[] = [now, drafts.length, this.tenantId, before.id, before.version];
+    if (add.length) {
+      params.push(this.tenantId, before.id);
+      for (const m of add) params.push(m.value, m.type ?? null, m.display ?? null);
+    }
+    if (remove.length) params.push(this.tenantId, before.id, ...remove);
+    drafts.forEach((d, i) =>
+      params.push(
+        ...eventParams(this.tenantId, eventOf(this.tenantId, d, before.lastEventSeq! + 1 + i, now)),
+      ),
+    );
+    let r: any;
+    try {
+      r = (await this.x.all(S.updateMembersIf(add.length, remove.length, drafts.length), params))[0];
+    } catch (e) {
+      // A member to add that is already there: the membership changed without the version, which every change of
+      // it bumps. Nothing was written; the caller reads again (or takes the lock).
+      if (this.hooks.isUniqueViolation(e)) return undefined;
+      throw e;
+    }
+    if (!r) return undefined;
+    if (Number(r.version) !== row.version)
+      throw new Error(`group ${before.id}: wrote version ${String(r.version)}, expected ${row.version}`);
+    return row;
+  }
+
+  /**
+   * The groups that hold `memberId` get a new version and lastModified, because its deletion is about to end those
+   * memberships (a client's If-Match on one of them must then fail, and updateMembersIf relies on it); their rows as
+   * they are now, in id order.
+   */
+  async touchGroupsHolding(memberId: string, now: string): Promise<ResourceRow[]> {
+    this.groupsOnly('touchGroupsHolding');
+    const rows = await this.x.all(S.touchGroupsHolding, [
+      now,
+      this.tenantId,
+      this.tenantId,
+      this.tenantId,
+      memberId,
+    ]);
+    return rows.map((r) => this.row(r)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  private groupsOnly(what: string): void {
+    if (this.rt !== 'Group') throw new Error(`${what} is for groups`);
   }
 
   async touch(id: string, now: string, events = 0): Promise<ResourceRow | undefined> {

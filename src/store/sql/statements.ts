@@ -158,6 +158,70 @@ export const insertUserWithEvent = (values: number) =>
     values + 1,
   );
 
+/**
+ * PostgreSQL only: a group's membership changes, written only if the group is still at the version read (its row
+ * read without a lock, readMembership), in one statement with the group's new version and its `n` events
+ * (SqlResourceStore.updateMembersIf). Every change of a group's members bumps its version (a PATCH or PUT of it, or
+ * the deletion of a member: touchGroupsHolding), so the version check covers the members read with it. The inserts
+ * have no ON CONFLICT: a member that is there after all fails the statement whole. Parameters: last_modified, n,
+ * tenant, id, version; then tenant, group and (id, type, display) per member added; then tenant, group and the ids
+ * removed; then each event's.
+ */
+export const updateMembersIf = (adds: number, removes: number, n: number) =>
+  stmtFor(
+    `members-if:${adds}:${removes}:${n}`,
+    () => {
+      const write = `UPDATE groups SET last_modified = ?, version = version + 1, event_seq = event_seq + ?
+        WHERE tenant_id = ? AND id = ? AND version = ? RETURNING ${WRITTEN}`;
+      const add = adds
+        ? `, a AS (INSERT INTO group_members (tenant_id, group_id, member_id, member_type, display)
+           SELECT ?, ?, v.column1, v.column2, v.column3 FROM u, (VALUES ${Array(adds).fill('(?, ?, ?)').join(', ')}) AS v)`
+        : '';
+      const remove = removes
+        ? `, d AS (DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_id IN (${marks(removes)})
+           AND EXISTS (SELECT 1 FROM u))`
+        : '';
+      return n
+        ? withEvents(write, WRITTEN, n, add + remove)
+        : `WITH u AS (${write})${add}${remove} SELECT ${WRITTEN} FROM u`;
+    },
+    adds + removes + n,
+  );
+
+/**
+ * A group with, of the ids a PATCH names, those that are its members (id, type, display) and those that are users or
+ * groups of the tenant (id, kind), as JSON arrays, in one statement (readMembership; PostgreSQL). No row: no such
+ * group. Parameters: the ids three times, then tenant and group.
+ */
+export const readMembership = (n: number) =>
+  stmtFor(
+    `membership:${n}`,
+    () => {
+      const q = (agg: string, arr: string) => `SELECT g.${ROW.split(', ').join(', g.')}, g.event_seq,
+      (SELECT ${agg}(${arr}(m.member_id, m.member_type, m.display)) FROM group_members AS m
+        WHERE m.tenant_id = g.tenant_id AND m.group_id = g.id AND m.member_id IN (${marks(n)})) AS present,
+      (SELECT ${agg}(${arr}(k.id, k.kind)) FROM (
+        SELECT id, 'User' AS kind FROM users WHERE tenant_id = g.tenant_id AND id IN (${marks(n)})
+        UNION ALL SELECT x.id, 'Group' AS kind FROM groups AS x WHERE x.tenant_id = g.tenant_id AND x.id IN (${marks(n)})) AS k) AS kinds
+      FROM groups AS g WHERE g.tenant_id = ? AND g.id = ?`;
+      return [q('json_group_array', 'json_array'), q('json_agg', 'json_build_array')];
+    },
+    n,
+  );
+
+/**
+ * The groups that hold `member` get a new version and lastModified (its deletion is about to end those
+ * memberships), locked in id order on PostgreSQL; their rows as they are now. Parameters: last_modified, tenant,
+ * tenant, tenant, member.
+ */
+export const touchGroupsHolding = (() => {
+  const inner = `SELECT g.id FROM groups AS g WHERE g.tenant_id = ? AND g.id IN (
+    SELECT group_id FROM group_members WHERE tenant_id = ? AND member_id = ?)`;
+  const stmt = (select: string) =>
+    `UPDATE groups SET last_modified = ?, version = version + 1 WHERE tenant_id = ? AND id IN (${select}) RETURNING ${ROW}`;
+  return new Stmt(stmt(inner), stmt(`${inner} ORDER BY g.id FOR UPDATE`));
+})();
+
 /** By whether the row moves its chain's head (see NEXT_HEAD). */
 export const touchRow = [false, true].map((chained) =>
   byTable(
