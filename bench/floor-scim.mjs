@@ -16,6 +16,10 @@
  * §4.1.2 `groups` is returned by default), read with the same correlated subquery as joyn-scim, and each write's
  * directory event rows in its transaction (P, C: one event; MA, MR: one per member), shaped as joyn-scim's.
  *
+ * Its statements are the fewest joyn-scim's own need: on PostgreSQL a user's PATCH and a member add or remove are
+ * each a read without a lock, then one statement that writes only if the version read is unchanged (with the
+ * events, when full); a create is one statement.
+ *
  * Plain node:http and the store's driver, nothing else: it runs without a build step.
  *
  *   FLOOR_DATABASE=<sqlite file path | postgres://…> FLOOR_TENANT=<tenant id> PORT=… TOKEN=… node bench/floor-scim.mjs
@@ -392,58 +396,46 @@ async function postgresStore() {
       } else await one('floor_insert', insert, values);
       return JSON.stringify(resource);
     },
+    // As joyn-scim on PostgreSQL (Store.updateMembersIf): the group read without a lock, then one statement that
+    // writes the members, the group's new version and an event per member changed, only if the version is still
+    // the one read (two round trips); read again when it is not.
     members: async (groupId, add, ids) => {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const changed = [];
-        for (const m of ids)
-          if (
-            (
-              await client.query(
-                add
-                  ? {
-                      name: 'floor_add',
-                      text: `INSERT INTO group_members (tenant_id, group_id, member_id, member_type, display) VALUES ($1, $2, $3, 'User', NULL)
-                         ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING`,
-                      values: [tenant, groupId, m],
-                    }
-                  : {
-                      name: 'floor_remove',
-                      text: 'DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id = $3',
-                      values: [tenant, groupId, m],
-                    },
-              )
-            ).rowCount
-          )
-            changed.push(m);
+      for (;;) {
+        const [g] = await one(
+          'floor_group',
+          'SELECT id, data, created, last_modified, version FROM groups WHERE tenant_id = $1 AND id = $2',
+          [tenant, groupId],
+        );
         const now = new Date().toISOString();
-        const {
-          rows: [row],
-        } = await client.query({
-          name: 'floor_touch',
-          text: 'UPDATE groups SET last_modified = $1, version = version + 1 WHERE tenant_id = $2 AND id = $3 RETURNING id, data, created, last_modified, version',
-          values: [now, tenant, groupId],
-        });
-        if (withEvents && changed.length) {
-          const group = renderGroup(row);
-          for (const m of changed) {
-            const e = memberEvent(add, group, m, now);
-            await client.query({
-              name: 'floor_member_event',
-              text: `INSERT INTO events ${EVENT_COLUMNS} VALUES ($1, $2, $3, $4, 'Group', $5, $6)`,
-              values: [e.id, tenant, memberEventType(add), now, groupId, e.payload],
-            });
-          }
+        const write = `UPDATE groups SET last_modified = $1, version = version + 1
+          WHERE tenant_id = $2 AND id = $3 AND version = $4 RETURNING id`;
+        const change = add
+          ? `INSERT INTO group_members (tenant_id, group_id, member_id, member_type, display)
+             SELECT $2, $3, m, 'User', NULL FROM u, unnest($5::text[]) AS m
+             ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING RETURNING member_id`
+          : `DELETE FROM group_members WHERE tenant_id = $2 AND group_id = $3 AND member_id = ANY($5::text[])
+             AND EXISTS (SELECT 1 FROM u) RETURNING member_id`;
+        const values = [now, tenant, groupId, g.version, ids];
+        let text = `WITH u AS (${write}), c AS (${change}) SELECT id FROM u`;
+        if (withEvents) {
+          // Each member's event is made before the write, from the row the write leaves (version + 1), and written
+          // only for a member the statement changed.
+          const group = renderGroup({ ...g, last_modified: now, version: g.version + 1 });
+          const events = ids.map((m) => memberEvent(add, group, m, now));
+          values.push(
+            events.map((e) => e.id),
+            events.map((e) => e.payload),
+            memberEventType(add),
+          );
+          text = `WITH u AS (${write}), c AS (${change}),
+            e AS (INSERT INTO events ${EVENT_COLUMNS}
+              SELECT ev.id, $2, $8, $1, 'Group', $3, ev.payload
+              FROM unnest($5::text[], $6::text[], $7::text[]) AS ev (member, id, payload) JOIN c ON c.member_id = ev.member)
+            SELECT id FROM u`;
         }
-        await client.query('COMMIT');
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw e;
-      } finally {
-        client.release();
+        const done = await one(`floor_members_${add ? 'add' : 'remove'}${suffix}`, text, values);
+        if (done.length) return '';
       }
-      return '';
     },
   };
 }
