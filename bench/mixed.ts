@@ -34,7 +34,7 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../src/config.js';
 import { generateDirectory, writeDirectoryJson } from '../src/engine/source/index.js';
 import { normalizeResource } from '../src/scim/schema/normalize.js';
-import { openStore } from '../src/server.js';
+import { openStore } from '../src/store/open.js';
 import { TenantService } from '../src/service/tenants.js';
 import { newId } from '../src/store/sql/ids.js';
 import { loadNote } from './machine.js';

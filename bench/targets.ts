@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config.js';
 import { normalizeResource } from '../src/scim/schema/normalize.js';
-import { openStore } from '../src/server.js';
+import { openStore } from '../src/store/open.js';
 import { DRAIN_USERS_TEXT } from '../src/store/sqlite/users-text.js';
 import { TenantService } from '../src/service/tenants.js';
 import { newId } from '../src/store/sql/ids.js';

@@ -4,7 +4,7 @@ import { startWebhooks, type WebhookRuntime } from './events/webhook-runtime.js'
 import { buildApp, type App } from './http/app.js';
 import { reloadCertificate } from './http/tls.js';
 import { engineFor } from './engine/service.js';
-import { createStore } from './store/index.js';
+import { openStore } from './store/open.js';
 import type { SqlStore } from './store/sql/sql-store.js';
 
 export interface RunningServer extends App {
@@ -20,17 +20,6 @@ export interface RunningServer extends App {
   /** The webhook delivery worker, when it runs in this process (docs/events.md "Webhooks"). */
   webhooks?: WebhookRuntime;
   close(): Promise<void>;
-}
-
-export function openStore(config: Config): SqlStore {
-  return createStore(config.databaseUrl, {
-    poolSize: config.db.poolSize,
-    statementTimeoutMs: config.db.statementTimeoutMs,
-    sqliteMmapBytes: config.db.sqliteMmapMiB * 1024 * 1024,
-    busyWaitMs: config.db.busyWaitMs,
-    connectTimeoutMs: config.db.connectTimeoutMs,
-    ...(config.db.ssl ? { ssl: config.db.ssl } : {}),
-  });
 }
 
 export async function startServer(

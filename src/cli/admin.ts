@@ -1,7 +1,7 @@
 /** Operator commands that run or move the whole store: serve, migrate, copy-store. */
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { openStore } from '../server.js';
+import { openStore } from '../store/open.js';
 import { copyStore, CopyRefused } from '../store/copy.js';
 import { print, SERVER_ENV, STORE_ENV, UsageError, withEnvironment } from './common.js';
 

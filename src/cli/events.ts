@@ -4,7 +4,7 @@ import { loadConfig } from '../config.js';
 import { ApiKeyService } from '../events/api-keys.js';
 import { isEventType, EVENT_TYPES, type DirectoryEvent, type EventType } from '../events/types.js';
 import { ScimError } from '../scim/errors.js';
-import { openStore } from '../server.js';
+import { openStore } from '../store/open.js';
 import type { SqlStore } from '../store/sql/sql-store.js';
 import { cliActor, STORE_ENV, UsageError, withEnvironment } from './common.js';
 

@@ -8,7 +8,7 @@ import { loadConfig } from '../config.js';
 import { OPERATOR_ROLES, OperatorService, type OperatorRow } from '../admin/operators.js';
 import { operatorView } from '../admin/operator-routes.js';
 import { ScimError } from '../scim/errors.js';
-import { openStore } from '../server.js';
+import { openStore } from '../store/open.js';
 import { cliActor, print, STORE_ENV, UsageError, withEnvironment } from './common.js';
 
 async function withOperators<T>(fn: (svc: OperatorService) => Promise<T>): Promise<T> {

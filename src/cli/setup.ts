@@ -6,11 +6,10 @@
  */
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { tokenEndpoint } from '../http/oauth-token.js';
 import { ScimError } from '../scim/errors.js';
-import { openStore } from '../server.js';
+import { openStore } from '../store/open.js';
 import { ConnectionMonitor, type ConnectionView } from '../service/connection-state.js';
-import { OAuthClientService } from '../service/oauth-clients.js';
+import { OAuthClientService, tokenEndpoint } from '../service/oauth-clients.js';
 import { linkState, SetupLinkService } from '../service/setup-links.js';
 import { TenantService } from '../service/tenants.js';
 import type { SqlStore } from '../store/sql/sql-store.js';

@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml, stringify } from 'yaml';
 import { loadConfig } from '../config.js';
-import { openStore } from '../server.js';
+import { openStore } from '../store/open.js';
 import { ConfigError } from '../engine/config.js';
 import { EngineJobs, type JobSummary } from '../engine/job-definitions.js';
 import { SyncState, type JobDefinitionRow } from '../engine/state/store.js';

@@ -20,7 +20,7 @@ import { buildRunner, resolveTarget, type RuntimeDeps } from '../engine/runtime.
 import { formatStatus, getStatus, nextCycle, progressBar } from '../engine/status.js';
 import { SyncState } from '../engine/state/store.js';
 import { TenantTargets } from '../engine/tenant-target.js';
-import { openStore } from '../server.js';
+import { openStore } from '../store/open.js';
 import { TenantService } from '../service/tenants.js';
 import type { SqlStore } from '../store/sql/sql-store.js';
 import { intOption, UsageError, withEnvironment } from './common.js';

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import { ScimError } from '../scim/errors.js';
-import { openStore } from '../server.js';
+import { openStore } from '../store/open.js';
 import { TenantService, type IssuedToken, type RotatedToken } from '../service/tenants.js';
 import { tokenState } from '../service/tokens.js';
 import type { SqlStore } from '../store/sql/sql-store.js';

@@ -9,7 +9,7 @@ import { webhookSender } from '../events/webhook-runtime.js';
 import { settingsFrom, WebhookService, type EndpointView } from '../events/webhook-service.js';
 import type { WebhookAttempt, WebhookDelivery } from '../events/webhook-types.js';
 import { ScimError } from '../scim/errors.js';
-import { openStore } from '../server.js';
+import { openStore } from '../store/open.js';
 import {
   cliActor,
   durationOption,

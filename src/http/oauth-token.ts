@@ -15,12 +15,16 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { Config } from '../config.js';
-import { OAUTH_SCOPE, OAuthError, type OAuthClientService } from '../service/oauth-clients.js';
+import {
+  OAUTH_SCOPE,
+  OAuthError,
+  TOKEN_PATH,
+  tokenEndpoint,
+  type OAuthClientService,
+} from '../service/oauth-clients.js';
 import { singleAuthorization } from './authorization.js';
 
-export const TOKEN_PATH = '/oauth/token';
-
-export const tokenEndpoint = (publicUrl: string): string => `${publicUrl.replace(/\/+$/, '')}${TOKEN_PATH}`;
+export { TOKEN_PATH, tokenEndpoint } from '../service/oauth-clients.js';
 
 function send(reply: FastifyReply, status: number, body: unknown, headers: Record<string, string> = {}) {
   for (const [k, v] of Object.entries(headers)) reply.header(k, v);

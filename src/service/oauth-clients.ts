@@ -18,6 +18,12 @@ import { newId } from '../store/sql/ids.js';
 import { SERVER_ACTOR } from './tenants.js';
 import { hashesEqual, hashToken } from './tokens.js';
 
+/** The token endpoint's path, under PUBLIC_URL (src/http/oauth-token.ts serves it). */
+export const TOKEN_PATH = '/oauth/token';
+
+/** The token endpoint's URL: what goes into Entra's "Token Endpoint" field. */
+export const tokenEndpoint = (publicUrl: string): string => `${publicUrl.replace(/\/+$/, '')}${TOKEN_PATH}`;
+
 export const CLIENT_ID_PREFIX = 'jci_';
 export const CLIENT_SECRET_PREFIX = 'jcs_';
 export const ACCESS_TOKEN_PREFIX = 'jat_';

@@ -19,7 +19,7 @@ import { Scheduler } from '../../src/engine/scheduler.js';
 import { engineFor } from '../../src/engine/service.js';
 import { SyncState } from '../../src/engine/state/store.js';
 import { writeDirectoryJson } from '../../src/engine/source/index.js';
-import { openStore } from '../../src/server.js';
+import { openStore } from '../../src/store/open.js';
 import { DIALECTS, freshDatabase } from '../helpers/stores.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { FakeTarget } from './fake-target.js';

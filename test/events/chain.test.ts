@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql, type Kysely } from 'kysely';
 import { loadConfig } from '../../src/config.js';
-import { openStore } from '../../src/server.js';
+import { openStore } from '../../src/store/open.js';
 import { copyStore } from '../../src/store/copy.js';
 import { newId } from '../../src/store/sql/ids.js';
 import { migrateToJustBefore } from '../helpers/migrations.js';

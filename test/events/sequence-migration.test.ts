@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { loadConfig } from '../../src/config.js';
-import { openStore } from '../../src/server.js';
+import { openStore } from '../../src/store/open.js';
 import { newId } from '../../src/store/sql/ids.js';
 import { insertOldRows, migrateToJustBefore } from '../helpers/migrations.js';
 import { DIALECTS, freshDatabase } from '../helpers/stores.js';

@@ -14,7 +14,7 @@ import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
-import { openStore } from '../../src/server.js';
+import { openStore } from '../../src/store/open.js';
 import { TenantService } from '../../src/service/tenants.js';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/stores.js';

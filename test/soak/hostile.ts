@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { loadConfig } from '../../src/config.js';
-import { openStore } from '../../src/server.js';
+import { openStore } from '../../src/store/open.js';
 import { TenantService } from '../../src/service/tenants.js';
 import { childEnv, freePort, ROOT } from '../ops/processes.js';
 

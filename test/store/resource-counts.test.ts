@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { normalizeResource } from '../../src/scim/schema/normalize.js';
-import { openStore } from '../../src/server.js';
+import { openStore } from '../../src/store/open.js';
 import { newId } from '../../src/store/sql/ids.js';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
-import { openStore } from '../../src/server.js';
+import { openStore } from '../../src/store/open.js';
 import { freshDatabase } from '../helpers/stores.js';
 
 const db = await freshDatabase('sqlite');
