@@ -865,10 +865,10 @@ export class ResourceService {
       if (ifMatch !== undefined) checkIfMatch(ifMatch, before.version, rt, id);
       const now = this.now();
       const drafts: EventDraft[] = [];
-      // Deleting a user, or a group nested in other groups, ends its memberships (the store removes them with it):
-      // each group it leaves gets a new version, as for any change of its members, and the application hears of
-      // each, like any member removal.
-      const left = await tx.groups.touchGroupsHolding(id, now);
+      // Deleting a user, or a group nested in other groups, ends its memberships first (leaveGroups): each group it
+      // leaves gets a new version, as for any change of its members, and the application hears of each, like any
+      // member removal.
+      const left = await tx.groups.leaveGroups(id, now);
       if (this.eventsEnabled) {
         for (const grow of left)
           drafts.push({

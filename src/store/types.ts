@@ -238,10 +238,11 @@ export interface ResourceStore {
    */
   readMembership(groupId: string, ids: readonly string[]): Promise<MembershipRead | undefined>;
   /**
-   * Groups: those holding `memberId` get a new version and lastModified, as its deletion is about to end those
-   * memberships; their rows after it, in id order. (Every change of a group's members changes its version.)
+   * Groups: ends every membership of `memberId`, as its deletion does; each group it left gets a new version and
+   * lastModified (every change of a group's members changes its version). The groups it left, as they are after,
+   * in id order; a membership that a concurrent write ended first is not among them.
    */
-  touchGroupsHolding(memberId: string, now: string): Promise<ResourceRow[]>;
+  leaveGroups(memberId: string, now: string): Promise<ResourceRow[]>;
   /**
    * Replaces data, bumps version and lastModified; throws 409 on a uniqueness clash; undefined if gone. With the
    * stored data it replaces (`before`, read in the same transaction), only what changed is rewritten: the derived

@@ -19,6 +19,16 @@ for (const dialect of DIALECTS) {
         headers: { Authorization: `Bearer ${s.token}`, 'Content-Type': 'application/scim+json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
+    /** A resource's events as stored, in the order they were written. */
+    const eventsOf = async (id: string): Promise<any[]> =>
+      (
+        await (s.server.store as SqlStore).db
+          .selectFrom('events')
+          .select(['type', 'payload'])
+          .where('resource_id', '=', id)
+          .orderBy('seq')
+          .execute()
+      ).map((r) => ({ type: r.type, ...JSON.parse(String(r.payload)) }));
     before(async () => {
       s = await startTestServer({ dialect });
     });
@@ -94,73 +104,74 @@ for (const dialect of DIALECTS) {
     // the one read (patchMembersUnlocked); deleting a user changes the version of every group it leaves, so a removal
     // racing the deletion of the same member never tells the application twice that the membership ended.
     test('member removals racing the deletion of the same users, and adds beside them → each membership ends once, none lost', async () => {
-      const created = async (userName: string) =>
-        ((await (await req('POST', '/Users', { userName })).json()) as any).id as string;
-      const leaving = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => created(`leaving${i}@contoso.com`)),
-      );
-      const staying = await Promise.all(
-        Array.from({ length: 6 }, (_, i) => created(`staying${i}@contoso.com`)),
-      );
-      const joining = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => created(`joining${i}@contoso.com`)),
-      );
-      const g = (await (
-        await req('POST', '/Groups', {
-          displayName: 'Night shift',
-          members: [...leaving, ...staying].map((value) => ({ value })),
-        })
-      ).json()) as any;
-      const PATCH_OP = ['urn:ietf:params:scim:api:messages:2.0:PatchOp'];
-      const statuses = await Promise.all([
-        ...leaving.flatMap((id, i) => [
-          req('PATCH', `/Groups/${g.id}`, {
-            schemas: PATCH_OP,
-            Operations: [
-              i % 2
-                ? { op: 'Remove', path: 'members', value: [{ value: id }] }
-                : { op: 'remove', path: `members[value eq "${id}"]` },
-            ],
-          }).then((r) => r.status),
-          req('DELETE', `/Users/${id}`).then((r) => r.status),
-        ]),
-        ...joining.map((id) =>
-          req('PATCH', `/Groups/${g.id}`, {
-            schemas: PATCH_OP,
-            Operations: [{ op: 'Add', path: 'members', value: [{ value: id }] }],
-          }).then((r) => r.status),
-        ),
-      ]);
-      assert.deepEqual(
-        statuses.filter((x) => x !== 204),
-        [],
-      );
-      const after = (await (await req('GET', `/Groups/${g.id}`)).json()) as any;
-      assert.deepEqual(
-        after.members.map((m: { value: string }) => m.value).sort(),
-        [...staying, ...joining].sort(),
-      );
-      const rows = await (s.server.store as SqlStore).db
-        .selectFrom('events')
-        .select(['type', 'payload'])
-        .where('resource_id', '=', g.id)
-        .orderBy('seq')
-        .execute();
-      const events = rows.map((r) => ({ type: r.type, ...JSON.parse(String(r.payload)) }));
-      const count = (type: string, id: string) =>
-        events.filter((e) => e.type === type && e.member?.value === id).length;
-      for (const id of leaving) assert.equal(count('group.member_removed', id), 1, `member_removed of ${id}`);
-      for (const id of joining) assert.equal(count('group.member_added', id), 1, `member_added of ${id}`);
-      // The group's events are numbered 1, 2, 3, … in the order they were written, and no event carries a version
-      // older than the one before it; the last carries the group's version now.
-      assert.deepEqual(
-        events.map((e) => e.resource.sequence),
-        events.map((_, i) => i + 1),
-      );
-      const versions = events.map((e) => Number(/W\/"(\d+)"/.exec(e.data.meta.version)?.[1]));
-      for (let i = 1; i < versions.length; i++)
-        assert.ok(versions[i]! >= versions[i - 1]!, `versions ${versions}`);
-      assert.equal(after.meta.version, events.at(-1).data.meta.version);
+      // Four rounds, each on a group of its own: the interleavings differ from round to round.
+      for (let round = 0; round < 4; round++) {
+        const created = async (userName: string) =>
+          ((await (await req('POST', '/Users', { userName })).json()) as any).id as string;
+        const leaving = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => created(`leaving${round}.${i}@contoso.com`)),
+        );
+        const staying = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => created(`staying${round}.${i}@contoso.com`)),
+        );
+        const joining = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => created(`joining${round}.${i}@contoso.com`)),
+        );
+        const g = (await (
+          await req('POST', '/Groups', {
+            displayName: `Night shift ${round}`,
+            members: [...leaving, ...staying].map((value) => ({ value })),
+          })
+        ).json()) as any;
+        const PATCH_OP = ['urn:ietf:params:scim:api:messages:2.0:PatchOp'];
+        const statuses = await Promise.all([
+          ...leaving.flatMap((id, i) => {
+            const remove = () =>
+              req('PATCH', `/Groups/${g.id}`, {
+                schemas: PATCH_OP,
+                Operations: [
+                  i % 2
+                    ? { op: 'Remove', path: 'members', value: [{ value: id }] }
+                    : { op: 'remove', path: `members[value eq "${id}"]` },
+                ],
+              }).then((r) => r.status);
+            const del = () => req('DELETE', `/Users/${id}`).then((r) => r.status);
+            // Sent in both orders, so that each wins the race in some pairs.
+            return (i + round) % 2 ? [remove(), del()] : [del(), remove()];
+          }),
+          ...joining.map((id) =>
+            req('PATCH', `/Groups/${g.id}`, {
+              schemas: PATCH_OP,
+              Operations: [{ op: 'Add', path: 'members', value: [{ value: id }] }],
+            }).then((r) => r.status),
+          ),
+        ]);
+        assert.deepEqual(
+          statuses.filter((x) => x !== 204),
+          [],
+        );
+        const after = (await (await req('GET', `/Groups/${g.id}`)).json()) as any;
+        assert.deepEqual(
+          after.members.map((m: { value: string }) => m.value).sort(),
+          [...staying, ...joining].sort(),
+        );
+        const events = await eventsOf(g.id);
+        const count = (type: string, id: string) =>
+          events.filter((e) => e.type === type && e.member?.value === id).length;
+        for (const id of leaving)
+          assert.equal(count('group.member_removed', id), 1, `member_removed of ${id}`);
+        for (const id of joining) assert.equal(count('group.member_added', id), 1, `member_added of ${id}`);
+        // The group's events are numbered 1, 2, 3, … in the order they were written, and no event carries a version
+        // older than the one before it; the last carries the group's version now.
+        assert.deepEqual(
+          events.map((e) => e.resource.sequence),
+          events.map((_, i) => i + 1),
+        );
+        const versions = events.map((e) => Number(/W\/"(\d+)"/.exec(e.data.meta.version)?.[1]));
+        for (let i = 1; i < versions.length; i++)
+          assert.ok(versions[i]! >= versions[i - 1]!, `versions ${versions}`);
+        assert.equal(after.meta.version, events.at(-1).data.meta.version);
+      }
     });
 
     // On PostgreSQL a user's PATCH reads without a lock and writes only if the user is still as read (patchUserUnlocked):
@@ -192,13 +203,7 @@ for (const dialect of DIALECTS) {
       assert.equal(after.meta.version, 'W/"41"');
       // Its events: user.created, then one user.updated per PATCH, numbered 2..41, each carrying the version it made.
       {
-        const rows = await (s.server.store as SqlStore).db
-          .selectFrom('events')
-          .select(['type', 'payload'])
-          .where('resource_id', '=', u.id)
-          .orderBy('seq')
-          .execute();
-        const events = rows.map((r) => ({ type: r.type, ...JSON.parse(String(r.payload)) }));
+        const events = await eventsOf(u.id);
         assert.deepEqual(
           events.map((e) => [
             e.type,

@@ -1202,20 +1202,28 @@ class SqlResourceStore implements ResourceStore {
   }
 
   /**
-   * The groups that hold `memberId` get a new version and lastModified, because its deletion is about to end those
-   * memberships (a client's If-Match on one of them must then fail, and updateMembersIf relies on it); their rows as
-   * they are now, in id order.
+   * Ends every membership of `memberId` (its deletion): its membership rows are deleted, and each group it left gets
+   * a new version and lastModified (a client's If-Match on one of them must then fail, and updateMembersIf relies on
+   * it). Returns those groups' rows as they are now, in id order. On PostgreSQL the groups are locked first, in id
+   * order, and the rows deleted are those there once the locks are held: a membership that a concurrent PATCH ended
+   * first is not ended twice.
    */
-  async touchGroupsHolding(memberId: string, now: string): Promise<ResourceRow[]> {
-    this.groupsOnly('touchGroupsHolding');
-    const rows = await this.x.all(S.touchGroupsHolding, [
-      now,
-      this.tenantId,
-      this.tenantId,
-      this.tenantId,
-      memberId,
-    ]);
-    return rows.map((r) => this.row(r)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  async leaveGroups(memberId: string, now: string): Promise<ResourceRow[]> {
+    this.groupsOnly('leaveGroups');
+    if (this.hooks.name === 'postgres')
+      await this.x.all(S.lockGroupsHolding, [this.tenantId, this.tenantId, memberId]);
+    const left = [
+      ...new Set(
+        (await this.x.all(S.deleteMemberships, [this.tenantId, memberId])).map((r) => String(r.group_id)),
+      ),
+    ].sort();
+    const rows: ResourceRow[] = [];
+    for (let i = 0; i < left.length; i += 500) {
+      const chunk = left.slice(i, i + 500);
+      for (const r of await this.x.all(S.touchGroups(chunk.length), [now, this.tenantId, ...chunk]))
+        rows.push(this.row(r));
+    }
+    return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   private groupsOnly(what: string): void {

@@ -162,7 +162,7 @@ export const insertUserWithEvent = (values: number) =>
  * PostgreSQL only: a group's membership changes, written only if the group is still at the version read (its row
  * read without a lock, readMembership), in one statement with the group's new version and its `n` events
  * (SqlResourceStore.updateMembersIf). Every change of a group's members bumps its version (a PATCH or PUT of it, or
- * the deletion of a member: touchGroupsHolding), so the version check covers the members read with it. The inserts
+ * the deletion of a member: leaveGroups), so the version check covers the members read with it. The inserts
  * have no ON CONFLICT: a member that is there after all fails the statement whole. Parameters: last_modified, n,
  * tenant, id, version; then tenant, group and (id, type, display) per member added; then tenant, group and the ids
  * removed; then each event's.
@@ -210,17 +210,28 @@ export const readMembership = (n: number) =>
   );
 
 /**
- * The groups that hold `member` get a new version and lastModified (its deletion is about to end those
- * memberships), locked in id order on PostgreSQL; their rows as they are now. Parameters: last_modified, tenant,
- * tenant, tenant, member.
+ * Ending a member's memberships (ResourceStore.leaveGroups). PostgreSQL first locks the groups that hold it, in id
+ * order; the membership rows are then deleted as they are once those locks are held, and only the groups whose row
+ * was deleted get a new version. Parameters: tenant, tenant, member.
  */
-export const touchGroupsHolding = (() => {
-  const inner = `SELECT g.id FROM groups AS g WHERE g.tenant_id = ? AND g.id IN (
-    SELECT group_id FROM group_members WHERE tenant_id = ? AND member_id = ?)`;
-  const stmt = (select: string) =>
-    `UPDATE groups SET last_modified = ?, version = version + 1 WHERE tenant_id = ? AND id IN (${select}) RETURNING ${ROW}`;
-  return new Stmt(stmt(inner), stmt(`${inner} ORDER BY g.id FOR UPDATE`));
-})();
+export const lockGroupsHolding = new Stmt(
+  `SELECT g.id FROM groups AS g WHERE g.tenant_id = ? AND g.id IN (
+    SELECT group_id FROM group_members WHERE tenant_id = ? AND member_id = ?) ORDER BY g.id`,
+  `SELECT g.id FROM groups AS g WHERE g.tenant_id = ? AND g.id IN (
+    SELECT group_id FROM group_members WHERE tenant_id = ? AND member_id = ?) ORDER BY g.id FOR UPDATE`,
+);
+/** Parameters: tenant, member. */
+export const deleteMemberships = new Stmt(
+  'DELETE FROM group_members WHERE tenant_id = ? AND member_id = ? RETURNING group_id',
+);
+/** A new version and lastModified for n groups (their members changed). Parameters: last_modified, tenant, ids. */
+export const touchGroups = (n: number) =>
+  stmtFor(
+    `touch-groups:${n}`,
+    () =>
+      `UPDATE groups SET last_modified = ?, version = version + 1 WHERE tenant_id = ? AND id IN (${marks(n)}) RETURNING ${ROW}`,
+    n,
+  );
 
 /** By whether the row moves its chain's head (see NEXT_HEAD). */
 export const touchRow = [false, true].map((chained) =>
