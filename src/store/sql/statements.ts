@@ -190,8 +190,8 @@ export const updateMembersIf = (adds: number, removes: number, n: number) =>
 
 /**
  * A group with, of the ids a PATCH names, those that are its members (id, type, display) and those that are users or
- * groups of the tenant (id, kind), as JSON arrays, in one statement (readMembership; PostgreSQL). No row: no such
- * group. Parameters: the ids three times, then tenant and group.
+ * groups of the tenant (id, kind), as JSON arrays, in one statement (SqlResourceStore.readMembership). No row: no
+ * such group. Parameters: the ids three times, then tenant and group.
  */
 export const readMembership = (n: number) =>
   stmtFor(
