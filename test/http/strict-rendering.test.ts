@@ -150,6 +150,35 @@ for (const dialect of DIALECTS) {
         );
         assert.equal('members' in (await getOk(t, 'Groups', g.id)), false);
       });
+
+      test('a member add or remove answered without its members (?excludedAttributes=members): the group as written', async () => {
+        const u = await createUser(t);
+        const v = await createUser(t);
+        const g = await createGroup(t, { members: [{ value: u.id }] });
+        const versions: string[] = [g.meta.version];
+        for (const [body, members] of [
+          [`{"op":"add","path":"members","value":[{"value":"${v.id}"}]}`, [u.id, v.id]],
+          [`{"op":"remove","path":"members[value eq \\"${u.id}\\"]"}`, [v.id]],
+          [`{"op":"Remove","path":"members","value":[{"value":"${v.id}"}]}`, []],
+        ] as const) {
+          const res = expectStatus(
+            await send(t, 'PATCH', `/Groups/${g.id}?excludedAttributes=members`, { body: ops(body) }),
+            200,
+          );
+          assert.equal('members' in res.body, false);
+          assert.equal(res.body.id, g.id);
+          assert.equal(res.body.displayName, g.displayName);
+          assert.equal(res.headers.get('etag'), res.body.meta.version);
+          const now = await getOk(t, 'Groups', g.id);
+          assert.equal(now.meta.version, res.body.meta.version, 'the answer carries the version stored');
+          assert.deepEqual(
+            (now.members ?? []).map((m: { value: string }) => m.value).sort(),
+            [...members].sort(),
+          );
+          versions.push(res.body.meta.version);
+        }
+        assert.equal(new Set(versions).size, versions.length, `each change gives a new version: ${versions}`);
+      });
     });
 
     describe('User groups', () => {
