@@ -16,7 +16,7 @@ import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { readBlock, writeBlock } from './blocks.js';
 import { describeMachine } from './machine.js';
-import { cpuMicrosOf, writesOf } from './proc-stat.js';
+import { cpuMicrosOf, processTreeCpuMicros, writesOf } from './proc-stat.js';
 import type { BenchContext, BenchSection } from './sections.js';
 import { scratchDatabase, type BenchStore } from './stores.js';
 import { loadJoyn, startFloor, startJoyn, startReference, type Target } from './targets.js';
@@ -63,6 +63,8 @@ interface Run {
   cpuMicros: number;
   /** Write system calls and bytes written by the server during the run (undefined: /proc/<pid>/io unreadable). */
   writes?: { calls: number; bytes: number } | undefined;
+  /** CPU time of the PostgreSQL server (all its processes) during the run, in µs, when it runs on this machine. */
+  dbCpuMicros?: number;
 }
 
 interface Aggregate {
@@ -72,6 +74,8 @@ interface Aggregate {
   p50: number;
   p99: number;
   cpuPerRequest: number;
+  /** The PostgreSQL server's CPU per request (NaN when not measured: SQLite, or a server elsewhere). */
+  dbCpuPerRequest: number;
   /** Write system calls and bytes written per request (NaN when not measured). */
   writeCallsPerRequest: number;
   writeBytesPerRequest: number;
@@ -97,6 +101,10 @@ function aggregate(runs: Run[]): Aggregate | undefined {
     p50: runs.reduce((a, r) => a + r.result.p50, 0) / runs.length,
     p99: Math.max(...runs.map((r) => r.result.p99)),
     cpuPerRequest: requests ? cpu / requests : NaN,
+    dbCpuPerRequest:
+      requests && runs.every((r) => r.dbCpuMicros !== undefined)
+        ? runs.reduce((a, r) => a + r.dbCpuMicros!, 0) / requests
+        : NaN,
     writeCallsPerRequest: writes('calls'),
     writeBytesPerRequest: writes('bytes'),
     busy: cpu / 1e6 / seconds,
@@ -283,6 +291,9 @@ export const entraSection: BenchSection = {
           const start = w.id === 'MA' ? c.add : w.id === 'MR' ? c.remove : 0;
           const before = cpuMicrosOf(t.pid);
           const writesBefore = writesOf(t.pid);
+          // The database server's CPU, for the servers that use it (the reference keeps everything in memory).
+          const dbPid = t.name === 'reference' ? undefined : db.serverPid;
+          const dbBefore = dbPid ? processTreeCpuMicros(dbPid) : undefined;
           const result = await runWrk({
             wrk,
             cpu: loadCpu,
@@ -304,6 +315,8 @@ export const entraSection: BenchSection = {
             ],
           });
           const cpuMicros = cpuMicrosOf(t.pid) - before;
+          const dbCpuMicros =
+            dbPid && dbBefore !== undefined ? processTreeCpuMicros(dbPid) - dbBefore : undefined;
           const writesAfter = writesOf(t.pid);
           const writes =
             writesBefore && writesAfter
@@ -314,7 +327,7 @@ export const entraSection: BenchSection = {
               : undefined;
           if (w.id === 'MA') c.add += threads * result.perThread;
           if (w.id === 'MR') c.remove += threads * result.perThread;
-          return { target: t.name, result, cpuMicros, writes };
+          return { target: t.name, result, cpuMicros, writes, dbCpuMicros };
         };
         const result: StoreResult = {
           store: store.kind,
@@ -361,7 +374,7 @@ export const entraSection: BenchSection = {
               const rps = rs.map((r) => r.result.rps).sort((a, b) => b - a);
               const all = aggregate(rs)!;
               ctx.log(
-                `  ${w.id.padEnd(2)} ${t === joyn ? 'this' : 'ab  '} dev: CPU µs/req min ${us(cpu[0]!)} median ${us(cpu[Math.floor(cpu.length / 2)]!)} · req/s max ${num(rps[0]!)} median ${num(rps[Math.floor(rps.length / 2)]!)} · p99 ${rs.map((r) => ms(r.result.p99)).join(' ')} · writes/req ${num(all.writeCallsPerRequest, 1)} syscalls, ${num(all.writeBytesPerRequest / 1024, 1)} KB`,
+                `  ${w.id.padEnd(2)} ${t === joyn ? 'this' : 'ab  '} dev: CPU µs/req min ${us(cpu[0]!)} median ${us(cpu[Math.floor(cpu.length / 2)]!)} · req/s max ${num(rps[0]!)} median ${num(rps[Math.floor(rps.length / 2)]!)} · p99 ${rs.map((r) => ms(r.result.p99)).join(' ')} · writes/req ${num(all.writeCallsPerRequest, 1)} syscalls, ${num(all.writeBytesPerRequest / 1024, 1)} KB${Number.isFinite(all.dbCpuPerRequest) ? ` · database CPU µs/req ${us(all.dbCpuPerRequest)}` : ''}`,
               );
             }
             continue;
@@ -487,7 +500,8 @@ function writeReport(
     '- **joyn-scim** runs as production does: `node dist/main.js` (the compiled build) with production defaults ' +
       '(request log at info, written to a file; `TOKEN_CACHE_SECONDS` 5; SQLite `synchronous=FULL`; events on), only ' +
       "`RATE_LIMIT_PER_MINUTE=0`. Users are loaded beforehand through the store's bulk path. On PostgreSQL the database " +
-      "server's own CPU is not in the figure (it is a shared service here, not pinned).",
+      "server's own CPU is not in the figure (it is a shared service here, not pinned); when it runs on this " +
+      "machine, its processes' CPU (the postmaster's tree in `/proc`, reaped backends included) is in a table of its own.",
     `- **The reference** is ${how.reference}: bare \`node:http\`, in-memory Maps, no durability. It serves only \`/Users\`: ` +
       'member add/remove are compared with the same PATCH body sent to its `/Users/<id>` (one PATCH operation on a ' +
       "multi-valued attribute, the nearest request it serves). P is Entra's legacy-dialect PATCH with three Replace " +
@@ -543,6 +557,36 @@ function writeReport(
       });
     previous = id;
   }
+}
+
+/**
+ * PostgreSQL on this machine: its processes' CPU per request beside the server's, for joyn-scim and the full floor.
+ * The database server shares the machine's two CPUs with the server under test (pinned to one) and wrk (pinned to
+ * the other), so what a request costs the database limits the req/s of every server that uses it.
+ */
+function databaseCpuTable(r: StoreResult): string[] {
+  const rows: string[] = [];
+  for (const { workload: w, runs } of r.results) {
+    const j = aggregate(runs.filter((x) => x.target === 'joyn'))!;
+    const ff = aggregate(runs.filter((x) => x.target === 'floor-full'));
+    if (!Number.isFinite(j.dbCpuPerRequest)) continue;
+    const ffCells =
+      ff && Number.isFinite(ff.dbCpuPerRequest)
+        ? `${us(ff.cpuPerRequest)} | ${us(ff.dbCpuPerRequest)} | ${us(ff.cpuPerRequest + ff.dbCpuPerRequest)} | ${((j.cpuPerRequest + j.dbCpuPerRequest) / (ff.cpuPerRequest + ff.dbCpuPerRequest)).toFixed(2)}`
+        : '– | – | – | –';
+    rows.push(
+      `| ${w.name} | ${us(j.cpuPerRequest)} | ${us(j.dbCpuPerRequest)} | ${us(j.cpuPerRequest + j.dbCpuPerRequest)} | ${ffCells} |`,
+    );
+  }
+  if (!rows.length) return [];
+  return [
+    '',
+    "**The database server's CPU** (PostgreSQL's processes on this machine, per request, over the same runs; the reference uses no database). It runs on the same two CPUs as the server under test and wrk, so it bounds every server that uses it:",
+    '',
+    '| workload | joyn-scim: server CPU µs/req | database CPU µs/req | both | full floor: server CPU µs/req | database CPU µs/req | both | joyn-scim ÷ full floor (both) |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|',
+    ...rows,
+  ];
 }
 
 function storeSection(r: StoreResult): string {
@@ -636,5 +680,6 @@ function storeSection(r: StoreResult): string {
       );
     }
   }
+  out.push(...databaseCpuTable(r));
   return out.join('\n');
 }

@@ -4,7 +4,7 @@
  * reference and joyn-scim.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 let ticksPerSecond: number | undefined;
 
@@ -19,13 +19,39 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/** CPU time the process has used so far, in µs (resolution: one clock tick, 10 ms on Linux). */
-export function cpuMicrosOf(pid: number): number {
+/** The fields of /proc/<pid>/stat after the command name, from field 3 (the state) on. */
+function statFields(pid: number): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** CPU time the process has used so far, in µs (resolution: one clock tick, 10 ms on Linux). */
+export function cpuMicrosOf(pid: number): number {
+  const fields = statFields(pid);
   // Fields 14 (utime) and 15 (stime) of proc(5), i.e. 12 and 13 after the state (field 3).
   const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks / clockTicks()) * 1e6;
+}
+
+/**
+ * CPU time of a server made of processes (PostgreSQL: the postmaster and the backends it starts), in µs: the
+ * process's own, its live children's, and that of its children that have exited and been reaped (cutime and cstime,
+ * fields 16 and 17), so a connection closed during a run still counts.
+ */
+export function processTreeCpuMicros(rootPid: number): number {
+  const root = statFields(rootPid);
+  let ticks = Number(root[11]) + Number(root[12]) + Number(root[13]) + Number(root[14]);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const f = statFields(Number(entry));
+      // Field 4 (the parent's pid) is the second after the state.
+      if (Number(f[1]) === rootPid) ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // Exited while the list was read: its time is in the parent's cutime once reaped.
+    }
+  }
   return (ticks / clockTicks()) * 1e6;
 }
 

@@ -3,7 +3,7 @@
  * (JOYN_TEST_PG_URL, or DATABASE_URL=postgres://…), each in a scratch database dropped afterwards.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -20,6 +20,11 @@ export interface ScratchDatabase {
   describe: string;
   /** A directory for this store's files (logs, request data), removed with the database. */
   dir: string;
+  /**
+   * PostgreSQL on this machine: the postmaster's pid (from postmaster.pid in its data directory), whose process tree
+   * is the database server's CPU. Undefined for SQLite (in the server's own process) and for a server elsewhere.
+   */
+  serverPid?: number;
   drop(): Promise<void>;
 }
 
@@ -47,6 +52,7 @@ export async function scratchDatabase(store: BenchStore): Promise<ScratchDatabas
   const sync = (await admin.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]
     ?.synchronous_commit;
   await admin.query(`CREATE DATABASE ${name}`);
+  const serverPid = await localPostmaster(admin);
   await admin.end();
   const u = new URL(serverUrl);
   u.pathname = `/${name}`;
@@ -54,6 +60,7 @@ export async function scratchDatabase(store: BenchStore): Promise<ScratchDatabas
     url: u.toString(),
     describe: `PostgreSQL ${version ?? '?'} on ${u.hostname} (scratch database, synchronous_commit=${sync ?? '?'}, pool 10)`,
     dir,
+    serverPid,
     drop: async () => {
       try {
         const c = new pg.Client({ connectionString: serverUrl });
@@ -65,4 +72,21 @@ export async function scratchDatabase(store: BenchStore): Promise<ScratchDatabas
       }
     },
   };
+}
+
+/** The pid of the PostgreSQL server's postmaster when it runs on this machine and its data directory is readable. */
+async function localPostmaster(admin: pg.Client): Promise<number | undefined> {
+  try {
+    const dir = (await admin.query<{ data_directory: string }>('SHOW data_directory')).rows[0]
+      ?.data_directory;
+    if (!dir) return undefined;
+    const pid = Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    // The same server: the backend answering this connection is one of its children.
+    const backend = (await admin.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+    const stat = backend ? readFileSync(`/proc/${backend}/stat`, 'utf8') : '';
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isInteger(pid) && pid > 0 && parent === pid ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
