@@ -34,6 +34,11 @@ export function cpuMicrosOf(pid: number): number {
   return (ticks / clockTicks()) * 1e6;
 }
 
+/** The pid of a process's parent (field 4 of /proc/<pid>/stat, the second after the state). */
+export function parentPidOf(pid: number): number {
+  return Number(statFields(pid)[1]);
+}
+
 /**
  * CPU time of a server made of processes (PostgreSQL: the postmaster and the backends it starts), in µs: the
  * process's own, its live children's, and that of its children that have exited and been reaped (cutime and cstime,
@@ -46,7 +51,7 @@ export function processTreeCpuMicros(rootPid: number): number {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const f = statFields(Number(entry));
-      // Field 4 (the parent's pid) is the second after the state.
+      // Field 4 (the parent's pid) is the second after the state, as in parentPidOf.
       if (Number(f[1]) === rootPid) ticks += Number(f[11]) + Number(f[12]);
     } catch {
       // Exited while the list was read: its time is in the parent's cutime once reaped.

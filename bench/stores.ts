@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { parentPidOf } from './proc-stat.js';
 
 export interface BenchStore {
   kind: 'sqlite' | 'postgres';
@@ -83,9 +84,7 @@ async function localPostmaster(admin: pg.Client): Promise<number | undefined> {
     const pid = Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
     // The same server: the backend answering this connection is one of its children.
     const backend = (await admin.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
-    const stat = backend ? readFileSync(`/proc/${backend}/stat`, 'utf8') : '';
-    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    return Number.isInteger(pid) && pid > 0 && parent === pid ? pid : undefined;
+    return Number.isInteger(pid) && pid > 0 && backend && parentPidOf(backend) === pid ? pid : undefined;
   } catch {
     return undefined;
   }
