@@ -93,8 +93,21 @@ const CONTINUATION_MS = 15 * 60_000;
  */
 const UNLOCKED_MEMBERS = 100;
 
+/** Groups whose rows patchMembersUnlocked remembers (the most recently used). */
+const REMEMBERED_GROUPS = 2000;
+
 export class ResourceService {
   private readonly continuations = new Map<string, { position: string; at: number }>();
+  /**
+   * Groups' rows as this process last read or wrote them in patchMembersUnlocked (with lastEventSeq), by tenant and
+   * id: the next PATCH of a group's members assumes them instead of reading the group first, and its statement
+   * checks them (updateMembersIf `assumed`). A row changed since by anyone (another request, another instance)
+   * only fails that check: the PATCH then reads, as without it. Entra sends a group's members in many PATCHes of a
+   * few each; each PATCH saves a round trip to PostgreSQL (issue 13). `cold`: the last read found the group changed
+   * since (instances behind a balancer take turns with it), so its next PATCH reads first instead of trying a row that
+   * is likely stale, a statement for nothing; it is warm again once a read finds it as this process left it.
+   */
+  private readonly groupRows = new Map<string, { row: ResourceRow; cold: boolean }>();
 
   constructor(
     private readonly store: Store,
@@ -797,11 +810,23 @@ export class ResourceService {
     } catch {
       return undefined;
     }
+    const key = `${tenantId}/${id}`;
+    const known = this.groupRows.get(key);
+    // If-Match is checked against the group as it is, never against a remembered row.
+    if (known && !known.cold && ifMatch === undefined) {
+      const done = await this.patchMembersAssumed(tenantId, known.row, steps, ops.length, projection);
+      if (done) return done;
+    }
     const t = this.store.tenant(tenantId);
     for (let attempt = 0; attempt < 3; attempt++) {
       const read = await t.groups.readMembership(id, [...named]);
-      if (!read) throw notFound('Group', id);
+      if (!read) {
+        this.groupRows.delete(key);
+        throw notFound('Group', id);
+      }
       const before = read.row;
+      const cold = known !== undefined && known.row.version !== before.version;
+      this.rememberGroup(key, before, cold);
       checkIfMatch(ifMatch, before.version, 'Group', id);
       // What the locked path's statements would do, worked out from what was read.
       const changes = new MembershipChanges();
@@ -850,10 +875,79 @@ export class ResourceService {
             }
           : undefined,
       );
-      if (row)
+      if (row) {
+        this.rememberGroup(key, { ...row, lastEventSeq: row.eventSeq ?? before.lastEventSeq }, cold);
         return this.patchedGroup(tenantId, row, rendered, undefined, ops.length, changes.count, projection);
+      }
     }
     return undefined;
+  }
+
+  /**
+   * patchMembersUnlocked without reading: the group as remembered (`before`), every member to add a user that is not
+   * a member yet, every id to remove a member of type User (Entra's PATCHes). The statement checks all of it and
+   * writes nothing when any does not hold: undefined then, and the caller reads.
+   */
+  private async patchMembersAssumed(
+    tenantId: string,
+    before: ResourceRow,
+    steps: ReturnType<typeof planGroupPatch>['steps'],
+    operations: number,
+    projection: Projection | undefined,
+  ): Promise<WriteResult | undefined> {
+    const changes = new MembershipChanges();
+    const types = new Map<string, string | undefined>();
+    const add: Member[] = [];
+    const remove: string[] = [];
+    for (const step of steps) {
+      if (step.kind === 'addMembers') {
+        // The group as a member of itself: its error comes after the read (a 404 first, when it is gone).
+        if (step.members.some((m) => m.value === before.id)) return undefined;
+        for (const m of new Map(step.members.map((m) => [m.value, m])).values()) {
+          const member: Member = { value: m.value, type: 'User' };
+          if (m.display !== undefined) member.display = m.display;
+          add.push(member);
+          types.set(m.value, 'User');
+          changes.added([m.value]);
+        }
+      } else if (step.kind === 'removeMembers') {
+        for (const v of new Set(step.ids)) {
+          remove.push(v);
+          types.set(v, 'User');
+          changes.removed([v]);
+        }
+      }
+    }
+    const count = this.eventsEnabled ? changes.count : 0;
+    let rendered: JsonObject | undefined;
+    const row = await this.store.updateMembersIf(
+      tenantId,
+      before,
+      { add, remove },
+      () => this.now(),
+      count,
+      count
+        ? (after) => {
+            const drafts = this.updateDrafts(tenantId, 'Group', before, after, undefined, changes, types);
+            rendered = drafts[0]?.data;
+            return drafts;
+          }
+        : undefined,
+      true,
+    );
+    if (!row) return undefined;
+    this.rememberGroup(
+      `${tenantId}/${before.id}`,
+      { ...row, lastEventSeq: row.eventSeq ?? before.lastEventSeq },
+      false,
+    );
+    return this.patchedGroup(tenantId, row, rendered, undefined, operations, changes.count, projection);
+  }
+
+  private rememberGroup(key: string, row: ResourceRow, cold: boolean): void {
+    this.groupRows.delete(key);
+    if (this.groupRows.size >= REMEMBERED_GROUPS) this.groupRows.delete(this.groupRows.keys().next().value!);
+    this.groupRows.set(key, { row, cold });
   }
 
   /** Deletes a user or group; resolves with its stored document (whom the activity log names as deleted). */

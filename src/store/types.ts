@@ -382,6 +382,11 @@ export interface Store {
    * if the group is still at the version of `before`, which readMembership() read outside any transaction:
    * undefined, with nothing written, if it changed or is gone since. Members are added with their type as given.
    * On PostgreSQL one statement without BEGIN and COMMIT: two round trips in all instead of five.
+   *
+   * `assumed` (PostgreSQL): `before` was not read for this PATCH but remembered from an earlier read or write, and
+   * nothing was read of the ids: the members to add are taken to be users of the tenant (type `User`), the ids to
+   * remove members of type `User`. The statement checks this, and the group's last event number, with the version;
+   * undefined, with nothing written, when any of it does not hold.
    */
   updateMembersIf(
     tenantId: string,
@@ -390,6 +395,7 @@ export interface Store {
     now: () => string,
     count: number,
     events?: (row: ResourceRow) => EventDraft[],
+    assumed?: boolean,
   ): Promise<ResourceRow | undefined>;
 
   /** Appends activity entries of any tenants in one write transaction (the buffered log, service/activity-log.ts). */

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import pg from 'pg';
 import type { EventDraft } from '../../src/events/types.js';
 import { normalizeResource } from '../../src/scim/schema/normalize.js';
@@ -608,6 +609,121 @@ for (const dialect of DIALECTS) {
         );
         assert.equal((await groups.get(gid))!.version, 2);
       }
+    });
+
+    test('updateMembersIf `assumed`: a remembered row, and the ids taken for users (to add) and User members (to remove); the one statement checks it all and writes nothing when any of it does not hold', async () => {
+      const now = () => new Date().toISOString();
+      const [ann, bob, cy] = [newId(), newId(), newId()];
+      for (const [id, name] of [
+        [ann, 'ann'],
+        [bob, 'bob'],
+        [cy, 'cy'],
+      ] as const)
+        await store.createUser(tenant, id, user(`${name}@assumed.example`, name), now);
+      const [gid, sub] = [newId(), newId()];
+      await store.transaction(tenant, async (tx) => {
+        await tx.groups.insert(sub, normalizeResource('Group', { displayName: 'Sub crew' }), now());
+        await tx.groups.insert(gid, normalizeResource('Group', { displayName: 'Assumed crew' }), now());
+        await tx.members.add(gid, [
+          { value: ann, type: 'User' },
+          { value: sub, type: 'Group' },
+          { value: 'untyped' },
+        ]);
+      });
+      const groups = store.tenant(tenant).groups;
+      const members = async () =>
+        (await store.tenant(tenant).members.list(gid)).map((m) => [m.value, m.type ?? null]).sort();
+      const events = (changes: [string, 'added' | 'removed'][]) => (row: ResourceRow) =>
+        changes.map(([value, how]): EventDraft => ({
+          type: how === 'added' ? 'group.member_added' : 'group.member_removed',
+          resourceType: 'Group',
+          resourceId: row.id,
+          data: { version: row.version, lastModified: row.lastModified },
+          member: { value, type: 'User' },
+        }));
+      const read = (await groups.readMembership(gid, [ann]))!;
+      if (dialect === 'sqlite') {
+        // Nothing on SQLite remembers rows (patchMembersUnlocked runs on PostgreSQL only).
+        await assert.rejects(
+          store.updateMembersIf(tenant, read.row, { add: [], remove: [ann] }, now, 0, undefined, true),
+          /only on PostgreSQL/,
+        );
+        return;
+      }
+      const before = await members();
+      const attempt = (row: ResourceRow, add: string[], remove: string[]) =>
+        store.updateMembersIf(
+          tenant,
+          row,
+          { add: add.map((value) => ({ value, type: 'User' as const })), remove },
+          now,
+          add.length + remove.length,
+          events([
+            ...add.map((v) => [v, 'added'] as [string, 'added']),
+            ...remove.map((v) => [v, 'removed'] as [string, 'removed']),
+          ]),
+          true,
+        );
+      // Each assumption that does not hold: nothing written, no event, the version as it was.
+      for (const [what, add, remove] of [
+        ['an id to add that is no user of the tenant', ['nobody'], []],
+        ['an id to add that is a group', [sub], []],
+        ['an id to add that is a member already', [ann], []],
+        ['an id to remove that is no member', [], [bob]],
+        ['an id to remove that is a member of type Group', [], [sub]],
+        ['an id to remove that is a member without a type', [], ['untyped']],
+        ['one of two ids to remove not a member', [], [ann, cy]],
+        ['one of two ids to add not a user', [bob, 'nobody'], []],
+      ] as [string, string[], string[]][]) {
+        assert.equal(await attempt(read.row, add, remove), undefined, what);
+        assert.deepEqual(await members(), before, what);
+        assert.equal((await groups.get(gid))!.version, 1, what);
+        assert.deepEqual(await eventsOf(gid), [], what);
+      }
+      // All of it holds: one statement, no lock, no BEGIN.
+      let written: ResourceRow | undefined;
+      const sent = await statementsOf(async () => {
+        written = await attempt(read.row, [bob, cy], [ann]);
+      });
+      assert.equal(sent.length, 1, sent.join(' | '));
+      assert.ok(!/FOR UPDATE|^\s*(BEGIN|COMMIT)\b/i.test(sent[0]!), sent[0]);
+      assert.equal(written?.version, 2);
+      assert.equal(written?.eventSeq, 3);
+      assert.deepEqual(
+        await members(),
+        [
+          [bob, 'User'],
+          [cy, 'User'],
+          [sub, 'Group'],
+          ['untyped', null],
+        ].sort(),
+      );
+      assert.deepEqual(
+        (await eventsOf(gid)).map((e) => [e.type, e.resource.sequence, e.member.value, e.data.version]),
+        [
+          ['group.member_added', 1, bob, 2],
+          ['group.member_added', 2, cy, 2],
+          ['group.member_removed', 3, ann, 2],
+        ],
+      );
+      const remembered: ResourceRow = { ...written!, lastEventSeq: written!.eventSeq };
+      // The row as remembered, but its version moved since: nothing written.
+      assert.equal(await attempt(read.row, [], [bob]), undefined, 'the version read before');
+      // The version as remembered, but not the group's last event number (no path of the product moves one without
+      // the other): nothing written, so no two events share a number.
+      await sql`UPDATE groups SET event_seq = event_seq + 1 WHERE tenant_id = ${tenant} AND id = ${gid}`.execute(
+        store.db,
+      );
+      assert.equal(await attempt(remembered, [], [bob]), undefined, 'the last event number moved');
+      await sql`UPDATE groups SET event_seq = event_seq - 1 WHERE tenant_id = ${tenant} AND id = ${gid}`.execute(
+        store.db,
+      );
+      assert.equal((await attempt(remembered, [], [bob]))?.version, 3);
+      assert.deepEqual(
+        (await store.tenant(tenant).members.list(gid)).map((m) => m.value).sort(),
+        [cy, sub, 'untyped'].sort(),
+      );
+      assert.equal((await eventsOf(gid)).length, 4);
     });
 
     test('an update from a row read before another write: never an event that describes another row', async () => {

@@ -221,8 +221,11 @@ export class SqlStore implements Store {
     now: () => string,
     count: number,
     events?: (row: ResourceRow) => EventDraft[],
+    assumed = false,
   ): Promise<ResourceRow | undefined> {
-    if (this.dialect !== 'postgres')
+    if (this.dialect !== 'postgres') {
+      // Nothing on SQLite remembers rows to assume from (patchMembersUnlocked runs on PostgreSQL only).
+      if (assumed) throw new Error(`group ${before.id}: updateMembersIf assumes only on PostgreSQL`);
       // SQLite: the single writer's transaction costs no round trip; the version is checked inside it.
       return this.transaction(tenantId, async (tx) => {
         const current = await tx.groups.getForUpdate(before.id);
@@ -233,6 +236,7 @@ export class SqlStore implements Store {
           ? tx.groups.updateWithEvents(current, undefined, now(), count, events)
           : tx.groups.touch(current.id, now());
       });
+    }
     return this.noting(() =>
       this.conn.writeStatement((db) =>
         new SqlTenantStore(db, tenantId, this.hooks).groupsSql.updateMembersIf(
@@ -242,6 +246,7 @@ export class SqlStore implements Store {
           now(),
           count,
           events,
+          assumed,
         ),
       ),
     );
@@ -1158,6 +1163,7 @@ class SqlResourceStore implements ResourceStore {
     now: string,
     count: number,
     events: ((row: ResourceRow) => EventDraft[]) | undefined,
+    assumed = false,
   ): Promise<ResourceRow | undefined> {
     this.groupsOnly('updateMembersIf');
     if (this.hooks.name !== 'postgres' || before.lastEventSeq === undefined)
@@ -1176,6 +1182,11 @@ class SqlResourceStore implements ResourceStore {
     if (drafts.length !== (events ? count : 0))
       throw new Error(`group ${before.id}: ${drafts.length} events for ${count} numbers`);
     const params: unknown[] = [now, drafts.length, this.tenantId, before.id, before.version];
+    if (assumed) {
+      params.push(before.lastEventSeq);
+      if (add.length) params.push(this.tenantId, ...add.map((m) => m.value), add.length);
+      if (remove.length) params.push(this.tenantId, before.id, ...remove, remove.length);
+    }
     if (add.length) {
       params.push(this.tenantId, before.id);
       for (const m of add) params.push(m.value, m.type ?? null, m.display ?? null);
@@ -1188,7 +1199,7 @@ class SqlResourceStore implements ResourceStore {
     );
     let r: any;
     try {
-      r = (await this.x.all(S.updateMembersIf(add.length, remove.length, drafts.length), params))[0];
+      r = (await this.x.all(S.updateMembersIf(add.length, remove.length, drafts.length, assumed), params))[0];
     } catch (e) {
       // A member to add that is already there: the membership changed without the version, which every change of
       // it bumps. Nothing was written; the caller reads again (or takes the lock).

@@ -166,13 +166,30 @@ export const insertUserWithEvent = (values: number) =>
  * have no ON CONFLICT: a member that is there after all fails the statement whole. Parameters: last_modified, n,
  * tenant, id, version; then tenant, group and (id, type, display) per member added; then tenant, group and the ids
  * removed; then each event's.
+ *
+ * `checked`: the group's row and what the PATCH finds were not read but remembered (ResourceService.groupRows), and
+ * the statement checks what was assumed, in the group's UPDATE, so that nothing is written when it does not hold:
+ * the group's last event number, every member to add a user of the tenant (its type is then `User`), every id to
+ * remove a member of type `User`. A member to add that is there already fails the statement, as above. Parameters
+ * after the version: the event number; with members to add, tenant, their ids and how many; with ids to remove,
+ * tenant, group, the ids and how many.
  */
-export const updateMembersIf = (adds: number, removes: number, n: number) =>
+export const updateMembersIf = (adds: number, removes: number, n: number, checked = false) =>
   stmtFor(
-    `members-if:${adds}:${removes}:${n}`,
+    `members-if:${adds}:${removes}:${n}:${checked}`,
     () => {
+      const assumed = checked
+        ? ` AND event_seq = ?${
+            adds ? ` AND (SELECT count(*) FROM users WHERE tenant_id = ? AND id IN (${marks(adds)})) = ?` : ''
+          }${
+            removes
+              ? ` AND (SELECT count(*) FROM group_members WHERE tenant_id = ? AND group_id = ?
+                  AND member_id IN (${marks(removes)}) AND member_type = 'User') = ?`
+              : ''
+          }`
+        : '';
       const write = `UPDATE groups SET last_modified = ?, version = version + 1, event_seq = event_seq + ?
-        WHERE tenant_id = ? AND id = ? AND version = ? RETURNING ${WRITTEN}`;
+        WHERE tenant_id = ? AND id = ? AND version = ?${assumed} RETURNING ${WRITTEN}`;
       const add = adds
         ? `, a AS (INSERT INTO group_members (tenant_id, group_id, member_id, member_type, display)
            SELECT ?, ?, v.column1, v.column2, v.column3 FROM u, (VALUES ${Array(adds).fill('(?, ?, ?)').join(', ')}) AS v)`

@@ -1,0 +1,198 @@
+/**
+ * Entra PATCHes a group's members a few at a time. On PostgreSQL the server remembers each group's row from its last
+ * PATCH of the group's members and writes the next one without reading the group first (patchMembersUnlocked,
+ * Store.updateMembersIf `assumed`): its statement checks what was remembered and assumed, and whatever changed in
+ * between (through another server, or another path of this one) only sends the PATCH back to reading. Both stores
+ * run the same requests and must give the same answers; on SQLite nothing is remembered.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import type { SqlStore } from '../../src/store/sql/sql-store.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/stores.js';
+
+const PATCH_OP = ['urn:ietf:params:scim:api:messages:2.0:PatchOp'];
+const versionOf = (etag: string | null | undefined) => Number(/W\/"(\d+)"/.exec(etag ?? '')?.[1]);
+
+/** The statements this process sends PostgreSQL while `fn` runs (every pooled connection is a pg.Client). */
+async function statementsOf(fn: () => Promise<void>): Promise<string[]> {
+  const sent: string[] = [];
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: any[]) {
+    const q = args[0];
+    sent.push(typeof q === 'string' ? q : String(q?.text ?? ''));
+    return (query as any).apply(this, args);
+  } as typeof query;
+  try {
+    await fn();
+  } finally {
+    pg.Client.prototype.query = query;
+  }
+  return sent;
+}
+
+for (const dialect of DIALECTS) {
+  describe(`a group's members PATCHed from a remembered row (${dialect})`, () => {
+    let db: TestDatabase;
+    let s: TestServer;
+    /** A second server on the same database: another instance, which this one hears nothing from. */
+    let other: TestServer;
+    const client =
+      (server: () => TestServer, tenantUrl: () => string) =>
+      (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+        fetch(tenantUrl() + path, {
+          method,
+          headers: {
+            Authorization: `Bearer ${s.token}`,
+            'Content-Type': 'application/scim+json',
+            ...headers,
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        }).then(async (r) => ({
+          status: r.status,
+          etag: r.headers.get('etag'),
+          body: r.status === 204 ? undefined : ((await r.json()) as any),
+          server: server(),
+        }));
+    const here = client(
+      () => s,
+      () => s.tenantUrl,
+    );
+    const there = client(
+      () => other,
+      () => s.tenantUrl.replace(s.baseUrl, other.baseUrl),
+    );
+    const members = (op: 'Add' | 'Remove', ids: string[]) => ({
+      schemas: PATCH_OP,
+      Operations: [{ op, path: 'members', value: ids.map((value) => ({ value })) }],
+    });
+
+    before(async () => {
+      db = await freshDatabase(dialect);
+      s = await startTestServer({ databaseUrl: db.url });
+      other = await startTestServer({ databaseUrl: db.url });
+    });
+    after(async () => {
+      await other?.close();
+      await s?.close();
+      await db?.drop();
+    });
+
+    test('changes made in between through another server (members, a new name, a deletion), nested groups and no-ops: every PATCH lands as sent, and the events say so in order', async () => {
+      const users: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await here('POST', '/Users', { userName: `remembered${i}@contoso.com` });
+        assert.equal(r.status, 201);
+        users.push(r.body.id);
+      }
+      const [u0, u1, u2, u3, u4] = users as [string, string, string, string, string];
+      const sub = (await here('POST', '/Groups', { displayName: 'Night crew' })).body.id as string;
+      const g = (await here('POST', '/Groups', { displayName: 'Field crew' })).body;
+      assert.equal(versionOf(g.meta.version), 1);
+      /**
+       * A PATCH that must answer 204 with `version`; on PostgreSQL also what this server sent for it, in order:
+       * `write` (the one statement of the members and events), `read` (the group and what it holds of the ids).
+       */
+      const patch = async (
+        via: typeof here,
+        body: unknown,
+        version: number,
+        statements: string,
+        headers?: Record<string, string>,
+      ) => {
+        let r: Awaited<ReturnType<typeof here>> | undefined;
+        const sent = await statementsOf(async () => {
+          r = await via('PATCH', `/Groups/${g.id}`, body, headers);
+        });
+        assert.equal(r!.status, 204, JSON.stringify(r!.body));
+        assert.equal(versionOf(r!.etag), version, `version after ${JSON.stringify(body)}`);
+        // The other server runs in this process too: only this one's PATCHes are counted, and of what is sent meanwhile
+        // only what touches groups (not the activity log, nor the counters and heartbeats written now and then).
+        if (dialect !== 'postgres' || via !== here) return;
+        const kinds = sent
+          .filter((t) => /\bgroups\b|\bgroup_members\b/.test(t) && !/INSERT INTO activity/.test(t))
+          .map((t) => (/^WITH u AS \(UPDATE groups/.test(t) ? 'write' : /AS present/.test(t) ? 'read' : t));
+        assert.equal(kinds.join(' '), statements, JSON.stringify(body));
+      };
+      // The first PATCH reads the group; the next is written from the row the first left.
+      await patch(here, members('Add', [u0]), 2, 'read write');
+      await patch(here, members('Add', [u1]), 3, 'write');
+      // Another server adds a member and renames the group: what this one remembers is stale.
+      await patch(there, members('Add', [u2]), 4, '');
+      await patch(
+        there,
+        { schemas: PATCH_OP, Operations: [{ op: 'Replace', path: 'displayName', value: 'Field crew East' }] },
+        5,
+        '',
+      );
+      // Tried from the stale row (nothing written), then read. The group had changed since this server left it, so
+      // its next PATCH reads first; that read finds it as this server left it, so the one after tries again.
+      await patch(here, members('Add', [u3]), 6, 'write read write');
+      await patch(here, members('Remove', [u2]), 7, 'read write');
+      // A group as a member (not a user): stored as a Group, and removed again. What was assumed does not hold, so
+      // each reads after the first try; the group is as this server left it, so it stays remembered.
+      await patch(here, members('Add', [sub]), 8, 'write read write');
+      const nested = (await here('GET', `/Groups/${g.id}`)).body.members.find(
+        (m: { value: string }) => m.value === sub,
+      );
+      assert.equal(nested?.type, 'Group');
+      await patch(here, members('Remove', [sub]), 9, 'write read write');
+      // No-ops: a member added again, a non-member removed. Nothing changes, not even the version.
+      await patch(here, members('Add', [u0]), 9, 'write read');
+      await patch(here, members('Remove', [u4]), 9, 'write read');
+      await patch(here, members('Add', [u4]), 10, 'write');
+      // If-Match is checked against the group as it is, never against a remembered row.
+      await patch(there, members('Remove', [u4]), 11, '');
+      const stale = await here('PATCH', `/Groups/${g.id}`, members('Add', [u4]), { 'If-Match': 'W/"10"' });
+      assert.equal(stale.status, 412);
+      await patch(here, members('Add', [u4]), 12, 'read write', { 'If-Match': 'W/"11"' });
+      await patch(here, members('Remove', [u4]), 13, 'write');
+
+      for (const via of [here, there]) {
+        const now = (await via('GET', `/Groups/${g.id}`)).body;
+        assert.deepEqual(now.members.map((m: { value: string }) => m.value).sort(), [u0, u1, u3].sort());
+        assert.equal(now.displayName, 'Field crew East');
+        assert.equal(versionOf(now.meta.version), 13);
+      }
+      const events = (
+        await (s.server.store as SqlStore).db
+          .selectFrom('events')
+          .select(['type', 'payload'])
+          .where('resource_id', '=', g.id)
+          .orderBy('seq')
+          .execute()
+      ).map((r) => ({ type: r.type, ...JSON.parse(String(r.payload)) }));
+      assert.deepEqual(
+        events.map((e) => [
+          e.type,
+          e.resource.sequence,
+          versionOf(e.data.meta.version),
+          e.data.displayName,
+          e.member ? `${e.member.value}:${e.member.type}` : undefined,
+        ]),
+        [
+          ['group.created', 1, 1, 'Field crew', undefined],
+          ['group.member_added', 2, 2, 'Field crew', `${u0}:User`],
+          ['group.member_added', 3, 3, 'Field crew', `${u1}:User`],
+          ['group.member_added', 4, 4, 'Field crew', `${u2}:User`],
+          ['group.updated', 5, 5, 'Field crew East', undefined],
+          ['group.member_added', 6, 6, 'Field crew East', `${u3}:User`],
+          ['group.member_removed', 7, 7, 'Field crew East', `${u2}:User`],
+          ['group.member_added', 8, 8, 'Field crew East', `${sub}:Group`],
+          ['group.member_removed', 9, 9, 'Field crew East', `${sub}:Group`],
+          ['group.member_added', 10, 10, 'Field crew East', `${u4}:User`],
+          ['group.member_removed', 11, 11, 'Field crew East', `${u4}:User`],
+          ['group.member_added', 12, 12, 'Field crew East', `${u4}:User`],
+          ['group.member_removed', 13, 13, 'Field crew East', `${u4}:User`],
+        ],
+      );
+
+      // Deleted through the other server: a PATCH here is a 404, though the group's row is remembered.
+      assert.equal((await there('DELETE', `/Groups/${g.id}`)).status, 204);
+      const gone = await here('PATCH', `/Groups/${g.id}`, members('Add', [u4]));
+      assert.equal(gone.status, 404);
+      assert.equal(gone.body.status, '404');
+    });
+  });
+}
