@@ -859,26 +859,16 @@ export class ResourceService {
       }
       if (!changes.count)
         return this.patchedGroup(tenantId, before, undefined, undefined, ops.length, 0, projection);
-      const count = this.eventsEnabled ? changes.count : 0;
-      let rendered: JsonObject | undefined;
-      const row = await this.store.updateMembersIf(
+      const done = await this.writeMembers(
         tenantId,
         before,
-        { add, remove },
-        () => this.now(),
-        count,
-        count
-          ? (after) => {
-              const drafts = this.updateDrafts(tenantId, 'Group', before, after, undefined, changes, types);
-              rendered = drafts[0]?.data;
-              return drafts;
-            }
-          : undefined,
+        { add, remove, changes, types },
+        ops.length,
+        projection,
+        false,
+        cold,
       );
-      if (row) {
-        this.rememberGroup(key, { ...row, lastEventSeq: row.eventSeq ?? before.lastEventSeq }, cold);
-        return this.patchedGroup(tenantId, row, rendered, undefined, ops.length, changes.count, projection);
-      }
+      if (done) return done;
     }
     return undefined;
   }
@@ -918,12 +908,42 @@ export class ResourceService {
         }
       }
     }
+    return this.writeMembers(
+      tenantId,
+      before,
+      { add, remove, changes, types },
+      operations,
+      projection,
+      true,
+      false,
+    );
+  }
+
+  /**
+   * patchMembersUnlocked's write (Store.updateMembersIf, from the group as read or, `assumed`, as remembered) and its
+   * answer. The group's row as the write leaves it is remembered, `cold` or not. Undefined: nothing was written.
+   */
+  private async writeMembers(
+    tenantId: string,
+    before: ResourceRow,
+    change: {
+      add: Member[];
+      remove: string[];
+      changes: MembershipChanges;
+      types: Map<string, string | undefined>;
+    },
+    operations: number,
+    projection: Projection | undefined,
+    assumed: boolean,
+    cold: boolean,
+  ): Promise<WriteResult | undefined> {
+    const { changes, types } = change;
     const count = this.eventsEnabled ? changes.count : 0;
     let rendered: JsonObject | undefined;
     const row = await this.store.updateMembersIf(
       tenantId,
       before,
-      { add, remove },
+      { add: change.add, remove: change.remove },
       () => this.now(),
       count,
       count
@@ -933,13 +953,13 @@ export class ResourceService {
             return drafts;
           }
         : undefined,
-      true,
+      assumed,
     );
     if (!row) return undefined;
     this.rememberGroup(
       `${tenantId}/${before.id}`,
       { ...row, lastEventSeq: row.eventSeq ?? before.lastEventSeq },
-      false,
+      cold,
     );
     return this.patchedGroup(tenantId, row, rendered, undefined, operations, changes.count, projection);
   }

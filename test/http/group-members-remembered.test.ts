@@ -7,30 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
+import { statementsOf } from '../helpers/pg-statements.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/stores.js';
 
 const PATCH_OP = ['urn:ietf:params:scim:api:messages:2.0:PatchOp'];
 const versionOf = (etag: string | null | undefined) => Number(/W\/"(\d+)"/.exec(etag ?? '')?.[1]);
-
-/** The statements this process sends PostgreSQL while `fn` runs (every pooled connection is a pg.Client). */
-async function statementsOf(fn: () => Promise<void>): Promise<string[]> {
-  const sent: string[] = [];
-  const query = pg.Client.prototype.query;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: any[]) {
-    const q = args[0];
-    sent.push(typeof q === 'string' ? q : String(q?.text ?? ''));
-    return (query as any).apply(this, args);
-  } as typeof query;
-  try {
-    await fn();
-  } finally {
-    pg.Client.prototype.query = query;
-  }
-  return sent;
-}
 
 for (const dialect of DIALECTS) {
   describe(`a group's members PATCHed from a remembered row (${dialect})`, () => {

@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import pg from 'pg';
 import type { EventDraft } from '../../src/events/types.js';
 import { normalizeResource } from '../../src/scim/schema/normalize.js';
 import { ScimError } from '../../src/scim/errors.js';
@@ -15,6 +14,7 @@ import { createStore } from '../../src/store/index.js';
 import { newId } from '../../src/store/sql/ids.js';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
 import type { ResourceRow } from '../../src/store/types.js';
+import { statementsOf } from '../helpers/pg-statements.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/stores.js';
 
 const user = (userName: string, displayName: string) =>
@@ -24,23 +24,6 @@ const user = (userName: string, displayName: string) =>
     displayName,
     emails: [{ type: 'work', value: userName, primary: true }],
   });
-
-/** The statements this process sends PostgreSQL while `fn` runs, read off the driver's client (every pooled connection is one). */
-async function statementsOf(fn: () => Promise<void>): Promise<string[]> {
-  const sent: string[] = [];
-  const query = pg.Client.prototype.query;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: any[]) {
-    const q = args[0];
-    sent.push(typeof q === 'string' ? q : String(q?.text ?? ''));
-    return (query as any).apply(this, args);
-  } as typeof query;
-  try {
-    await fn();
-  } finally {
-    pg.Client.prototype.query = query;
-  }
-  return sent;
-}
 
 /** The event a write of `row` makes: the row's version and data as the payload, to compare with what was written. */
 const draftOf =
@@ -80,6 +63,26 @@ for (const dialect of DIALECTS) {
           .where('user_id', '=', id)
           .execute()
       ).map((r) => r.value_lc);
+
+    /** A group's membership events (`value`, User) for the changes, as a write of `row` makes them. */
+    const membershipEvents = (changes: [string, 'added' | 'removed'][]) => (row: ResourceRow) =>
+      changes.map(([value, how]): EventDraft => ({
+        type: how === 'added' ? 'group.member_added' : 'group.member_removed',
+        resourceType: 'Group',
+        resourceId: row.id,
+        data: { version: row.version, lastModified: row.lastModified },
+        member: { value, type: 'User' },
+      }));
+    /** New users of the tenant named `name@domain`, their ids in the order of the names. */
+    const usersNamed = async (names: string[], domain: string) => {
+      const ids: string[] = [];
+      for (const name of names) {
+        const id = newId();
+        await store.createUser(tenant, id, user(`${name}@${domain}`, name), () => new Date().toISOString());
+        ids.push(id);
+      }
+      return ids as [string, string, string];
+    };
 
     before(async () => {
       db = await freshDatabase(dialect);
@@ -453,13 +456,7 @@ for (const dialect of DIALECTS) {
 
     test("readMembership, then updateMembersIf: members added and removed with the group's events only if the group is still at the version read; PostgreSQL: one statement each, no lock, no BEGIN", async () => {
       const now = () => new Date().toISOString();
-      const [ann, bob, cy] = [newId(), newId(), newId()];
-      for (const [id, name] of [
-        [ann, 'ann'],
-        [bob, 'bob'],
-        [cy, 'cy'],
-      ] as const)
-        await store.createUser(tenant, id, user(`${name}@crew.example`, name), now);
+      const [ann, bob, cy] = await usersNamed(['ann', 'bob', 'cy'], 'crew.example');
       const gid = newId();
       await store.transaction(tenant, async (tx) => {
         await tx.groups.insert(gid, normalizeResource('Group', { displayName: 'Crew A' }), now());
@@ -468,14 +465,6 @@ for (const dialect of DIALECTS) {
       const groups = store.tenant(tenant).groups;
       const members = async () =>
         (await store.tenant(tenant).members.list(gid)).map((m) => [m.value, m.type]);
-      const memberEvents = (changes: [string, 'added' | 'removed'][]) => (row: ResourceRow) =>
-        changes.map(([value, how]): EventDraft => ({
-          type: how === 'added' ? 'group.member_added' : 'group.member_removed',
-          resourceType: 'Group',
-          resourceId: row.id,
-          data: { version: row.version, lastModified: row.lastModified },
-          member: { value, type: 'User' },
-        }));
       let read: Awaited<ReturnType<typeof groups.readMembership>>;
       const reads = await statementsOf(async () => {
         read = await groups.readMembership(gid, [ann, bob, cy, 'nobody', bob]);
@@ -504,7 +493,7 @@ for (const dialect of DIALECTS) {
           { add: [{ value: bob, type: 'User' }], remove: [ann] },
           now,
           2,
-          memberEvents([
+          membershipEvents([
             [bob, 'added'],
             [ann, 'removed'],
           ]),
@@ -537,7 +526,7 @@ for (const dialect of DIALECTS) {
           { add: [{ value: cy }], remove: [] },
           now,
           1,
-          memberEvents([[cy, 'added']]),
+          membershipEvents([[cy, 'added']]),
         ),
         undefined,
       );
@@ -557,7 +546,7 @@ for (const dialect of DIALECTS) {
           { add: [{ value: cy }], remove: [] },
           now,
           1,
-          memberEvents([[cy, 'added']]),
+          membershipEvents([[cy, 'added']]),
         ),
         undefined,
       );
@@ -613,13 +602,7 @@ for (const dialect of DIALECTS) {
 
     test('updateMembersIf `assumed`: a remembered row, and the ids taken for users (to add) and User members (to remove); the one statement checks it all and writes nothing when any of it does not hold', async () => {
       const now = () => new Date().toISOString();
-      const [ann, bob, cy] = [newId(), newId(), newId()];
-      for (const [id, name] of [
-        [ann, 'ann'],
-        [bob, 'bob'],
-        [cy, 'cy'],
-      ] as const)
-        await store.createUser(tenant, id, user(`${name}@assumed.example`, name), now);
+      const [ann, bob, cy] = await usersNamed(['ann', 'bob', 'cy'], 'assumed.example');
       const [gid, sub] = [newId(), newId()];
       await store.transaction(tenant, async (tx) => {
         await tx.groups.insert(sub, normalizeResource('Group', { displayName: 'Sub crew' }), now());
@@ -633,14 +616,6 @@ for (const dialect of DIALECTS) {
       const groups = store.tenant(tenant).groups;
       const members = async () =>
         (await store.tenant(tenant).members.list(gid)).map((m) => [m.value, m.type ?? null]).sort();
-      const events = (changes: [string, 'added' | 'removed'][]) => (row: ResourceRow) =>
-        changes.map(([value, how]): EventDraft => ({
-          type: how === 'added' ? 'group.member_added' : 'group.member_removed',
-          resourceType: 'Group',
-          resourceId: row.id,
-          data: { version: row.version, lastModified: row.lastModified },
-          member: { value, type: 'User' },
-        }));
       const read = (await groups.readMembership(gid, [ann]))!;
       if (dialect === 'sqlite') {
         // Nothing on SQLite remembers rows (patchMembersUnlocked runs on PostgreSQL only).
@@ -658,7 +633,7 @@ for (const dialect of DIALECTS) {
           { add: add.map((value) => ({ value, type: 'User' as const })), remove },
           now,
           add.length + remove.length,
-          events([
+          membershipEvents([
             ...add.map((v) => [v, 'added'] as [string, 'added']),
             ...remove.map((v) => [v, 'removed'] as [string, 'removed']),
           ]),
