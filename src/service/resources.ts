@@ -644,6 +644,8 @@ export class ResourceService {
           ? await this.patchUserUnlocked(tenantId, id, ops, projection, ifMatch)
           : await this.patchMembersUnlocked(tenantId, id, ops, projection, ifMatch);
       if (done) return done;
+      // The lock's write leaves a group's row that this process remembers stale: its next PATCH reads first.
+      if (rt === 'Group') this.groupRows.delete(`${tenantId}/${id}`);
     }
     return this.store.transaction(tenantId, async (tx) => {
       if (rt === 'User') {

@@ -25,3 +25,14 @@ export async function eventsVisible(store: SqlStore, timeoutMs = 60_000): Promis
     await new Promise((res) => setTimeout(res, 20));
   }
 }
+
+/** A user's or group's events as stored (their payloads, with the row's type), in the order they were written. */
+export async function storedEvents(store: SqlStore, resourceId: string): Promise<Record<string, any>[]> {
+  const rows = await store.db
+    .selectFrom('events')
+    .select(['type', 'payload'])
+    .where('resource_id', '=', resourceId)
+    .orderBy('seq')
+    .execute();
+  return rows.map((r) => ({ ...JSON.parse(String(r.payload)), type: r.type }));
+}

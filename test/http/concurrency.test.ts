@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createStore } from '../../src/store/index.js';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
+import { storedEvents } from '../helpers/events.js';
 import { DIALECTS } from '../helpers/stores.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { freshDatabase } from '../helpers/stores.js';
@@ -20,15 +21,7 @@ for (const dialect of DIALECTS) {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     /** A resource's events as stored, in the order they were written. */
-    const eventsOf = async (id: string): Promise<any[]> =>
-      (
-        await (s.server.store as SqlStore).db
-          .selectFrom('events')
-          .select(['type', 'payload'])
-          .where('resource_id', '=', id)
-          .orderBy('seq')
-          .execute()
-      ).map((r) => ({ type: r.type, ...JSON.parse(String(r.payload)) }));
+    const eventsOf = (id: string): Promise<any[]> => storedEvents(s.server.store as SqlStore, id);
     before(async () => {
       s = await startTestServer({ dialect });
     });

@@ -14,6 +14,7 @@ import { createStore } from '../../src/store/index.js';
 import { newId } from '../../src/store/sql/ids.js';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
 import type { ResourceRow } from '../../src/store/types.js';
+import { storedEvents } from '../helpers/events.js';
 import { statementsOf } from '../helpers/pg-statements.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/stores.js';
 
@@ -45,15 +46,7 @@ for (const dialect of DIALECTS) {
     let db: TestDatabase;
     let store: SqlStore;
     let tenant: string;
-    const eventsOf = async (id: string) =>
-      (
-        await store.db
-          .selectFrom('events')
-          .select(['type', 'payload'])
-          .where('resource_id', '=', id)
-          .orderBy('seq')
-          .execute()
-      ).map((r): Record<string, any> => ({ ...JSON.parse(String(r.payload)), type: r.type }));
+    const eventsOf = (id: string) => storedEvents(store, id);
     const emailRows = async (id: string) =>
       (
         await store.db

@@ -1,13 +1,14 @@
 /**
- * Entra PATCHes a group's members a few at a time. On PostgreSQL the server remembers each group's row from its last
- * PATCH of the group's members and writes the next one without reading the group first (patchMembersUnlocked,
- * Store.updateMembersIf `assumed`): its statement checks what was remembered and assumed, and whatever changed in
- * between (through another server, or another path of this one) only sends the PATCH back to reading. Both stores
- * run the same requests and must give the same answers; on SQLite nothing is remembered.
+ * Rows remembered between requests (PostgreSQL). Entra PATCHes a group's members a few at a time: the server remembers
+ * the group's row from its last PATCH of the group's members and writes the next one without reading the group first
+ * (patchMembersUnlocked, Store.updateMembersIf `assumed`). Its statement checks what was remembered and assumed, and
+ * whatever changed in between (through another server, or another path of this one) only sends the PATCH back to
+ * reading. Both stores run the same requests and must give the same answers; on SQLite nothing is remembered.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
+import { storedEvents } from '../helpers/events.js';
 import { statementsOf } from '../helpers/pg-statements.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/stores.js';
@@ -16,7 +17,7 @@ const PATCH_OP = ['urn:ietf:params:scim:api:messages:2.0:PatchOp'];
 const versionOf = (etag: string | null | undefined) => Number(/W\/"(\d+)"/.exec(etag ?? '')?.[1]);
 
 for (const dialect of DIALECTS) {
-  describe(`a group's members PATCHed from a remembered row (${dialect})`, () => {
+  describe(`PATCHes from remembered rows (${dialect})`, () => {
     let db: TestDatabase;
     let s: TestServer;
     /** A second server on the same database: another instance, which this one hears nothing from. */
@@ -51,6 +52,32 @@ for (const dialect of DIALECTS) {
       Operations: [{ op, path: 'members', value: ids.map((value) => ({ value })) }],
     });
 
+    /**
+     * PATCHes of `path` that must answer 2xx with `version`; on PostgreSQL also what this server sent for each, in
+     * order, as `kind` names each statement (undefined: not counted). The other server runs in this process too: only
+     * this one's PATCHes are counted, and of what is sent meanwhile only what `kind` names (not the activity log, nor
+     * the counters and heartbeats written now and then).
+     */
+    const patching =
+      (path: string, kind: (text: string) => string | undefined) =>
+      async (
+        via: typeof here,
+        body: unknown,
+        version: number,
+        statements: string,
+        headers?: Record<string, string>,
+      ) => {
+        let r: Awaited<ReturnType<typeof here>> | undefined;
+        const sent = await statementsOf(async () => {
+          r = await via('PATCH', path, body, headers);
+        });
+        assert.ok(r!.status === 204 || r!.status === 200, `${r!.status} ${JSON.stringify(r!.body)}`);
+        assert.equal(versionOf(r!.etag), version, `version after ${JSON.stringify(body)}`);
+        if (dialect !== 'postgres' || via !== here) return;
+        const kinds = sent.filter((t) => !/INSERT INTO activity/.test(t)).map(kind);
+        assert.equal(kinds.filter((k) => k !== undefined).join(' '), statements, JSON.stringify(body));
+      };
+
     before(async () => {
       db = await freshDatabase(dialect);
       s = await startTestServer({ databaseUrl: db.url });
@@ -73,31 +100,15 @@ for (const dialect of DIALECTS) {
       const sub = (await here('POST', '/Groups', { displayName: 'Night crew' })).body.id as string;
       const g = (await here('POST', '/Groups', { displayName: 'Field crew' })).body;
       assert.equal(versionOf(g.meta.version), 1);
-      /**
-       * A PATCH that must answer 204 with `version`; on PostgreSQL also what this server sent for it, in order:
-       * `write` (the one statement of the members and events), `read` (the group and what it holds of the ids).
-       */
-      const patch = async (
-        via: typeof here,
-        body: unknown,
-        version: number,
-        statements: string,
-        headers?: Record<string, string>,
-      ) => {
-        let r: Awaited<ReturnType<typeof here>> | undefined;
-        const sent = await statementsOf(async () => {
-          r = await via('PATCH', `/Groups/${g.id}`, body, headers);
-        });
-        assert.equal(r!.status, 204, JSON.stringify(r!.body));
-        assert.equal(versionOf(r!.etag), version, `version after ${JSON.stringify(body)}`);
-        // The other server runs in this process too: only this one's PATCHes are counted, and of what is sent meanwhile
-        // only what touches groups (not the activity log, nor the counters and heartbeats written now and then).
-        if (dialect !== 'postgres' || via !== here) return;
-        const kinds = sent
-          .filter((t) => /\bgroups\b|\bgroup_members\b/.test(t) && !/INSERT INTO activity/.test(t))
-          .map((t) => (/^WITH u AS \(UPDATE groups/.test(t) ? 'write' : /AS present/.test(t) ? 'read' : t));
-        assert.equal(kinds.join(' '), statements, JSON.stringify(body));
-      };
+      const patch = patching(`/Groups/${g.id}`, (t) =>
+        /\bgroups\b|\bgroup_members\b/.test(t)
+          ? /^WITH u AS \(UPDATE groups/.test(t)
+            ? 'write'
+            : /AS present/.test(t)
+              ? 'read'
+              : t
+          : undefined,
+      );
       // The first PATCH reads the group; the next is written from the row the first left.
       await patch(here, members('Add', [u0]), 2, 'read write');
       await patch(here, members('Add', [u1]), 3, 'write');
@@ -131,21 +142,22 @@ for (const dialect of DIALECTS) {
       assert.equal(stale.status, 412);
       await patch(here, members('Add', [u4]), 12, 'read write', { 'If-Match': 'W/"11"' });
       await patch(here, members('Remove', [u4]), 13, 'write');
+      // A PATCH that takes the lock (a new name) forgets the row: the next PATCH of the members reads first.
+      const renamed = await here('PATCH', `/Groups/${g.id}`, {
+        schemas: PATCH_OP,
+        Operations: [{ op: 'Replace', path: 'displayName', value: 'Field crew West' }],
+      });
+      assert.equal(versionOf(renamed.etag), 14);
+      await patch(here, members('Add', [u4]), 15, 'read write');
+      await patch(here, members('Remove', [u4]), 16, 'write');
 
       for (const via of [here, there]) {
         const now = (await via('GET', `/Groups/${g.id}`)).body;
         assert.deepEqual(now.members.map((m: { value: string }) => m.value).sort(), [u0, u1, u3].sort());
-        assert.equal(now.displayName, 'Field crew East');
-        assert.equal(versionOf(now.meta.version), 13);
+        assert.equal(now.displayName, 'Field crew West');
+        assert.equal(versionOf(now.meta.version), 16);
       }
-      const events = (
-        await (s.server.store as SqlStore).db
-          .selectFrom('events')
-          .select(['type', 'payload'])
-          .where('resource_id', '=', g.id)
-          .orderBy('seq')
-          .execute()
-      ).map((r) => ({ type: r.type, ...JSON.parse(String(r.payload)) }));
+      const events = await storedEvents(s.server.store as SqlStore, g.id);
       assert.deepEqual(
         events.map((e) => [
           e.type,
@@ -168,6 +180,9 @@ for (const dialect of DIALECTS) {
           ['group.member_removed', 11, 11, 'Field crew East', `${u4}:User`],
           ['group.member_added', 12, 12, 'Field crew East', `${u4}:User`],
           ['group.member_removed', 13, 13, 'Field crew East', `${u4}:User`],
+          ['group.updated', 14, 14, 'Field crew West', undefined],
+          ['group.member_added', 15, 15, 'Field crew West', `${u4}:User`],
+          ['group.member_removed', 16, 16, 'Field crew West', `${u4}:User`],
         ],
       );
 
