@@ -21,7 +21,7 @@ import {
   type ResourceData,
   type ResourceTypeName,
 } from '../scim/types.js';
-import type { ResourceRow, Store, TenantStore } from '../store/types.js';
+import type { MembershipRead, ResourceRow, Store, TenantStore } from '../store/types.js';
 import { newId } from '../store/sql/ids.js';
 import { MembershipChanges, previousValues, userUpdateType } from '../events/diff.js';
 import type { EventDraft } from '../events/types.js';
@@ -790,7 +790,7 @@ export class ResourceService {
     ifMatch: string | undefined,
   ): Promise<WriteResult | undefined> {
     if (projection && wantsMembers(projection)) return undefined;
-    let steps: ReturnType<typeof planGroupPatch>['steps'];
+    let steps: GroupPatchSteps;
     try {
       steps = planGroupPatch(ops).steps;
     } catch {
@@ -830,46 +830,12 @@ export class ResourceService {
       const cold = known !== undefined && known.row.version !== before.version;
       this.rememberGroup(key, before, cold);
       checkIfMatch(ifMatch, before.version, 'Group', id);
-      // What the locked path's statements would do, worked out from what was read.
-      const changes = new MembershipChanges();
-      const types = new Map<string, string | undefined>();
-      const add: Member[] = [];
-      const remove: string[] = [];
-      for (const step of steps) {
-        if (step.kind === 'addMembers') {
-          notItself(id, step.members);
-          for (const m of new Map(step.members.map((m) => [m.value, m])).values()) {
-            if (read.members.has(m.value)) continue;
-            // The type stored is the one the id has in the tenant, else the one declared (addResolved).
-            const member: Member = { value: m.value };
-            const type = read.kinds.get(m.value) ?? m.type;
-            if (type) member.type = type;
-            if (m.display !== undefined) member.display = m.display;
-            add.push(member);
-            types.set(m.value, type);
-            changes.added([m.value]);
-          }
-        } else if (step.kind === 'removeMembers') {
-          for (const v of new Set(step.ids)) {
-            const m = read.members.get(v);
-            if (!m) continue;
-            remove.push(v);
-            types.set(v, m.type ?? read.kinds.get(v));
-            changes.removed([v]);
-          }
-        }
-      }
+      notItselfIn(id, steps);
+      const plan = planMembers(steps, read);
+      const { changes } = plan;
       if (!changes.count)
         return this.patchedGroup(tenantId, before, undefined, undefined, ops.length, 0, projection);
-      const done = await this.writeMembers(
-        tenantId,
-        before,
-        { add, remove, changes, types },
-        ops.length,
-        projection,
-        false,
-        cold,
-      );
+      const done = await this.writeMembers(tenantId, before, plan, ops.length, projection, false, cold);
       if (done) return done;
     }
     return undefined;
@@ -883,37 +849,25 @@ export class ResourceService {
   private async patchMembersAssumed(
     tenantId: string,
     before: ResourceRow,
-    steps: ReturnType<typeof planGroupPatch>['steps'],
+    steps: GroupPatchSteps,
     operations: number,
     projection: Projection | undefined,
   ): Promise<WriteResult | undefined> {
-    const changes = new MembershipChanges();
-    const types = new Map<string, string | undefined>();
-    const add: Member[] = [];
-    const remove: string[] = [];
+    // The group as a member of itself: its error comes after the read (a 404 first, when it is gone).
+    if (steps.some((st) => st.kind === 'addMembers' && st.members.some((m) => m.value === before.id)))
+      return undefined;
+    // What a read would have found if the assumptions hold (the statement checks them): every id to add a user that
+    // is not a member, every id to remove a member of type User.
+    const assumedRead: Pick<MembershipRead, 'members' | 'kinds'> = { members: new Map(), kinds: new Map() };
     for (const step of steps) {
-      if (step.kind === 'addMembers') {
-        // The group as a member of itself: its error comes after the read (a 404 first, when it is gone).
-        if (step.members.some((m) => m.value === before.id)) return undefined;
-        for (const m of new Map(step.members.map((m) => [m.value, m])).values()) {
-          const member: Member = { value: m.value, type: 'User' };
-          if (m.display !== undefined) member.display = m.display;
-          add.push(member);
-          types.set(m.value, 'User');
-          changes.added([m.value]);
-        }
-      } else if (step.kind === 'removeMembers') {
-        for (const v of new Set(step.ids)) {
-          remove.push(v);
-          types.set(v, 'User');
-          changes.removed([v]);
-        }
-      }
+      if (step.kind === 'addMembers') for (const m of step.members) assumedRead.kinds.set(m.value, 'User');
+      else if (step.kind === 'removeMembers')
+        for (const v of step.ids) assumedRead.members.set(v, { value: v, type: 'User' });
     }
     return this.writeMembers(
       tenantId,
       before,
-      { add, remove, changes, types },
+      planMembers(steps, assumedRead),
       operations,
       projection,
       true,
@@ -1008,4 +962,46 @@ export class ResourceService {
       return before.data;
     });
   }
+}
+
+type GroupPatchSteps = ReturnType<typeof planGroupPatch>['steps'];
+
+/** A PATCH that adds a group to its own members is refused (notItself), whichever operation does it. */
+function notItselfIn(groupId: string, steps: GroupPatchSteps): void {
+  for (const step of steps) if (step.kind === 'addMembers') notItself(groupId, step.members);
+}
+
+/**
+ * What the locked path's statements would do to a group's members, worked out from what was read of the ids named
+ * (patchMembersUnlocked): the members to add (those not there, with the type the id has in the tenant, else the one
+ * declared: addResolved), the ids to remove (those there), each one's type for its event, and the changes.
+ */
+function planMembers(steps: GroupPatchSteps, read: Pick<MembershipRead, 'members' | 'kinds'>) {
+  const changes = new MembershipChanges();
+  const types = new Map<string, string | undefined>();
+  const add: Member[] = [];
+  const remove: string[] = [];
+  for (const step of steps) {
+    if (step.kind === 'addMembers') {
+      for (const m of new Map(step.members.map((m) => [m.value, m])).values()) {
+        if (read.members.has(m.value)) continue;
+        const member: Member = { value: m.value };
+        const type = read.kinds.get(m.value) ?? m.type;
+        if (type) member.type = type;
+        if (m.display !== undefined) member.display = m.display;
+        add.push(member);
+        types.set(m.value, type);
+        changes.added([m.value]);
+      }
+    } else if (step.kind === 'removeMembers') {
+      for (const v of new Set(step.ids)) {
+        const m = read.members.get(v);
+        if (!m) continue;
+        remove.push(v);
+        types.set(v, m.type ?? read.kinds.get(v));
+        changes.removed([v]);
+      }
+    }
+  }
+  return { add, remove, changes, types };
 }
